@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "gradwell {}: no server commands are implemented yet; only `gradwell version` works",
+                "gradwell {}: server commands are not implemented yet; only `gradwell version` works",
                 env!("CARGO_PKG_VERSION")
             );
             ExitCode::from(2)
