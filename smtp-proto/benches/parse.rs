@@ -1,0 +1,1 @@
+fn main(){ let _ = stalwart_smtp_proto::Request::<String>::Quit; }
