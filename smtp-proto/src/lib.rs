@@ -3,6 +3,22 @@
 //!
 //! What it will not do: open sockets, spawn threads, read the clock or draw random numbers.
 //! The caller owns all IO and passes time in. It never depends on storage.
-//!
-//! Status: nothing is implemented yet; the codec arrives with its own issue.
 #![forbid(unsafe_code)]
+
+pub mod address;
+mod base64;
+pub mod command;
+pub mod options;
+pub mod secret;
+
+pub use address::{AddressError, Domain, ForwardPath, Mailbox, ReversePath};
+pub use command::{Command, CommandError, decode_auth_line, decode_command};
+pub use options::{BareNewlinePolicy, Options};
+pub use secret::Secret;
+pub mod ehlo;
+pub mod reply;
+#[cfg(test)]
+mod testing;
+
+pub use ehlo::{EhloKeyword, EhloResponse};
+pub use reply::{EnhancedStatus, Reply, ReplyCode, ReplyError, decode_reply};
