@@ -375,3 +375,227 @@ fn parse_auth(args: &str) -> Result<Command<'_>, LineError> {
         initial_response,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        address::{Domain, Mailbox},
+        testing::assert_prefixes_incomplete,
+    };
+
+    fn mailbox(text: &str) -> Mailbox<'_> {
+        Mailbox::try_from(text).expect("valid mailbox")
+    }
+
+    fn kat() -> Vec<(&'static [u8], Command<'static>)> {
+        let mut full_mail = MailParams::default();
+        full_mail.size = Some(1000);
+        full_mail.body = Some(Body::EightBitMime);
+        full_mail.smtputf8 = true;
+        full_mail.ret = Some(Ret::Headers);
+        full_mail.envid = Some(XText::from_wire("QQ+2B1").expect("valid xtext"));
+        full_mail.auth = Some(AuthParam::Unknown);
+        full_mail.requiretls = true;
+        full_mail.other = vec![EsmtpParam::new("X-TAG", Some("v")).expect("valid")];
+        let mut full_rcpt = RcptParams::default();
+        full_rcpt.notify = Some(Notify {
+            success: true,
+            failure: false,
+            delay: true,
+        });
+        full_rcpt.orcpt = Some(Orcpt::new("rfc822", XText::from_wire("a+40b").expect("xtext")).expect("orcpt"));
+        let mut never = RcptParams::default();
+        never.notify = Some(Notify::NEVER);
+        let domain = |d| Domain::try_from(d).expect("valid domain");
+        vec![
+            (b"EHLO client.example\r\n", Command::Ehlo(domain("client.example"))),
+            (b"HELO [192.0.2.7]\r\n", Command::Helo(domain("[192.0.2.7]"))),
+            (b"LHLO [IPv6:2001:db8::7]\r\n", Command::Lhlo(domain("[IPv6:2001:db8::7]"))),
+            (
+                b"MAIL FROM:<a@b.example>\r\n",
+                Command::Mail {
+                    from: ReversePath::Mailbox(mailbox("a@b.example")),
+                    params: MailParams::default(),
+                },
+            ),
+            (
+                b"MAIL FROM:<>\r\n",
+                Command::Mail {
+                    from: ReversePath::Null,
+                    params: MailParams::default(),
+                },
+            ),
+            (
+                b"MAIL FROM:<\"x y\"@[10.0.0.1]> SIZE=1000 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=QQ+2B1 AUTH=<> REQUIRETLS X-TAG=v\r\n",
+                Command::Mail {
+                    from: ReversePath::Mailbox(mailbox("\"x y\"@[10.0.0.1]")),
+                    params: full_mail,
+                },
+            ),
+            (
+                b"RCPT TO:<Postmaster>\r\n",
+                Command::Rcpt {
+                    to: ForwardPath::Postmaster,
+                    params: RcptParams::default(),
+                },
+            ),
+            (
+                b"RCPT TO:<u@x.example> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+40b\r\n",
+                Command::Rcpt {
+                    to: ForwardPath::Mailbox(mailbox("u@x.example")),
+                    params: full_rcpt,
+                },
+            ),
+            (
+                b"RCPT TO:<u@x.example> NOTIFY=NEVER\r\n",
+                Command::Rcpt {
+                    to: ForwardPath::Mailbox(mailbox("u@x.example")),
+                    params: never,
+                },
+            ),
+            (b"DATA\r\n", Command::Data),
+            (b"BDAT 1000\r\n", Command::Bdat { size: 1000, last: false }),
+            (b"BDAT 0 LAST\r\n", Command::Bdat { size: 0, last: true }),
+            (b"RSET\r\n", Command::Rset),
+            (b"NOOP\r\n", Command::Noop(None)),
+            (b"NOOP hello there\r\n", Command::Noop(Some(Argument::try_from("hello there").expect("valid")))),
+            (b"QUIT\r\n", Command::Quit),
+            (b"VRFY Smith\r\n", Command::Vrfy(Argument::try_from("Smith").expect("valid"))),
+            (b"EXPN staff\r\n", Command::Expn(Argument::try_from("staff").expect("valid"))),
+            (b"HELP\r\n", Command::Help(None)),
+            (b"STARTTLS\r\n", Command::StartTls),
+            (
+                b"AUTH PLAIN\r\n",
+                Command::Auth {
+                    mechanism: Mechanism::try_from("PLAIN").expect("valid"),
+                    initial_response: None,
+                },
+            ),
+            (
+                b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n",
+                Command::Auth {
+                    mechanism: Mechanism::try_from("PLAIN").expect("valid"),
+                    initial_response: Some(Secret::new(b"\0alice\0secret".to_vec())),
+                },
+            ),
+            (
+                b"AUTH EXTERNAL =\r\n",
+                Command::Auth {
+                    mechanism: Mechanism::try_from("EXTERNAL").expect("valid"),
+                    initial_response: Some(Secret::new(Vec::new())),
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn known_commands_decode_encode_and_prefixes_are_incomplete() {
+        for (input, expected) in kat() {
+            let (rest, got) = decode_command(input, 512).expect("valid command");
+            assert_eq!(got, expected, "{}", String::from_utf8_lossy(input));
+            assert!(rest.is_empty());
+            let mut out = Vec::new();
+            got.encode(&mut out);
+            assert_eq!(out, input, "canonical encoding");
+            assert_prefixes_incomplete(input, |p| decode_command(p, 512).map(|_| ()), CommandError::Incomplete);
+        }
+    }
+
+    #[test]
+    fn lenient_forms() {
+        let table: &[(&[u8], &[u8])] = &[
+            (b"mail from: <A@B>\r\n", b"MAIL FROM:<A@B>\r\n"),
+            (b"MAIL FROM:<@r.example:a@b>  size=5 \r\n", b"MAIL FROM:<a@b> SIZE=5\r\n"),
+            (b"rcpt to:<postmaster>\r\n", b"RCPT TO:<Postmaster>\r\n"),
+            (b"auth plain\r\n", b"AUTH PLAIN\r\n"),
+            (b"helo x\r\n", b"HELO x\r\n"),
+            (b"EHLO x \r\n", b"EHLO x\r\n"),
+            ("MAIL FROM:<ü@ü.example> SMTPUTF8\r\n".as_bytes(), "MAIL FROM:<ü@ü.example> SMTPUTF8\r\n".as_bytes()),
+        ];
+        for (input, canonical) in table {
+            let (_, command) = decode_command(input, 512).expect("accepted");
+            let mut out = Vec::new();
+            command.encode(&mut out);
+            assert_eq!(&out, canonical);
+        }
+    }
+
+    #[test]
+    fn bad_commands() {
+        let syntax = |line_len, expected| CommandError::Syntax { line_len, expected };
+        let table: &[(&[u8], CommandError)] = &[
+            (b"FOO\r\n", CommandError::Unknown { line_len: 5 }),
+            (b"\r\n", CommandError::Unknown { line_len: 2 }),
+            (b"DATA\n", CommandError::BareNewline { line_len: 5 }),
+            (b"STARTTLS now\r\n", syntax(14, "STARTTLS with no parameters")),
+            (b"DATA x\r\n", syntax(8, "DATA with no parameters")),
+            (b"MAIL TO:<a@b>\r\n", syntax(15, MAIL_SYNTAX)),
+            (b"MAIL FROM:a@b\r\n", syntax(15, MAIL_SYNTAX)),
+            (b"MAIL FROM:<a@b>SIZE=1\r\n", syntax(23, MAIL_SYNTAX)),
+            (b"MAIL FROM:<a@b> SIZE=1 SIZE=2\r\n", syntax(31, "esmtp-keyword[=esmtp-value]")),
+            (b"MAIL FROM:<a@b> SIZE=123456789012345678901\r\n", syntax(44, "SIZE=1*20DIGIT")),
+            (b"MAIL FROM:<a@b> BODY=9BIT\r\n", syntax(27, "BODY=7BIT/8BITMIME/BINARYMIME")),
+            (b"MAIL FROM:<a@b> NOTIFY=NEVER\r\n", syntax(30, "esmtp-keyword[=esmtp-value]")),
+            (b"MAIL FROM:<a@b> ENVID=a=b\r\n", syntax(27, "ENVID=xtext")),
+            (b"RCPT TO:<>\r\n", syntax(12, RCPT_SYNTAX)),
+            (b"RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS\r\n", syntax(36, "NOTIFY=NEVER/SUCCESS,FAILURE,DELAY")),
+            (b"RCPT TO:<a@b> NOTIFY=DELAY,DELAY\r\n", syntax(34, "NOTIFY=NEVER/SUCCESS,FAILURE,DELAY")),
+            (b"RCPT TO:<a@b> ORCPT=rfc822\r\n", syntax(28, "ORCPT=addr-type;xtext")),
+            (b"BDAT 18446744073709551616\r\n", syntax(27, "BDAT chunk-size [LAST]")),
+            (b"BDAT\r\n", syntax(6, "BDAT chunk-size [LAST]")),
+            (b"BDAT 10 FIRST\r\n", syntax(15, "BDAT chunk-size [LAST]")),
+            (b"AUTH PLAIN !!\r\n", syntax(15, "AUTH mechanism [initial-response]")),
+            (b"AUTH A23456789012345678901\r\n", syntax(28, "AUTH mechanism [initial-response]")),
+            (b"EHLO\r\n", syntax(6, "domain or address literal")),
+            (b"VRFY\r\n", syntax(6, "an argument")),
+            (b"NOOP a\x01\r\n", syntax(9, "printable argument")),
+            (b"EHLO \xff\r\n", syntax(8, "UTF-8 text")),
+            (b"RCPT TO:<a@b>\rX\r\n", syntax(17, RCPT_SYNTAX)),
+        ];
+        for (input, expected) in table {
+            let got = decode_command(input, 512).map(|_| ());
+            assert_eq!(got, Err(*expected), "{}", String::from_utf8_lossy(input));
+            assert_eq!(expected.line_len(), Some(input.len()));
+        }
+    }
+
+    #[test]
+    fn line_limit() {
+        let mut line = b"NOOP ".to_vec();
+        line.resize(510, b'a');
+        line.extend_from_slice(b"\r\n");
+        assert!(decode_command(&line, 512).is_ok());
+        line.insert(5, b'a');
+        assert_eq!(decode_command(&line, 512).map(|_| ()), Err(CommandError::LineTooLong { max: 512 }));
+        assert_eq!(decode_command(&line[..511], 512).map(|_| ()), Err(CommandError::Incomplete));
+    }
+
+    #[test]
+    fn pipelined_commands_leave_the_rest() {
+        let input = b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n";
+        let (rest, _) = decode_command(input, 512).expect("mail");
+        let (rest, _) = decode_command(rest, 512).expect("rcpt");
+        assert_eq!(rest, b"DATA\r\n");
+    }
+
+    #[test]
+    fn auth_lines() {
+        assert_eq!(decode_auth_line(b"*\r\n", 100), Ok((&b""[..], AuthLine::Cancel)));
+        assert_eq!(
+            decode_auth_line(b"Zm9v\r\nx", 100),
+            Ok((&b"x"[..], AuthLine::Response(Secret::new(b"foo".to_vec()))))
+        );
+        assert_eq!(
+            decode_auth_line(b"\r\n", 100),
+            Ok((&b""[..], AuthLine::Response(Secret::new(Vec::new()))))
+        );
+        assert!(matches!(decode_auth_line(b"Zm9\r\n", 100), Err(CommandError::Syntax { .. })));
+        assert_prefixes_incomplete(b"Zm9v\r\n", |p| decode_auth_line(p, 100).map(|_| ()), CommandError::Incomplete);
+        for line in [AuthLine::Cancel, AuthLine::Response(Secret::new(b"\0u\0p".to_vec()))] {
+            let mut out = Vec::new();
+            line.encode(&mut out);
+            assert_eq!(decode_auth_line(&out, 100), Ok((&b""[..], line)));
+        }
+    }
+}
