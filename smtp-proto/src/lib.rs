@@ -22,3 +22,5 @@ mod testing;
 
 pub use ehlo::{EhloKeyword, EhloResponse};
 pub use reply::{EnhancedStatus, Reply, ReplyCode, ReplyError, decode_reply};
+pub mod data;
+pub mod encode_data;
