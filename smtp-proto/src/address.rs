@@ -295,9 +295,29 @@ fn utf8<'a>(bytes: &'a [u8], what: &'static str) -> Result<&'a str, AddressError
     std::str::from_utf8(bytes).map_err(|_| AddressError::Syntax(what))
 }
 
+/// Builds a 256-entry membership table at compile time.
+const fn table(ascii: &[u8], non_ascii: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).is_ascii_alphanumeric() || (non_ascii && i >= 0x80);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < ascii.len() {
+        t[ascii[j] as usize] = true;
+        j += 1;
+    }
+    t
+}
+
 /// RFC 5321 atext plus, per RFC 6531 §3.3, `UTF8-non-ascii` (checked as UTF-8 later).
+static ATEXT: [bool; 256] = table(b"!#$%&'*+-/=?^_`{|}~", true);
+/// Letters, digits and hyphen of `sub-domain`, plus U-label octets (RFC 6531 §3.3).
+static LDH: [bool; 256] = table(b"-", true);
+
 fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b) || b >= 0x80
+    ATEXT[usize::from(b)]
 }
 
 /// `Local-part = Dot-string / Quoted-string`; returns its length.
@@ -342,7 +362,7 @@ fn domain_name_len(input: &[u8]) -> Result<usize, AddressError> {
     loop {
         let label = input[pos..]
             .iter()
-            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+            .take_while(|&&b| LDH[usize::from(b)])
             .count();
         let bytes = &input[pos..pos + label];
         if label == 0 || bytes.first() == Some(&b'-') || bytes.last() == Some(&b'-') {

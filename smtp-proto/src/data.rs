@@ -268,23 +268,35 @@ pub(crate) fn has_bare_newline(prev_cr: bool, segment: &[u8]) -> bool {
     if (first == b'\n') != prev_cr {
         return true;
     }
-    // Branch-free so the compiler vectorises it: every LF must follow a CR and every CR must
-    // precede an LF, so the two flags agree at every adjacent pair. Blocks keep the early
-    // exit cheap without a branch per octet.
-    segment.chunks(4096).any(|block| {
-        block
-            .iter()
-            .zip(&block[1..])
-            .fold(0u8, |acc, (&a, &b)| acc | (u8::from(a == b'\r') ^ u8::from(b == b'\n')))
-            != 0
-    }) || block_edges_bare(segment)
+    // Every LF must follow a CR and every CR must precede an LF, so the two flags agree at
+    // every adjacent pair. Blocks of 4096 keep the early exit cheap.
+    let (before, after) = (&segment[..segment.len() - 1], &segment[1..]);
+    before
+        .chunks(4096)
+        .zip(after.chunks(4096))
+        .any(|(a, b)| pairs_disagree(a, b))
 }
 
-/// The pairs that straddle two 4096-octet blocks, which the per-block check skips.
-fn block_edges_bare(segment: &[u8]) -> bool {
-    (4096..segment.len())
-        .step_by(4096)
-        .any(|i| (segment[i - 1] == b'\r') != (segment[i] == b'\n'))
+/// Whether `a[i] == CR` and `b[i] == LF` differ anywhere. Written over fixed-size arrays
+/// with no branch so the compiler turns it into vector compares.
+fn pairs_disagree(a: &[u8], b: &[u8]) -> bool {
+    let flag = |x: u8, y: u8| u8::from(x == b'\r') ^ u8::from(y == b'\n');
+    let mut acc = 0u8;
+    let (mut wide_a, mut wide_b) = (a.chunks_exact(64), b.chunks_exact(64));
+    for (x, y) in (&mut wide_a).zip(&mut wide_b) {
+        // Fixed-size arrays let the compiler drop bounds checks and vectorise the loop.
+        if let (Ok(x), Ok(y)) = (<&[u8; 64]>::try_from(x), <&[u8; 64]>::try_from(y)) {
+            let mut block = 0u8;
+            for i in 0..64 {
+                block |= flag(x[i], y[i]);
+            }
+            acc |= block;
+        }
+    }
+    for (&x, &y) in wide_a.remainder().iter().zip(wide_b.remainder()) {
+        acc |= flag(x, y);
+    }
+    acc != 0
 }
 
 #[cfg(test)]

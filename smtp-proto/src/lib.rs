@@ -24,3 +24,4 @@ pub use ehlo::{EhloKeyword, EhloResponse};
 pub use reply::{EnhancedStatus, Reply, ReplyCode, ReplyError, decode_reply};
 pub mod data;
 pub mod encode_data;
+pub mod bdat;
