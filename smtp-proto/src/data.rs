@@ -82,6 +82,17 @@ enum State {
     Done,
 }
 
+/// A [`DataEvent`] with the chunk given by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// `input[start..end]`.
+    Range(usize, usize),
+    /// A single CR that was consumed by an earlier call.
+    Cr,
+    /// The end of data.
+    End(Result<u64, DataError>),
+}
+
 /// Decodes the octets after a 354 reply up to and including `CRLF.CRLF`.
 ///
 /// ```
@@ -147,18 +158,30 @@ impl DataDecoder {
     /// until it returns `None` or [`DataEvent::End`]. Chunks are only handed out while the
     /// message is still acceptable; after a problem the rest is read and dropped.
     pub fn decode<'a>(&mut self, input: &'a [u8]) -> (usize, Option<DataEvent<'a>>) {
+        let (used, found) = self.decode_indexed(input);
+        let event = found.map(|found| match found {
+            Found::Range(start, end) => DataEvent::Chunk(&input[start..end]),
+            Found::Cr => DataEvent::Chunk(b"\r"),
+            Found::End(outcome) => DataEvent::End(outcome),
+        });
+        (used, event)
+    }
+
+    /// [`DataDecoder::decode`] with chunks given as positions in `input`, for callers that
+    /// must borrow the input again later (the server session).
+    pub(crate) fn decode_indexed(&mut self, input: &[u8]) -> (usize, Option<Found>) {
         let mut pos = 0;
         let mut start = 0;
         loop {
             let Some(&byte) = input.get(pos) else {
-                return (pos, self.chunk(&input[start..pos]));
+                return (pos, self.chunk(start, pos));
             };
             match self.state {
-                State::Done => return (pos, self.chunk(&input[start..pos])),
+                State::Done => return (pos, self.chunk(start, pos)),
                 State::LineStart if byte == b'.' => {
                     // RFC 5321 §4.5.2: "If the first character is a period and there are
                     // other characters on the line, the first character is deleted."
-                    if let Some(chunk) = self.chunk(&input[start..pos]) {
+                    if let Some(chunk) = self.chunk(start, pos) {
                         return (pos, Some(chunk));
                     }
                     pos += 1;
@@ -178,15 +201,15 @@ impl DataDecoder {
                         Some(problem) => Err(problem),
                         None => Ok(self.size),
                     };
-                    return (pos + 1, Some(DataEvent::End(outcome)));
+                    return (pos + 1, Some(Found::End(outcome)));
                 }
                 State::DotCr => {
-                    // ".\r" then something else: the CR was consumed already, so hand it out
-                    // from a static buffer; it is a bare CR, which the scan below reports.
+                    // ".\r" then something else: the CR was consumed already, so it is
+                    // handed out on its own; it is a bare CR, which the scan reports.
                     self.state = State::Mid { cr: true };
                     self.line_len = 0;
                     if self.account(b"\r") {
-                        return (pos, Some(DataEvent::Chunk(b"\r")));
+                        return (pos, Some(Found::Cr));
                     }
                 }
                 State::Mid { cr } => {
@@ -230,8 +253,8 @@ impl DataDecoder {
         self.problem.is_none() && self.policy == BareNewlinePolicy::Accept
     }
 
-    fn chunk<'a>(&self, chunk: &'a [u8]) -> Option<DataEvent<'a>> {
-        (!chunk.is_empty() && self.problem.is_none()).then_some(DataEvent::Chunk(chunk))
+    fn chunk(&self, start: usize, end: usize) -> Option<Found> {
+        (end > start && self.problem.is_none()).then_some(Found::Range(start, end))
     }
 
     /// Tracks the current line length across calls; false once a line, CRLF included,

@@ -90,6 +90,15 @@ impl<'a> EhloResponse<'a> {
         })
     }
 
+    /// `250 localhost` with no keywords: what a server falls back to.
+    pub(crate) fn fallback() -> EhloResponse<'static> {
+        EhloResponse {
+            domain: Cow::Borrowed("localhost"),
+            greeting: None,
+            keywords: Vec::new(),
+        }
+    }
+
     /// The server's domain from the first line.
     pub fn domain(&self) -> &str {
         &self.domain

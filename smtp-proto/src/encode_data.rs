@@ -19,7 +19,7 @@ use memchr::memchr2;
 /// encoder.finish(&mut out);
 /// assert_eq!(out, b"Subject: x\r\n\r\n..\r\nMAIL FROM:<a@b>\r\n.\r\n");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataEncoder {
     line_start: bool,
     /// The last octet was a CR, already written as CRLF: an LF right after it is dropped.

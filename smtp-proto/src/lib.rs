@@ -25,3 +25,5 @@ pub use reply::{EnhancedStatus, Reply, ReplyCode, ReplyError, decode_reply};
 pub mod data;
 pub mod encode_data;
 pub mod bdat;
+pub mod server;
+pub mod client;
