@@ -27,3 +27,7 @@ pub mod encode_data;
 pub mod bdat;
 pub mod server;
 pub mod client;
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "tokio")]
+pub mod tokio;
