@@ -21,7 +21,9 @@ use tokio::{
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> io::Result<()> {
-    let address = env::args().nth(1).unwrap_or_else(|| "127.0.0.1:2525".to_owned());
+    let address = env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:2525".to_owned());
     let listener = TcpListener::bind(&address).await?;
     eprintln!("smtp_sink listening on {}", listener.local_addr()?);
     loop {
@@ -46,7 +48,10 @@ async fn session(mut stream: TcpStream) -> io::Result<usize> {
         while let Some(event) = server.poll_event() {
             match event {
                 Event::MessageChunk(chunk) => octets += chunk.len(),
-                Event::MessageEnd { outcome: Ok(size), last } => {
+                Event::MessageEnd {
+                    outcome: Ok(size),
+                    last,
+                } => {
                     if last {
                         messages += 1;
                         eprintln!("message of {size} octets ({octets} streamed)");

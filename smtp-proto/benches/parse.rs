@@ -18,7 +18,10 @@ fn command_corpus(rcpts: usize) -> Vec<u8> {
     let mut s = String::from("EHLO client-17.mail.example.org\r\n");
     s.push_str("MAIL FROM:<newsletter-bounces+user=example.net@lists.example.org> SIZE=10240 BODY=8BITMIME\r\n");
     for i in 0..rcpts {
-        s.push_str(&format!("RCPT TO:<recipient.number{i}@customer{}.example.net>\r\n", i % 7));
+        s.push_str(&format!(
+            "RCPT TO:<recipient.number{i}@customer{}.example.net>\r\n",
+            i % 7
+        ));
     }
     s.push_str("DATA\r\n");
     s.into_bytes()
@@ -30,7 +33,16 @@ fn data_corpus(size: usize) -> Vec<u8> {
     let mut message = b"From: Sender <sender@example.org>\r\nTo: user@example.net\r\n\
 Subject: Quarterly report\r\nMessage-ID: <1234.5678@example.org>\r\n\r\n"
         .to_vec();
-    let words = ["lorem", "ipsum", "dolor", "sit", "amet,", "consectetur", "adipiscing", "elit"];
+    let words = [
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet,",
+        "consectetur",
+        "adipiscing",
+        "elit",
+    ];
     let mut line = 0usize;
     while message.len() < size {
         let mut text = String::new();
@@ -111,7 +123,10 @@ fn stalwart_data(input: &[u8], body: &mut Vec<u8>) -> usize {
     body.clear();
     let mut receiver = stalwart_smtp_proto::request::receiver::DataReceiver::new();
     let mut iter = input.iter();
-    assert!(receiver.ingest(&mut iter, body), "corpus holds the terminator");
+    assert!(
+        receiver.ingest(&mut iter, body),
+        "corpus holds the terminator"
+    );
     body.len()
 }
 
@@ -121,8 +136,12 @@ fn commands(c: &mut Criterion) {
         let corpus = command_corpus(rcpts);
         assert_eq!(ours_commands(&corpus), stalwart_commands(&corpus));
         group.throughput(Throughput::Bytes(corpus.len() as u64));
-        group.bench_with_input(BenchmarkId::new("ours", rcpts), &corpus, |b, c| b.iter(|| ours_commands(c)));
-        group.bench_with_input(BenchmarkId::new("stalwart", rcpts), &corpus, |b, c| b.iter(|| stalwart_commands(c)));
+        group.bench_with_input(BenchmarkId::new("ours", rcpts), &corpus, |b, c| {
+            b.iter(|| ours_commands(c))
+        });
+        group.bench_with_input(BenchmarkId::new("stalwart", rcpts), &corpus, |b, c| {
+            b.iter(|| stalwart_commands(c))
+        });
     }
     group.finish();
 }
@@ -137,12 +156,16 @@ fn data(c: &mut Criterion) {
         stalwart_data(&corpus, &mut b);
         assert_eq!(a, b, "both decoders give the same body");
         group.throughput(Throughput::Bytes(corpus.len() as u64));
-        group.bench_with_input(BenchmarkId::new("ours_streamed", name), &corpus, |bch, c| {
-            bch.iter(|| ours_data_streamed(c))
-        });
-        group.bench_with_input(BenchmarkId::new("ours_collected", name), &corpus, |bch, c| {
-            bch.iter(|| ours_data_collected(c, &mut a))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("ours_streamed", name),
+            &corpus,
+            |bch, c| bch.iter(|| ours_data_streamed(c)),
+        );
+        group.bench_with_input(
+            BenchmarkId::new("ours_collected", name),
+            &corpus,
+            |bch, c| bch.iter(|| ours_data_collected(c, &mut a)),
+        );
         group.bench_with_input(BenchmarkId::new("stalwart", name), &corpus, |bch, c| {
             bch.iter(|| stalwart_data(c, &mut b))
         });

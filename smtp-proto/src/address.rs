@@ -417,25 +417,42 @@ pub(crate) fn strip_prefix_ignore_case<'a>(input: &'a [u8], prefix: &[u8]) -> Op
 mod tests {
     use super::*;
 
+    type Expected = Result<(Option<&'static str>, usize), AddressError>;
+
     #[test]
     fn known_paths() {
-        let table: &[(&[u8], Result<(Option<&str>, usize), AddressError>)] = &[
+        let table: &[(&[u8], Expected)] = &[
             (b"<>", Ok((None, 2))),
             (b"<a@b.c>", Ok((Some("a@b.c"), 7))),
-            (b"<a.b@example.org> SIZE=1", Ok((Some("a.b@example.org"), 17))),
+            (
+                b"<a.b@example.org> SIZE=1",
+                Ok((Some("a.b@example.org"), 17)),
+            ),
             (b"<@r1,@r2.x:u@x.y>", Ok((Some("u@x.y"), 17))),
             (b"<\"a b\\\"c\"@x>", Ok((Some("\"a b\\\"c\"@x"), 12))),
             (b"<u@[192.0.2.1]>", Ok((Some("u@[192.0.2.1]"), 15))),
-            (b"<u@[IPv6:2001:db8::1]>", Ok((Some("u@[IPv6:2001:db8::1]"), 22))),
+            (
+                b"<u@[IPv6:2001:db8::1]>",
+                Ok((Some("u@[IPv6:2001:db8::1]"), 22)),
+            ),
             (b"<u@[x-tag:abc]>", Ok((Some("u@[x-tag:abc]"), 15))),
-            ("<δοκιμή@παράδειγμα.δοκιμή>".as_bytes(), Ok((Some("δοκιμή@παράδειγμα.δοκιμή"), 48))),
+            (
+                "<δοκιμή@παράδειγμα.δοκιμή>".as_bytes(),
+                Ok((Some("δοκιμή@παράδειγμα.δοκιμή"), 48)),
+            ),
             (b"<u@LOCAL.>", Err(AddressError::Syntax("domain"))),
             (b"<u@-x>", Err(AddressError::Syntax("domain"))),
-            (b"<u@[300.1.1.1]>", Err(AddressError::Syntax("address literal"))),
+            (
+                b"<u@[300.1.1.1]>",
+                Err(AddressError::Syntax("address literal")),
+            ),
             (b"<u..v@x>", Err(AddressError::Syntax("local part"))),
             (b"<u@x", Err(AddressError::Syntax("path: expected '>'"))),
             (b"u@x", Err(AddressError::Syntax("path: expected '<'"))),
-            (b"<u@ext.test@local>", Err(AddressError::Syntax("path: expected '>'"))),
+            (
+                b"<u@ext.test@local>",
+                Err(AddressError::Syntax("path: expected '>'")),
+            ),
             (b"<\xff@x>", Err(AddressError::Syntax("mailbox"))),
         ];
         for (input, expected) in table {

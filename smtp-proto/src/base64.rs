@@ -33,7 +33,7 @@ fn value(b: u8) -> Option<u32> {
 /// Decodes canonical padded base64; `None` for anything else (wrong length, stray
 /// characters, non-zero padding bits), so that every input has one meaning.
 pub(crate) fn decode(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(text.len() / 4 * 3);

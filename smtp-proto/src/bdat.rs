@@ -96,7 +96,10 @@ impl<T> WithOffset for (usize, T) {
 mod tests {
     use super::*;
 
-    fn run(decoder: &mut BdatDecoder, input: &[u8]) -> (Vec<u8>, Option<Result<u64, DataError>>, usize) {
+    fn run(
+        decoder: &mut BdatDecoder,
+        input: &[u8],
+    ) -> (Vec<u8>, Option<Result<u64, DataError>>, usize) {
         let mut body = Vec::new();
         let mut pos = 0;
         loop {
@@ -114,9 +117,15 @@ mod tests {
     fn counts_octets_exactly() {
         // THREATS SMTP-05: "BDAT 10 LAST" followed by 9 octets, then 11.
         let mut decoder = BdatDecoder::new(10, 0, 100);
-        assert_eq!(run(&mut decoder, b"123456789"), (b"123456789".to_vec(), None, 9));
+        assert_eq!(
+            run(&mut decoder, b"123456789"),
+            (b"123456789".to_vec(), None, 9)
+        );
         let (body, outcome, used) = run(&mut decoder, b"0RSET\r\nNOOP");
-        assert_eq!((body.as_slice(), outcome, used), (&b"0"[..], Some(Ok(10)), 1));
+        assert_eq!(
+            (body.as_slice(), outcome, used),
+            (&b"0"[..], Some(Ok(10)), 1)
+        );
         assert_eq!(decoder.decode(b"x"), (0, None));
     }
 
@@ -129,6 +138,9 @@ mod tests {
         assert_eq!(run(&mut huge, &[0; 64]), (Vec::new(), None, 64));
         assert_eq!(huge.remaining(), u64::MAX - 64);
         let mut over = BdatDecoder::new(5, 98, 100);
-        assert_eq!(run(&mut over, b"12345X"), (Vec::new(), Some(Err(DataError::TooBig { max: 100 })), 5));
+        assert_eq!(
+            run(&mut over, b"12345X"),
+            (Vec::new(), Some(Err(DataError::TooBig { max: 100 })), 5)
+        );
     }
 }

@@ -204,8 +204,13 @@ impl Client {
             Phase::TlsHandshake => return Err(ClientError::WrongState),
             _ => {}
         }
-        let limit = self.options.max_text_line.saturating_mul(self.options.max_reply_lines);
-        if self.input.len() + bytes.len() > limit.max(self.options.max_text_line) + self.options.max_chunk {
+        let limit = self
+            .options
+            .max_text_line
+            .saturating_mul(self.options.max_reply_lines);
+        if self.input.len() + bytes.len()
+            > limit.max(self.options.max_text_line) + self.options.max_chunk
+        {
             return Err(ClientError::BufferFull);
         }
         self.input.extend_from_slice(bytes);
@@ -228,7 +233,11 @@ impl Client {
             }
             return None;
         }
-        let (used, reply) = match decode_reply(&self.input, self.options.max_text_line, self.options.max_reply_lines) {
+        let (used, reply) = match decode_reply(
+            &self.input,
+            self.options.max_text_line,
+            self.options.max_reply_lines,
+        ) {
             Ok((rest, reply)) => (self.input.len() - rest.len(), reply.into_owned()),
             Err(ReplyError::Incomplete) => return None,
             Err(error) => {
@@ -271,7 +280,9 @@ impl Client {
 
     fn consume_awaiting(&mut self, to: Sent) {
         if to == Sent::MessageEnd && self.lmtp {
-            let left = self.lmtp_replies_left.unwrap_or(self.accepted_recipients.max(1));
+            let left = self
+                .lmtp_replies_left
+                .unwrap_or(self.accepted_recipients.max(1));
             if left > 1 {
                 self.lmtp_replies_left = Some(left - 1);
                 return;
@@ -290,7 +301,9 @@ impl Client {
             }
             Sent::Mail => self.accepted_recipients = 0,
             Sent::Rcpt if code.is_positive() => self.accepted_recipients += 1,
-            Sent::Data if code == ReplyCode::START_MAIL_INPUT => self.phase = Phase::Content(DataEncoder::new()),
+            Sent::Data if code == ReplyCode::START_MAIL_INPUT => {
+                self.phase = Phase::Content(DataEncoder::new())
+            }
             Sent::Rset => self.accepted_recipients = 0,
             _ => {}
         }
@@ -312,7 +325,8 @@ impl Client {
         }
         // RFC 2920 §3.1: commands may be sent without waiting only when the server offers
         // PIPELINING and the previous command does not end a group.
-        if self.awaiting.contains(&Sent::Greeting) || self.group_ended || !self.offers("PIPELINING") {
+        if self.awaiting.contains(&Sent::Greeting) || self.group_ended || !self.offers("PIPELINING")
+        {
             return Err(ClientError::MustWait);
         }
         Ok(())
@@ -397,7 +411,8 @@ impl Client {
         }
         .encode(&mut self.output);
         self.output.extend_from_slice(chunk);
-        self.awaiting.push_back(if last { Sent::MessageEnd } else { Sent::Bdat });
+        self.awaiting
+            .push_back(if last { Sent::MessageEnd } else { Sent::Bdat });
         self.group_ended = false;
         Ok(())
     }

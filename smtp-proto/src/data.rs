@@ -221,7 +221,12 @@ impl DataDecoder {
                         match LINE_DOT.find(rest) {
                             Some(k) => (k + 2, State::LineStart),
                             None if rest.ends_with(b"\r\n") => (rest.len(), State::LineStart),
-                            None => (rest.len(), State::Mid { cr: rest.ends_with(b"\r") }),
+                            None => (
+                                rest.len(),
+                                State::Mid {
+                                    cr: rest.ends_with(b"\r"),
+                                },
+                            ),
                         }
                     };
                     self.scan(cr, &rest[..end]);
@@ -329,9 +334,13 @@ mod tests {
     use super::*;
     use crate::encode_data::encode_message;
 
+    /// Body, outcome and octets consumed of one run.
+    pub(crate) type Run = Option<(Vec<u8>, Result<u64, DataError>, usize)>;
+    type Comparable = Option<(Option<Vec<u8>>, Result<u64, DataError>, usize)>;
+
     /// Feeds `input` in pieces of `step` octets; returns the body, the outcome and the
     /// octets consumed, or `None` if the end was not reached.
-    pub(crate) fn run(options: &Options, input: &[u8], step: usize) -> Option<(Vec<u8>, Result<u64, DataError>, usize)> {
+    pub(crate) fn run(options: &Options, input: &[u8], step: usize) -> Run {
         let mut decoder = DataDecoder::new(options);
         let mut body = Vec::new();
         let mut offset = 0;
@@ -355,17 +364,21 @@ mod tests {
         None
     }
 
-    fn run_all_splits(options: &Options, input: &[u8]) -> Option<(Vec<u8>, Result<u64, DataError>, usize)> {
+    fn run_all_splits(options: &Options, input: &[u8]) -> Run {
         let whole = run(options, input, input.len().max(1));
         for step in [1, 2, 3, 7] {
-            assert_eq!(same_result(run(options, input, step)), same_result(whole.clone()), "step {step}");
+            assert_eq!(
+                same_result(run(options, input, step)),
+                same_result(whole.clone()),
+                "step {step}"
+            );
         }
         whole
     }
 
     /// What must not depend on how the input is split: the outcome, the octets consumed and,
     /// for an accepted message, the body. Chunks before a problem depend on where it is seen.
-    fn same_result(r: Option<(Vec<u8>, Result<u64, DataError>, usize)>) -> Option<(Option<Vec<u8>>, Result<u64, DataError>, usize)> {
+    fn same_result(r: Run) -> Comparable {
         r.map(|(body, outcome, used)| (outcome.is_ok().then_some(body), outcome, used))
     }
 
@@ -408,8 +421,10 @@ mod tests {
     #[test]
     fn smuggling_variants_never_end_the_data() {
         for policy in [BareNewlinePolicy::Reject, BareNewlinePolicy::Accept] {
-            let mut options = Options::default();
-            options.bare_newline = policy;
+            let options = Options {
+                bare_newline: policy,
+                ..Options::default()
+            };
             for end in SMUGGLING_ENDS {
                 let mut input = b"Subject: one\r\n\r\nbody".to_vec();
                 input.extend_from_slice(end);
@@ -426,7 +441,10 @@ mod tests {
                     _ => {
                         assert_eq!(outcome, Ok(body.len() as u64));
                         let text = String::from_utf8_lossy(&body);
-                        assert!(text.contains("MAIL FROM:<a@ext>"), "smuggled text stays content");
+                        assert!(
+                            text.contains("MAIL FROM:<a@ext>"),
+                            "smuggled text stays content"
+                        );
                     }
                 }
             }
@@ -435,9 +453,11 @@ mod tests {
 
     #[test]
     fn limits() {
-        let mut options = Options::default();
-        options.max_text_line = 10;
-        options.max_message_size = 30;
+        let options = Options {
+            max_text_line: 10,
+            max_message_size: 30,
+            ..Options::default()
+        };
         let ok_line = b"12345678\r\n12345678\r\n.\r\n";
         assert_eq!(run_all_splits(&options, ok_line).map(|r| r.1), Some(Ok(20)));
         let long_line = b"123456789\r\n.\r\n";
@@ -446,7 +466,10 @@ mod tests {
             Some(Err(DataError::LineTooLong { max: 10 }))
         );
         // The stuffed dot does not count (RFC 5321 §4.5.3.1.6).
-        assert_eq!(run_all_splits(&options, b"..2345678\r\n.\r\n").map(|r| r.1), Some(Ok(10)));
+        assert_eq!(
+            run_all_splits(&options, b"..2345678\r\n.\r\n").map(|r| r.1),
+            Some(Ok(10))
+        );
         let big = b"1234567\r\n1234567\r\n1234567\r\n1234567\r\n.\r\n";
         let (body, outcome, _) = run_all_splits(&options, big).expect("complete");
         assert_eq!(outcome, Err(DataError::TooBig { max: 30 }));
@@ -481,7 +504,14 @@ mod tests {
 
     fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(
-            prop_oneof![Just(b'.'), Just(b'\r'), Just(b'\n'), Just(b'a'), Just(0u8), any::<u8>()],
+            prop_oneof![
+                Just(b'.'),
+                Just(b'\r'),
+                Just(b'\n'),
+                Just(b'a'),
+                Just(0u8),
+                any::<u8>()
+            ],
             0..200,
         )
     }
@@ -513,8 +543,10 @@ mod tests {
         fn encode_then_decode_gives_the_normalised_message(body in body_strategy(), step in 1usize..20) {
             let mut wire = Vec::new();
             encode_message(&body, &mut wire);
-            let mut options = Options::default();
-            options.max_text_line = usize::MAX;
+            let options = Options {
+                max_text_line: usize::MAX,
+                ..Options::default()
+            };
             let (decoded, outcome, used) = run(&options, &wire, step).expect("complete");
             prop_assert_eq!(&decoded, &normalise(&body));
             prop_assert_eq!(outcome, Ok(decoded.len() as u64));

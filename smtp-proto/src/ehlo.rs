@@ -29,8 +29,13 @@ impl<'a> EhloKeyword<'a> {
     ) -> Result<Self, ReplyError> {
         let keyword = keyword.into();
         let params: Vec<Cow<'a, str>> = params.into_iter().map(Into::into).collect();
-        let keyword_ok = keyword.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-            && keyword.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let keyword_ok = keyword
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
+            && keyword
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let params_ok = params
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_graphic()));
@@ -55,7 +60,11 @@ impl<'a> EhloKeyword<'a> {
     pub fn into_owned(self) -> EhloKeyword<'static> {
         EhloKeyword {
             keyword: Cow::Owned(self.keyword.into_owned()),
-            params: self.params.into_iter().map(|p| Cow::Owned(p.into_owned())).collect(),
+            params: self
+                .params
+                .into_iter()
+                .map(|p| Cow::Owned(p.into_owned()))
+                .collect(),
         }
     }
 }
@@ -79,7 +88,9 @@ impl<'a> EhloResponse<'a> {
         let printable = |s: &str| !s.contains(['\r', '\n']);
         if domain.is_empty()
             || !domain.bytes().all(|b| b.is_ascii_graphic() || b >= 0x80)
-            || !greeting.as_deref().is_none_or(|g| !g.is_empty() && printable(g))
+            || !greeting
+                .as_deref()
+                .is_none_or(|g| !g.is_empty() && printable(g))
         {
             return Err(ReplyError::Malformed("EHLO domain or greeting"));
         }
@@ -116,7 +127,9 @@ impl<'a> EhloResponse<'a> {
 
     /// The extension named `keyword` (case-insensitive), if advertised.
     pub fn get(&self, keyword: &str) -> Option<&EhloKeyword<'a>> {
-        self.keywords.iter().find(|k| k.keyword.eq_ignore_ascii_case(keyword))
+        self.keywords
+            .iter()
+            .find(|k| k.keyword.eq_ignore_ascii_case(keyword))
     }
 
     /// Whether `keyword` is advertised.
@@ -126,12 +139,19 @@ impl<'a> EhloResponse<'a> {
 
     /// The `SIZE` limit (RFC 1870), if advertised with a non-zero number.
     pub fn size(&self) -> Option<u64> {
-        self.get("SIZE")?.params.first()?.parse().ok().filter(|&n| n > 0)
+        self.get("SIZE")?
+            .params
+            .first()?
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
     }
 
     /// The SASL mechanisms of the `AUTH` line (RFC 4954).
     pub fn auth_mechanisms(&self) -> impl Iterator<Item = &str> {
-        self.get("AUTH").into_iter().flat_map(|k| k.params.iter().map(|p| p.as_ref()))
+        self.get("AUTH")
+            .into_iter()
+            .flat_map(|k| k.params.iter().map(|p| p.as_ref()))
     }
 
     /// The reply to send.
@@ -175,10 +195,16 @@ impl<'a> EhloResponse<'a> {
             .filter_map(|line| {
                 let mut words = line.split(' ').filter(|w| !w.is_empty());
                 let keyword = words.next()?;
-                EhloKeyword::new(keyword.to_owned(), words.map(str::to_owned).collect::<Vec<_>>()).ok()
+                EhloKeyword::new(
+                    keyword.to_owned(),
+                    words.map(str::to_owned).collect::<Vec<_>>(),
+                )
+                .ok()
             })
             .collect();
-        let greeting = greeting.filter(|g| !g.is_empty()).map(|g| Cow::Owned(g.to_owned()));
+        let greeting = greeting
+            .filter(|g| !g.is_empty())
+            .map(|g| Cow::Owned(g.to_owned()));
         EhloResponse::new(domain.to_owned(), greeting, keywords)
     }
 }
@@ -198,7 +224,10 @@ mod tests {
         assert_eq!(ehlo.greeting(), Some("Hello client"));
         assert!(ehlo.has("pipelining") && ehlo.has("CHUNKING") && !ehlo.has("STARTTLS"));
         assert_eq!(ehlo.size(), Some(10_240_000));
-        assert_eq!(ehlo.auth_mechanisms().collect::<Vec<_>>(), ["PLAIN", "LOGIN"]);
+        assert_eq!(
+            ehlo.auth_mechanisms().collect::<Vec<_>>(),
+            ["PLAIN", "LOGIN"]
+        );
         assert_eq!(ehlo.keywords().len(), 5, "AUTH=LOGIN is skipped");
     }
 

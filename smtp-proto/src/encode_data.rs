@@ -106,7 +106,10 @@ mod tests {
             (b"a\n.\nb", b"a\r\n..\r\nb\r\n.\r\n"),
             (b"a\r.\rb", b"a\r\n..\r\nb\r\n.\r\n"),
             // RUSTSEC-2021-0069: a period after a double CRLF.
-            (b"x\r\n\r\n.\r\nMAIL FROM:<a@b>\r\n", b"x\r\n\r\n..\r\nMAIL FROM:<a@b>\r\n.\r\n"),
+            (
+                b"x\r\n\r\n.\r\nMAIL FROM:<a@b>\r\n",
+                b"x\r\n\r\n..\r\nMAIL FROM:<a@b>\r\n.\r\n",
+            ),
             (b"\n\r", b"\r\n\r\n.\r\n"),
             (b"a.b\r\n.c", b"a.b\r\n..c\r\n.\r\n"),
         ];

@@ -42,8 +42,10 @@ fn drive_server(data: &[u8]) {
     config.tls_active = data.first().is_some_and(|b| b & 1 == 1);
     config.lmtp = data.first().is_some_and(|b| b & 2 == 2);
     config.auth_mechanisms = vec!["PLAIN".into()];
-    let mut options = Options::default();
-    options.max_message_size = 4096;
+    let options = Options {
+        max_message_size: 4096,
+        ..Options::default()
+    };
     let mut server = Server::new(options, config);
     let mut out = Vec::new();
     server.poll_transmit(&mut out);
@@ -53,11 +55,18 @@ fn drive_server(data: &[u8]) {
         }
         if server.handle_input(piece).is_err() {
             // Only a pending TLS handshake refuses input here; pretend it completed.
-            server.tls_established().expect("input is refused only before the handshake");
+            server
+                .tls_established()
+                .expect("input is refused only before the handshake");
             continue;
         }
         while let Some(event) = server.poll_event() {
-            let answer = matches!(event, Event::Command(_) | Event::AuthResponse(_) | Event::MessageEnd { outcome: Ok(_), .. });
+            let answer = matches!(
+                event,
+                Event::Command(_)
+                    | Event::AuthResponse(_)
+                    | Event::MessageEnd { outcome: Ok(_), .. }
+            );
             if answer {
                 server.accept().expect("accept fits every step that asks");
             }
@@ -92,7 +101,9 @@ pub fn smtp_reply(data: &[u8]) {
         }
         while let Some(event) = client.poll_event() {
             if let ClientEvent::StartTls = event {
-                client.tls_established().expect("handshake pending after StartTls");
+                client
+                    .tls_established()
+                    .expect("handshake pending after StartTls");
             }
         }
     }
@@ -145,8 +156,10 @@ pub fn smtp_data(data: &[u8]) {
     }
     let mut wire = Vec::new();
     encode_message(data, &mut wire);
-    let mut lenient = Options::default();
-    lenient.max_text_line = usize::MAX;
+    let lenient = Options {
+        max_text_line: usize::MAX,
+        ..Options::default()
+    };
     let (body, ok, end) = run_data(&lenient, &wire, step).expect("an encoded message ends");
     assert!(ok, "the encoder never emits bare CR or LF");
     assert_eq!(end, wire.len(), "the terminator is the last thing written");

@@ -22,12 +22,12 @@ mod testing;
 
 pub use ehlo::{EhloKeyword, EhloResponse};
 pub use reply::{EnhancedStatus, Reply, ReplyCode, ReplyError, decode_reply};
+pub mod bdat;
+pub mod client;
 pub mod data;
 pub mod encode_data;
-pub mod bdat;
-pub mod server;
-pub mod client;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod server;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -211,7 +211,9 @@ impl<'a> Reply<'a> {
         }
         match status {
             Some(s) if s.class != code.class() => {
-                return Err(ReplyError::Malformed("status class differs from code class"));
+                return Err(ReplyError::Malformed(
+                    "status class differs from code class",
+                ));
             }
             None if status_on(code, first).is_some() => {
                 return Err(ReplyError::Malformed("text starts like an enhanced status"));
@@ -226,7 +228,11 @@ impl<'a> Reply<'a> {
     }
 
     /// A one-line reply from text this crate controls.
-    pub(crate) fn fixed(code: u16, status: Option<(u8, u16, u16)>, text: &'static str) -> Reply<'static> {
+    pub(crate) fn fixed(
+        code: u16,
+        status: Option<(u8, u16, u16)>,
+        text: &'static str,
+    ) -> Reply<'static> {
         Reply {
             // Every caller passes a literal code and status checked by the unit test
             // `fixed_replies_are_valid` through the server's reply table.
@@ -260,7 +266,11 @@ impl<'a> Reply<'a> {
         Reply {
             code: self.code,
             status: self.status,
-            lines: self.lines.into_iter().map(|l| Cow::Owned(l.into_owned())).collect(),
+            lines: self
+                .lines
+                .into_iter()
+                .map(|l| Cow::Owned(l.into_owned()))
+                .collect(),
         }
     }
 
@@ -327,7 +337,11 @@ pub fn decode_reply(
                 ReplyError::Incomplete
             });
         };
-        let Some(line) = lf.checked_sub(1).filter(|&cr| rest[cr] == b'\r').map(|cr| &rest[..cr]) else {
+        let Some(line) = lf
+            .checked_sub(1)
+            .filter(|&cr| rest[cr] == b'\r')
+            .map(|cr| &rest[..cr])
+        else {
             return Err(ReplyError::Malformed("line not ended by CRLF"));
         };
         let (this_code, more, text) = split_reply_line(line)?;
@@ -425,7 +439,10 @@ mod tests {
     #[test]
     fn known_replies() {
         let table: &[(&[u8], Reply<'static>)] = &[
-            (b"220 mx.example ESMTP\r\n", reply(220, None, &["mx.example ESMTP"])),
+            (
+                b"220 mx.example ESMTP\r\n",
+                reply(220, None, &["mx.example ESMTP"]),
+            ),
             (b"250\r\n", reply(250, None, &[""])),
             (b"250 2.1.0 Ok\r\n", reply(250, Some((2, 1, 0)), &["Ok"])),
             (
@@ -436,7 +453,10 @@ mod tests {
                 b"550-5.1.1 No such user\r\n550 5.1.1 here\r\n",
                 reply(550, Some((5, 1, 1)), &["No such user", "here"]),
             ),
-            (b"354 End data with <CR><LF>.<CR><LF>\r\n", reply(354, None, &["End data with <CR><LF>.<CR><LF>"])),
+            (
+                b"354 End data with <CR><LF>.<CR><LF>\r\n",
+                reply(354, None, &["End data with <CR><LF>.<CR><LF>"]),
+            ),
             // A status whose class differs from the code is text.
             (b"250 5.1.1 x\r\n", reply(250, None, &["5.1.1 x"])),
         ];
@@ -448,7 +468,11 @@ mod tests {
             got.encode(&mut out);
             let (_, again) = decode_reply(&out, 1000, 100).expect("re-encoded reply");
             assert_eq!(&again, expected);
-            assert_prefixes_incomplete(input, |p| decode_reply(p, 1000, 100).map(|_| ()), ReplyError::Incomplete);
+            assert_prefixes_incomplete(
+                input,
+                |p| decode_reply(p, 1000, 100).map(|_| ()),
+                ReplyError::Incomplete,
+            );
         }
     }
 
@@ -458,17 +482,33 @@ mod tests {
             (b"25", ReplyError::Incomplete),
             (b"2x0 x\r\n", ReplyError::Malformed("reply code")),
             (b"x", ReplyError::Malformed("reply code")),
-            (b"250-a\r\n251 b\r\n", ReplyError::Malformed("reply code changes between lines")),
-            (b"250-a\r\n251", ReplyError::Malformed("reply code changes between lines")),
+            (
+                b"250-a\r\n251 b\r\n",
+                ReplyError::Malformed("reply code changes between lines"),
+            ),
+            (
+                b"250-a\r\n251",
+                ReplyError::Malformed("reply code changes between lines"),
+            ),
             (b"250 a\n", ReplyError::Malformed("line not ended by CRLF")),
-            (b"250xa\r\n", ReplyError::Malformed("separator after reply code")),
+            (
+                b"250xa\r\n",
+                ReplyError::Malformed("separator after reply code"),
+            ),
             (b"650 a\r\n", ReplyError::Malformed("reply code")),
             (b"250 a\rb\r\n", ReplyError::Malformed("CR in text")),
         ];
         for (input, expected) in table {
-            assert_eq!(decode_reply(input, 1000, 100).map(|_| ()), Err(*expected), "{input:?}");
+            assert_eq!(
+                decode_reply(input, 1000, 100).map(|_| ()),
+                Err(*expected),
+                "{input:?}"
+            );
         }
-        assert_eq!(decode_reply(&[b'2'; 20], 10, 100).map(|_| ()), Err(ReplyError::LineTooLong));
+        assert_eq!(
+            decode_reply(&[b'2'; 20], 10, 100).map(|_| ()),
+            Err(ReplyError::LineTooLong)
+        );
         assert_eq!(
             decode_reply(b"250-a\r\n250-a\r\n250 a\r\n", 1000, 2).map(|_| ()),
             Err(ReplyError::TooManyLines)

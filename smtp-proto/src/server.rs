@@ -160,7 +160,11 @@ enum Mode {
     SkipLine,
     AuthLine,
     Data(DataDecoder),
-    Bdat { decoder: BdatDecoder, last: bool, accepted: bool },
+    Bdat {
+        decoder: BdatDecoder,
+        last: bool,
+        accepted: bool,
+    },
     TlsHandshake,
     Closed,
 }
@@ -206,7 +210,12 @@ impl Server {
     /// A host name that is empty or holds anything but visible characters is replaced by
     /// `localhost`, so every reply stays well-formed.
     pub fn new(options: Options, mut config: ServerConfig) -> Self {
-        if config.hostname.is_empty() || !config.hostname.bytes().all(|b| b.is_ascii_graphic() || b >= 0x80) {
+        if config.hostname.is_empty()
+            || !config
+                .hostname
+                .bytes()
+                .all(|b| b.is_ascii_graphic() || b >= 0x80)
+        {
             config.hostname = "localhost".to_owned();
         }
         let mut server = Server {
@@ -249,11 +258,15 @@ impl Server {
     /// Octets the caller may pass to [`Server::handle_input`] now without exceeding the
     /// buffer limit.
     pub fn input_room(&self) -> usize {
-        self.buffer_limit().saturating_sub(self.input.len() - self.consumed)
+        self.buffer_limit()
+            .saturating_sub(self.input.len() - self.consumed)
     }
 
     fn buffer_limit(&self) -> usize {
-        self.options.max_auth_line.max(self.options.max_command_line) + self.options.max_chunk
+        self.options
+            .max_auth_line
+            .max(self.options.max_command_line)
+            + self.options.max_chunk
     }
 
     /// Passes octets read from the connection.
@@ -368,7 +381,8 @@ impl Server {
         reply.encode(&mut self.output);
         let pending = mem::replace(&mut self.pending, Pending::Nothing);
         if code == ReplyCode::SERVICE_NOT_AVAILABLE {
-            return Ok(self.close());
+            self.close();
+            return Ok(());
         }
         match pending {
             Pending::Nothing => {}
@@ -498,7 +512,8 @@ impl Server {
         self.errors += 1;
         if self.errors >= self.options.max_errors {
             // Postfix's smtpd_hard_error_limit: give up on a client that keeps failing.
-            Reply::fixed(421, Some((4, 7, 0)), "Too many errors, closing connection").encode(&mut self.output);
+            Reply::fixed(421, Some((4, 7, 0)), "Too many errors, closing connection")
+                .encode(&mut self.output);
             self.close();
         }
     }
@@ -532,7 +547,11 @@ impl Server {
                         // exchange, it issues a line with a single "*". If the server receives
                         // such a response, it MUST reject the AUTH command by sending a 501
                         // reply."
-                        self.protocol_error(Reply::fixed(501, Some((5, 0, 0)), "Authentication cancelled"));
+                        self.protocol_error(Reply::fixed(
+                            501,
+                            Some((5, 0, 0)),
+                            "Authentication cancelled",
+                        ));
                         Step::Continue
                     }
                     AuthLine::Response(secret) => {
@@ -545,14 +564,22 @@ impl Server {
             Err(CommandError::LineTooLong { .. }) => {
                 self.mode = Mode::SkipLine;
                 // RFC 4954 §4: "500 5.5.6 Authentication Exchange line is too long"
-                self.protocol_error(Reply::fixed(500, Some((5, 5, 6)), "Authentication Exchange line is too long"));
+                self.protocol_error(Reply::fixed(
+                    500,
+                    Some((5, 5, 6)),
+                    "Authentication Exchange line is too long",
+                ));
                 Step::Continue
             }
             Err(e) => {
                 self.consumed += e.line_len().unwrap_or(0);
                 self.mode = Mode::Commands;
                 // RFC 4954 §4: undecodable BASE64 gets 501.
-                self.protocol_error(Reply::fixed(501, Some((5, 5, 2)), "Invalid base64 in SASL response"));
+                self.protocol_error(Reply::fixed(
+                    501,
+                    Some((5, 5, 2)),
+                    "Invalid base64 in SASL response",
+                ));
                 Step::Continue
             }
         }
@@ -605,7 +632,12 @@ impl Server {
     }
 
     fn next_bdat(&mut self) -> Step {
-        let Mode::Bdat { decoder, last, accepted } = &mut self.mode else {
+        let Mode::Bdat {
+            decoder,
+            last,
+            accepted,
+        } = &mut self.mode
+        else {
             return Step::NeedInput;
         };
         let (last, accepted) = (*last, *accepted);
@@ -614,13 +646,19 @@ impl Server {
         self.consumed += used;
         match event {
             None => Step::NeedInput,
-            Some(BdatEvent::Chunk(chunk)) if accepted => Step::Emit(Pending2::Chunk(start, start + chunk.len())),
+            Some(BdatEvent::Chunk(chunk)) if accepted => {
+                Step::Emit(Pending2::Chunk(start, start + chunk.len()))
+            }
             Some(BdatEvent::Chunk(_)) => Step::Continue,
             Some(BdatEvent::End(outcome)) => {
                 self.mode = Mode::Commands;
                 if !accepted {
                     // RFC 3030 §2: the octets were read; now refuse the out-of-sequence BDAT.
-                    self.protocol_error(Reply::fixed(503, Some((5, 5, 1)), "Bad sequence of commands"));
+                    self.protocol_error(Reply::fixed(
+                        503,
+                        Some((5, 5, 1)),
+                        "Bad sequence of commands",
+                    ));
                     return Step::Continue;
                 }
                 if let Ok(size) = outcome {
@@ -647,8 +685,12 @@ impl Server {
                 let reply = match error {
                     CommandError::Syntax { expected, .. } => {
                         let text = format!("Syntax: {expected}");
-                        Reply::new(ReplyCode::PARAMETER_SYNTAX_ERROR, crate::reply::EnhancedStatus::new(5, 5, 4), [text])
-                            .unwrap_or_else(|_| Reply::fixed(501, Some((5, 5, 4)), "Syntax error"))
+                        Reply::new(
+                            ReplyCode::PARAMETER_SYNTAX_ERROR,
+                            crate::reply::EnhancedStatus::new(5, 5, 4),
+                            [text],
+                        )
+                        .unwrap_or_else(|_| Reply::fixed(501, Some((5, 5, 4)), "Syntax error"))
                     }
                     CommandError::BareNewline { .. } => {
                         Reply::fixed(500, Some((5, 5, 2)), "Command lines must end with CRLF")
@@ -704,8 +746,12 @@ impl Server {
             // RFC 5321 §3.5.3: "252 Cannot VRFY user, but will accept message and attempt
             // delivery" is the reply that discloses nothing.
             Command::Vrfy(_) => {
-                Reply::fixed(252, Some((2, 1, 5)), "Cannot VRFY user, but will accept message")
-                    .encode(&mut self.output);
+                Reply::fixed(
+                    252,
+                    Some((2, 1, 5)),
+                    "Cannot VRFY user, but will accept message",
+                )
+                .encode(&mut self.output);
                 return Step::Continue;
             }
             Command::Expn(_) => {
@@ -726,14 +772,21 @@ impl Server {
                 }
                 if self.transaction.recipients >= self.options.max_recipients {
                     // RFC 5321 §4.5.3.1.10: "452 too many recipients"
-                    Reply::fixed(452, Some((4, 5, 3)), "Too many recipients").encode(&mut self.output);
+                    Reply::fixed(452, Some((4, 5, 3)), "Too many recipients")
+                        .encode(&mut self.output);
                     return Step::Continue;
                 }
                 if !to.is_ascii() && !self.config.smtputf8 {
-                    self.protocol_error(Reply::fixed(553, Some((5, 6, 7)), "Non-ASCII address needs SMTPUTF8"));
+                    self.protocol_error(Reply::fixed(
+                        553,
+                        Some((5, 6, 7)),
+                        "Non-ASCII address needs SMTPUTF8",
+                    ));
                     return Step::Continue;
                 }
-                if (params.notify.is_some() || params.orcpt.is_some()) && !self.config.dsn || !params.other.is_empty() {
+                if (params.notify.is_some() || params.orcpt.is_some()) && !self.config.dsn
+                    || !params.other.is_empty()
+                {
                     return self.unknown_parameters();
                 }
                 self.pending = Pending::Rcpt;
@@ -755,8 +808,12 @@ impl Server {
                     // octets after it arrived before our 354, so the client did not wait.
                     // Where the commands resume is unknowable: refuse and close (Postfix's
                     // reject_unauth_pipelining).
-                    Reply::fixed(554, Some((5, 5, 0)), "Improper use of SMTP command pipelining")
-                        .encode(&mut self.output);
+                    Reply::fixed(
+                        554,
+                        Some((5, 5, 0)),
+                        "Improper use of SMTP command pipelining",
+                    )
+                    .encode(&mut self.output);
                     self.reset_transaction();
                     self.close();
                     return Step::Continue;
@@ -789,10 +846,18 @@ impl Server {
                     // transaction."
                     return self.sequence_error("AUTH not permitted during a mail transaction");
                 }
-                let known = self.config.auth_mechanisms.iter().any(|m| m.eq_ignore_ascii_case(mechanism.as_str()));
+                let known = self
+                    .config
+                    .auth_mechanisms
+                    .iter()
+                    .any(|m| m.eq_ignore_ascii_case(mechanism.as_str()));
                 if !known {
                     // RFC 4954 §4: "504 5.5.4 Unrecognized authentication type"
-                    self.protocol_error(Reply::fixed(504, Some((5, 5, 4)), "Unrecognized authentication type"));
+                    self.protocol_error(Reply::fixed(
+                        504,
+                        Some((5, 5, 4)),
+                        "Unrecognized authentication type",
+                    ));
                     return Step::Continue;
                 }
                 self.pending = Pending::Auth;
@@ -803,7 +868,11 @@ impl Server {
 
     /// The checks the session makes on MAIL before the application sees it; `Some` when it
     /// answered already.
-    fn check_mail(&mut self, from: &ReversePath<'_>, params: &crate::command::MailParams<'_>) -> Option<Step> {
+    fn check_mail(
+        &mut self,
+        from: &ReversePath<'_>,
+        params: &crate::command::MailParams<'_>,
+    ) -> Option<Step> {
         if !self.greeted {
             // RFC 5321 §4.1.4: "A session that will contain mail transactions MUST first be
             // initialized by the use of the EHLO command."
@@ -817,8 +886,12 @@ impl Server {
         {
             // RFC 1870 §6.1: the server "MUST" reply "552 message size exceeds fixed maximum
             // message size" when the declared size is too big.
-            Reply::fixed(552, Some((5, 3, 4)), "Message size exceeds fixed maximum message size")
-                .encode(&mut self.output);
+            Reply::fixed(
+                552,
+                Some((5, 3, 4)),
+                "Message size exceeds fixed maximum message size",
+            )
+            .encode(&mut self.output);
             return Some(Step::Continue);
         }
         let uses_extensions = params.size.is_some()
@@ -839,7 +912,11 @@ impl Server {
         }
         if !from.is_ascii() && !params.smtputf8 {
             // RFC 6531 §3.4: a non-ASCII address without SMTPUTF8 is refused with "553 5.6.7".
-            self.protocol_error(Reply::fixed(553, Some((5, 6, 7)), "Non-ASCII address needs SMTPUTF8"));
+            self.protocol_error(Reply::fixed(
+                553,
+                Some((5, 6, 7)),
+                "Non-ASCII address needs SMTPUTF8",
+            ));
             return Some(Step::Continue);
         }
         None
@@ -848,7 +925,11 @@ impl Server {
     fn unknown_parameters(&mut self) -> Step {
         // RFC 5321 §4.1.1.11: "555 MAIL FROM/RCPT TO parameters not recognized or not
         // implemented"
-        self.protocol_error(Reply::fixed(555, Some((5, 5, 4)), "Parameters not recognized or not implemented"));
+        self.protocol_error(Reply::fixed(
+            555,
+            Some((5, 5, 4)),
+            "Parameters not recognized or not implemented",
+        ));
         Step::Continue
     }
 
@@ -860,14 +941,22 @@ impl Server {
         if size > self.options.max_message_size {
             // Skipping that many octets to find the next command is not worth it: refuse
             // and close (THREATS SMTP-05).
-            Reply::fixed(552, Some((5, 3, 4)), "Message size exceeds fixed maximum message size")
-                .encode(&mut self.output);
+            Reply::fixed(
+                552,
+                Some((5, 3, 4)),
+                "Message size exceeds fixed maximum message size",
+            )
+            .encode(&mut self.output);
             self.reset_transaction();
             self.close();
             return Step::Continue;
         }
         let accepted = self.transaction.open && self.transaction.recipients > 0;
-        let decoder = BdatDecoder::new(size, self.transaction.received, self.options.max_message_size);
+        let decoder = BdatDecoder::new(
+            size,
+            self.transaction.received,
+            self.options.max_message_size,
+        );
         self.mode = Mode::Bdat {
             decoder,
             last,

@@ -208,22 +208,50 @@ mod tests {
     fn command_codec_recovers_from_errors() {
         let mut codec = CommandCodec::new(&Options::default());
         let mut buf = BytesMut::from(&b"FOO\r\nNOOP\r\nQU"[..]);
-        assert!(matches!(codec.decode(&mut buf), Ok(Some(Err(CommandError::Unknown { .. })))));
-        assert!(matches!(codec.decode(&mut buf), Ok(Some(Ok(Command::Noop(None))))));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Ok(Some(Err(CommandError::Unknown { .. })))
+        ));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Ok(Some(Ok(Command::Noop(None))))
+        ));
         assert!(matches!(codec.decode(&mut buf), Ok(None)));
         buf.extend_from_slice(&[b'x'; 600]);
-        assert!(matches!(codec.decode(&mut buf), Ok(Some(Err(CommandError::LineTooLong { .. })))));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Ok(Some(Err(CommandError::LineTooLong { .. })))
+        ));
         buf.extend_from_slice(b"still long\r\nQUIT\r\n");
-        assert!(matches!(codec.decode(&mut buf), Ok(Some(Ok(Command::Quit)))));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Ok(Some(Ok(Command::Quit)))
+        ));
     }
 
     #[test]
     fn reply_and_data_codecs() {
         let mut replies = ReplyCodec::new(&Options::default());
         let mut buf = BytesMut::from(&b"250-a\r\n250 b\r\n354 go\r\n"[..]);
-        assert_eq!(replies.decode(&mut buf).expect("ok").map(|r| r.lines().len()), Some(2));
-        assert_eq!(replies.decode(&mut buf).expect("ok").map(|r| r.code().get()), Some(354));
-        assert!(replies.decode(&mut BytesMut::from(&b"xyz\r\n"[..])).is_err());
+        assert_eq!(
+            replies
+                .decode(&mut buf)
+                .expect("ok")
+                .map(|r| r.lines().len()),
+            Some(2)
+        );
+        assert_eq!(
+            replies
+                .decode(&mut buf)
+                .expect("ok")
+                .map(|r| r.code().get()),
+            Some(354)
+        );
+        assert!(
+            replies
+                .decode(&mut BytesMut::from(&b"xyz\r\n"[..]))
+                .is_err()
+        );
 
         let mut data = DataCodec::new(&Options::default());
         let mut buf = BytesMut::from(&b"a\r\n..b\r\n.\r\nQUIT\r\n"[..]);

@@ -39,11 +39,13 @@ fn mailbox() -> impl Strategy<Value = Mailbox<'static>> {
         1 => "\"([ !#-\\[\\]-~]|\\\\[ -~]){0,8}\"",
         1 => "(ü|δ)[a-z]{0,4}",
     ];
-    (local, domain_text()).prop_map(|(l, d)| Mailbox::try_from(leak(format!("{l}@{d}"))).expect("valid mailbox"))
+    (local, domain_text())
+        .prop_map(|(l, d)| Mailbox::try_from(leak(format!("{l}@{d}"))).expect("valid mailbox"))
 }
 
 fn xtext() -> impl Strategy<Value = XText<'static>> {
-    "([!-*,-<>-~]|\\+[0-9A-F]{2}){0,12}".prop_map(|x| XText::from_wire(leak(x)).expect("valid xtext"))
+    "([!-*,-<>-~]|\\+[0-9A-F]{2}){0,12}"
+        .prop_map(|x| XText::from_wire(leak(x)).expect("valid xtext"))
 }
 
 fn others() -> impl Strategy<Value = Vec<EsmtpParam<'static>>> {
@@ -58,34 +60,46 @@ fn others() -> impl Strategy<Value = Vec<EsmtpParam<'static>>> {
 fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
     (
         option::of(any::<u64>()),
-        option::of(prop_oneof![Just(Body::SevenBit), Just(Body::EightBitMime), Just(Body::BinaryMime)]),
+        option::of(prop_oneof![
+            Just(Body::SevenBit),
+            Just(Body::EightBitMime),
+            Just(Body::BinaryMime)
+        ]),
         any::<bool>(),
         option::of(prop_oneof![Just(Ret::Full), Just(Ret::Headers)]),
         option::of(xtext()),
-        option::of(prop_oneof![Just(AuthParam::Unknown), xtext().prop_map(AuthParam::Identity)]),
+        option::of(prop_oneof![
+            Just(AuthParam::Unknown),
+            xtext().prop_map(AuthParam::Identity)
+        ]),
         any::<bool>(),
         others(),
     )
-        .prop_map(|(size, body, smtputf8, ret, envid, auth, requiretls, other)| {
-            let mut p = MailParams::default();
-            p.size = size;
-            p.body = body;
-            p.smtputf8 = smtputf8;
-            p.ret = ret;
-            p.envid = envid;
-            p.auth = auth;
-            p.requiretls = requiretls;
-            p.other = other;
-            p
-        })
+        .prop_map(
+            |(size, body, smtputf8, ret, envid, auth, requiretls, other)| {
+                let mut p = MailParams::default();
+                p.size = size;
+                p.body = body;
+                p.smtputf8 = smtputf8;
+                p.ret = ret;
+                p.envid = envid;
+                p.auth = auth;
+                p.requiretls = requiretls;
+                p.other = other;
+                p
+            },
+        )
 }
 
 fn rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
-    let notify = (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(success, failure, delay)| Notify {
-        success,
-        failure,
-        delay,
-    });
+    let notify =
+        (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(success, failure, delay)| {
+            Notify {
+                success,
+                failure,
+                delay,
+            }
+        });
     let orcpt = ("rfc822|utf-8", xtext()).prop_map(|(t, x)| Orcpt::new(leak(t), x).expect("valid"));
     (option::of(notify), option::of(orcpt), others()).prop_map(|(notify, orcpt, other)| {
         let mut p = RcptParams::default();
@@ -122,24 +136,29 @@ fn command() -> impl Strategy<Value = Command<'static>> {
         argument().prop_map(Command::Expn),
         option::of(argument()).prop_map(Command::Help),
         Just(Command::StartTls),
-        ("[A-Z0-9_-]{1,20}", option::of(vec(any::<u8>(), 0..30))).prop_map(|(m, initial)| Command::Auth {
-            mechanism: Mechanism::try_from(leak(m)).expect("valid mechanism"),
-            initial_response: initial.map(Secret::new),
+        ("[A-Z0-9_-]{1,20}", option::of(vec(any::<u8>(), 0..30))).prop_map(|(m, initial)| {
+            Command::Auth {
+                mechanism: Mechanism::try_from(leak(m)).expect("valid mechanism"),
+                initial_response: initial.map(Secret::new),
+            }
         }),
     ]
 }
 
 fn reply() -> impl Strategy<Value = Reply<'static>> {
-    let code = (2u16..=5, 0u16..=5, 0u16..=9).prop_map(|(a, b, c)| ReplyCode::new(a * 100 + b * 10 + c).expect("valid"));
+    let code = (2u16..=5, 0u16..=5, 0u16..=9)
+        .prop_map(|(a, b, c)| ReplyCode::new(a * 100 + b * 10 + c).expect("valid"));
     let status = (0u16..=999, 0u16..=999);
-    (code, option::of(status), vec("[ -~]{0,30}", 1..5))
-        .prop_filter_map("status class must match the code", |(code, status, lines)| {
+    (code, option::of(status), vec("[ -~]{0,30}", 1..5)).prop_filter_map(
+        "status class must match the code",
+        |(code, status, lines)| {
             let status = match status {
                 Some((s, d)) if code.class() != 3 => Some(EnhancedStatus::new(code.class(), s, d)?),
                 _ => None,
             };
             Reply::new(code, status, lines).ok()
-        })
+        },
+    )
 }
 
 proptest! {

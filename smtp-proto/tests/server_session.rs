@@ -48,8 +48,7 @@ impl Harness {
         if !input.is_empty() {
             self.server.handle_input(input).expect("input accepted");
         }
-        loop {
-            let Some(event) = self.server.poll_event() else { break };
+        while let Some(event) = self.server.poll_event() {
             let ev = match event {
                 Event::Command(c) => {
                     let mut line = Vec::new();
@@ -94,7 +93,11 @@ fn reply(code: u16, text: &'static str) -> Reply<'static> {
 }
 
 fn codes(transcript: &str) -> Vec<&str> {
-    transcript.lines().filter(|l| l.as_bytes().get(3) == Some(&b' ')).map(|l| &l[..3]).collect()
+    transcript
+        .lines()
+        .filter(|l| l.as_bytes().get(3) == Some(&b' '))
+        .map(|l| &l[..3])
+        .collect()
 }
 
 #[test]
@@ -102,7 +105,10 @@ fn a_full_transaction() {
     let mut h = Harness::smtp();
     assert_eq!(h.accept_all(b""), "220 mx.test ESMTP ready\r\n");
     let ehlo = h.accept_all(b"EHLO client.test\r\n");
-    assert!(ehlo.starts_with("250-mx.test\r\n250-PIPELINING\r\n250-SIZE 26214400\r\n"), "{ehlo}");
+    assert!(
+        ehlo.starts_with("250-mx.test\r\n250-PIPELINING\r\n250-SIZE 26214400\r\n"),
+        "{ehlo}"
+    );
     assert!(!ehlo.contains("STARTTLS") && !ehlo.contains("AUTH"));
     let out = h.accept_all(b"MAIL FROM:<a@client.test>\r\nRCPT TO:<b@mx.test>\r\nDATA\r\n");
     assert_eq!(codes(&out), ["250", "250", "354"]);
@@ -133,20 +139,39 @@ fn sequence_errors_and_rejections() {
     assert_eq!(codes(&h.accept_all(b"MAIL FROM:<a@b>\r\n")), ["503"]);
     h.accept_all(b"HELO client.test\r\n");
     // ESMTP parameters after HELO are not recognised.
-    assert_eq!(codes(&h.accept_all(b"MAIL FROM:<a@b> SIZE=10\r\n")), ["555"]);
+    assert_eq!(
+        codes(&h.accept_all(b"MAIL FROM:<a@b> SIZE=10\r\n")),
+        ["555"]
+    );
     assert_eq!(codes(&h.accept_all(b"RCPT TO:<a@b>\r\n")), ["503"]);
     assert_eq!(codes(&h.accept_all(b"DATA\r\n")), ["503"]);
-    assert_eq!(codes(&h.accept_all(b"FOO\r\nMAIL FROM:<<\r\n")), ["500", "501"]);
+    assert_eq!(
+        codes(&h.accept_all(b"FOO\r\nMAIL FROM:<<\r\n")),
+        ["500", "501"]
+    );
     // The application refuses a recipient; DATA then has no valid recipient.
-    let out = h.feed(b"MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n", |ev| match ev {
-        Ev::Command(c) if c.starts_with("RCPT") => Answer::Reply(reply(550, "No such user")),
-        _ => Answer::Accept,
-    });
+    let out = h.feed(
+        b"MAIL FROM:<a@b>\r\nRCPT TO:<x@y>\r\nDATA\r\n",
+        |ev| match ev {
+            Ev::Command(c) if c.starts_with("RCPT") => Answer::Reply(reply(550, "No such user")),
+            _ => Answer::Accept,
+        },
+    );
     assert_eq!(codes(&out), ["250", "550", "503"]);
-    assert_eq!(codes(&h.accept_all(b"MAIL FROM:<c@d>\r\n")), ["503"], "nested MAIL");
-    assert_eq!(codes(&h.accept_all(b"RSET\r\nMAIL FROM:<c@d>\r\n")), ["250", "250"]);
+    assert_eq!(
+        codes(&h.accept_all(b"MAIL FROM:<c@d>\r\n")),
+        ["503"],
+        "nested MAIL"
+    );
+    assert_eq!(
+        codes(&h.accept_all(b"RSET\r\nMAIL FROM:<c@d>\r\n")),
+        ["250", "250"]
+    );
     assert!(h.events.contains(&Ev::Reset));
-    assert_eq!(codes(&h.accept_all(b"VRFY x\r\nEXPN x\r\nNOOP\r\nHELP\r\n")), ["252", "502", "250", "214"]);
+    assert_eq!(
+        codes(&h.accept_all(b"VRFY x\r\nEXPN x\r\nNOOP\r\nHELP\r\n")),
+        ["252", "502", "250", "214"]
+    );
 }
 
 #[test]
@@ -157,15 +182,29 @@ fn size_and_recipient_limits() {
     let mut h = Harness::new(options, ServerConfig::new("mx.test"));
     h.accept_all(b"EHLO c\r\n");
     // RFC 1870 §6.1: a declared size over the limit gets 552.
-    assert_eq!(codes(&h.accept_all(b"MAIL FROM:<a@b> SIZE=101\r\n")), ["552"]);
-    let out = h.accept_all(b"MAIL FROM:<a@b> SIZE=100\r\nRCPT TO:<1@b>\r\nRCPT TO:<2@b>\r\nRCPT TO:<3@b>\r\n");
+    assert_eq!(
+        codes(&h.accept_all(b"MAIL FROM:<a@b> SIZE=101\r\n")),
+        ["552"]
+    );
+    let out = h.accept_all(
+        b"MAIL FROM:<a@b> SIZE=100\r\nRCPT TO:<1@b>\r\nRCPT TO:<2@b>\r\nRCPT TO:<3@b>\r\n",
+    );
     assert_eq!(codes(&out), ["250", "250", "250", "452"]);
     assert!(out.contains("452 4.5.3"));
     h.accept_all(b"DATA\r\n");
-    let body = [b"x".repeat(60), b"\r\n".to_vec(), b"y".repeat(60), b"\r\n.\r\n".to_vec()].concat();
+    let body = [
+        b"x".repeat(60),
+        b"\r\n".to_vec(),
+        b"y".repeat(60),
+        b"\r\n.\r\n".to_vec(),
+    ]
+    .concat();
     let out = h.accept_all(&body);
     assert!(out.starts_with("552 5.3.4"), "{out}");
-    assert_eq!(h.events.last(), Some(&Ev::End(Err(DataError::TooBig { max: 100 }), true)));
+    assert_eq!(
+        h.events.last(),
+        Some(&Ev::End(Err(DataError::TooBig { max: 100 }), true))
+    );
     // The transaction is over: a new one can start.
     assert_eq!(codes(&h.accept_all(b"MAIL FROM:<a@b>\r\n")), ["250"]);
 }
@@ -194,9 +233,17 @@ fn smuggling_never_yields_two_messages() {
             input.extend_from_slice(end);
             input.extend_from_slice(b"MAIL FROM:<admin@mx.test>\r\nRCPT TO:<victim@mx.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\n");
             let out = h.accept_all(&input);
-            let ends: Vec<&Ev> = h.events.iter().filter(|e| matches!(e, Ev::End(..))).collect();
+            let ends: Vec<&Ev> = h
+                .events
+                .iter()
+                .filter(|e| matches!(e, Ev::End(..)))
+                .collect();
             assert_eq!(ends.len(), 1, "one DATA, one message: {end:?} {policy:?}");
-            let smuggled_commands = h.events.iter().filter(|e| matches!(e, Ev::Command(c) if c.contains("admin"))).count();
+            let smuggled_commands = h
+                .events
+                .iter()
+                .filter(|e| matches!(e, Ev::Command(c) if c.contains("admin")))
+                .count();
             assert_eq!(smuggled_commands, 0, "smuggled MAIL never runs");
             let clean = end == b"\r\n\x00.\r\n" || policy == BareNewlinePolicy::Accept;
             if clean {
@@ -217,19 +264,33 @@ fn starttls_discards_pipelined_plaintext_and_resets() {
     config.auth_mechanisms = vec!["PLAIN".into()];
     let mut h = Harness::new(Options::default(), config);
     let ehlo = h.accept_all(b"EHLO c\r\n");
-    assert!(ehlo.contains("STARTTLS") && !ehlo.contains("AUTH"), "no AUTH before TLS");
+    assert!(
+        ehlo.contains("STARTTLS") && !ehlo.contains("AUTH"),
+        "no AUTH before TLS"
+    );
     let out = h.accept_all(b"STARTTLS\r\nRSET\r\nMAIL FROM:<i@x>\r\n");
     assert_eq!(out, "220 2.0.0 Ready to start TLS\r\n");
     assert_eq!(h.events.last(), Some(&Ev::StartTls));
-    assert!(h.server.handle_input(b"ClientHello").is_err(), "TLS bytes go to the TLS library");
+    assert!(
+        h.server.handle_input(b"ClientHello").is_err(),
+        "TLS bytes go to the TLS library"
+    );
     h.server.tls_established().expect("handshake was pending");
     assert!(h.server.is_tls());
     // RFC 3207 §4.2: the EHLO state is forgotten; the injected MAIL never ran.
     assert_eq!(codes(&h.accept_all(b"MAIL FROM:<i@x>\r\n")), ["503"]);
     let ehlo = h.accept_all(b"EHLO c\r\n");
     assert!(!ehlo.contains("STARTTLS") && ehlo.contains("AUTH PLAIN"));
-    assert!(!h.events.iter().any(|e| matches!(e, Ev::Command(c) if c.starts_with("MAIL"))));
-    assert_eq!(codes(&h.accept_all(b"STARTTLS\r\n")), ["503"], "TLS already active");
+    assert!(
+        !h.events
+            .iter()
+            .any(|e| matches!(e, Ev::Command(c) if c.starts_with("MAIL")))
+    );
+    assert_eq!(
+        codes(&h.accept_all(b"STARTTLS\r\n")),
+        ["503"],
+        "TLS already active"
+    );
     assert_eq!(codes(&h.accept_all(b"STARTTLS x\r\n")), ["501"]);
 }
 
@@ -243,7 +304,10 @@ fn auth_exchange() {
     assert_eq!(codes(&h.accept_all(b"AUTH CRAM-MD5\r\n")), ["504"]);
     // Cancelled exchange: RFC 4954 §4 requires 501.
     let out = h.feed(b"AUTH LOGIN\r\n*\r\n", |_| Answer::Challenge(b"Username:"));
-    assert_eq!(out, "334 VXNlcm5hbWU6\r\n501 5.0.0 Authentication cancelled\r\n");
+    assert_eq!(
+        out,
+        "334 VXNlcm5hbWU6\r\n501 5.0.0 Authentication cancelled\r\n"
+    );
     // PLAIN without initial response: empty challenge, then the credentials.
     let out = h.feed(b"AUTH PLAIN\r\nAGFsaWNlAHNlY3JldA==\r\n", |ev| match ev {
         Ev::Command(_) => Answer::Challenge(b""),
@@ -253,7 +317,10 @@ fn auth_exchange() {
     assert_eq!(out, "334 \r\n235 2.7.0 Authentication successful\r\n");
     assert!(h.server.is_authenticated());
     assert_eq!(codes(&h.accept_all(b"AUTH PLAIN\r\n")), ["503"]);
-    assert_eq!(codes(&h.accept_all(b"MAIL FROM:<a@b> AUTH=<>\r\n")), ["250"]);
+    assert_eq!(
+        codes(&h.accept_all(b"MAIL FROM:<a@b> AUTH=<>\r\n")),
+        ["250"]
+    );
 }
 
 #[test]
@@ -262,10 +329,16 @@ fn bdat_chunks() {
     h.accept_all(b"EHLO c\r\n");
     // Out of sequence: the octets are read, then refused.
     assert_eq!(codes(&h.accept_all(b"BDAT 5\r\nhello")), ["503"]);
-    let out = h.accept_all(b"MAIL FROM:<a@b> BODY=BINARYMIME\r\nRCPT TO:<c@d>\r\nBDAT 6\r\nhello\nBDAT 0 LAST\r\n");
+    let out = h.accept_all(
+        b"MAIL FROM:<a@b> BODY=BINARYMIME\r\nRCPT TO:<c@d>\r\nBDAT 6\r\nhello\nBDAT 0 LAST\r\n",
+    );
     assert_eq!(codes(&out), ["250", "250", "250", "250"]);
     assert_eq!(h.body, b"hello\n");
-    let ends: Vec<&Ev> = h.events.iter().filter(|e| matches!(e, Ev::End(..))).collect();
+    let ends: Vec<&Ev> = h
+        .events
+        .iter()
+        .filter(|e| matches!(e, Ev::End(..)))
+        .collect();
     assert_eq!(ends, [&Ev::End(Ok(6), false), &Ev::End(Ok(6), true)]);
     // BINARYMIME cannot use DATA (RFC 3030 §3).
     let out = h.accept_all(b"MAIL FROM:<a@b> BODY=BINARYMIME\r\nRCPT TO:<c@d>\r\nDATA\r\n");
@@ -288,7 +361,11 @@ fn pipelining() {
     let out = h.accept_all(&input);
     let got = codes(&out);
     assert_eq!(got.len(), 151);
-    assert_eq!(got.iter().filter(|c| **c == "452").count(), 50, "replies in order, 452 past the limit");
+    assert_eq!(
+        got.iter().filter(|c| **c == "452").count(),
+        50,
+        "replies in order, 452 past the limit"
+    );
     let out = h.accept_all(b"DATA\r\nSubject: early\r\n\r\nx\r\n.\r\n");
     assert!(out.starts_with("554 5.5.0"), "{out}");
     assert!(h.server.is_closed());
@@ -301,7 +378,11 @@ fn error_limit_and_long_lines() {
     let mut h = Harness::new(options, ServerConfig::new("mx.test"));
     h.accept_all(b"");
     let long = [b"NOOP ".to_vec(), vec![b'a'; 600], b"\r\nNOOP\r\n".to_vec()].concat();
-    assert_eq!(codes(&h.accept_all(&long)), ["500", "250"], "recovers after the long line");
+    assert_eq!(
+        codes(&h.accept_all(&long)),
+        ["500", "250"],
+        "recovers after the long line"
+    );
     assert_eq!(codes(&h.accept_all(b"BAD\r\nBAD\n")), ["500", "500", "421"]);
     assert_eq!(h.events.last(), Some(&Ev::Close));
 }
@@ -313,15 +394,27 @@ fn lmtp_replies_per_recipient() {
     let mut h = Harness::new(Options::default(), config);
     assert!(h.accept_all(b"").contains("LMTP"));
     assert_eq!(codes(&h.accept_all(b"EHLO c\r\n")), ["500"]);
-    let out = h.accept_all(b"LHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@b>\r\nRCPT TO:<2@b>\r\nDATA\r\n");
+    let out =
+        h.accept_all(b"LHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@b>\r\nRCPT TO:<2@b>\r\nDATA\r\n");
     assert_eq!(codes(&out), ["250", "250", "250", "250", "354"]);
     h.server.handle_input(b"x\r\n.\r\n").expect("input");
     let event = h.server.poll_event();
     assert!(matches!(event, Some(Event::MessageChunk(b"x\r\n"))));
-    assert!(matches!(h.server.poll_event(), Some(Event::MessageEnd { outcome: Ok(3), last: true })));
+    assert!(matches!(
+        h.server.poll_event(),
+        Some(Event::MessageEnd {
+            outcome: Ok(3),
+            last: true
+        })
+    ));
     h.server.accept().expect("first recipient");
-    h.server.reply(reply(452, "mailbox full")).expect("second recipient");
-    assert_eq!(h.server.accept(), Err(smtp_proto::server::ServerError::NothingToReply));
+    h.server
+        .reply(reply(452, "mailbox full"))
+        .expect("second recipient");
+    assert_eq!(
+        h.server.accept(),
+        Err(smtp_proto::server::ServerError::NothingToReply)
+    );
     let mut out = Vec::new();
     h.server.poll_transmit(&mut out);
     assert_eq!(out, b"250 2.0.0 Message accepted\r\n452 mailbox full\r\n");
@@ -335,8 +428,17 @@ fn misuse_is_an_error_not_a_panic() {
     assert_eq!(h.server.accept(), Err(ServerError::NothingToReply));
     assert_eq!(h.server.tls_established(), Err(ServerError::NoTlsPending));
     h.server.handle_input(b"EHLO c\r\n").expect("input");
-    assert!(matches!(h.server.poll_event(), Some(Event::Command(Command::Ehlo(_)))));
-    assert_eq!(h.server.reply(reply(354, "go")), Err(ServerError::UnexpectedReply(354)));
+    assert!(matches!(
+        h.server.poll_event(),
+        Some(Event::Command(Command::Ehlo(_)))
+    ));
+    assert_eq!(
+        h.server.reply(reply(354, "go")),
+        Err(ServerError::UnexpectedReply(354))
+    );
     h.server.accept().expect("now it fits");
-    assert!(h.server.handle_input(&vec![b'x'; 1 << 20]).is_err(), "bounded buffer");
+    assert!(
+        h.server.handle_input(&vec![b'x'; 1 << 20]).is_err(),
+        "bounded buffer"
+    );
 }

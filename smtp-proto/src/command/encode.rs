@@ -107,7 +107,11 @@ fn encode_mail_params(params: &MailParams<'_>, out: &mut Vec<u8>) {
         param(out, "SMTPUTF8", None);
     }
     if let Some(ret) = params.ret {
-        param(out, "RET", Some(if ret == Ret::Full { "FULL" } else { "HDRS" }));
+        param(
+            out,
+            "RET",
+            Some(if ret == Ret::Full { "FULL" } else { "HDRS" }),
+        );
     }
     if let Some(envid) = &params.envid {
         param(out, "ENVID", Some(envid.as_str()));
@@ -130,7 +134,11 @@ fn encode_rcpt_params(params: &RcptParams<'_>, out: &mut Vec<u8>) {
             (notify.failure, "FAILURE"),
             (notify.delay, "DELAY"),
         ];
-        let list: Vec<&str> = names.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect();
+        let list: Vec<&str> = names
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect();
         let value = if list.is_empty() {
             "NEVER".to_owned()
         } else {

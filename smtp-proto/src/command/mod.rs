@@ -147,7 +147,9 @@ impl<'a> Argument<'a> {
 impl<'a> TryFrom<&'a str> for Argument<'a> {
     type Error = AddressError;
     fn try_from(value: &'a str) -> Result<Self, Self::Error> {
-        let printable = value.bytes().all(|b| b == b' ' || b.is_ascii_graphic() || b >= 0x80);
+        let printable = value
+            .bytes()
+            .all(|b| b == b' ' || b.is_ascii_graphic() || b >= 0x80);
         if value.is_empty() || !printable || value.starts_with(' ') || value.ends_with(' ') {
             return Err(AddressError::Syntax("argument"));
         }

@@ -73,7 +73,9 @@ impl<'a> XText<'a> {
         let mut i = 0;
         while i < bytes.len() {
             // Validated on construction: every '+' is followed by two hex digits.
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
                 (b'+', Some(v)) => {
                     out.push(v);
@@ -204,9 +206,16 @@ impl<'a> EsmtpParam<'a> {
     /// a typed field in [`MailParams`] or [`RcptParams`] are refused, so the same parameter
     /// cannot be written twice.
     pub fn new(keyword: &'a str, value: Option<&'a str>) -> Result<Self, AddressError> {
-        let valid_keyword = keyword.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
+        let valid_keyword = keyword
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
             && keyword.bytes().all(is_esmtp_keyword_char);
-        if !valid_keyword || KNOWN_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(keyword)) {
+        if !valid_keyword
+            || KNOWN_KEYWORDS
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(keyword))
+        {
             return Err(AddressError::Syntax("esmtp-keyword"));
         }
         if let Some(v) = value
@@ -335,10 +344,10 @@ impl RcptParams<'_> {
 
 /// Splits `keyword=value` parameters; shared by the MAIL and RCPT parsers.
 pub(crate) fn split_params(text: &[u8]) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
-    text.split(|&b| b == b' ').filter(|t| !t.is_empty()).map(|token| {
-        match memchr::memchr(b'=', token) {
+    text.split(|&b| b == b' ')
+        .filter(|t| !t.is_empty())
+        .map(|token| match memchr::memchr(b'=', token) {
             Some(eq) => (&token[..eq], Some(&token[eq + 1..])),
             None => (token, None),
-        }
-    })
+        })
 }

@@ -245,14 +245,17 @@ fn parse_mail(args: &str) -> Result<Command<'_>, LineError> {
             }
             // RFC 3461 §4.4: "ENVID=" xtext; "the ENVID ... MUST be no more than 100 characters"
             Some(v) if is("ENVID") && params.envid.is_none() && v.len() <= 100 => {
-                params.envid = Some(XText::from_wire(as_str(v)).map_err(|_| syntax("ENVID=xtext"))?);
+                params.envid =
+                    Some(XText::from_wire(as_str(v)).map_err(|_| syntax("ENVID=xtext"))?);
             }
             // RFC 4954 §5: "AUTH=" (xtext / "<>")
             Some(v) if is("AUTH") && params.auth.is_none() => {
                 params.auth = Some(if v == b"<>" {
                     AuthParam::Unknown
                 } else {
-                    AuthParam::Identity(XText::from_wire(as_str(v)).map_err(|_| syntax("AUTH=xtext"))?)
+                    AuthParam::Identity(
+                        XText::from_wire(as_str(v)).map_err(|_| syntax("AUTH=xtext"))?,
+                    )
                 });
             }
             None if is("SMTPUTF8") && !params.smtputf8 => params.smtputf8 = true,
@@ -285,7 +288,8 @@ fn parse_rcpt(args: &str) -> Result<Command<'_>, LineError> {
         match value {
             // RFC 3461 §4.1: notify-esmtp-value = "NEVER" / 1#notify-list-element
             Some(v) if is("NOTIFY") && params.notify.is_none() => {
-                params.notify = Some(parse_notify(v).ok_or(syntax("NOTIFY=NEVER/SUCCESS,FAILURE,DELAY"))?);
+                params.notify =
+                    Some(parse_notify(v).ok_or(syntax("NOTIFY=NEVER/SUCCESS,FAILURE,DELAY"))?);
             }
             // RFC 3461 §4.2: orcpt-value = addr-type ";" xtext
             Some(v) if is("ORCPT") && params.orcpt.is_none() => {
@@ -356,8 +360,7 @@ fn parse_auth(args: &str) -> Result<Command<'_>, LineError> {
     };
     let mechanism = if name.bytes().any(|b| b.is_ascii_lowercase()) {
         let upper = name.to_ascii_uppercase();
-        Mechanism::try_from(upper.as_str())
-            .map(|m| Mechanism(Cow::Owned(m.as_str().to_owned())))
+        Mechanism::try_from(upper.as_str()).map(|m| Mechanism(Cow::Owned(m.as_str().to_owned())))
     } else {
         Mechanism::try_from(name)
     }
@@ -367,7 +370,9 @@ fn parse_auth(args: &str) -> Result<Command<'_>, LineError> {
         None => None,
         Some("=") => Some(Secret::new(Vec::new())),
         Some(text) => Some(Secret::new(
-            base64::decode(text.as_bytes()).filter(|d| !d.is_empty()).ok_or(LineError::Syntax(SYNTAX))?,
+            base64::decode(text.as_bytes())
+                .filter(|d| !d.is_empty())
+                .ok_or(LineError::Syntax(SYNTAX))?,
         )),
     };
     Ok(Command::Auth {
@@ -389,24 +394,31 @@ mod tests {
     }
 
     fn kat() -> Vec<(&'static [u8], Command<'static>)> {
-        let mut full_mail = MailParams::default();
-        full_mail.size = Some(1000);
-        full_mail.body = Some(Body::EightBitMime);
-        full_mail.smtputf8 = true;
-        full_mail.ret = Some(Ret::Headers);
-        full_mail.envid = Some(XText::from_wire("QQ+2B1").expect("valid xtext"));
-        full_mail.auth = Some(AuthParam::Unknown);
-        full_mail.requiretls = true;
-        full_mail.other = vec![EsmtpParam::new("X-TAG", Some("v")).expect("valid")];
-        let mut full_rcpt = RcptParams::default();
-        full_rcpt.notify = Some(Notify {
-            success: true,
-            failure: false,
-            delay: true,
-        });
-        full_rcpt.orcpt = Some(Orcpt::new("rfc822", XText::from_wire("a+40b").expect("xtext")).expect("orcpt"));
-        let mut never = RcptParams::default();
-        never.notify = Some(Notify::NEVER);
+        let full_mail = MailParams {
+            size: Some(1000),
+            body: Some(Body::EightBitMime),
+            smtputf8: true,
+            ret: Some(Ret::Headers),
+            envid: Some(XText::from_wire("QQ+2B1").expect("valid xtext")),
+            auth: Some(AuthParam::Unknown),
+            requiretls: true,
+            other: vec![EsmtpParam::new("X-TAG", Some("v")).expect("valid")],
+        };
+        let full_rcpt = RcptParams {
+            notify: Some(Notify {
+                success: true,
+                failure: false,
+                delay: true,
+            }),
+            orcpt: Some(
+                Orcpt::new("rfc822", XText::from_wire("a+40b").expect("xtext")).expect("orcpt"),
+            ),
+            other: Vec::new(),
+        };
+        let never = RcptParams {
+            notify: Some(Notify::NEVER),
+            ..RcptParams::default()
+        };
         let domain = |d| Domain::try_from(d).expect("valid domain");
         vec![
             (b"EHLO client.example\r\n", Command::Ehlo(domain("client.example"))),
@@ -498,7 +510,11 @@ mod tests {
             let mut out = Vec::new();
             got.encode(&mut out);
             assert_eq!(out, input, "canonical encoding");
-            assert_prefixes_incomplete(input, |p| decode_command(p, 512).map(|_| ()), CommandError::Incomplete);
+            assert_prefixes_incomplete(
+                input,
+                |p| decode_command(p, 512).map(|_| ()),
+                CommandError::Incomplete,
+            );
         }
     }
 
@@ -506,12 +522,18 @@ mod tests {
     fn lenient_forms() {
         let table: &[(&[u8], &[u8])] = &[
             (b"mail from: <A@B>\r\n", b"MAIL FROM:<A@B>\r\n"),
-            (b"MAIL FROM:<@r.example:a@b>  size=5 \r\n", b"MAIL FROM:<a@b> SIZE=5\r\n"),
+            (
+                b"MAIL FROM:<@r.example:a@b>  size=5 \r\n",
+                b"MAIL FROM:<a@b> SIZE=5\r\n",
+            ),
             (b"rcpt to:<postmaster>\r\n", b"RCPT TO:<Postmaster>\r\n"),
             (b"auth plain\r\n", b"AUTH PLAIN\r\n"),
             (b"helo x\r\n", b"HELO x\r\n"),
             (b"EHLO x \r\n", b"EHLO x\r\n"),
-            ("MAIL FROM:<ü@ü.example> SMTPUTF8\r\n".as_bytes(), "MAIL FROM:<ü@ü.example> SMTPUTF8\r\n".as_bytes()),
+            (
+                "MAIL FROM:<ü@ü.example> SMTPUTF8\r\n".as_bytes(),
+                "MAIL FROM:<ü@ü.example> SMTPUTF8\r\n".as_bytes(),
+            ),
         ];
         for (input, canonical) in table {
             let (_, command) = decode_command(input, 512).expect("accepted");
@@ -528,25 +550,58 @@ mod tests {
             (b"FOO\r\n", CommandError::Unknown { line_len: 5 }),
             (b"\r\n", CommandError::Unknown { line_len: 2 }),
             (b"DATA\n", CommandError::BareNewline { line_len: 5 }),
-            (b"STARTTLS now\r\n", syntax(14, "STARTTLS with no parameters")),
+            (
+                b"STARTTLS now\r\n",
+                syntax(14, "STARTTLS with no parameters"),
+            ),
             (b"DATA x\r\n", syntax(8, "DATA with no parameters")),
             (b"MAIL TO:<a@b>\r\n", syntax(15, MAIL_SYNTAX)),
             (b"MAIL FROM:a@b\r\n", syntax(15, MAIL_SYNTAX)),
             (b"MAIL FROM:<a@b>SIZE=1\r\n", syntax(23, MAIL_SYNTAX)),
-            (b"MAIL FROM:<a@b> SIZE=1 SIZE=2\r\n", syntax(31, "esmtp-keyword[=esmtp-value]")),
-            (b"MAIL FROM:<a@b> SIZE=123456789012345678901\r\n", syntax(44, "SIZE=1*20DIGIT")),
-            (b"MAIL FROM:<a@b> BODY=9BIT\r\n", syntax(27, "BODY=7BIT/8BITMIME/BINARYMIME")),
-            (b"MAIL FROM:<a@b> NOTIFY=NEVER\r\n", syntax(30, "esmtp-keyword[=esmtp-value]")),
+            (
+                b"MAIL FROM:<a@b> SIZE=1 SIZE=2\r\n",
+                syntax(31, "esmtp-keyword[=esmtp-value]"),
+            ),
+            (
+                b"MAIL FROM:<a@b> SIZE=123456789012345678901\r\n",
+                syntax(44, "SIZE=1*20DIGIT"),
+            ),
+            (
+                b"MAIL FROM:<a@b> BODY=9BIT\r\n",
+                syntax(27, "BODY=7BIT/8BITMIME/BINARYMIME"),
+            ),
+            (
+                b"MAIL FROM:<a@b> NOTIFY=NEVER\r\n",
+                syntax(30, "esmtp-keyword[=esmtp-value]"),
+            ),
             (b"MAIL FROM:<a@b> ENVID=a=b\r\n", syntax(27, "ENVID=xtext")),
             (b"RCPT TO:<>\r\n", syntax(12, RCPT_SYNTAX)),
-            (b"RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS\r\n", syntax(36, "NOTIFY=NEVER/SUCCESS,FAILURE,DELAY")),
-            (b"RCPT TO:<a@b> NOTIFY=DELAY,DELAY\r\n", syntax(34, "NOTIFY=NEVER/SUCCESS,FAILURE,DELAY")),
-            (b"RCPT TO:<a@b> ORCPT=rfc822\r\n", syntax(28, "ORCPT=addr-type;xtext")),
-            (b"BDAT 18446744073709551616\r\n", syntax(27, "BDAT chunk-size [LAST]")),
+            (
+                b"RCPT TO:<a@b> NOTIFY=NEVER,SUCCESS\r\n",
+                syntax(36, "NOTIFY=NEVER/SUCCESS,FAILURE,DELAY"),
+            ),
+            (
+                b"RCPT TO:<a@b> NOTIFY=DELAY,DELAY\r\n",
+                syntax(34, "NOTIFY=NEVER/SUCCESS,FAILURE,DELAY"),
+            ),
+            (
+                b"RCPT TO:<a@b> ORCPT=rfc822\r\n",
+                syntax(28, "ORCPT=addr-type;xtext"),
+            ),
+            (
+                b"BDAT 18446744073709551616\r\n",
+                syntax(27, "BDAT chunk-size [LAST]"),
+            ),
             (b"BDAT\r\n", syntax(6, "BDAT chunk-size [LAST]")),
             (b"BDAT 10 FIRST\r\n", syntax(15, "BDAT chunk-size [LAST]")),
-            (b"AUTH PLAIN !!\r\n", syntax(15, "AUTH mechanism [initial-response]")),
-            (b"AUTH A23456789012345678901\r\n", syntax(28, "AUTH mechanism [initial-response]")),
+            (
+                b"AUTH PLAIN !!\r\n",
+                syntax(15, "AUTH mechanism [initial-response]"),
+            ),
+            (
+                b"AUTH A23456789012345678901\r\n",
+                syntax(28, "AUTH mechanism [initial-response]"),
+            ),
             (b"EHLO\r\n", syntax(6, "domain or address literal")),
             (b"VRFY\r\n", syntax(6, "an argument")),
             (b"NOOP a\x01\r\n", syntax(9, "printable argument")),
@@ -567,8 +622,14 @@ mod tests {
         line.extend_from_slice(b"\r\n");
         assert!(decode_command(&line, 512).is_ok());
         line.insert(5, b'a');
-        assert_eq!(decode_command(&line, 512).map(|_| ()), Err(CommandError::LineTooLong { max: 512 }));
-        assert_eq!(decode_command(&line[..511], 512).map(|_| ()), Err(CommandError::Incomplete));
+        assert_eq!(
+            decode_command(&line, 512).map(|_| ()),
+            Err(CommandError::LineTooLong { max: 512 })
+        );
+        assert_eq!(
+            decode_command(&line[..511], 512).map(|_| ()),
+            Err(CommandError::Incomplete)
+        );
     }
 
     #[test]
@@ -581,7 +642,10 @@ mod tests {
 
     #[test]
     fn auth_lines() {
-        assert_eq!(decode_auth_line(b"*\r\n", 100), Ok((&b""[..], AuthLine::Cancel)));
+        assert_eq!(
+            decode_auth_line(b"*\r\n", 100),
+            Ok((&b""[..], AuthLine::Cancel))
+        );
         assert_eq!(
             decode_auth_line(b"Zm9v\r\nx", 100),
             Ok((&b"x"[..], AuthLine::Response(Secret::new(b"foo".to_vec()))))
@@ -590,9 +654,19 @@ mod tests {
             decode_auth_line(b"\r\n", 100),
             Ok((&b""[..], AuthLine::Response(Secret::new(Vec::new()))))
         );
-        assert!(matches!(decode_auth_line(b"Zm9\r\n", 100), Err(CommandError::Syntax { .. })));
-        assert_prefixes_incomplete(b"Zm9v\r\n", |p| decode_auth_line(p, 100).map(|_| ()), CommandError::Incomplete);
-        for line in [AuthLine::Cancel, AuthLine::Response(Secret::new(b"\0u\0p".to_vec()))] {
+        assert!(matches!(
+            decode_auth_line(b"Zm9\r\n", 100),
+            Err(CommandError::Syntax { .. })
+        ));
+        assert_prefixes_incomplete(
+            b"Zm9v\r\n",
+            |p| decode_auth_line(p, 100).map(|_| ()),
+            CommandError::Incomplete,
+        );
+        for line in [
+            AuthLine::Cancel,
+            AuthLine::Response(Secret::new(b"\0u\0p".to_vec())),
+        ] {
             let mut out = Vec::new();
             line.encode(&mut out);
             assert_eq!(decode_auth_line(&out, 100), Ok((&b""[..], line)));
