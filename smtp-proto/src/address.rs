@@ -210,7 +210,7 @@ impl ReversePath<'_> {
     }
 }
 
-/// The argument of RCPT TO: `"<Postmaster>"` or a forward path.
+/// The argument of RCPT TO: `<Postmaster>` or a forward path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ForwardPath<'a> {
     /// `<Postmaster>` without a domain, which every server must accept (RFC 5321 §4.5.1).

@@ -3,7 +3,7 @@
 //! can stream a large message with bounded memory and without copying.
 //!
 //! RFC 5321 §4.1.1.4: "The mail data are terminated by a line containing only a period, that
-//! is, the character sequence "<CRLF>.<CRLF>", where the first <CRLF> is actually the
+//! is, the character sequence "`<CRLF>`.`<CRLF>`", where the first `<CRLF>` is actually the
 //! terminator of the previous line". Nothing else ends the data: `\n.\n`, `\r.\r`, `\r\n.\n`
 //! and the rest of the SMTP smuggling family (CVE-2023-51764/5/6) are content, and with the
 //! default [`BareNewlinePolicy::Reject`] they make the message fail after its end, so one DATA

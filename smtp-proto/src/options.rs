@@ -26,12 +26,12 @@ pub enum BareNewlinePolicy {
 #[non_exhaustive]
 pub struct Options {
     /// Longest command line in octets, CRLF included. Default 512: RFC 5321 §4.5.3.1.4 "The
-    /// maximum total length of a command line including the command word and the <CRLF> is
+    /// maximum total length of a command line including the command word and the `<CRLF>` is
     /// 512 octets." Raise it when advertising extensions that add parameters (§4.5.3.1.4
     /// allows that); AUTH response lines use [`Options::max_auth_line`].
     pub max_command_line: usize,
     /// Longest text line (DATA line, reply line) in octets, CRLF included. Default 1000: RFC
-    /// 5321 §4.5.3.1.6 "The maximum total length of a text line including the <CRLF> is 1000
+    /// 5321 §4.5.3.1.6 "The maximum total length of a text line including the `<CRLF>` is 1000
     /// octets (not counting the leading dot duplicated for transparency)."
     pub max_text_line: usize,
     /// Longest AUTH initial response or SASL continuation line, CRLF included. Default

@@ -18,7 +18,7 @@ impl ReplyCode {
     pub const OK: ReplyCode = ReplyCode(250);
     /// 334 SASL challenge (RFC 4954).
     pub const AUTH_CHALLENGE: ReplyCode = ReplyCode(334);
-    /// 354 Start mail input; end with <CRLF>.<CRLF>.
+    /// 354 Start mail input; end with `<CRLF>`.`<CRLF>`.
     pub const START_MAIL_INPUT: ReplyCode = ReplyCode(354);
     /// 421 Service not available, closing transmission channel.
     pub const SERVICE_NOT_AVAILABLE: ReplyCode = ReplyCode(421);
@@ -279,7 +279,7 @@ impl<'a> Reply<'a> {
     /// RFC 5321 §4.2.1: "The format for multiline replies requires that every line, except
     /// the last, begin with the reply code, followed immediately by a hyphen, "-" (also known
     /// as minus), followed by text. The last line will begin with the reply code, followed
-    /// immediately by <SP>, optionally some text, and <CRLF>."
+    /// immediately by `<SP>`, optionally some text, and `<CRLF>`."
     pub fn encode(&self, out: &mut Vec<u8>) {
         let last = self.lines.len() - 1;
         for (i, line) in self.lines.iter().enumerate() {

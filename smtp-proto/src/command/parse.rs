@@ -34,7 +34,7 @@ pub enum CommandError {
         max: usize,
     },
     /// The line ends with LF alone. RFC 5321 §2.3.8: "a line is a sequence of characters
-    /// ending with <CRLF>"; a bare LF is refused so that no two parsers can frame the same
+    /// ending with `<CRLF>`"; a bare LF is refused so that no two parsers can frame the same
     /// bytes differently.
     #[error("line ended by a bare LF")]
     BareNewline {
@@ -269,7 +269,7 @@ fn parse_mail(args: &str) -> Result<Command<'_>, LineError> {
     Ok(Command::Mail { from, params })
 }
 
-/// `"RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" / Forward-path ) [SP
+/// `"RCPT TO:" ( "<Postmaster@" Domain ">" / "`<Postmaster>`" / Forward-path ) [SP
 /// Rcpt-parameters] CRLF` (RFC 5321 §4.1.1.3).
 fn parse_rcpt(args: &str) -> Result<Command<'_>, LineError> {
     let rest = after_keyword(args, b"TO:").ok_or(LineError::Syntax(RCPT_SYNTAX))?;
