@@ -405,19 +405,6 @@ mod tests {
         }
     }
 
-    /// The nine end-of-data variants of the SMTP smuggling family (hannob/smtpsmug).
-    pub(crate) const SMUGGLING_ENDS: [&[u8]; 9] = [
-        b"\n.\n",
-        b"\r.\r",
-        b"\r.\n",
-        b"\n.\r",
-        b"\n.\r\n",
-        b"\r\n.\n",
-        b"\r.\r\n",
-        b"\r\n.\r",
-        b"\r\n\x00.\r\n",
-    ];
-
     #[test]
     fn smuggling_variants_never_end_the_data() {
         for policy in [BareNewlinePolicy::Reject, BareNewlinePolicy::Accept] {
@@ -425,7 +412,7 @@ mod tests {
                 bare_newline: policy,
                 ..Options::default()
             };
-            for end in SMUGGLING_ENDS {
+            for end in crate::fuzzing::SMUGGLING_END_OF_DATA {
                 let mut input = b"Subject: one\r\n\r\nbody".to_vec();
                 input.extend_from_slice(end);
                 let smuggled = b"MAIL FROM:<a@ext>\r\nRCPT TO:<local>\r\nDATA\r\nSubject: two\r\n";

@@ -15,6 +15,20 @@ use crate::{
     server::{Event, Server, ServerConfig},
 };
 
+/// The nine end-of-data variants of the SMTP smuggling family (hannob/smtpsmug): none of
+/// them may end DATA (RFC 5321 §4.1.1.4). Shared by the tests and the fuzz seeds.
+pub const SMUGGLING_END_OF_DATA: [&[u8]; 9] = [
+    b"\n.\n",
+    b"\r.\r",
+    b"\r.\n",
+    b"\n.\r",
+    b"\n.\r\n",
+    b"\r\n.\n",
+    b"\r.\r\n",
+    b"\r\n.\r",
+    b"\r\n\x00.\r\n",
+];
+
 /// Commands: decode, and if valid, encode and decode again to the same value; SASL lines the
 /// same way; then drive a server session with the bytes, accepting everything.
 pub fn smtp_command(data: &[u8]) {
@@ -229,6 +243,9 @@ mod tests {
 
     #[test]
     fn seeds_hold_every_invariant() {
+        for end in SMUGGLING_END_OF_DATA {
+            smtp_data(&[b"x".as_slice(), end, b"\r\n.\r\n"].concat());
+        }
         for seed in SEEDS {
             smtp_command(seed);
             smtp_reply(seed);

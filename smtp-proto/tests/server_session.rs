@@ -212,19 +212,8 @@ fn size_and_recipient_limits() {
 /// THREATS SMTP-01: every smuggling end-of-data variant, then a second transaction.
 #[test]
 fn smuggling_never_yields_two_messages() {
-    const ENDS: [&[u8]; 9] = [
-        b"\n.\n",
-        b"\r.\r",
-        b"\r.\n",
-        b"\n.\r",
-        b"\n.\r\n",
-        b"\r\n.\n",
-        b"\r.\r\n",
-        b"\r\n.\r",
-        b"\r\n\x00.\r\n",
-    ];
     for policy in [BareNewlinePolicy::Reject, BareNewlinePolicy::Accept] {
-        for end in ENDS {
+        for end in smtp_proto::fuzzing::SMUGGLING_END_OF_DATA {
             let mut options = Options::default();
             options.bare_newline = policy;
             let mut h = Harness::new(options, ServerConfig::new("mx.test"));
