@@ -7,7 +7,7 @@ use std::{hint::black_box, time::Duration};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use smtp_proto::{
-    Options,
+    BareNewlinePolicy, Options,
     data::{DataDecoder, DataEvent},
     decode_command,
     encode_data::encode_message,
@@ -87,9 +87,15 @@ fn stalwart_commands(input: &[u8]) -> usize {
     n
 }
 
+fn options(policy: BareNewlinePolicy) -> Options {
+    let mut options = Options::default();
+    options.bare_newline = policy;
+    options
+}
+
 /// Our decoder hands out borrowed chunks; the caller streams them (here: adds lengths).
-fn ours_data_streamed(input: &[u8]) -> usize {
-    let mut decoder = DataDecoder::new(&Options::default());
+fn ours_data_streamed(input: &[u8], options: &Options) -> usize {
+    let mut decoder = DataDecoder::new(options);
     let mut rest = input;
     let mut total = 0;
     loop {
@@ -104,9 +110,9 @@ fn ours_data_streamed(input: &[u8]) -> usize {
 }
 
 /// The same, but collecting the body into a Vec as Stalwart's receiver does.
-fn ours_data_collected(input: &[u8], body: &mut Vec<u8>) -> usize {
+fn ours_data_collected(input: &[u8], options: &Options, body: &mut Vec<u8>) -> usize {
     body.clear();
-    let mut decoder = DataDecoder::new(&Options::default());
+    let mut decoder = DataDecoder::new(options);
     let mut rest = input;
     loop {
         let (used, event) = decoder.decode(rest);
@@ -146,26 +152,32 @@ fn commands(c: &mut Criterion) {
     group.finish();
 }
 
+/// `reject` is our default policy (bare CR/LF checked on every octet); `accept` does the
+/// same work as Stalwart's receiver (unstuffing and the terminator only).
 fn data(c: &mut Criterion) {
     let mut group = c.benchmark_group("data");
+    let reject = options(BareNewlinePolicy::Reject);
+    let accept = options(BareNewlinePolicy::Accept);
     for (name, size) in [("10KB", 10 * 1024), ("1MB", 1024 * 1024)] {
         let corpus = data_corpus(size);
         let mut a = Vec::new();
         let mut b = Vec::new();
-        ours_data_collected(&corpus, &mut a);
+        ours_data_collected(&corpus, &reject, &mut a);
         stalwart_data(&corpus, &mut b);
         assert_eq!(a, b, "both decoders give the same body");
         group.throughput(Throughput::Bytes(corpus.len() as u64));
-        group.bench_with_input(
-            BenchmarkId::new("ours_streamed", name),
-            &corpus,
-            |bch, c| bch.iter(|| ours_data_streamed(c)),
-        );
-        group.bench_with_input(
-            BenchmarkId::new("ours_collected", name),
-            &corpus,
-            |bch, c| bch.iter(|| ours_data_collected(c, &mut a)),
-        );
+        for (policy, opts) in [("reject", &reject), ("accept", &accept)] {
+            group.bench_with_input(
+                BenchmarkId::new(format!("ours_streamed_{policy}"), name),
+                &corpus,
+                |bch, c| bch.iter(|| ours_data_streamed(c, opts)),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("ours_collected_{policy}"), name),
+                &corpus,
+                |bch, c| bch.iter(|| ours_data_collected(c, opts, &mut a)),
+            );
+        }
         group.bench_with_input(BenchmarkId::new("stalwart", name), &corpus, |bch, c| {
             bch.iter(|| stalwart_data(c, &mut b))
         });

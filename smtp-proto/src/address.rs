@@ -407,6 +407,7 @@ fn address_literal_len(input: &[u8]) -> Result<usize, AddressError> {
     }
 }
 
+#[inline]
 pub(crate) fn strip_prefix_ignore_case<'a>(input: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     let head = input.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)

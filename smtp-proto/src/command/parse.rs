@@ -127,12 +127,10 @@ const fn verb(name: &[u8; 4]) -> u32 {
 }
 
 fn parse_line(line: &[u8]) -> Result<Command<'_>, LineError> {
-    let Ok(line) = std::str::from_utf8(line) else {
-        return Err(LineError::Syntax("UTF-8 text"));
-    };
-    let (name, args) = match line.split_once(' ') {
-        Some((name, args)) => (name.as_bytes(), Some(args)),
-        None => (line.as_bytes(), None),
+    // UTF-8 is checked only where text is kept (mailboxes, arguments, parameter values).
+    let (name, args) = match memchr::memchr(b' ', line) {
+        Some(space) => (&line[..space], Some(&line[space + 1..])),
+        None => (line, None),
     };
     if name.len() == 8 && name.eq_ignore_ascii_case(b"STARTTLS") {
         // RFC 3207 §4: "STARTTLS" CRLF; a parameter earns 501.
@@ -163,7 +161,7 @@ fn parse_line(line: &[u8]) -> Result<Command<'_>, LineError> {
 }
 
 fn no_args<'a>(
-    args: Option<&str>,
+    args: Option<&[u8]>,
     command: Command<'a>,
     expected: &'static str,
 ) -> Result<Command<'a>, LineError> {
@@ -174,24 +172,36 @@ fn no_args<'a>(
 }
 
 /// `"EHLO" SP ( Domain / address-literal ) CRLF` (RFC 5321 §4.1.1.1).
-fn domain_arg(args: Option<&str>) -> Result<Domain<'_>, LineError> {
-    let text = args.map(|a| a.trim_end_matches(' ')).unwrap_or_default();
-    Domain::try_from(text).map_err(|_| LineError::Syntax("domain or address literal"))
+fn domain_arg(args: Option<&[u8]>) -> Result<Domain<'_>, LineError> {
+    let syntax = LineError::Syntax("domain or address literal");
+    let text = trim_spaces(args.unwrap_or_default());
+    match Domain::parse_prefix(text) {
+        Ok((domain, len)) if len == text.len() => Ok(domain),
+        _ => Err(syntax),
+    }
 }
 
-fn optional_argument(args: Option<&str>) -> Result<Option<Argument<'_>>, LineError> {
-    args.map(|text| Argument::try_from(text.trim_end_matches(' ')))
-        .transpose()
-        .map_err(|_| LineError::Syntax("printable argument"))
+fn trim_spaces(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
+    &bytes[..end]
 }
 
-fn required_argument(args: Option<&str>) -> Result<Argument<'_>, LineError> {
+fn optional_argument(args: Option<&[u8]>) -> Result<Option<Argument<'_>>, LineError> {
+    args.map(|bytes| {
+        text(trim_spaces(bytes)).and_then(|t| {
+            Argument::try_from(t).map_err(|_| LineError::Syntax("printable argument"))
+        })
+    })
+    .transpose()
+}
+
+fn required_argument(args: Option<&[u8]>) -> Result<Argument<'_>, LineError> {
     optional_argument(args)?.ok_or(LineError::Syntax("an argument"))
 }
 
 /// Strips `FROM:` / `TO:` and the spaces some clients put after the colon.
-fn after_keyword<'a>(args: &'a str, keyword: &[u8]) -> Option<&'a [u8]> {
-    let rest = strip_prefix_ignore_case(args.as_bytes(), keyword)?;
+fn after_keyword<'a>(args: &'a [u8], keyword: &[u8]) -> Option<&'a [u8]> {
+    let rest = strip_prefix_ignore_case(args, keyword)?;
     let spaces = rest.iter().take_while(|&&b| b == b' ').count();
     Some(&rest[spaces..])
 }
@@ -205,17 +215,15 @@ fn param_text<'a>(rest: &'a [u8], expected: &'static str) -> Result<&'a [u8], Li
     }
 }
 
-fn as_str(bytes: &[u8]) -> &str {
-    // Every slice passed here is cut at ASCII delimiters of a line already checked as
-    // UTF-8, so it is UTF-8 too.
-    std::str::from_utf8(bytes).unwrap_or_default()
+fn text(bytes: &[u8]) -> Result<&str, LineError> {
+    std::str::from_utf8(bytes).map_err(|_| LineError::Syntax("UTF-8 text"))
 }
 
 const MAIL_SYNTAX: &str = "MAIL FROM:<reverse-path> [parameters]";
 const RCPT_SYNTAX: &str = "RCPT TO:<forward-path> [parameters]";
 
 /// `"MAIL FROM:" Reverse-path [SP Mail-parameters] CRLF` (RFC 5321 §4.1.1.2).
-fn parse_mail(args: &str) -> Result<Command<'_>, LineError> {
+fn parse_mail(args: &[u8]) -> Result<Command<'_>, LineError> {
     let rest = after_keyword(args, b"FROM:").ok_or(LineError::Syntax(MAIL_SYNTAX))?;
     let (mailbox, len) = parse_path(rest).map_err(|_| LineError::Syntax(MAIL_SYNTAX))?;
     let from = mailbox.map_or(ReversePath::Null, ReversePath::Mailbox);
@@ -245,8 +253,7 @@ fn parse_mail(args: &str) -> Result<Command<'_>, LineError> {
             }
             // RFC 3461 §4.4: "ENVID=" xtext; "the ENVID ... MUST be no more than 100 characters"
             Some(v) if is("ENVID") && params.envid.is_none() && v.len() <= 100 => {
-                params.envid =
-                    Some(XText::from_wire(as_str(v)).map_err(|_| syntax("ENVID=xtext"))?);
+                params.envid = Some(XText::from_wire(text(v)?).map_err(|_| syntax("ENVID=xtext"))?);
             }
             // RFC 4954 §5: "AUTH=" (xtext / "<>")
             Some(v) if is("AUTH") && params.auth.is_none() => {
@@ -254,14 +261,14 @@ fn parse_mail(args: &str) -> Result<Command<'_>, LineError> {
                     AuthParam::Unknown
                 } else {
                     AuthParam::Identity(
-                        XText::from_wire(as_str(v)).map_err(|_| syntax("AUTH=xtext"))?,
+                        XText::from_wire(text(v)?).map_err(|_| syntax("AUTH=xtext"))?,
                     )
                 });
             }
             None if is("SMTPUTF8") && !params.smtputf8 => params.smtputf8 = true,
             None if is("REQUIRETLS") && !params.requiretls => params.requiretls = true,
             _ => params.other.push(
-                EsmtpParam::new(as_str(keyword), value.map(as_str))
+                EsmtpParam::new(text(keyword)?, value.map(text).transpose()?)
                     .map_err(|_| syntax("esmtp-keyword[=esmtp-value]"))?,
             ),
         }
@@ -271,7 +278,7 @@ fn parse_mail(args: &str) -> Result<Command<'_>, LineError> {
 
 /// `"RCPT TO:" ( "<Postmaster@" Domain ">" / "`<Postmaster>`" / Forward-path ) [SP
 /// Rcpt-parameters] CRLF` (RFC 5321 §4.1.1.3).
-fn parse_rcpt(args: &str) -> Result<Command<'_>, LineError> {
+fn parse_rcpt(args: &[u8]) -> Result<Command<'_>, LineError> {
     let rest = after_keyword(args, b"TO:").ok_or(LineError::Syntax(RCPT_SYNTAX))?;
     let (to, len) = if strip_prefix_ignore_case(rest, b"<Postmaster>").is_some() {
         (ForwardPath::Postmaster, "<Postmaster>".len())
@@ -293,13 +300,13 @@ fn parse_rcpt(args: &str) -> Result<Command<'_>, LineError> {
             }
             // RFC 3461 §4.2: orcpt-value = addr-type ";" xtext
             Some(v) if is("ORCPT") && params.orcpt.is_none() => {
-                let orcpt = as_str(v)
+                let orcpt = text(v)?
                     .split_once(';')
                     .and_then(|(kind, addr)| Orcpt::new(kind, XText::from_wire(addr).ok()?).ok());
                 params.orcpt = Some(orcpt.ok_or(syntax("ORCPT=addr-type;xtext"))?);
             }
             _ => params.other.push(
-                EsmtpParam::new(as_str(keyword), value.map(as_str))
+                EsmtpParam::new(text(keyword)?, value.map(text).transpose()?)
                     .map_err(|_| syntax("esmtp-keyword[=esmtp-value]"))?,
             ),
         }
@@ -339,21 +346,22 @@ fn parse_number(digits: &[u8], max_digits: usize) -> Option<u64> {
 }
 
 /// `"BDAT" SP chunk-size [ SP end-marker ] CRLF` (RFC 3030 §3).
-fn parse_bdat(args: &str) -> Result<Command<'_>, LineError> {
+fn parse_bdat(args: &[u8]) -> Result<Command<'_>, LineError> {
     const SYNTAX: &str = "BDAT chunk-size [LAST]";
-    let (size, last) = match args.split_once(' ') {
-        Some((size, marker)) if marker.eq_ignore_ascii_case("LAST") => (size, true),
+    let (size, last) = match memchr::memchr(b' ', args) {
+        Some(space) if args[space + 1..].eq_ignore_ascii_case(b"LAST") => (&args[..space], true),
         Some(_) => return Err(LineError::Syntax(SYNTAX)),
         None => (args, false),
     };
     // chunk-size = 1*DIGIT; 20 digits cover u64, and an overflow is a syntax error.
-    let size = parse_number(size.as_bytes(), 20).ok_or(LineError::Syntax(SYNTAX))?;
+    let size = parse_number(size, 20).ok_or(LineError::Syntax(SYNTAX))?;
     Ok(Command::Bdat { size, last })
 }
 
 /// `"AUTH" SP sasl-mech [SP initial-response] CRLF` (RFC 4954 §4).
-fn parse_auth(args: &str) -> Result<Command<'_>, LineError> {
+fn parse_auth(args: &[u8]) -> Result<Command<'_>, LineError> {
     const SYNTAX: &str = "AUTH mechanism [initial-response]";
+    let args = text(args).map_err(|_| LineError::Syntax(SYNTAX))?;
     let (name, initial) = match args.split_once(' ') {
         Some((name, initial)) => (name, Some(initial)),
         None => (args, None),
@@ -605,7 +613,8 @@ mod tests {
             (b"EHLO\r\n", syntax(6, "domain or address literal")),
             (b"VRFY\r\n", syntax(6, "an argument")),
             (b"NOOP a\x01\r\n", syntax(9, "printable argument")),
-            (b"EHLO \xff\r\n", syntax(8, "UTF-8 text")),
+            (b"EHLO \xff\r\n", syntax(8, "domain or address literal")),
+            (b"VRFY \xff\r\n", syntax(8, "UTF-8 text")),
             (b"RCPT TO:<a@b>\rX\r\n", syntax(17, RCPT_SYNTAX)),
         ];
         for (input, expected) in table {
