@@ -388,7 +388,9 @@ impl Client {
             Phase::Content(encoder) => {
                 encoder.finish(&mut self.output);
                 self.awaiting.push_back(Sent::MessageEnd);
-                self.group_ended = true;
+                // RFC 2920 §3.1: "The actual transfer of message content is explicitly
+                // allowed to be the first "command" in a group", so MAIL may follow at once.
+                self.group_ended = false;
                 Ok(())
             }
             other => {

@@ -306,25 +306,33 @@ pub(crate) fn has_bare_newline(prev_cr: bool, segment: &[u8]) -> bool {
 }
 
 /// Whether `a[i] == CR` and `b[i] == LF` differ anywhere. Written over fixed-size arrays
-/// with no branch so the compiler turns it into vector compares.
+/// with no branch so the compiler turns it into vector compares; the tail is padded with
+/// zeros (neither CR nor LF) so it takes the same vector path.
 fn pairs_disagree(a: &[u8], b: &[u8]) -> bool {
-    let flag = |x: u8, y: u8| u8::from(x == b'\r') ^ u8::from(y == b'\n');
-    let mut acc = 0u8;
     let (mut wide_a, mut wide_b) = (a.chunks_exact(64), b.chunks_exact(64));
+    let mut acc = 0u8;
     for (x, y) in (&mut wide_a).zip(&mut wide_b) {
-        // Fixed-size arrays let the compiler drop bounds checks and vectorise the loop.
-        if let (Ok(x), Ok(y)) = (<&[u8; 64]>::try_from(x), <&[u8; 64]>::try_from(y)) {
-            let mut block = 0u8;
-            for i in 0..64 {
-                block |= flag(x[i], y[i]);
-            }
-            acc |= block;
+        acc |= block_disagrees(x, y);
+    }
+    let (tail_a, tail_b) = (wide_a.remainder(), wide_b.remainder());
+    let (mut pad_a, mut pad_b) = ([0u8; 64], [0u8; 64]);
+    pad_a[..tail_a.len()].copy_from_slice(tail_a);
+    pad_b[..tail_b.len()].copy_from_slice(tail_b);
+    acc |= block_disagrees(&pad_a, &pad_b);
+    acc != 0
+}
+
+#[inline(always)]
+fn block_disagrees(x: &[u8], y: &[u8]) -> u8 {
+    let mut block = 0u8;
+    // Both are 64 octets (chunks_exact or the padded tail); the conversion lets the compiler
+    // drop bounds checks, and a mismatch would only skip the block, never panic.
+    if let (Ok(x), Ok(y)) = (<&[u8; 64]>::try_from(x), <&[u8; 64]>::try_from(y)) {
+        for i in 0..64 {
+            block |= u8::from(x[i] == b'\r') ^ u8::from(y[i] == b'\n');
         }
     }
-    for (&x, &y) in wide_a.remainder().iter().zip(wide_b.remainder()) {
-        acc |= flag(x, y);
-    }
-    acc != 0
+    block
 }
 
 #[cfg(test)]

@@ -227,15 +227,22 @@ impl<'a> Reply<'a> {
         })
     }
 
-    /// A one-line reply from text this crate controls.
+    /// A one-line reply from text this crate controls. Every caller passes literals; the
+    /// debug assertion re-checks them whenever the tests reach that reply.
     pub(crate) fn fixed(
         code: u16,
         status: Option<(u8, u16, u16)>,
         text: &'static str,
     ) -> Reply<'static> {
+        debug_assert!(
+            ReplyCode::new(code).is_some()
+                && status.is_none_or(|(class, s, d)| {
+                    EnhancedStatus::new(class, s, d).is_some() && class == (code / 100) as u8
+                })
+                && !text.contains(['\r', '\n']),
+            "invalid fixed reply {code} {text}"
+        );
         Reply {
-            // Every caller passes a literal code and status checked by the unit test
-            // `fixed_replies_are_valid` through the server's reply table.
             code: ReplyCode(code),
             status: status.map(|(class, subject, detail)| EnhancedStatus {
                 class,
