@@ -79,3 +79,58 @@ async fn session(mut stream: TcpStream) -> io::Result<usize> {
         server.handle_input(&buf[..n]).map_err(io::Error::other)?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    use super::*;
+
+    /// Reads one complete (possibly multi-line) reply and returns its last line.
+    async fn reply(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            reader.read_line(&mut line).await.expect("read");
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line;
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn sink_accepts_a_message_on_loopback() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.expect("accept");
+            session(stream).await.expect("session")
+        });
+        let (read, mut write) = TcpStream::connect(address)
+            .await
+            .expect("connect")
+            .into_split();
+        let mut reader = BufReader::new(read);
+        assert!(reply(&mut reader).await.starts_with("220 "));
+        for (send, expect) in [
+            ("EHLO test\r\n", "250 "),
+            ("MAIL FROM:<a@test>\r\nRCPT TO:<b@test>\r\n", "250 "),
+        ] {
+            write.write_all(send.as_bytes()).await.expect("write");
+            assert!(reply(&mut reader).await.starts_with(expect));
+        }
+        assert!(
+            reply(&mut reader).await.starts_with("250 "),
+            "pipelined RCPT"
+        );
+        write.write_all(b"DATA\r\n").await.expect("write");
+        assert!(reply(&mut reader).await.starts_with("354 "));
+        write
+            .write_all(b"Subject: t\r\n\r\n..x\r\n.\r\nQUIT\r\n")
+            .await
+            .expect("write");
+        assert!(reply(&mut reader).await.starts_with("250 "));
+        assert!(reply(&mut reader).await.starts_with("221 "));
+        assert_eq!(server.await.expect("join"), 1);
+    }
+}

@@ -125,9 +125,37 @@ pub struct DataDecoder {
     policy: BareNewlinePolicy,
 }
 
-/// The needle that can change meaning: a line that starts with a dot.
-static LINE_DOT: std::sync::LazyLock<memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memmem::Finder::new(b"\r\n."));
+/// Searches `\n.`, whose octets are rare as a pair; a search for `\r\n.` would stop at
+/// every line end, because CR and LF are both common. The CR is checked after a hit.
+static LF_DOT: std::sync::LazyLock<memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memmem::Finder::new(b"\n."));
+
+/// The end of the content run that starts inside a line (`prev_cr`: the octet before `rest`
+/// was a CR) and the state after it: just past the CRLF of the next line that starts with
+/// a dot, or the whole of `rest`.
+fn line_dot(prev_cr: bool, rest: &[u8]) -> (usize, State) {
+    let mut from = 0;
+    while let Some(hit) = LF_DOT.find(&rest[from..]) {
+        let lf = from + hit;
+        let after_cr = match lf.checked_sub(1) {
+            Some(before) => rest[before] == b'\r',
+            None => prev_cr,
+        };
+        if after_cr {
+            return (lf + 1, State::LineStart);
+        }
+        // A bare LF before the dot: not a line start (only CRLF ends a line).
+        from = lf + 1;
+    }
+    let next = if rest.ends_with(b"\r\n") {
+        State::LineStart
+    } else {
+        State::Mid {
+            cr: rest.ends_with(b"\r"),
+        }
+    };
+    (rest.len(), next)
+}
 
 impl DataDecoder {
     /// A decoder for one message, with the limits and policy of `options`.
@@ -218,16 +246,7 @@ impl DataDecoder {
                         // The CRLF straddles two inputs.
                         (1, State::LineStart)
                     } else {
-                        match LINE_DOT.find(rest) {
-                            Some(k) => (k + 2, State::LineStart),
-                            None if rest.ends_with(b"\r\n") => (rest.len(), State::LineStart),
-                            None => (
-                                rest.len(),
-                                State::Mid {
-                                    cr: rest.ends_with(b"\r"),
-                                },
-                            ),
-                        }
+                        line_dot(cr, rest)
                     };
                     self.scan(cr, &rest[..end]);
                     self.state = next;
