@@ -9,6 +9,15 @@ use pop3_proto::{
 };
 use support::{Maildrop, feed, rfc_messages, rfc_server, run_server_script};
 
+/// The toy maildrop's CAPA answer in AUTHORIZATION state, before its `STLS` line.
+const CAPA_AUTHORIZATION: &str = "S: +OK Capability list follows
+        S: TOP
+        S: UIDL
+        S: RESP-CODES
+        S: PIPELINING
+        S: SASL PLAIN
+        S: USER";
+
 fn stuffed(message: &[u8]) -> String {
     let mut wire = Vec::new();
     let mut encoder = BodyEncoder::new();
@@ -173,29 +182,25 @@ fn user_pass_top_uidl_rset() {
 /// them in order.
 #[test]
 fn pipelined_commands_are_answered_in_order() {
-    let script = "S: +OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>
+    let script = format!(
+        "S: +OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>
         C: CAPA
         C: USER mrose
         C: PASS tanstaaf
         C: STAT
         C: LIST 2
-        S: +OK Capability list follows
-        S: TOP
-        S: UIDL
-        S: RESP-CODES
-        S: PIPELINING
-        S: SASL PLAIN
-        S: USER
+        {CAPA_AUTHORIZATION}
         S: STLS
         S: .
         S: +OK mrose is a real hoopy frood
         S: +OK mrose's maildrop has 2 messages (320 octets)
         S: +OK 2 320
-        S: +OK 2 200";
+        S: +OK 2 200"
+    );
     run_server_script(
         &mut rfc_server(),
         &mut Maildrop::new(rfc_messages()),
-        script,
+        &script,
     );
 }
 
@@ -203,7 +208,8 @@ fn pipelined_commands_are_answered_in_order() {
 /// executed; after the handshake the session is still in AUTHORIZATION.
 #[test]
 fn stls_discards_injected_plaintext() {
-    let script = "S: +OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>
+    let script = format!(
+        "S: +OK POP3 server ready <1896.697170952@dbc.mtview.ca.us>
         C: STLS
         C: USER victim
         C: PASS injected
@@ -212,17 +218,12 @@ fn stls_discards_injected_plaintext() {
         C: STLS
         S: -ERR command not permitted when TLS active
         C: CAPA
-        S: +OK Capability list follows
-        S: TOP
-        S: UIDL
-        S: RESP-CODES
-        S: PIPELINING
-        S: SASL PLAIN
-        S: USER
-        S: .";
+        {CAPA_AUTHORIZATION}
+        S: ."
+    );
     let mut server = rfc_server();
     let mut drop = Maildrop::new(rfc_messages());
-    run_server_script(&mut server, &mut drop, script);
+    run_server_script(&mut server, &mut drop, &script);
     assert!(server.is_tls_active());
     assert_eq!(server.state(), SessionState::Authorization);
     assert!(

@@ -2,13 +2,13 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes};
 
 use crate::{
     BodyChunk, BodyDecoder, Options,
     error::{ResponseDecodeError, ResponseError},
     parse::{FirstLine, ListingParser, ResponseDecoder},
-    state::{SessionState, allowed_in},
+    state::{SessionState, allowed_in, buffers::Buffers},
     types::{AuthLine, Capability, Command, CommandKind, Response, ResponseKind, Status, Text},
 };
 
@@ -129,8 +129,7 @@ pub struct Client {
     /// The state once every queued command has succeeded: what `send` checks against.
     predicted: SessionState,
     reading: Reading,
-    input: BytesMut,
-    output: BytesMut,
+    io: Buffers,
     /// Accepted by `send`, not yet written.
     queued: VecDeque<Command>,
     /// Written, response not yet complete; oldest first.
@@ -148,12 +147,11 @@ impl Client {
         Self {
             decoder: ResponseDecoder::new(&options),
             pipelining: options.assume_pipelining,
+            io: Buffers::new(options.max_buffered_input),
             options,
             state: SessionState::Greeting,
             predicted: SessionState::Authorization,
             reading: Reading::Greeting,
-            input: BytesMut::new(),
-            output: BytesMut::new(),
             queued: VecDeque::new(),
             in_flight: VecDeque::new(),
             challenge_pending: false,
@@ -180,7 +178,7 @@ impl Client {
 
     /// Whether the session is over.
     pub fn is_closed(&self) -> bool {
-        self.closed && self.output.is_empty()
+        self.closed && self.io.output.is_empty()
     }
 
     /// Commands sent or queued whose responses have not completed.
@@ -217,7 +215,7 @@ impl Client {
             return Err(ClientError::NotExpected);
         }
         self.challenge_pending = false;
-        line.encode(&mut self.output);
+        line.encode(&mut self.io.output);
         Ok(())
     }
 
@@ -232,7 +230,7 @@ impl Client {
         }
         self.awaiting_tls = false;
         self.tls_active = true;
-        self.input.clear();
+        self.io.input.clear();
         self.pipelining = self.options.assume_pipelining;
         self.flush_queue();
         Ok(())
@@ -248,7 +246,7 @@ impl Client {
             if !may_send {
                 break;
             }
-            front.encode(&mut self.output);
+            front.encode(&mut self.io.output);
             self.in_flight.push_back(front.kind());
             self.queued.pop_front();
         }
@@ -262,13 +260,7 @@ impl Client {
             // the TLS handshake, which the caller hands to its TLS library, not here.
             return data.len();
         }
-        let room = self
-            .options
-            .max_buffered_input
-            .saturating_sub(self.input.len());
-        let take = data.len().min(room);
-        self.input.extend_from_slice(&data[..take]);
-        take
+        self.io.take_input(data)
     }
 
     /// The next event, `Ok(None)` when more input is needed. An error ends the session.
@@ -287,18 +279,18 @@ impl Client {
     fn next_event(&mut self) -> Result<Option<ClientEvent>, ClientError> {
         loop {
             match &mut self.reading {
-                Reading::Body(decoder) => match decoder.decode(&self.input) {
+                Reading::Body(decoder) => match decoder.decode(&self.io.input) {
                     BodyChunk::Incomplete => return Ok(None),
                     BodyChunk::Data { data, consumed } => {
                         let start = consumed - data.len();
-                        let mut piece = self.input.split_to(consumed).freeze();
+                        let mut piece = self.io.input.split_to(consumed).freeze();
                         piece.advance(start);
                         if !piece.is_empty() {
                             return Ok(Some(ClientEvent::BodyData(piece)));
                         }
                     }
                     BodyChunk::End { consumed } => {
-                        self.input.advance(consumed);
+                        self.io.input.advance(consumed);
                         self.reading = Reading::FirstLine;
                         let kind = self.in_flight.front().copied().unwrap_or(CommandKind::Retr);
                         self.complete(kind, None);
@@ -306,17 +298,17 @@ impl Client {
                     }
                 },
                 Reading::Listing { parser, .. } => {
-                    let (line, used) = match self.decoder.listing_line(&self.input) {
+                    let (line, used) = match self.decoder.listing_line(&self.io.input) {
                         Err(ResponseDecodeError::Incomplete) => return Ok(None),
                         Err(ResponseDecodeError::Invalid(e)) => return Err(e.into()),
                         Ok(found) => found,
                     };
                     if let Some(line) = line {
                         parser.push(&self.decoder, line)?;
-                        self.input.advance(used);
+                        self.io.input.advance(used);
                         continue;
                     }
-                    self.input.advance(used);
+                    self.io.input.advance(used);
                     let done = std::mem::replace(&mut self.reading, Reading::FirstLine);
                     if let Reading::Listing { kind, text, parser } = done {
                         let response = parser.finish(text);
@@ -328,13 +320,15 @@ impl Client {
                     }
                 }
                 Reading::Greeting => {
-                    let (first, used) =
-                        match self.decoder.first_line(ResponseKind::Greeting, &self.input) {
-                            Err(ResponseDecodeError::Incomplete) => return Ok(None),
-                            Err(ResponseDecodeError::Invalid(e)) => return Err(e.into()),
-                            Ok(found) => found,
-                        };
-                    self.input.advance(used);
+                    let (first, used) = match self
+                        .decoder
+                        .first_line(ResponseKind::Greeting, &self.io.input)
+                    {
+                        Err(ResponseDecodeError::Incomplete) => return Ok(None),
+                        Err(ResponseDecodeError::Invalid(e)) => return Err(e.into()),
+                        Ok(found) => found,
+                    };
+                    self.io.input.advance(used);
                     let FirstLine::Single(Response::Status(status)) = first else {
                         return Err(ResponseError::BadStatus.into());
                     };
@@ -350,19 +344,21 @@ impl Client {
                 }
                 Reading::FirstLine => {
                     let Some(&kind) = self.in_flight.front() else {
-                        return if self.input.is_empty() {
+                        return if self.io.input.is_empty() {
                             Ok(None)
                         } else {
                             Err(ClientError::UnexpectedData)
                         };
                     };
-                    let (first, used) =
-                        match self.decoder.first_line(kind.response_kind(), &self.input) {
-                            Err(ResponseDecodeError::Incomplete) => return Ok(None),
-                            Err(ResponseDecodeError::Invalid(e)) => return Err(e.into()),
-                            Ok(found) => found,
-                        };
-                    self.input.advance(used);
+                    let (first, used) = match self
+                        .decoder
+                        .first_line(kind.response_kind(), &self.io.input)
+                    {
+                        Err(ResponseDecodeError::Incomplete) => return Ok(None),
+                        Err(ResponseDecodeError::Invalid(e)) => return Err(e.into()),
+                        Ok(found) => found,
+                    };
+                    self.io.input.advance(used);
                     match first {
                         FirstLine::Single(Response::Challenge(data)) => {
                             self.challenge_pending = true;
@@ -416,12 +412,12 @@ impl Client {
                 }
                 self.closed = true;
                 self.state = SessionState::Closed;
-                self.input.clear();
+                self.io.input.clear();
             }
             (CommandKind::Stls, _) if ok => {
                 self.awaiting_tls = true;
                 // Plaintext after +OK to STLS could be an injected response (THREATS TLS-01).
-                self.input.clear();
+                self.io.input.clear();
             }
             (CommandKind::Capa, Some(Response::Capabilities { capabilities, .. })) => {
                 self.pipelining = self.options.assume_pipelining
@@ -452,10 +448,7 @@ impl Client {
 
     /// Appends everything waiting to be sent to `out`; returns how many octets.
     pub fn poll_transmit(&mut self, out: &mut impl BufMut) -> usize {
-        let n = self.output.len();
-        out.put_slice(&self.output);
-        self.output.clear();
-        n
+        self.io.transmit(out)
     }
 }
 

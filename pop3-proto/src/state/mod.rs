@@ -6,6 +6,7 @@
 //! a clock or blocks. Misuse (answering a command that was not asked, sending a command in
 //! the wrong state) returns an error value and changes nothing.
 
+mod buffers;
 pub(crate) mod client;
 pub(crate) mod server;
 

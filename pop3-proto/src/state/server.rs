@@ -1,12 +1,12 @@
 //! [`Server`]: the server side of a POP3 session.
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BufMut};
 
 use crate::{
     BodyEncoder, Options,
     error::{CommandDecodeError, CommandError},
     parse::{CommandDecoder, skip_to_line_end},
-    state::{SessionState, allowed_in},
+    state::{SessionState, allowed_in, buffers::Buffers},
     types::{AuthLine, Command, CommandKind, Response, ResponseKind, SaslData, Status, UserName},
 };
 
@@ -112,8 +112,7 @@ pub struct Server {
     decoder: CommandDecoder,
     state: SessionState,
     phase: Phase,
-    input: BytesMut,
-    output: BytesMut,
+    io: Buffers,
     bad_commands: u32,
     tls_active: bool,
     utf8: bool,
@@ -129,8 +128,8 @@ impl Server {
     ///
     /// A server offering APOP puts its timestamp in the greeting text (RFC 1939 §7).
     pub fn new(options: Options, greeting: &Status) -> Self {
-        let mut output = BytesMut::new();
-        greeting.encode(&mut output);
+        let mut io = Buffers::new(options.max_buffered_input);
+        greeting.encode(&mut io.output);
         Self {
             decoder: CommandDecoder::new(&options),
             state: if greeting.is_ok() {
@@ -144,8 +143,7 @@ impl Server {
                 Phase::Closing
             },
             options,
-            input: BytesMut::new(),
-            output,
+            io,
             bad_commands: 0,
             tls_active: false,
             utf8: false,
@@ -182,12 +180,12 @@ impl Server {
 
     /// Whether the session is over and all output has been taken: close the connection.
     pub fn is_closed(&self) -> bool {
-        matches!(self.phase, Phase::Closing) && self.output.is_empty()
+        matches!(self.phase, Phase::Closing) && self.io.output.is_empty()
     }
 
     /// Whether [`handle_input`](Self::handle_input) would take more octets now.
     pub fn wants_input(&self) -> bool {
-        self.input.len() < self.options.max_buffered_input && !matches!(self.phase, Phase::Closing)
+        self.io.has_room() && !matches!(self.phase, Phase::Closing)
     }
 
     /// Feeds octets read from the client. Returns how many were taken: at most enough to
@@ -197,13 +195,7 @@ impl Server {
         if matches!(self.phase, Phase::Closing) {
             return data.len();
         }
-        let room = self
-            .options
-            .max_buffered_input
-            .saturating_sub(self.input.len());
-        let take = data.len().min(room);
-        self.input.extend_from_slice(&data[..take]);
-        take
+        self.io.take_input(data)
     }
 
     /// The next thing the application must handle, if any. Returns `None` while an answer is
@@ -213,8 +205,8 @@ impl Server {
             match self.phase {
                 Phase::Ready => {}
                 Phase::Discarding => {
-                    let end = skip_to_line_end(&self.input);
-                    self.input.advance(end.unwrap_or(self.input.len()));
+                    let end = skip_to_line_end(&self.io.input);
+                    self.io.input.advance(end.unwrap_or(self.io.input.len()));
                     end?;
                     self.phase = Phase::Ready;
                     continue;
@@ -222,10 +214,10 @@ impl Server {
                 Phase::AuthChallenged => return self.auth_line(),
                 _ => return None,
             }
-            let decoded = self.decoder.decode(&self.input);
+            let decoded = self.decoder.decode(&self.io.input);
             match decoded {
                 Ok((command, used)) => {
-                    self.input.advance(used);
+                    self.io.input.advance(used);
                     if let Some(event) = self.dispatch(command) {
                         return Some(event);
                     }
@@ -238,7 +230,7 @@ impl Server {
                     self.refuse(&CommandError::LineTooLong.to_string());
                 }
                 Err(CommandDecodeError::Invalid { consumed, error }) => {
-                    self.input.advance(consumed);
+                    self.io.input.advance(consumed);
                     self.refuse(&error.to_string());
                 }
             }
@@ -276,9 +268,9 @@ impl Server {
     }
 
     fn auth_line(&mut self) -> Option<ServerEvent> {
-        match self.decoder.decode_auth_line(&self.input) {
+        match self.decoder.decode_auth_line(&self.io.input) {
             Ok((line, used)) => {
-                self.input.advance(used);
+                self.io.input.advance(used);
                 match line {
                     AuthLine::Response(data) => {
                         self.phase = Phase::AuthAnswering;
@@ -300,7 +292,7 @@ impl Server {
                 Some(ServerEvent::AuthCancelled)
             }
             Err(CommandDecodeError::Invalid { consumed, error }) => {
-                self.input.advance(consumed);
+                self.io.input.advance(consumed);
                 self.phase = Phase::Ready;
                 self.refuse(&error.to_string());
                 Some(ServerEvent::AuthCancelled)
@@ -326,12 +318,12 @@ impl Server {
         } else {
             crate::StatusKind::Err
         };
-        Status::new_lossy(kind, text).encode(&mut self.output);
+        Status::new_lossy(kind, text).encode(&mut self.io.output);
     }
 
     fn close(&mut self) {
         self.phase = Phase::Closing;
-        self.input.clear();
+        self.io.input.clear();
         if self.state != SessionState::Update {
             self.state = SessionState::Closed;
         }
@@ -357,7 +349,7 @@ impl Server {
         if !expected.accepts(&response) || positive_body {
             return Err(ServerError::WrongResponse { kind });
         }
-        response.encode(&mut self.output);
+        response.encode(&mut self.io.output);
         self.phase = Phase::Ready;
         let ok = !response.is_err();
         match (kind, &response) {
@@ -379,7 +371,7 @@ impl Server {
                 // RFC 2595 §4 with RFC 3207 §4.2's rule for the same hazard: anything the
                 // client sent after STLS, before TLS, is discarded, never executed
                 // (THREATS TLS-01).
-                self.input.clear();
+                self.io.input.clear();
                 self.phase = Phase::AwaitingTls;
             }
             (CommandKind::Utf8, _) if ok => {
@@ -396,7 +388,7 @@ impl Server {
     pub fn start_body(&mut self, status: Status) -> Result<(), ServerError> {
         match self.phase {
             Phase::Answering(CommandKind::Retr | CommandKind::Top) if status.is_ok() => {
-                status.encode(&mut self.output);
+                status.encode(&mut self.io.output);
                 self.phase = Phase::Body(Box::default());
                 Ok(())
             }
@@ -410,7 +402,7 @@ impl Server {
     pub fn send_body(&mut self, chunk: &[u8]) -> Result<(), ServerError> {
         match &mut self.phase {
             Phase::Body(encoder) => {
-                encoder.encode(chunk, &mut self.output);
+                encoder.encode(chunk, &mut self.io.output);
                 Ok(())
             }
             _ => Err(ServerError::NoBody),
@@ -421,7 +413,7 @@ impl Server {
     pub fn finish_body(&mut self) -> Result<(), ServerError> {
         match std::mem::replace(&mut self.phase, Phase::Ready) {
             Phase::Body(encoder) => {
-                encoder.finish(&mut self.output);
+                encoder.finish(&mut self.io.output);
                 Ok(())
             }
             other => {
@@ -439,7 +431,7 @@ impl Server {
         if !matches!(self.phase, Phase::AwaitingTls) {
             return Err(ServerError::NoTlsPending);
         }
-        self.input.clear();
+        self.io.input.clear();
         self.tls_active = true;
         self.user = None;
         self.phase = Phase::Ready;
@@ -448,9 +440,6 @@ impl Server {
 
     /// Appends everything waiting to be sent to `out`; returns how many octets.
     pub fn poll_transmit(&mut self, out: &mut impl BufMut) -> usize {
-        let n = self.output.len();
-        out.put_slice(&self.output);
-        self.output.clear();
-        n
+        self.io.transmit(out)
     }
 }

@@ -1,7 +1,5 @@
 //! SASL values for `AUTH` (RFC 5034): mechanism names, data, and the client's response lines.
 
-use std::fmt;
-
 use crate::{error::ValidationError, secret::Secret};
 
 /// SASL data as raw octets (base64 on the wire). Redacted in `Debug`: it carries credentials.
@@ -35,27 +33,9 @@ impl Mechanism {
         }
         Ok(())
     }
-
-    /// The mechanism name, e.g. `PLAIN`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<&str> for Mechanism {
-    type Error = ValidationError;
-
-    fn try_from(value: &str) -> Result<Self, Self::Error> {
-        Self::validate(value.as_bytes())?;
-        Ok(Self(value.to_owned()))
-    }
-}
-
-impl fmt::Display for Mechanism {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(Mechanism);
 
 /// A client's line during a SASL exchange, answering a server challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -109,21 +109,9 @@ impl ApopDigest {
         }
         Ok(())
     }
-
-    /// The digest in hex.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<&str> for ApopDigest {
-    type Error = ValidationError;
-
-    fn try_from(value: &str) -> Result<Self, Self::Error> {
-        Self::validate(value.as_bytes())?;
-        Ok(Self(value.to_owned()))
-    }
-}
+string_newtype!(ApopDigest);
 
 /// A POP3 command.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,5 @@
 //! Language tags for `LANG` (RFC 6856 §3).
 
-use std::fmt;
-
 use crate::{error::ValidationError, types::Text};
 
 /// A language tag (RFC 5646), checked for its outer syntax: 1 to 64 characters, subtags of 1
@@ -34,27 +32,9 @@ impl LanguageTag {
         }
         Ok(())
     }
-
-    /// The tag, e.g. `en-GB`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<&str> for LanguageTag {
-    type Error = ValidationError;
-
-    fn try_from(value: &str) -> Result<Self, Self::Error> {
-        Self::validate(value.as_bytes())?;
-        Ok(Self(value.to_owned()))
-    }
-}
-
-impl fmt::Display for LanguageTag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_newtype!(LanguageTag);
 
 /// The argument of `LANG` (RFC 6856 §3: `LANG [lang-or-wild]`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

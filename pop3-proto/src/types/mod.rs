@@ -1,6 +1,34 @@
 //! Protocol values, valid by construction: fields are private and constructors check the
 //! grammar, so every value the encoders see can be written to the wire unambiguously.
 
+/// `as_str`, `Display` and `TryFrom<&str>` for a string newtype `$name(String)` whose
+/// `validate(&[u8])` checks every value.
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl $name {
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = crate::error::ValidationError;
+
+            fn try_from(value: &str) -> Result<Self, Self::Error> {
+                Self::validate(value.as_bytes())?;
+                Ok(Self(value.to_owned()))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
 mod auth;
 mod capability;
 mod command;

@@ -1,7 +1,5 @@
 //! [`UniqueId`]: the UIDL unique-id of a message.
 
-use std::fmt;
-
 use crate::error::ValidationError;
 
 /// A message's unique-id as shown by `UIDL`.
@@ -32,12 +30,9 @@ impl UniqueId {
         }
         Ok(())
     }
-
-    /// The unique-id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+string_newtype!(UniqueId);
 
 impl TryFrom<&[u8]> for UniqueId {
     type Error = ValidationError;
@@ -46,20 +41,6 @@ impl TryFrom<&[u8]> for UniqueId {
         Self::validate(value)?;
         // Validated bytes are all ASCII, so this cannot lose anything.
         Ok(Self(String::from_utf8_lossy(value).into_owned()))
-    }
-}
-
-impl TryFrom<&str> for UniqueId {
-    type Error = ValidationError;
-
-    fn try_from(value: &str) -> Result<Self, Self::Error> {
-        Self::try_from(value.as_bytes())
-    }
-}
-
-impl fmt::Display for UniqueId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
