@@ -235,8 +235,7 @@ mod tests {
                             .start_body(Status::new_lossy(StatusKind::Ok, ""))
                             .expect("RETR pending");
                         for chunk in messages[msg.get() as usize - 1].chunks(1000) {
-                            server.send_body(chunk).expect("body");
-                            server.poll_transmit(&mut out);
+                            server.send_body(chunk, &mut out).expect("body");
                         }
                         server.finish_body().expect("body");
                         continue;

@@ -112,6 +112,7 @@ impl BodyDecoder {
             }
             self.at_line_start = false;
         }
+        // In bounds: `start` is 1 only when `input` starts with ".".
         let rest = &input[start..];
         let end = match self.line_start_dot.find(rest) {
             // Stop just after the LF: the next call looks at the line that starts with ".".
@@ -178,6 +179,7 @@ impl BodyEncoder {
             out.put_u8(b'.');
         }
         let mut from = 0;
+        // In bounds: matches are in order and do not overlap, so `from <= lf < chunk.len()`.
         for lf in self.line_start_dot.find_iter(chunk) {
             // Copy through the LF, then the extra "." before the line's own ".".
             out.put_slice(&chunk[from..=lf]);

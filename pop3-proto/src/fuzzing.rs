@@ -92,7 +92,7 @@ fn drive_server(data: &[u8]) {
             let taken = server.handle_input(piece);
             piece = &piece[taken..];
             while let Some(event) = server.poll_event() {
-                answer(&mut server, event);
+                answer(&mut server, event, &mut out);
             }
             server.poll_transmit(&mut out);
             if taken == 0 {
@@ -103,12 +103,12 @@ fn drive_server(data: &[u8]) {
 }
 
 /// A toy application: accepts everything with the right shape of `+OK`.
-fn answer(server: &mut Server, event: ServerEvent) {
+fn answer(server: &mut Server, event: ServerEvent, out: &mut Vec<u8>) {
     let ok = Status::new_lossy(StatusKind::Ok, "");
     let result = match event {
         ServerEvent::Command(Command::Retr(_) | Command::Top { .. }) => server
             .start_body(ok)
-            .and_then(|()| server.send_body(b".x\r\n"))
+            .and_then(|()| server.send_body(b".x\r\n", out))
             .and_then(|()| server.finish_body()),
         ServerEvent::Command(Command::Auth { .. }) => {
             server.respond(Response::Challenge(Vec::new().into()))

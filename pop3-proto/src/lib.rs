@@ -21,8 +21,8 @@
 //! 2. Write [`Server::poll_transmit`] output; feed socket reads to [`Server::handle_input`].
 //! 3. Take [`Server::poll_event`] events until `None`; answer each [`ServerEvent::Command`]
 //!    with [`Server::respond`], or for `RETR`/`TOP` with [`Server::start_body`], any number
-//!    of [`Server::send_body`] and [`Server::finish_body`] (write output between chunks: a
-//!    10 MB message never needs to be in memory).
+//!    of [`Server::send_body`] (each writes into the caller's buffer: send it between chunks,
+//!    and a 10 MB message never needs to be in memory) and [`Server::finish_body`].
 //! 4. After `+OK` to `STLS`: write output, handshake, [`Server::tls_established`].
 //! 5. Close the socket when [`Server::is_closed`].
 //!

@@ -238,20 +238,21 @@ proptest! {
     fn body_through_both_state_machines(body in body(), send in 1usize..50, read in 1usize..50) {
         let greeting = Status::new_lossy(pop3_proto::StatusKind::Ok, "hi");
         let mut server = Server::new(Options::default(), &greeting);
+        let mut sent = Vec::new();
         server.handle_input(b"USER a\r\nPASS b\r\nRETR 1\r\n");
         while let Some(event) = server.poll_event() {
             match event {
                 ServerEvent::Command(Command::Retr(_)) => {
                     server.start_body(Status::new_lossy(pop3_proto::StatusKind::Ok, "")).unwrap();
                     for chunk in body.chunks(send) {
-                        server.send_body(chunk).unwrap();
+                        server.send_body(chunk, &mut sent).unwrap();
                     }
                     server.finish_body().unwrap();
                 }
                 _ => server.respond(Response::Status(Status::new_lossy(pop3_proto::StatusKind::Ok, ""))).unwrap(),
             }
         }
-        let mut wire = Vec::new();
+        let mut wire = sent;
         server.poll_transmit(&mut wire);
 
         let mut options = Options::default();

@@ -40,7 +40,8 @@ impl Command {
                 arg(out, mechanism.as_str().as_bytes());
                 match initial_response.as_ref().map(|r| r.declassify()) {
                     None => {}
-                    // RFC 5034 §4: a zero-length initial response is sent as "=".
+                    // RFC 5034 §4: "... or consist only of the single character "=", which
+                    // represents an empty initial response."
                     Some(data) if data.is_empty() => arg(out, b"="),
                     Some(data) => {
                         out.put_u8(b' ');

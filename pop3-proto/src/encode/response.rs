@@ -73,8 +73,9 @@ impl Response {
                 })
             }
             Self::Challenge(data) => {
-                // RFC 5034 §4: "a line consisting of a "+" followed by a single space and a
-                // BASE64-encoded string".
+                // RFC 5034 §4: a challenge is "+", a space and the Base64 data; "In POP3, an
+                // empty server challenge is defined as a line with only a "+", followed by a
+                // single space."
                 out.put_slice(b"+ ");
                 base64::encode_into(data.declassify(), out);
                 out.put_slice(b"\r\n");

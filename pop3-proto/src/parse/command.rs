@@ -217,8 +217,9 @@ impl CommandDecoder {
         Mechanism::validate(&mechanism).map_err(|_| CommandError::BadMechanism)?;
         let mechanism = Mechanism::try_from(String::from_utf8_lossy(&mechanism).as_ref())
             .map_err(|_| CommandError::BadMechanism)?;
-        // RFC 5034 §4: "If the initial response is empty, a single "=" is sent" (in substance:
-        // "=" stands for a zero-length initial response).
+        // RFC 5034 §4: "If present, this response MUST be encoded as Base64 (specified in
+        // Section 4 of [RFC4648]), or consist only of the single character "=", which
+        // represents an empty initial response."
         let initial_response = match initial {
             None => None,
             Some(b"=") => Some(Vec::new().into()),

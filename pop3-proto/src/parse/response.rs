@@ -94,9 +94,8 @@ impl ResponseDecoder {
         };
         let (line, used) = frame(input, limit)?;
         if kind == ResponseKind::Auth {
-            // RFC 5034 §4: a challenge is "a line consisting of a "+" followed by a single
-            // space and a BASE64-encoded string"; servers that send an empty challenge often
-            // omit the space, and that is accepted too.
+            // RFC 5034 §4: "In POP3, an empty server challenge is defined as a line with only
+            // a "+", followed by a single space." Servers that drop the space are accepted too.
             if let Some(data) =
                 line.strip_prefix(b"+ ")
                     .or(if line == b"+" { Some(b"") } else { None })

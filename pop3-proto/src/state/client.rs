@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::{
     BodyChunk, BodyDecoder, Options,
@@ -136,6 +136,8 @@ pub struct Client {
     in_flight: VecDeque<CommandKind>,
     pipelining: bool,
     challenge_pending: bool,
+    /// A body ended in the same input as its last data: `BodyEnd` comes next.
+    body_end_pending: bool,
     awaiting_tls: bool,
     tls_active: bool,
     closed: bool,
@@ -155,6 +157,7 @@ impl Client {
             queued: VecDeque::new(),
             in_flight: VecDeque::new(),
             challenge_pending: false,
+            body_end_pending: false,
             awaiting_tls: false,
             tls_active: false,
             closed: false,
@@ -277,26 +280,24 @@ impl Client {
     }
 
     fn next_event(&mut self) -> Result<Option<ClientEvent>, ClientError> {
+        if std::mem::take(&mut self.body_end_pending) {
+            return Ok(Some(ClientEvent::BodyEnd));
+        }
         loop {
             match &mut self.reading {
-                Reading::Body(decoder) => match decoder.decode(&self.io.input) {
-                    BodyChunk::Incomplete => return Ok(None),
-                    BodyChunk::Data { data, consumed } => {
-                        let start = consumed - data.len();
-                        let mut piece = self.io.input.split_to(consumed).freeze();
-                        piece.advance(start);
-                        if !piece.is_empty() {
-                            return Ok(Some(ClientEvent::BodyData(piece)));
-                        }
-                    }
-                    BodyChunk::End { consumed } => {
-                        self.io.input.advance(consumed);
+                Reading::Body(decoder) => {
+                    let (data, ended) = unstuff_in_place(decoder, &mut self.io.input);
+                    if ended {
                         self.reading = Reading::FirstLine;
                         let kind = self.in_flight.front().copied().unwrap_or(CommandKind::Retr);
                         self.complete(kind, None);
-                        return Ok(Some(ClientEvent::BodyEnd));
+                        if data.is_empty() {
+                            return Ok(Some(ClientEvent::BodyEnd));
+                        }
+                        self.body_end_pending = true;
                     }
-                },
+                    return Ok((!data.is_empty()).then_some(ClientEvent::BodyData(data)));
+                }
                 Reading::Listing { parser, .. } => {
                     let (line, used) = match self.decoder.listing_line(&self.io.input) {
                         Err(ResponseDecodeError::Incomplete) => return Ok(None),
@@ -452,8 +453,41 @@ impl Client {
     }
 }
 
+/// Decodes all the body octets in `input`, removing stuffing dots in place, and splits them
+/// off as one piece: one event per read however many lines start with ".", and no copy
+/// beyond moving the octets after a removed dot. Returns the piece and whether the
+/// terminating line was reached (and removed from `input` too).
+fn unstuff_in_place(decoder: &mut BodyDecoder, input: &mut BytesMut) -> (Bytes, bool) {
+    let (mut read, mut write, mut ended) = (0, 0, false);
+    loop {
+        // `read <= input.len()`: it only grows by what the decoder consumed.
+        match decoder.decode(input.get(read..).unwrap_or_default()) {
+            BodyChunk::Incomplete => break,
+            BodyChunk::Data { data, consumed } => {
+                let (from, len) = (read + consumed - data.len(), data.len());
+                if from != write {
+                    // Close the gap a removed dot left; `write < from`, so this moves left.
+                    input.copy_within(from..from + len, write);
+                }
+                write += len;
+                read += consumed;
+            }
+            BodyChunk::End { consumed } => {
+                read += consumed;
+                ended = true;
+                break;
+            }
+        }
+    }
+    let data = input.split_to(write).freeze();
+    input.advance(read - write);
+    (data, ended)
+}
+
 /// Commands after which nothing is sent until their response: the session changes under
-/// them (STLS, AUTH) or ends (QUIT).
+/// them (STLS, AUTH) or ends (QUIT). RFC 2595 §4: "Once a client issues a STLS command, it
+/// MUST NOT issue further commands until a server response is seen and the TLS negotiation
+/// is complete."
 fn is_barrier(kind: CommandKind) -> bool {
     matches!(
         kind,

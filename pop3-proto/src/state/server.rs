@@ -74,8 +74,8 @@ enum Phase {
 /// 2. Loop: write what [`poll_transmit`](Self::poll_transmit) gives; read from the socket
 ///    and pass the octets to [`handle_input`](Self::handle_input); take events from
 ///    [`poll_event`](Self::poll_event) and answer each with [`respond`](Self::respond) (or
-///    [`start_body`](Self::start_body), [`send_body`](Self::send_body),
-///    [`finish_body`](Self::finish_body) for `RETR`/`TOP`).
+///    [`start_body`](Self::start_body), [`send_body`](Self::send_body) (which writes into
+///    the caller's buffer directly), [`finish_body`](Self::finish_body) for `RETR`/`TOP`).
 /// 3. After answering `STLS` with `+OK`: write the pending output, run the TLS handshake,
 ///    call [`tls_established`](Self::tls_established), and go on reading through TLS.
 /// 4. Stop when [`is_closed`](Self::is_closed) is true (after `QUIT`, or too many bad
@@ -254,8 +254,7 @@ impl Server {
                 return None;
             }
             Command::Pass(_) => self.user = user,
-            // RFC 2595 §4: STLS is refused once TLS is active ("-ERR Command not permitted
-            // when TLS active").
+            // RFC 2595 §4: "A -ERR response MAY result if a security layer is already active."
             Command::Stls if self.tls_active => {
                 self.refuse("command not permitted when TLS active");
                 return None;
@@ -368,9 +367,10 @@ impl Server {
                 self.close();
             }
             (CommandKind::Stls, _) if ok => {
-                // RFC 2595 §4 with RFC 3207 §4.2's rule for the same hazard: anything the
-                // client sent after STLS, before TLS, is discarded, never executed
-                // (THREATS TLS-01).
+                // RFC 2595 §4: "A TLS negotiation begins immediately after the CRLF at the end
+                // of the +OK response from the server." Anything the client sent after STLS
+                // was sent in plaintext before TLS and is discarded, never executed
+                // (THREATS TLS-01; the same rule as RFC 3207 §4.2 for SMTP).
                 self.io.input.clear();
                 self.phase = Phase::AwaitingTls;
             }
@@ -397,12 +397,14 @@ impl Server {
         }
     }
 
-    /// Appends a chunk of the message, dot-stuffed. Call [`poll_transmit`](Self::poll_transmit)
-    /// between chunks to keep memory bounded.
-    pub fn send_body(&mut self, chunk: &[u8]) -> Result<(), ServerError> {
+    /// Writes a chunk of the message, dot-stuffed, straight into `out` (the caller's send
+    /// buffer), after any output still pending, so the octets are copied once. Write `out`
+    /// to the socket between chunks to keep memory bounded.
+    pub fn send_body(&mut self, chunk: &[u8], out: &mut impl BufMut) -> Result<(), ServerError> {
         match &mut self.phase {
             Phase::Body(encoder) => {
-                encoder.encode(chunk, &mut self.io.output);
+                self.io.transmit(out);
+                encoder.encode(chunk, out);
                 Ok(())
             }
             _ => Err(ServerError::NoBody),

@@ -92,9 +92,9 @@ impl TryFrom<&str> for Password {
 
 /// The `APOP` digest: MD5 as 32 lower-case hexadecimal digits.
 ///
-/// RFC 1939 §7: "the digest parameter ... is a string of 16 octets ... [and] the digest is
-/// represented in hexadecimal format, using lower-case ASCII characters." Decoders lower-case
-/// upper-case digits before checking. This crate does not compute MD5: the server does.
+/// RFC 1939 §7: "The `digest' parameter itself is a 16-octet value which is sent in
+/// hexadecimal format, using lower-case ASCII characters." Decoders lower-case upper-case
+/// digits before checking. This crate does not compute MD5: the server does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ApopDigest(String);
 

@@ -48,6 +48,8 @@ pub struct Maildrop {
     pub in_use: bool,
     /// Every event the application saw, for checks that something was never executed.
     pub seen: Vec<ServerEvent>,
+    /// Where message bodies are written ([`Server::send_body`] writes to the caller's buffer).
+    pub sent: Vec<u8>,
 }
 
 impl Maildrop {
@@ -59,6 +61,7 @@ impl Maildrop {
             expunged: Vec::new(),
             in_use: false,
             seen: Vec::new(),
+            sent: Vec::new(),
         }
     }
 
@@ -190,7 +193,9 @@ impl Maildrop {
                     .expect("RETR/TOP pending");
                 // Odd-sized chunks: lines split across chunk boundaries.
                 for chunk in body.chunks(7) {
-                    server.send_body(chunk).expect("body started");
+                    server
+                        .send_body(chunk, &mut self.sent)
+                        .expect("body started");
                 }
                 server.finish_body().expect("body started");
                 return None;
@@ -308,12 +313,18 @@ pub fn feed(server: &mut Server, drop: &mut Maildrop, input: &[u8]) {
     }
 }
 
+/// Everything written so far, in order: body octets the maildrop wrote, then the rest.
+pub fn drain(server: &mut Server, drop: &mut Maildrop, out: &mut Vec<u8>) {
+    out.append(&mut drop.sent);
+    server.poll_transmit(out);
+}
+
 /// Runs a transcript: `C:` lines are sent (consecutive ones in one write, as a pipelining
 /// client does) and everything the server writes must equal the `S:` lines, byte for byte.
 /// A line `TLS` stands for the handshake after `+OK` to STLS.
 pub fn run_server_script(server: &mut Server, drop: &mut Maildrop, script: &str) {
     let (mut batch, mut expected, mut actual) = (Vec::new(), Vec::new(), Vec::new());
-    server.poll_transmit(&mut actual);
+    drain(server, drop, &mut actual);
     for line in script
         .lines()
         .map(str::trim_start)
@@ -326,7 +337,7 @@ pub fn run_server_script(server: &mut Server, drop: &mut Maildrop, script: &str)
         }
         feed(server, drop, &batch);
         batch.clear();
-        server.poll_transmit(&mut actual);
+        drain(server, drop, &mut actual);
         if let Some(s) = line.strip_prefix("S:") {
             expected.extend_from_slice(s.strip_prefix(' ').unwrap_or(s).as_bytes());
             expected.extend_from_slice(b"\r\n");
@@ -337,7 +348,7 @@ pub fn run_server_script(server: &mut Server, drop: &mut Maildrop, script: &str)
         }
     }
     feed(server, drop, &batch);
-    server.poll_transmit(&mut actual);
+    drain(server, drop, &mut actual);
     assert_eq!(
         String::from_utf8_lossy(&actual),
         String::from_utf8_lossy(&expected)
