@@ -33,11 +33,14 @@ fn protocol(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
-/// One blocking session: owns the socket, the state machine and a read buffer.
+/// One blocking session: owns the socket, the state machine and a read buffer whose
+/// octets `start..end` have not been fed to the state machine yet.
 struct Session {
     stream: TcpStream,
     client: Client,
     buf: Vec<u8>,
+    start: usize,
+    end: usize,
 }
 
 impl Session {
@@ -47,6 +50,8 @@ impl Session {
             stream,
             client: Client::new(Options::default()),
             buf: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
         };
         match session.next_event()? {
             ClientEvent::Greeting(g) if g.is_ok() => Ok(session),
@@ -63,19 +68,20 @@ impl Session {
             if let Some(event) = self.client.poll_event().map_err(protocol)? {
                 return Ok(event);
             }
-            let n = self.stream.read(&mut self.buf)?;
-            if n == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            let mut rest = &self.buf[..n];
-            while !rest.is_empty() {
-                let taken = self.client.handle_input(rest);
-                rest = &rest[taken..];
-                if taken == 0 {
-                    // Buffer full: drain events by handing control back to the caller.
-                    return Err(protocol("response larger than the input buffer"));
+            if self.start == self.end {
+                self.end = self.stream.read(&mut self.buf)?;
+                self.start = 0;
+                if self.end == 0 {
+                    return Err(io::ErrorKind::UnexpectedEof.into());
                 }
             }
+            // The state machine takes what fits under its buffer limit; the rest waits in
+            // `buf` until the events it makes room for have been taken.
+            let taken = self.client.handle_input(&self.buf[self.start..self.end]);
+            if taken == 0 {
+                return Err(protocol("server response exceeds the client's input limit"));
+            }
+            self.start += taken;
         }
     }
 
@@ -251,7 +257,7 @@ mod tests {
 
     #[test]
     fn fetches_a_mailbox_over_loopback() {
-        let big: Vec<u8> = (0..2000)
+        let big: Vec<u8> = (0..20_000)
             .flat_map(|i| format!(".line {i}\r\n").into_bytes())
             .collect();
         let messages = vec![

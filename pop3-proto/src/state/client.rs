@@ -136,8 +136,10 @@ pub struct Client {
     in_flight: VecDeque<CommandKind>,
     pipelining: bool,
     challenge_pending: bool,
-    /// A body ended in the same input as its last data: `BodyEnd` comes next.
-    body_end_pending: bool,
+    /// Unstuffed body octets not yet delivered as [`ClientEvent::BodyData`].
+    body: BytesMut,
+    /// The body's terminating line was seen; [`ClientEvent::BodyEnd`] is not delivered yet.
+    body_ended: bool,
     awaiting_tls: bool,
     tls_active: bool,
     closed: bool,
@@ -157,7 +159,8 @@ impl Client {
             queued: VecDeque::new(),
             in_flight: VecDeque::new(),
             challenge_pending: false,
-            body_end_pending: false,
+            body: BytesMut::new(),
+            body_ended: false,
             awaiting_tls: false,
             tls_active: false,
             closed: false,
@@ -256,12 +259,30 @@ impl Client {
     }
 
     /// Feeds octets read from the server. Returns how many were taken: at most enough to
-    /// fill [`Options::max_buffered_input`]; feed the rest after draining events.
+    /// fill [`Options::max_buffered_input`] (message body octets have a buffer of that size
+    /// of their own); feed the rest after draining events.
     pub fn handle_input(&mut self, data: &[u8]) -> usize {
         if self.closed || self.awaiting_tls {
             // Nothing more is read in plaintext: after +OK to STLS the next octets belong to
             // the TLS handshake, which the caller hands to its TLS library, not here.
             return data.len();
+        }
+        if let Reading::Body(decoder) = &mut self.reading
+            && self.io.input.is_empty()
+            && !self.body_ended
+        {
+            // Inside a body with nothing buffered: unstuff straight from `data` into the
+            // body buffer, one copy. What is left (a split line start, or what follows the
+            // body) goes to the ordinary input buffer.
+            let room = self
+                .options
+                .max_buffered_input
+                .saturating_sub(self.body.len());
+            let window = data.get(..room).unwrap_or(data);
+            self.body.reserve(window.len());
+            let (used, ended) = unstuff_into(decoder, window, &mut self.body);
+            self.body_ended = ended;
+            return used + self.io.take_input(window.get(used..).unwrap_or_default());
         }
         self.io.take_input(data)
     }
@@ -280,23 +301,28 @@ impl Client {
     }
 
     fn next_event(&mut self) -> Result<Option<ClientEvent>, ClientError> {
-        if std::mem::take(&mut self.body_end_pending) {
-            return Ok(Some(ClientEvent::BodyEnd));
-        }
         loop {
             match &mut self.reading {
                 Reading::Body(decoder) => {
-                    let (data, ended) = unstuff_in_place(decoder, &mut self.io.input);
-                    if ended {
-                        self.reading = Reading::FirstLine;
-                        let kind = self.in_flight.front().copied().unwrap_or(CommandKind::Retr);
-                        self.complete(kind, None);
-                        if data.is_empty() {
-                            return Ok(Some(ClientEvent::BodyEnd));
-                        }
-                        self.body_end_pending = true;
+                    if !self.body_ended {
+                        // Octets that came through the ordinary input buffer (the read that
+                        // carried the +OK line, or a split line start).
+                        self.body.reserve(self.io.input.len());
+                        let (used, ended) = unstuff_into(decoder, &self.io.input, &mut self.body);
+                        self.io.input.advance(used);
+                        self.body_ended = ended;
                     }
-                    return Ok((!data.is_empty()).then_some(ClientEvent::BodyData(data)));
+                    if !self.body.is_empty() {
+                        return Ok(Some(ClientEvent::BodyData(self.body.split().freeze())));
+                    }
+                    if !self.body_ended {
+                        return Ok(None);
+                    }
+                    self.body_ended = false;
+                    self.reading = Reading::FirstLine;
+                    let kind = self.in_flight.front().copied().unwrap_or(CommandKind::Retr);
+                    self.complete(kind, None);
+                    return Ok(Some(ClientEvent::BodyEnd));
                 }
                 Reading::Listing { parser, .. } => {
                     let (line, used) = match self.decoder.listing_line(&self.io.input) {
@@ -453,35 +479,22 @@ impl Client {
     }
 }
 
-/// Decodes all the body octets in `input`, removing stuffing dots in place, and splits them
-/// off as one piece: one event per read however many lines start with ".", and no copy
-/// beyond moving the octets after a removed dot. Returns the piece and whether the
-/// terminating line was reached (and removed from `input` too).
-fn unstuff_in_place(decoder: &mut BodyDecoder, input: &mut BytesMut) -> (Bytes, bool) {
-    let (mut read, mut write, mut ended) = (0, 0, false);
+/// Appends the unstuffed body octets of `input` to `out`; returns how many input octets
+/// were used and whether the terminating line was reached (it is used too). One copy, in
+/// one pass, however many lines start with ".".
+fn unstuff_into(decoder: &mut BodyDecoder, input: &[u8], out: &mut BytesMut) -> (usize, bool) {
+    let mut used = 0;
     loop {
-        // `read <= input.len()`: it only grows by what the decoder consumed.
-        match decoder.decode(input.get(read..).unwrap_or_default()) {
-            BodyChunk::Incomplete => break,
+        // `used <= input.len()`: it only grows by what the decoder consumed.
+        match decoder.decode(input.get(used..).unwrap_or_default()) {
+            BodyChunk::Incomplete => return (used, false),
             BodyChunk::Data { data, consumed } => {
-                let (from, len) = (read + consumed - data.len(), data.len());
-                if from != write {
-                    // Close the gap a removed dot left; `write < from`, so this moves left.
-                    input.copy_within(from..from + len, write);
-                }
-                write += len;
-                read += consumed;
+                out.extend_from_slice(data);
+                used += consumed;
             }
-            BodyChunk::End { consumed } => {
-                read += consumed;
-                ended = true;
-                break;
-            }
+            BodyChunk::End { consumed } => return (used + consumed, true),
         }
     }
-    let data = input.split_to(write).freeze();
-    input.advance(read - write);
-    (data, ended)
 }
 
 /// Commands after which nothing is sent until their response: the session changes under
