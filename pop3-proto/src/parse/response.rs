@@ -9,7 +9,7 @@ use crate::{
     types::{
         Capability, ExpirePolicy, KNOWN_TAGS, Language, LanguageTag, Mechanism, OtherCapability,
         Param, RespCode, Response, ResponseKind, ScanListing, Stat, Status, StatusKind, Text,
-        UidListing, UniqueId,
+        UidListing, UniqueId, same_length_utf8,
     },
 };
 
@@ -291,8 +291,7 @@ fn params(fields: &[u8]) -> Result<Vec<Param>, ResponseError> {
     fields
         .split(|&b| b == b' ')
         .map(|p| {
-            Param::try_from(String::from_utf8_lossy(p).as_ref())
-                .map_err(|_| ResponseError::BadCapability)
+            Param::try_from(same_length_utf8(p).as_str()).map_err(|_| ResponseError::BadCapability)
         })
         .collect()
 }
@@ -304,7 +303,7 @@ fn capability(line: &[u8]) -> Result<Capability, ResponseError> {
         Some(sp) => (&line[..sp], params(&line[sp + 1..])?),
         None => (line, Vec::new()),
     };
-    let upper = String::from_utf8_lossy(tag).to_ascii_uppercase();
+    let upper = same_length_utf8(tag).to_ascii_uppercase();
     let per_user = |args: &[Param]| match args {
         [] => Ok(false),
         [user] if user.as_str().eq_ignore_ascii_case("USER") => Ok(true),
@@ -357,7 +356,7 @@ fn capability(line: &[u8]) -> Result<Capability, ResponseError> {
         },
         _ => {
             debug_assert!(!KNOWN_TAGS.contains(&upper.as_str()));
-            let tag = Param::try_from(String::from_utf8_lossy(tag).as_ref()).map_err(|_| bad)?;
+            let tag = Param::try_from(same_length_utf8(tag).as_str()).map_err(|_| bad)?;
             Capability::Other(OtherCapability::new(tag, args).map_err(|_| bad)?)
         }
     })
@@ -370,9 +369,8 @@ fn language(line: &[u8]) -> Result<Language, ResponseError> {
         Some(sp) => (&line[..sp], &line[sp + 1..]),
         None => (line, &b""[..]),
     };
-    let tag = LanguageTag::try_from(String::from_utf8_lossy(tag).as_ref()).map_err(|_| bad)?;
-    let description =
-        Text::try_from(String::from_utf8_lossy(description).into_owned()).map_err(|_| bad)?;
+    let tag = LanguageTag::try_from(same_length_utf8(tag).as_str()).map_err(|_| bad)?;
+    let description = Text::try_from(same_length_utf8(description)).map_err(|_| bad)?;
     Ok(Language::new(tag, description))
 }
 

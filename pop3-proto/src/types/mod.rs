@@ -47,5 +47,6 @@ pub use number::MsgNo;
 pub use response::{
     RespCode, Response, ResponseKind, ScanListing, Stat, Status, StatusKind, UidListing,
 };
+pub(crate) use text::same_length_utf8;
 pub use text::{Param, Text};
 pub use unique_id::UniqueId;

@@ -44,9 +44,10 @@ impl Text {
         self.0.is_empty()
     }
 
-    /// Builds from bytes already checked by a parser, replacing invalid UTF-8.
+    /// Builds from bytes already checked by a parser (no CR, LF, NUL), replacing invalid
+    /// UTF-8 without changing the length (see [`same_length_utf8`]).
     pub(crate) fn from_wire(value: &[u8]) -> Self {
-        Self(String::from_utf8_lossy(value).into_owned())
+        Self(same_length_utf8(value))
     }
 }
 
@@ -72,6 +73,18 @@ impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Text from octets that should be UTF-8: valid sequences are kept and every other octet
+/// becomes `?`. Unlike `String::from_utf8_lossy` (U+FFFD is three octets), the length stays
+/// the same, so a decoded line re-encodes within the same line limit.
+pub(crate) fn same_length_utf8(value: &[u8]) -> String {
+    let mut text = String::with_capacity(value.len());
+    for chunk in value.utf8_chunks() {
+        text.push_str(chunk.valid());
+        text.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+    }
+    text
 }
 
 /// One argument: a non-empty run of printable characters without spaces.
