@@ -90,6 +90,7 @@ impl BodyDecoder {
 
     /// Decodes the next piece of `input`. After [`BodyChunk::End`] it returns `End` with
     /// nothing consumed.
+    #[inline]
     pub fn decode<'a>(&mut self, input: &'a [u8]) -> BodyChunk<'a> {
         if self.finished {
             return BodyChunk::End { consumed: 0 };
@@ -131,6 +132,25 @@ impl BodyDecoder {
         BodyChunk::Data {
             data: &input[start..end],
             consumed: end,
+        }
+    }
+
+    /// Decodes all that can be decided in `input` and appends the unstuffed octets to `out`:
+    /// one copy, whatever the number of dotted lines. Returns the input octets used and
+    /// whether the terminating line was reached (used too); the unused rest (at most a split
+    /// line start, or what follows the body) must be offered again with more input.
+    pub fn decode_into(&mut self, input: &[u8], out: &mut impl BufMut) -> (usize, bool) {
+        let mut used = 0;
+        loop {
+            // `used <= input.len()`: it only grows by what `decode` consumed.
+            match self.decode(input.get(used..).unwrap_or_default()) {
+                BodyChunk::Incomplete => return (used, false),
+                BodyChunk::Data { data, consumed } => {
+                    out.put_slice(data);
+                    used += consumed;
+                }
+                BodyChunk::End { consumed } => return (used + consumed, true),
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::{
-    BodyChunk, BodyDecoder, Options,
+    BodyDecoder, Options,
     error::{ResponseDecodeError, ResponseError},
     parse::{FirstLine, ListingParser, ResponseDecoder},
     state::{SessionState, allowed_in, buffers::Buffers},
@@ -280,7 +280,7 @@ impl Client {
                 .saturating_sub(self.body.len());
             let window = data.get(..room).unwrap_or(data);
             self.body.reserve(window.len());
-            let (used, ended) = unstuff_into(decoder, window, &mut self.body);
+            let (used, ended) = decoder.decode_into(window, &mut self.body);
             self.body_ended = ended;
             return used + self.io.take_input(window.get(used..).unwrap_or_default());
         }
@@ -308,7 +308,7 @@ impl Client {
                         // Octets that came through the ordinary input buffer (the read that
                         // carried the +OK line, or a split line start).
                         self.body.reserve(self.io.input.len());
-                        let (used, ended) = unstuff_into(decoder, &self.io.input, &mut self.body);
+                        let (used, ended) = decoder.decode_into(&self.io.input, &mut self.body);
                         self.io.input.advance(used);
                         self.body_ended = ended;
                     }
@@ -476,24 +476,6 @@ impl Client {
     /// Appends everything waiting to be sent to `out`; returns how many octets.
     pub fn poll_transmit(&mut self, out: &mut impl BufMut) -> usize {
         self.io.transmit(out)
-    }
-}
-
-/// Appends the unstuffed body octets of `input` to `out`; returns how many input octets
-/// were used and whether the terminating line was reached (it is used too). One copy, in
-/// one pass, however many lines start with ".".
-fn unstuff_into(decoder: &mut BodyDecoder, input: &[u8], out: &mut BytesMut) -> (usize, bool) {
-    let mut used = 0;
-    loop {
-        // `used <= input.len()`: it only grows by what the decoder consumed.
-        match decoder.decode(input.get(used..).unwrap_or_default()) {
-            BodyChunk::Incomplete => return (used, false),
-            BodyChunk::Data { data, consumed } => {
-                out.extend_from_slice(data);
-                used += consumed;
-            }
-            BodyChunk::End { consumed } => return (used + consumed, true),
-        }
     }
 }
 
