@@ -1,0 +1,4 @@
+//! Fuzz target: `pop3_proto::fuzzing::pop3_multiline` (see that function for what it checks).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| pop3_proto::fuzzing::pop3_multiline(data));
