@@ -1,0 +1,559 @@
+//! One mailbox directory under its `dovecot-uidlist.lock`: load, rescan, change, commit.
+//!
+//! Every change to UIDs, flags or the index happens while the lock is held, after reading
+//! the current files, so several processes (and hosts) can work on one mailbox. Readers see
+//! the directory listing race-free: if a listed UID's file is missing from `cur/` and `new/`
+//! we list both again before calling it expunged, because `readdir` may skip an entry that
+//! another process renames at the same moment (Dovecot's documented race).
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fs::{self, OpenOptions},
+    io::{ErrorKind, Write},
+    path::{Path, PathBuf},
+    time::{Duration, SystemTime},
+};
+
+use crate::{
+    error::StoreError,
+    maildir::{
+        Ctx, filename,
+        index::{self, Index},
+        keywords::KeywordTable,
+        lock::DotLock,
+        uidlist::{self, UidList, UidRecord},
+    },
+    types::{Flags, Keyword},
+};
+
+/// `dovecot-uidlist`.
+pub(crate) const UIDLIST: &str = "dovecot-uidlist";
+/// `dovecot-keywords`.
+pub(crate) const KEYWORDS: &str = "dovecot-keywords";
+
+/// One message as found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Msg {
+    pub(crate) name: String,
+    pub(crate) in_new: bool,
+    pub(crate) base: String,
+    pub(crate) flags: Flags,
+    pub(crate) keyword_letters: Vec<u8>,
+    pub(crate) other_letters: Vec<u8>,
+    pub(crate) size: u64,
+    pub(crate) internal_date: SystemTime,
+    pub(crate) modseq: u64,
+    pub(crate) pop3_uidl: Option<String>,
+    pub(crate) pop3_order: Option<u32>,
+}
+
+impl Msg {
+    /// Path of the file relative to the mailbox directory.
+    pub(crate) fn rel_path(&self) -> PathBuf {
+        Path::new(if self.in_new { "new" } else { "cur" }).join(&self.name)
+    }
+}
+
+/// The state of a mailbox after a full scan.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Snapshot {
+    pub(crate) uid_validity: u32,
+    pub(crate) next_uid: u32,
+    pub(crate) highest: u64,
+    pub(crate) msgs: BTreeMap<u32, Msg>,
+    pub(crate) vanished: Vec<(u32, u64)>,
+}
+
+/// A locked mailbox with its control files loaded.
+#[derive(Debug)]
+pub(crate) struct Locked<'a> {
+    ctx: &'a Ctx,
+    pub(crate) dir: PathBuf,
+    lock: Option<DotLock>,
+    pub(crate) uidlist: UidList,
+    uidlist_appends: Vec<UidRecord>,
+    uidlist_rewrite: bool,
+    pub(crate) index: Index,
+    index_appends: String,
+    index_rewrite: bool,
+    pub(crate) keywords: KeywordTable,
+    keywords_dirty: bool,
+    pub(crate) msgs: BTreeMap<u32, Msg>,
+    scanned: bool,
+    /// The control files could not be trusted; a scan must run before anything else.
+    pub(crate) needs_scan: bool,
+}
+
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io("reading control file")(e)),
+    }
+}
+
+impl<'a> Locked<'a> {
+    /// Locks `dir` (which must exist) and loads its control files, rebuilding what is
+    /// missing or corrupt.
+    pub(crate) fn acquire(ctx: &'a Ctx, dir: &Path) -> Result<Self, StoreError> {
+        if !dir.join("cur").is_dir() {
+            return Err(StoreError::NoSuchMailbox);
+        }
+        let lock = DotLock::acquire(&dir.join(UIDLIST), &ctx.lock_policy())?;
+        let parsed_index = read_optional(&dir.join(index::FILE))?.map(|b| index::parse(&b));
+        let parsed_list = read_optional(&dir.join(UIDLIST))?.map(|b| uidlist::parse(&b));
+        let keywords = read_optional(&dir.join(KEYWORDS))?
+            .map(|b| KeywordTable::parse(&String::from_utf8_lossy(&b)))
+            .unwrap_or_default();
+        let mut needs_scan = false;
+        let mut uidlist_rewrite = false;
+        let (index, index_rewrite) = match parsed_index {
+            Some(Ok(i)) => (i, false),
+            Some(Err(highest)) => {
+                needs_scan = true;
+                (rebuilt_index(highest, ctx), true)
+            }
+            None => {
+                needs_scan = true;
+                (rebuilt_index(0, ctx), true)
+            }
+        };
+        let uidlist = match parsed_list {
+            Some(Ok(l)) => l,
+            other => {
+                // Missing or corrupt: rebuild from our index when it knows the mailbox,
+                // else start a new UIDVALIDITY (every client resyncs, nobody sees wrong UIDs).
+                needs_scan = true;
+                uidlist_rewrite = true;
+                if other.is_some() {
+                    ctx.note_rebuild();
+                }
+                if index.uid_validity != 0 {
+                    let mut l = UidList::new(index.uid_validity, ctx.new_guid());
+                    l.records = index
+                        .live
+                        .iter()
+                        .map(|(uid, e)| UidRecord::new(*uid, e.base.clone()))
+                        .collect();
+                    let top = index.vanished.iter().map(|(u, _)| *u).max().unwrap_or(0);
+                    l.header_next_uid = l.next_uid().max(top.saturating_add(1));
+                    l
+                } else {
+                    UidList::new(ctx.next_uid_validity(dir)?, ctx.new_guid())
+                }
+            }
+        };
+        let mut me = Self {
+            ctx,
+            dir: dir.to_path_buf(),
+            lock: Some(lock),
+            uidlist,
+            uidlist_appends: Vec::new(),
+            uidlist_rewrite,
+            index,
+            index_appends: String::new(),
+            index_rewrite,
+            keywords,
+            keywords_dirty: false,
+            msgs: BTreeMap::new(),
+            scanned: false,
+            needs_scan,
+        };
+        if me.index.uid_validity != me.uidlist.uid_validity {
+            // The index belongs to another generation of this mailbox: start it afresh.
+            let highest = me.index.highest;
+            me.index = rebuilt_index(highest, ctx);
+            me.index_rewrite = true;
+            me.needs_scan = true;
+        }
+        me.index.uid_validity = me.uidlist.uid_validity;
+        if me.index.boot != ctx.boot_id {
+            // Written before this host's last reboot: appended lines may have been lost with
+            // the page cache, so rediscover UIDs from the file names before allocating more.
+            me.needs_scan = true;
+        }
+        Ok(me)
+    }
+
+    /// The next UID this lock will hand out.
+    pub(crate) fn next_uid(&self) -> u32 {
+        let after_appends = self
+            .uidlist_appends
+            .last()
+            .map_or(0, |r| r.uid.saturating_add(1));
+        self.uidlist.next_uid().max(after_appends)
+    }
+
+    /// Takes a fresh modseq.
+    pub(crate) fn bump(&mut self) -> u64 {
+        self.index.highest += 1;
+        self.index.highest
+    }
+
+    /// Lists `cur/` and `new/` and reconciles them with the control files.
+    pub(crate) fn scan(&mut self) -> Result<(), StoreError> {
+        self.clean_tmp();
+        let mut files = self.list_files()?;
+        // Expunged UIDs are never reused: remember the next UID before dropping records.
+        let header_next = self.uidlist.next_uid();
+        let mut records = std::mem::take(&mut self.uidlist.records);
+        if records.iter().any(|r| !files.contains_key(&r.base)) {
+            files = self.list_files()?; // readdir may have skipped a file being renamed
+        }
+        let before = records.len();
+        let mut gone = Vec::new();
+        records.retain(|r| {
+            let keep = files.contains_key(&r.base);
+            if !keep {
+                gone.push(r.uid);
+            }
+            keep
+        });
+        if records.len() != before {
+            self.uidlist_rewrite = true;
+        }
+        self.uidlist.records = records;
+        self.uidlist.header_next_uid = header_next;
+        for uid in gone {
+            if self.index.live.contains_key(&uid) {
+                let m = self.bump();
+                self.expunge_in_index(uid, m);
+            }
+        }
+        let known: HashMap<&str, u32> = self
+            .uidlist
+            .records
+            .iter()
+            .map(|r| (r.base.as_str(), r.uid))
+            .collect();
+        let mut new_files: Vec<(u32, String)> = files
+            .keys()
+            .filter(|b| !known.contains_key(b.as_str()))
+            .map(|b| {
+                let marked = filename::marker(b)
+                    .filter(|(_, v)| *v == self.uidlist.uid_validity)
+                    .map_or(u32::MAX, |(u, _)| u);
+                (marked, b.clone())
+            })
+            .collect();
+        new_files.sort();
+        for (marked, base) in new_files {
+            let next = self.next_uid();
+            let uid = if marked != u32::MAX && marked >= next {
+                marked
+            } else {
+                next
+            };
+            self.uidlist.records.push(UidRecord::new(uid, base));
+            self.uidlist.header_next_uid = uid.saturating_add(1);
+            self.uidlist_rewrite = true;
+        }
+        let records = self.uidlist.records.clone();
+        let mut msgs = BTreeMap::new();
+        for r in records {
+            let Some((name, in_new)) = files.get(&r.base) else {
+                continue;
+            };
+            let msg = self.describe(&r, name, *in_new)?;
+            msgs.insert(r.uid, msg);
+        }
+        let stale: Vec<u32> = self
+            .index
+            .live
+            .keys()
+            .filter(|u| !msgs.contains_key(u))
+            .copied()
+            .collect();
+        for uid in stale {
+            let m = self.bump();
+            self.expunge_in_index(uid, m);
+        }
+        self.msgs = msgs;
+        self.scanned = true;
+        self.needs_scan = false;
+        self.index.boot = self.ctx.boot_id.clone();
+        Ok(())
+    }
+
+    /// Builds the record of one message and brings the index up to date with it.
+    fn describe(&mut self, r: &UidRecord, name: &str, in_new: bool) -> Result<Msg, StoreError> {
+        let parsed = filename::parse(name).ok_or_else(|| StoreError::Corrupt {
+            file: "message file name",
+            detail: name.to_owned(),
+        })?;
+        let mut flags = parsed.flags.clone();
+        for &l in &parsed.keyword_letters {
+            if let Some(kw) = self.keywords.keyword(l) {
+                flags.insert_keyword(kw.clone());
+            }
+        }
+        let known = self
+            .index
+            .live
+            .get(&r.uid)
+            .filter(|e| e.base == r.base)
+            .cloned();
+        let (size, internal_date, modseq) = match known {
+            Some(e) if e.flags == flags => (e.size, e.internal_date, e.modseq),
+            Some(e) => {
+                let m = self.bump();
+                self.index_appends
+                    .push_str(&index::changed(m, r.uid, &flags));
+                if let Some(live) = self.index.live.get_mut(&r.uid) {
+                    live.flags = flags.clone();
+                    live.modseq = m;
+                }
+                (e.size, e.internal_date, m)
+            }
+            None => {
+                let rel = Path::new(if in_new { "new" } else { "cur" }).join(name);
+                let meta = fs::metadata(self.dir.join(rel)).ok();
+                let size = parsed
+                    .size
+                    .or_else(|| meta.as_ref().map(|m| m.len()))
+                    .unwrap_or(0);
+                let date = meta
+                    .and_then(|m| m.modified().ok())
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                let m = self.bump();
+                let entry = index::Entry {
+                    modseq: m,
+                    size,
+                    internal_date: date,
+                    base: r.base.clone(),
+                    flags: flags.clone(),
+                };
+                self.index_appends.push_str(&index::added(r.uid, &entry));
+                self.index.live.insert(r.uid, entry);
+                (size, date, m)
+            }
+        };
+        Ok(Msg {
+            name: name.to_owned(),
+            in_new,
+            base: r.base.clone(),
+            flags,
+            keyword_letters: parsed.keyword_letters.clone(),
+            other_letters: parsed.other_letters.clone(),
+            size,
+            internal_date,
+            modseq,
+            pop3_uidl: r.ext('P').filter(|p| !p.is_empty()).map(str::to_owned),
+            pop3_order: r.ext('O').and_then(|o| o.parse().ok()),
+        })
+    }
+
+    fn list_files(&self) -> Result<HashMap<String, (String, bool)>, StoreError> {
+        let mut files = HashMap::new();
+        for (sub, in_new) in [("new", true), ("cur", false)] {
+            let entries =
+                fs::read_dir(self.dir.join(sub)).map_err(StoreError::io("listing cur/new"))?;
+            for entry in entries {
+                let entry = entry.map_err(StoreError::io("listing cur/new"))?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue; // not UTF-8: not a Maildir name we can record
+                };
+                let Some(parsed) = filename::parse(&name) else {
+                    continue; // dot files and the like are not messages
+                };
+                let base = parsed.base.to_owned();
+                // The same message in new/ and cur/ happens only mid-rename; cur/ wins.
+                if in_new && files.contains_key(&base) {
+                    continue;
+                }
+                files.insert(base, (name, in_new));
+            }
+        }
+        Ok(files)
+    }
+
+    fn clean_tmp(&self) {
+        let Ok(entries) = fs::read_dir(self.dir.join("tmp")) else {
+            return;
+        };
+        let now = SystemTime::now();
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            let touched = meta.accessed().or_else(|_| meta.modified()).unwrap_or(now);
+            let age = now.duration_since(touched).unwrap_or(Duration::ZERO);
+            if meta.is_file() && age > self.ctx.options.tmp_max_age {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn expunge_in_index(&mut self, uid: u32, modseq: u64) {
+        self.index.live.remove(&uid);
+        self.index.vanished.push((uid, modseq));
+        self.index_appends.push_str(&index::expunged(modseq, uid));
+    }
+
+    /// Letters for `flags`' keywords, adding new keywords to `dovecot-keywords`.
+    pub(crate) fn letters_for(&mut self, flags: &Flags) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::new();
+        for kw in flags.keywords() {
+            let before = self.keywords.letter_of(kw);
+            let letter = self
+                .keywords
+                .letter_or_insert(kw)
+                .ok_or(StoreError::TooManyKeywords {
+                    limit: super::keywords::SLOTS,
+                })?;
+            if before.is_none() {
+                self.keywords_dirty = true;
+            }
+            out.push(letter);
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Writes `dovecot-keywords` if keywords were added: before any file name uses the new
+    /// letters.
+    pub(crate) fn write_keywords(&mut self) -> Result<(), StoreError> {
+        if self.keywords_dirty {
+            let kw_lock = DotLock::acquire(&self.dir.join(KEYWORDS), &self.ctx.lock_policy())?;
+            kw_lock.replace_target(self.keywords.to_text().as_bytes(), self.ctx.options.fsync)?;
+            self.keywords_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Checks that these keywords fit without changing anything.
+    pub(crate) fn keywords_fit<'k>(
+        &self,
+        kws: impl Iterator<Item = &'k Keyword>,
+    ) -> Result<(), StoreError> {
+        let mut table = self.keywords.clone();
+        for kw in kws {
+            table
+                .letter_or_insert(kw)
+                .ok_or(StoreError::TooManyKeywords {
+                    limit: super::keywords::SLOTS,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Records a message that was just put in place under `uid`.
+    pub(crate) fn record_new(&mut self, uid: u32, msg: Msg) {
+        self.uidlist_appends
+            .push(UidRecord::new(uid, msg.base.clone()));
+        let modseq = self.bump();
+        let entry = index::Entry {
+            modseq,
+            size: msg.size,
+            internal_date: msg.internal_date,
+            base: msg.base.clone(),
+            flags: msg.flags.clone(),
+        };
+        self.index_appends.push_str(&index::added(uid, &entry));
+        self.index.live.insert(uid, entry);
+        if self.scanned {
+            self.msgs.insert(uid, Msg { modseq, ..msg });
+        }
+    }
+
+    /// Records new flags (the file was already renamed); returns the new modseq.
+    pub(crate) fn record_flags(
+        &mut self,
+        uid: u32,
+        name: String,
+        flags: Flags,
+        letters: Vec<u8>,
+    ) -> u64 {
+        let modseq = self.bump();
+        self.index_appends
+            .push_str(&index::changed(modseq, uid, &flags));
+        if let Some(e) = self.index.live.get_mut(&uid) {
+            e.flags = flags.clone();
+            e.modseq = modseq;
+        }
+        if let Some(m) = self.msgs.get_mut(&uid) {
+            m.name = name;
+            m.in_new = false;
+            m.flags = flags;
+            m.keyword_letters = letters;
+            m.modseq = modseq;
+        }
+        modseq
+    }
+
+    /// Records that a message's file is gone.
+    pub(crate) fn record_expunged(&mut self, uid: u32) {
+        self.uidlist.header_next_uid = self.next_uid();
+        self.msgs.remove(&uid);
+        self.uidlist.records.retain(|r| r.uid != uid);
+        self.uidlist_appends.retain(|r| r.uid != uid);
+        self.uidlist_rewrite = true;
+        let modseq = self.bump();
+        self.expunge_in_index(uid, modseq);
+    }
+
+    /// The scanned state.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            uid_validity: self.uidlist.uid_validity,
+            next_uid: self.next_uid(),
+            highest: self.index.highest,
+            msgs: self.msgs.clone(),
+            vanished: self.index.vanished.clone(),
+        }
+    }
+
+    /// Writes the control files and releases the lock. With `durable`, the index is fsynced
+    /// (flag changes); otherwise it is rebuildable and left to the page cache.
+    pub(crate) fn commit(mut self, durable: bool) -> Result<(), StoreError> {
+        self.write_keywords()?;
+        let compact = self.index.lines > 2 * self.index.live.len() + 10_000;
+        if self.index_rewrite || compact {
+            self.index.boot = self.ctx.boot_id.clone();
+            let tmp = self.dir.join(format!("{}.tmp", index::FILE));
+            fs::write(&tmp, self.index.compacted()).map_err(StoreError::io("writing index"))?;
+            if durable {
+                self.ctx.fsync_path(&tmp)?;
+            }
+            fs::rename(&tmp, self.dir.join(index::FILE))
+                .map_err(StoreError::io("replacing index"))?;
+        } else if !self.index_appends.is_empty() {
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(self.dir.join(index::FILE))
+                .map_err(StoreError::io("opening index"))?;
+            f.write_all(self.index_appends.as_bytes())
+                .map_err(StoreError::io("appending to index"))?;
+            if durable {
+                self.ctx.fsync_file(&f)?;
+            }
+        }
+        let lock = self.lock.take();
+        if self.uidlist_rewrite {
+            let mut all = self.uidlist.clone();
+            all.records.append(&mut self.uidlist_appends);
+            if let Some(lock) = lock {
+                lock.replace_target(&all.to_bytes(), self.ctx.options.fsync)?;
+            }
+        } else if !self.uidlist_appends.is_empty() {
+            let mut text = String::new();
+            for r in &self.uidlist_appends {
+                text.push_str(&uidlist::record_line(r));
+            }
+            let mut f = OpenOptions::new()
+                .append(true)
+                .open(self.dir.join(UIDLIST))
+                .map_err(StoreError::io("opening dovecot-uidlist"))?;
+            f.write_all(text.as_bytes())
+                .map_err(StoreError::io("appending to dovecot-uidlist"))?;
+            drop(lock);
+        }
+        Ok(())
+    }
+}
+
+fn rebuilt_index(highest: u64, ctx: &Ctx) -> Index {
+    Index {
+        highest,
+        boot: ctx.boot_id.clone(),
+        ..Index::default()
+    }
+}
