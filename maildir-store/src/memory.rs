@@ -10,7 +10,7 @@ use crate::{
     error::StoreError,
     mailbox_name::MailboxName,
     pop3::default_uidl,
-    store::{MailStore, header_of, slice_range},
+    store::{MailStore, header_of, slice_range, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags,
         Keyword, MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry,
@@ -338,7 +338,7 @@ impl MailStore for MemStore {
         request: &AppendRequest,
     ) -> Result<Uid, StoreError> {
         self.lock().mailbox(user, name)?;
-        let body = read_all(message)?;
+        let body = with_crlf(read_all(message)?);
         let meta = MessageMeta::new(
             Uid::MIN,
             request.flags.clone(),

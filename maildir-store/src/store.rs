@@ -110,7 +110,9 @@ pub trait MailStore: Send + Sync {
         which: &ExpungeSelector,
     ) -> Result<Vec<Uid>, StoreError>;
 
-    /// Reads a message, or part of it.
+    /// Reads a message, or part of it. Messages are presented with CRLF line endings (bare
+    /// LFs in stored files, as Dovecot writes them, are expanded) and [`crate::MessageMeta::size`]
+    /// counts those bytes; ranges and the header are taken from that form.
     fn read(
         &self,
         user: &UserId,
@@ -132,6 +134,29 @@ pub trait MailStore: Send + Sync {
 
     /// INBOX as POP3 sees it: stable UIDLs, stable order.
     fn pop3_view(&self, user: &UserId) -> Result<Vec<Pop3Entry>, StoreError>;
+}
+
+/// `message` with every bare LF turned into CRLF (IMAP and POP3 speak CRLF; Dovecot stores
+/// LF-only files and presents them this way, so we do too).
+pub(crate) fn with_crlf(message: Vec<u8>) -> Vec<u8> {
+    let bare = message
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| **b == b'\n' && (*i == 0 || message.get(i - 1) != Some(&b'\r')))
+        .count();
+    if bare == 0 {
+        return message;
+    }
+    let mut out = Vec::with_capacity(message.len() + bare);
+    let mut prev = 0u8;
+    for b in message {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
 }
 
 /// Returns the header of `message`: bytes up to and including the first empty line, or the
@@ -164,6 +189,14 @@ pub(crate) fn slice_range(message: &[u8], start: u64, len: u64) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_known_answers() {
+        assert_eq!(with_crlf(b"a\nb\r\nc\n".to_vec()), b"a\r\nb\r\nc\r\n");
+        assert_eq!(with_crlf(b"\n".to_vec()), b"\r\n");
+        assert_eq!(with_crlf(b"x\r\n".to_vec()), b"x\r\n");
+        assert_eq!(with_crlf(Vec::new()), b"");
+    }
 
     #[test]
     fn header_known_answers() {

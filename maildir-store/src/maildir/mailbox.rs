@@ -308,8 +308,9 @@ impl<'a> Locked<'a> {
             None => {
                 let rel = Path::new(if in_new { "new" } else { "cur" }).join(name);
                 let meta = fs::metadata(self.dir.join(rel)).ok();
-                let size = parsed
-                    .size
+                // Presented size: Dovecot's virtual size (CRLF) when the name has it.
+                let size = filename::field(parsed.base, "W")
+                    .or(parsed.size)
                     .or_else(|| meta.as_ref().map(|m| m.len()))
                     .unwrap_or(0);
                 let date = meta

@@ -2,7 +2,7 @@
 
 use std::{
     fs::{self, File},
-    io::{BufRead, BufReader, ErrorKind, Read, Seek, SeekFrom},
+    io::{ErrorKind, Read},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -17,7 +17,7 @@ use crate::{
         user_files,
     },
     pop3::default_uidl,
-    store::MailStore,
+    store::{MailStore, header_of, slice_range, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate,
         MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage,
@@ -218,10 +218,10 @@ impl Maildir {
         let mut mapping = Vec::with_capacity(picked.len());
         for ((old, m), kw) in picked.iter().zip(letters) {
             let new_uid = dst.next_uid();
-            let vsize = filename::field(&m.base, "W").unwrap_or(m.size);
+            let physical = filename::field(&m.base, "S").unwrap_or(m.size);
             let base = self
                 .ctx
-                .unique_base(Some((new_uid, validity)), m.size, vsize);
+                .unique_base(Some((new_uid, validity)), physical, m.size);
             let in_new = m.flags.is_empty() && m.other_letters.is_empty();
             let name = if in_new {
                 base.clone()
@@ -441,7 +441,7 @@ impl MailStore for Maildir {
                 flags,
                 keyword_letters: letters,
                 other_letters: Vec::new(),
-                size: tmp.size,
+                size: tmp.vsize,
                 internal_date: tmp.internal_date,
                 modseq: 0,
                 pop3_uidl: None,
@@ -634,35 +634,16 @@ impl MailStore for Maildir {
         part: ReadPart,
     ) -> Result<Vec<u8>, StoreError> {
         let dir = self.mailbox_dir(user, name)?;
-        let (mut file, msg) = self.open_message(&dir, u)?;
-        let io = StoreError::io("reading message file");
-        let mut out = Vec::new();
+        let (mut file, _) = self.open_message(&dir, u)?;
+        let mut raw = Vec::new();
+        file.read_to_end(&mut raw)
+            .map_err(StoreError::io("reading message file"))?;
+        let message = with_crlf(raw);
         match part {
-            ReadPart::Whole => {
-                file.read_to_end(&mut out).map_err(io)?;
-            }
-            ReadPart::Range { start, len } => {
-                if start > msg.size {
-                    return Err(StoreError::RangeOutOfBounds);
-                }
-                file.seek(SeekFrom::Start(start)).map_err(io)?;
-                file.take(len)
-                    .read_to_end(&mut out)
-                    .map_err(StoreError::io("reading message file"))?;
-            }
-            ReadPart::Header => {
-                let mut reader = BufReader::new(file);
-                loop {
-                    let before = out.len();
-                    let n = reader.read_until(b'\n', &mut out).map_err(io_err)?;
-                    let line = out.get(before..).unwrap_or_default();
-                    if n == 0 || line == b"\n" || line == b"\r\n" {
-                        break;
-                    }
-                }
-            }
+            ReadPart::Whole => Ok(message),
+            ReadPart::Header => Ok(header_of(&message).to_vec()),
+            ReadPart::Range { start, len } => slice_range(&message, start, len),
         }
-        Ok(out)
     }
 
     fn changes_since(
@@ -728,8 +709,4 @@ impl MailStore for Maildir {
             })
             .collect()
     }
-}
-
-fn io_err(e: std::io::Error) -> StoreError {
-    StoreError::io("reading message header")(e)
 }
