@@ -351,6 +351,9 @@ impl<'a> Locked<'a> {
                 fs::read_dir(self.dir.join(sub)).map_err(StoreError::io("listing cur/new"))?;
             for entry in entries {
                 let entry = entry.map_err(StoreError::io("listing cur/new"))?;
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue; // stray directories are not messages
+                }
                 let Ok(name) = entry.file_name().into_string() else {
                     continue; // not UTF-8: not a Maildir name we can record
                 };

@@ -544,7 +544,14 @@ impl MailStore for Maildir {
         locked.keywords_fit(plan.iter().flat_map(|(_, _, f)| f.keywords()))?;
         let mut lettered = Vec::with_capacity(plan.len());
         for (u, m, new) in plan {
-            let letters = locked.letters_for(&new)?;
+            let mut letters = locked.letters_for(&new)?;
+            // Letters with no keyword behind them are not ours to drop.
+            letters.extend(
+                m.keyword_letters
+                    .iter()
+                    .filter(|l| locked.keywords.keyword(**l).is_none()),
+            );
+            letters.sort_unstable();
             lettered.push((u, m, new, letters));
         }
         locked.write_keywords()?;
