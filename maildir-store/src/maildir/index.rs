@@ -181,13 +181,11 @@ fn num<T: std::str::FromStr>(s: Option<&str>) -> Result<T, String> {
 }
 
 /// Replays the log. `Err` carries the highest modseq seen before the damage, so a rebuild can
-/// continue above it.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Index, u64> {
-    let text = String::from_utf8_lossy(bytes);
-    let complete = text.rfind('\n').map_or("", |i| text.get(..i).unwrap_or(""));
-    let mut lines = complete.split('\n');
+/// continue above it. Also returns the bytes used (up to the last newline).
+pub(crate) fn parse(bytes: &[u8]) -> Result<(Index, usize), u64> {
+    let header_end = bytes.iter().position(|&b| b == b'\n').ok_or(0u64)?;
+    let header = String::from_utf8_lossy(bytes.get(..header_end).unwrap_or_default());
     let mut index = Index::default();
-    let header = lines.next().unwrap_or_default();
     let mut h = header.split(' ');
     if h.next() != Some("gradwell-index") || h.next() != Some("1") {
         return Err(0);
@@ -199,12 +197,23 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Index, u64> {
             index.boot = b.to_owned();
         }
     }
-    for line in lines {
-        if index.apply(line).is_err() {
-            return Err(index.highest);
+    let used = index.apply_tail(bytes.get(header_end + 1..).unwrap_or_default())?;
+    Ok((index, header_end + 1 + used))
+}
+
+impl Index {
+    /// Replays complete record lines appended after what was already read; returns the bytes
+    /// used, or the highest modseq seen before a damaged line.
+    pub(crate) fn apply_tail(&mut self, tail: &[u8]) -> Result<usize, u64> {
+        let used = tail.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let text = String::from_utf8_lossy(tail.get(..used).unwrap_or_default());
+        for line in text.split_terminator('\n') {
+            if self.apply(line).is_err() {
+                return Err(self.highest);
+            }
         }
+        Ok(used)
     }
-    Ok(index)
 }
 
 #[cfg(test)]
@@ -231,14 +240,15 @@ mod tests {
         log.push_str(&changed(4, 1, &f));
         log.push_str(&expunged(5, 2));
         log.push_str("A 6 3 1"); // torn tail
-        let idx = parse(log.as_bytes()).unwrap(); // Unwrap: valid log.
+        let (idx, used) = parse(log.as_bytes()).unwrap(); // Unwrap: valid log.
+        assert_eq!(used, log.len() - "A 6 3 1".len());
         assert_eq!((idx.uid_validity, idx.boot.as_str()), (77, "boot-1"));
         assert_eq!(idx.highest, 5);
         assert_eq!(idx.live.len(), 1);
         assert_eq!(idx.live[&1].flags, f);
         assert_eq!(idx.live[&1].modseq, 4);
         assert_eq!(idx.vanished, [(2, 5)]);
-        let again = parse(idx.compacted().as_bytes()).unwrap(); // Unwrap: our own output.
+        let (again, _) = parse(idx.compacted().as_bytes()).unwrap(); // Unwrap: our own output.
         assert_eq!(again.live, idx.live);
         assert_eq!(again.vanished, idx.vanished);
     }
@@ -248,7 +258,7 @@ mod tests {
         let mut log = header(1, "b");
         log.push_str(&added(1, &entry(9, Flags::new())));
         log.push_str("Q nonsense\n");
-        assert_eq!(parse(log.as_bytes()), Err(9));
-        assert_eq!(parse(b"junk\n"), Err(0));
+        assert_eq!(parse(log.as_bytes()).map(|_| ()), Err(9));
+        assert_eq!(parse(b"junk\n").map(|_| ()), Err(0));
     }
 }

@@ -76,7 +76,12 @@ impl DotLock {
 
     /// Replaces the locked file with `contents` by renaming the lock file over it, which also
     /// releases the lock. With `fsync`, the new contents are on disk before the rename.
-    pub(crate) fn replace_target(mut self, contents: &[u8], fsync: bool) -> Result<(), StoreError> {
+    /// Returns the inode of the new file.
+    pub(crate) fn replace_target(
+        mut self,
+        contents: &[u8],
+        fsync: bool,
+    ) -> Result<u64, StoreError> {
         let Some(mut file) = self.file.take() else {
             return Err(StoreError::LockTimeout);
         };
@@ -89,9 +94,13 @@ impl DotLock {
             file.sync_data()
                 .map_err(StoreError::io("fsync of new file"))?;
         }
+        let ino = file
+            .metadata()
+            .map_err(StoreError::io("stat of lock file"))?
+            .ino();
         fs::rename(&self.lock_path, &self.target)
             .map_err(StoreError::io("renaming lock file over its target"))?;
-        Ok(())
+        Ok(ino)
     }
 }
 

@@ -10,6 +10,7 @@ use std::{
     collections::{BTreeMap, HashMap},
     fs::{self, OpenOptions},
     io::{ErrorKind, Write},
+    os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
     time::{Duration, SystemTime},
 };
@@ -21,6 +22,7 @@ use crate::{
         index::{self, Index},
         keywords::KeywordTable,
         lock::DotLock,
+        tail::{self, FileAt, Read2},
         uidlist::{self, UidList, UidRecord},
     },
     types::{Flags, Keyword},
@@ -71,9 +73,11 @@ pub(crate) struct Locked<'a> {
     pub(crate) dir: PathBuf,
     lock: Option<DotLock>,
     pub(crate) uidlist: UidList,
+    uidlist_at: Option<FileAt>,
     uidlist_appends: Vec<UidRecord>,
     uidlist_rewrite: bool,
     pub(crate) index: Index,
+    index_at: Option<FileAt>,
     index_appends: String,
     index_rewrite: bool,
     pub(crate) keywords: KeywordTable,
@@ -100,35 +104,41 @@ impl<'a> Locked<'a> {
             return Err(StoreError::NoSuchMailbox);
         }
         let lock = DotLock::acquire(&dir.join(UIDLIST), &ctx.lock_policy())?;
-        let parsed_index = read_optional(&dir.join(index::FILE))?.map(|b| index::parse(&b));
-        let parsed_list = read_optional(&dir.join(UIDLIST))?.map(|b| uidlist::parse(&b));
+        let (cached_list, cached_index) = match ctx.take_lists(dir) {
+            Some(l) => (Some((l.uidlist, l.uidlist_at)), Some((l.index, l.index_at))),
+            None => (None, None),
+        };
+        let loaded_index = load_index(&dir.join(index::FILE), cached_index)?;
+        let loaded_list = load_uidlist(&dir.join(UIDLIST), cached_list)?;
         let keywords = read_optional(&dir.join(KEYWORDS))?
             .map(|b| KeywordTable::parse(&String::from_utf8_lossy(&b)))
             .unwrap_or_default();
         let mut needs_scan = false;
-        let mut uidlist_rewrite = false;
-        let (index, index_rewrite) = match parsed_index {
-            Some(Ok(i)) => (i, false),
-            Some(Err(highest)) => {
+        let (index, index_at, index_rewrite) = match loaded_index {
+            Load::Fine { value, at, torn } => (value, Some(at), torn),
+            Load::Corrupt(highest) => {
                 needs_scan = true;
-                (rebuilt_index(highest, ctx), true)
+                (rebuilt_index(highest, ctx), None, true)
             }
-            None => {
+            Load::Missing => {
                 needs_scan = true;
-                (rebuilt_index(0, ctx), true)
+                (rebuilt_index(0, ctx), None, true)
             }
         };
-        let uidlist = match parsed_list {
-            Some(Ok(l)) => l,
+        let (uidlist, uidlist_at, uidlist_rewrite) = match loaded_list {
+            Load::Fine { value, at, torn } => {
+                // A torn last line or a version 1 file cannot be appended to: rewrite it.
+                let rewrite = torn || value.v1;
+                (value, Some(at), rewrite)
+            }
             other => {
                 // Missing or corrupt: rebuild from our index when it knows the mailbox,
                 // else start a new UIDVALIDITY (every client resyncs, nobody sees wrong UIDs).
                 needs_scan = true;
-                uidlist_rewrite = true;
-                if other.is_some() {
+                if matches!(other, Load::Corrupt(_)) {
                     ctx.note_rebuild();
                 }
-                if index.uid_validity != 0 {
+                let list = if index.uid_validity != 0 {
                     let mut l = UidList::new(index.uid_validity, ctx.new_guid());
                     l.records = index
                         .live
@@ -140,7 +150,8 @@ impl<'a> Locked<'a> {
                     l
                 } else {
                     UidList::new(ctx.next_uid_validity(dir)?, ctx.new_guid())
-                }
+                };
+                (list, None, true)
             }
         };
         let mut me = Self {
@@ -148,9 +159,11 @@ impl<'a> Locked<'a> {
             dir: dir.to_path_buf(),
             lock: Some(lock),
             uidlist,
+            uidlist_at,
             uidlist_appends: Vec::new(),
             uidlist_rewrite,
             index,
+            index_at,
             index_appends: String::new(),
             index_rewrite,
             keywords,
@@ -192,6 +205,16 @@ impl<'a> Locked<'a> {
 
     /// Lists `cur/` and `new/` and reconciles them with the control files.
     pub(crate) fn scan(&mut self) -> Result<(), StoreError> {
+        if !self.needs_scan
+            && let Some(cached) = self
+                .ctx
+                .cached_snapshot(&self.dir, &super::stamps(&self.dir))
+        {
+            // Nothing changed since a scan this process made: no need to list the directories.
+            self.msgs = cached.msgs.clone();
+            self.scanned = true;
+            return Ok(());
+        }
         self.clean_tmp();
         let mut files = self.list_files()?;
         // Expunged UIDs are never reused: remember the next UID before dropping records.
@@ -510,47 +533,164 @@ impl<'a> Locked<'a> {
     pub(crate) fn commit(mut self, durable: bool) -> Result<(), StoreError> {
         self.write_keywords()?;
         let compact = self.index.lines > 2 * self.index.live.len() + 10_000;
-        if self.index_rewrite || compact {
-            self.index.boot = self.ctx.boot_id.clone();
-            let tmp = self.dir.join(format!("{}.tmp", index::FILE));
-            fs::write(&tmp, self.index.compacted()).map_err(StoreError::io("writing index"))?;
-            if durable {
-                self.ctx.fsync_path(&tmp)?;
+        let index_path = self.dir.join(index::FILE);
+        let index_at = match self.index_at.take() {
+            Some(at) if !self.index_rewrite && !compact => {
+                if self.index_appends.is_empty() {
+                    at
+                } else {
+                    let mut f = OpenOptions::new()
+                        .append(true)
+                        .open(&index_path)
+                        .map_err(StoreError::io("opening index"))?;
+                    f.write_all(self.index_appends.as_bytes())
+                        .map_err(StoreError::io("appending to index"))?;
+                    if durable {
+                        self.ctx.fsync_file(&f)?;
+                    }
+                    self.index.lines += self.index_appends.lines().count();
+                    tail::advanced(&at, at.ino, self.index_appends.as_bytes())
+                }
             }
-            fs::rename(&tmp, self.dir.join(index::FILE))
-                .map_err(StoreError::io("replacing index"))?;
-        } else if !self.index_appends.is_empty() {
-            let mut f = OpenOptions::new()
-                .append(true)
-                .open(self.dir.join(index::FILE))
-                .map_err(StoreError::io("opening index"))?;
-            f.write_all(self.index_appends.as_bytes())
-                .map_err(StoreError::io("appending to index"))?;
-            if durable {
-                self.ctx.fsync_file(&f)?;
+            _ => {
+                self.index.boot = self.ctx.boot_id.clone();
+                let text = self.index.compacted();
+                self.index.lines = text.lines().count().saturating_sub(1);
+                let tmp = self.dir.join(format!("{}.tmp", index::FILE));
+                fs::write(&tmp, &text).map_err(StoreError::io("writing index"))?;
+                if durable {
+                    self.ctx.fsync_path(&tmp)?;
+                }
+                let ino = fs::metadata(&tmp)
+                    .map_err(StoreError::io("stat of new index"))?
+                    .ino();
+                fs::rename(&tmp, &index_path).map_err(StoreError::io("replacing index"))?;
+                FileAt::after(ino, text.as_bytes())
             }
-        }
+        };
         let lock = self.lock.take();
-        if self.uidlist_rewrite {
-            let mut all = self.uidlist.clone();
-            all.records.append(&mut self.uidlist_appends);
-            if let Some(lock) = lock {
-                lock.replace_target(&all.to_bytes(), self.ctx.options.fsync)?;
+        let mut list = std::mem::replace(&mut self.uidlist, UidList::new(1, String::new()));
+        let uidlist_at = match self.uidlist_at.take() {
+            Some(at) if !self.uidlist_rewrite => {
+                if self.uidlist_appends.is_empty() {
+                    at
+                } else {
+                    let mut text = String::new();
+                    for r in &self.uidlist_appends {
+                        text.push_str(&uidlist::record_line(r));
+                    }
+                    let mut f = OpenOptions::new()
+                        .append(true)
+                        .open(self.dir.join(UIDLIST))
+                        .map_err(StoreError::io("opening dovecot-uidlist"))?;
+                    f.write_all(text.as_bytes())
+                        .map_err(StoreError::io("appending to dovecot-uidlist"))?;
+                    list.records.append(&mut self.uidlist_appends);
+                    tail::advanced(&at, at.ino, text.as_bytes())
+                }
             }
-        } else if !self.uidlist_appends.is_empty() {
-            let mut text = String::new();
-            for r in &self.uidlist_appends {
-                text.push_str(&uidlist::record_line(r));
+            _ => {
+                list.records.append(&mut self.uidlist_appends);
+                list.v1 = false;
+                let bytes = list.to_bytes();
+                list.header_next_uid = list.next_uid();
+                let Some(lock) = lock else {
+                    return Err(StoreError::LockTimeout);
+                };
+                let ino = lock.replace_target(&bytes, self.ctx.options.fsync)?;
+                FileAt::after(ino, &bytes)
             }
-            let mut f = OpenOptions::new()
-                .append(true)
-                .open(self.dir.join(UIDLIST))
-                .map_err(StoreError::io("opening dovecot-uidlist"))?;
-            f.write_all(text.as_bytes())
-                .map_err(StoreError::io("appending to dovecot-uidlist"))?;
-            drop(lock);
-        }
+        };
+        // Keep what we know for the next lock holder in this process.
+        self.ctx.put_lists(
+            &self.dir,
+            Lists {
+                uidlist: list,
+                uidlist_at,
+                index: std::mem::take(&mut self.index),
+                index_at,
+            },
+        );
         Ok(())
+    }
+}
+
+/// Parsed control files and how far they were read, kept between locks.
+#[derive(Debug)]
+pub(crate) struct Lists {
+    pub(crate) uidlist: UidList,
+    pub(crate) uidlist_at: FileAt,
+    pub(crate) index: Index,
+    pub(crate) index_at: FileAt,
+}
+
+enum Load<T> {
+    Fine { value: T, at: FileAt, torn: bool },
+    Missing,
+    Corrupt(u64),
+}
+
+fn load_uidlist(
+    path: &Path,
+    cached: Option<(UidList, FileAt)>,
+) -> Result<Load<UidList>, StoreError> {
+    let read = tail::read(path, cached.as_ref().map(|(_, at)| at))?;
+    match (read, cached) {
+        (Read2::Missing, _) => Ok(Load::Missing),
+        (Read2::Tail { bytes, ino, len }, Some((mut list, at))) => {
+            let v1 = list.v1;
+            match list.append_tail(&bytes, v1) {
+                Ok(used) => {
+                    let at = tail::advanced(&at, ino, bytes.get(..used).unwrap_or_default());
+                    let torn = at.used < len;
+                    Ok(Load::Fine {
+                        value: list,
+                        at,
+                        torn,
+                    })
+                }
+                Err(_) => load_uidlist(path, None),
+            }
+        }
+        (Read2::Tail { .. }, None) => load_uidlist(path, None),
+        (Read2::Whole { bytes, ino }, _) => match uidlist::parse(&bytes) {
+            Ok((list, used)) => Ok(Load::Fine {
+                value: list,
+                at: FileAt::after(ino, bytes.get(..used).unwrap_or_default()),
+                torn: used < bytes.len(),
+            }),
+            Err(_) => Ok(Load::Corrupt(0)),
+        },
+    }
+}
+
+fn load_index(path: &Path, cached: Option<(Index, FileAt)>) -> Result<Load<Index>, StoreError> {
+    let read = tail::read(path, cached.as_ref().map(|(_, at)| at))?;
+    match (read, cached) {
+        (Read2::Missing, _) => Ok(Load::Missing),
+        (Read2::Tail { bytes, ino, len }, Some((mut index, at))) => {
+            match index.apply_tail(&bytes) {
+                Ok(used) => {
+                    let at = tail::advanced(&at, ino, bytes.get(..used).unwrap_or_default());
+                    let torn = at.used < len;
+                    Ok(Load::Fine {
+                        value: index,
+                        at,
+                        torn,
+                    })
+                }
+                Err(_) => load_index(path, None),
+            }
+        }
+        (Read2::Tail { .. }, None) => load_index(path, None),
+        (Read2::Whole { bytes, ino }, _) => match index::parse(&bytes) {
+            Ok((index, used)) => Ok(Load::Fine {
+                value: index,
+                at: FileAt::after(ino, bytes.get(..used).unwrap_or_default()),
+                torn: used < bytes.len(),
+            }),
+            Err(highest) => Ok(Load::Corrupt(highest)),
+        },
     }
 }
 

@@ -53,6 +53,7 @@ mod lock;
 mod mailbox;
 mod mutf7;
 mod ops;
+mod tail;
 mod user_files;
 
 #[doc(hidden)]
@@ -75,7 +76,10 @@ use std::{
 
 use crate::error::StoreError;
 
-use self::{lock::LockPolicy, mailbox::Snapshot};
+use self::{
+    lock::LockPolicy,
+    mailbox::{Lists, Snapshot},
+};
 
 /// The marker file that makes a directory a replica root.
 pub const REPLICA_MARKER: &str = "gradwell-replica";
@@ -95,6 +99,9 @@ pub struct Options {
     pub tmp_max_age: Duration,
     /// Host name used in unique file names and lock owners (default: the kernel host name).
     pub hostname: Option<String>,
+    /// Mailboxes whose parsed control files and last scan a process keeps in memory
+    /// (default 256; the least recently used are dropped beyond it).
+    pub cached_mailboxes: usize,
 }
 
 impl Default for Options {
@@ -105,6 +112,7 @@ impl Default for Options {
             stale_lock_age: Duration::from_secs(120),
             tmp_max_age: Duration::from_secs(36 * 3600),
             hostname: None,
+            cached_mailboxes: 256,
         }
     }
 }
@@ -126,16 +134,19 @@ pub(crate) struct Ctx {
     fsyncs: AtomicU64,
     rebuilds: AtomicU64,
     cache: Mutex<HashMap<PathBuf, CacheEntry>>,
+    lists: Mutex<HashMap<PathBuf, (u64, Lists)>>,
+    clock: AtomicU64,
 }
 
 #[derive(Debug, Clone)]
 struct CacheEntry {
+    used: u64,
     stamps: Vec<Option<Stamp>>,
     snapshot: Arc<Snapshot>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     ino: u64,
     len: u64,
     mtime: i64,
@@ -216,6 +227,8 @@ impl Maildir {
                 fsyncs: AtomicU64::new(0),
                 rebuilds: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
+                lists: Mutex::new(HashMap::new()),
+                clock: AtomicU64::new(0),
             },
         })
     }
@@ -233,6 +246,11 @@ impl Maildir {
     /// Forgets this process's cached scans (the next open lists the directories again).
     pub fn drop_caches(&self) {
         self.ctx.lock_cache().clear();
+        self.ctx
+            .lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -255,6 +273,20 @@ fn check_root(root: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Drops the least recently used entries until at most `limit` remain.
+fn evict<V>(map: &mut HashMap<PathBuf, V>, limit: usize, used: impl Fn(&V) -> u64) {
+    while map.len() > limit.max(1) {
+        let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, v)| used(v))
+            .map(|(k, _)| k.clone())
+        else {
+            return;
+        };
+        map.remove(&oldest);
+    }
+}
+
 fn stamp(path: &Path) -> Option<Stamp> {
     fs::metadata(path).ok().map(|m| Stamp {
         ino: m.ino(),
@@ -264,7 +296,7 @@ fn stamp(path: &Path) -> Option<Stamp> {
     })
 }
 
-fn stamps(dir: &Path) -> Vec<Option<Stamp>> {
+pub(crate) fn stamps(dir: &Path) -> Vec<Option<Stamp>> {
     [
         mailbox::UIDLIST,
         index::FILE,
@@ -366,13 +398,42 @@ impl Ctx {
 
     /// The current state of the mailbox in `dir`, scanning only when something changed.
     pub(crate) fn snapshot(&self, dir: &Path) -> Result<Arc<Snapshot>, StoreError> {
-        let now_stamps = stamps(dir);
-        if let Some(hit) = self.lock_cache().get(dir)
-            && hit.stamps == now_stamps
-        {
-            return Ok(Arc::clone(&hit.snapshot));
+        if let Some(hit) = self.cached_snapshot(dir, &stamps(dir)) {
+            return Ok(hit);
         }
         self.rescan(dir)
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The cached scan of `dir` if it was taken with exactly these stamps.
+    pub(crate) fn cached_snapshot(
+        &self,
+        dir: &Path,
+        now: &[Option<Stamp>],
+    ) -> Option<Arc<Snapshot>> {
+        let tick = self.tick();
+        let mut cache = self.lock_cache();
+        let hit = cache.get_mut(dir).filter(|h| h.stamps == now)?;
+        hit.used = tick;
+        Some(Arc::clone(&hit.snapshot))
+    }
+
+    /// Takes the parsed control files of `dir` out of the cache (the caller holds the lock).
+    pub(crate) fn take_lists(&self, dir: &Path) -> Option<Lists> {
+        let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        lists.remove(dir).map(|(_, l)| l)
+    }
+
+    /// Returns parsed control files to the cache, dropping the least recently used beyond the
+    /// configured number of mailboxes.
+    pub(crate) fn put_lists(&self, dir: &Path, value: Lists) {
+        let tick = self.tick();
+        let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        lists.insert(dir.to_path_buf(), (tick, value));
+        evict(&mut lists, self.options.cached_mailboxes, |(t, _)| *t);
     }
 
     /// Scans `dir` under its lock and refreshes the cache.
@@ -398,15 +459,18 @@ impl Ctx {
             .iter()
             .flatten()
             .all(|s| u64::try_from(s.mtime).is_ok_and(|m| m < settle));
+        let tick = self.tick();
         let mut cache = self.lock_cache();
         if settled {
             cache.insert(
                 dir.to_path_buf(),
                 CacheEntry {
+                    used: tick,
                     stamps: before,
                     snapshot: Arc::clone(snapshot),
                 },
             );
+            evict(&mut cache, self.options.cached_mailboxes, |e| e.used);
         } else {
             cache.remove(dir);
         }

@@ -12,6 +12,8 @@
 /// The parsed file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UidList {
+    /// Read from a version 1 file: must be rewritten (as version 3) before appending.
+    pub(crate) v1: bool,
     pub(crate) uid_validity: u32,
     pub(crate) header_next_uid: u32,
     pub(crate) guid: Option<String>,
@@ -49,6 +51,7 @@ impl UidList {
     /// An empty list.
     pub(crate) fn new(uid_validity: u32, guid: String) -> Self {
         Self {
+            v1: false,
             uid_validity,
             header_next_uid: 1,
             guid: Some(guid),
@@ -91,57 +94,76 @@ pub(crate) fn record_line(r: &UidRecord) -> String {
 }
 
 /// Parses the file. A last line without its newline is a torn append and is ignored; anything
-/// else malformed is an error (the caller rebuilds).
-pub(crate) fn parse(bytes: &[u8]) -> Result<UidList, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
-    let complete = match text.rfind('\n') {
-        Some(i) => text.get(..i).unwrap_or_default(),
-        None => return Err("no complete header line".into()),
-    };
-    let mut lines = complete.split('\n');
-    let header = lines.next().unwrap_or_default();
+/// else malformed is an error (the caller rebuilds). Also returns how many bytes were used
+/// (everything up to the last newline), so later appends can be read incrementally.
+pub(crate) fn parse(bytes: &[u8]) -> Result<(UidList, usize), String> {
+    let header_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or("no complete header line")?;
+    let header = std::str::from_utf8(bytes.get(..header_end).unwrap_or_default())
+        .map_err(|_| "header not UTF-8".to_owned())?;
     let mut fields = header.split(' ');
     let version = fields.next().unwrap_or_default();
     let mut list = UidList {
+        v1: false,
         uid_validity: 0,
         header_next_uid: 1,
         guid: None,
         records: Vec::new(),
     };
-    match version {
+    let v1 = match version {
         "1" => {
             list.uid_validity = number(fields.next())?;
             list.header_next_uid = number(fields.next())?;
+            true
         }
         "3" => {
             for f in fields.filter(|f| !f.is_empty()) {
-                let (key, value) = f.split_at(1);
+                let mut chars = f.chars();
+                let key = chars.next();
+                let value = chars.as_str();
                 match key {
-                    "V" => list.uid_validity = number(Some(value))?,
-                    "N" => list.header_next_uid = number(Some(value))?,
-                    "G" => list.guid = Some(value.to_owned()),
+                    Some('V') => list.uid_validity = number(Some(value))?,
+                    Some('N') => list.header_next_uid = number(Some(value))?,
+                    Some('G') => list.guid = Some(value.to_owned()),
                     _ => {}
                 }
             }
+            false
         }
         other => return Err(format!("unsupported version {other:?}")),
-    }
+    };
     if list.uid_validity == 0 {
         return Err("missing UIDVALIDITY".into());
     }
-    for line in lines {
-        let record = if version == "1" {
-            let (uid, name) = line.split_once(' ').ok_or("record without file name")?;
-            UidRecord::new(number(Some(uid))?, base_of(name).to_owned())
-        } else {
-            parse_v3_record(line)?
-        };
-        if record.uid == 0 || list.records.last().is_some_and(|l| l.uid >= record.uid) {
-            return Err(format!("UID {} out of order", record.uid));
+    list.v1 = v1;
+    let body = bytes.get(header_end + 1..).unwrap_or_default();
+    let used = list.append_tail(body, v1)?;
+    Ok((list, header_end + 1 + used))
+}
+
+impl UidList {
+    /// Parses complete record lines appended after what was already read; returns the bytes
+    /// used (up to the last newline).
+    pub(crate) fn append_tail(&mut self, tail: &[u8], v1: bool) -> Result<usize, String> {
+        let used = tail.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let text = std::str::from_utf8(tail.get(..used).unwrap_or_default())
+            .map_err(|_| "record not UTF-8".to_owned())?;
+        for line in text.split_terminator('\n') {
+            let record = if v1 {
+                let (uid, name) = line.split_once(' ').ok_or("record without file name")?;
+                UidRecord::new(number(Some(uid))?, base_of(name).to_owned())
+            } else {
+                parse_v3_record(line)?
+            };
+            if record.uid == 0 || self.records.last().is_some_and(|l| l.uid >= record.uid) {
+                return Err(format!("UID {} out of order", record.uid));
+            }
+            self.records.push(record);
         }
-        list.records.push(record);
+        Ok(used)
     }
-    Ok(list)
 }
 
 fn parse_v3_record(line: &str) -> Result<UidRecord, String> {
@@ -187,7 +209,8 @@ mod tests {
 
     #[test]
     fn parses_what_dovecot_wrote() {
-        let l = parse(DOVECOT.as_bytes()).unwrap(); // Unwrap: known-good input.
+        let (l, used) = parse(DOVECOT.as_bytes()).unwrap();
+        assert_eq!(used, DOVECOT.len()); // Unwrap: known-good input.
         assert_eq!(l.uid_validity, 1_795_911_969);
         assert_eq!(l.header_next_uid, 3);
         assert_eq!(l.next_uid(), 4, "N lags: the last record wins");
@@ -195,17 +218,20 @@ mod tests {
         let r = &l.records[2];
         assert_eq!(r.base, "1795911967.M170635P12084.vm,S=22,W=25");
         assert_eq!(r.ext('P'), Some("0000000300000001"));
-        let again = parse(&l.to_bytes()).unwrap(); // Unwrap: our own output.
+        let (again, _) = parse(&l.to_bytes()).unwrap(); // Unwrap: our own output.
         assert_eq!(again.records, l.records);
         assert_eq!(again.header_next_uid, 4);
     }
 
     #[test]
     fn version_1_and_torn_tail() {
-        let l = parse(b"1 100 5\n1 a.b.c:2,S\n4 d.e.f\n").unwrap(); // Unwrap: valid v1.
+        let (l, _) = parse(b"1 100 5\n1 a.b.c:2,S\n4 d.e.f\n").unwrap(); // Unwrap: valid v1.
         assert_eq!((l.uid_validity, l.next_uid()), (100, 5));
-        let torn = parse(b"3 V7 N1\n1 :a.b.c\n2 :d.e").unwrap(); // Unwrap: valid prefix.
-        assert_eq!(torn.records.len(), 1);
+        let (torn, used) = parse(b"3 V7 N1\n1 :a.b.c\n2 :d.e").unwrap(); // Unwrap: valid prefix.
+        assert_eq!((torn.records.len(), used), (1, 17));
+        let mut grown = torn.clone();
+        assert_eq!(grown.append_tail(b"2 :d.e\n3 :f", false), Ok(7));
+        assert_eq!(grown.records.len(), 2);
     }
 
     #[test]
@@ -223,6 +249,27 @@ mod tests {
             b"\xff\xfe\n",
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        // Multi-byte characters where one-byte keys are expected must not panic.
+        assert!(parse(b"3 V7 \xc3\xa9x\n1 \xc3\xa9 :a\n").is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn round_trip(uids in proptest::collection::btree_set(1u32..1_000_000, 0..20), v in 1u32..) {
+            let mut list = UidList::new(v, "00112233445566778899aabbccddeeff".into());
+            list.records = uids.iter().map(|u| UidRecord::new(*u, format!("{u}.M1P1.h,S=1"))).collect();
+            let bytes = list.to_bytes();
+            let (back, used) = parse(&bytes).expect("own output parses");
+            proptest::prop_assert_eq!(used, bytes.len());
+            proptest::prop_assert_eq!(back.records, list.records);
+            proptest::prop_assert_eq!(back.uid_validity, v);
         }
     }
 }

@@ -85,6 +85,7 @@ pub(crate) fn set_subscriptions(
         text.push('\n');
     }
     lock.replace_target(text.as_bytes(), ctx.options.fsync)
+        .map(|_| ())
 }
 
 /// Special-use attributes: lines `<attribute> <TAB-separated levels>`.
@@ -122,4 +123,5 @@ pub(crate) fn set_special_uses(
         text.push('\n');
     }
     lock.replace_target(text.as_bytes(), ctx.options.fsync)
+        .map(|_| ())
 }
