@@ -219,67 +219,68 @@ impl<'a> Locked<'a> {
         let mut files = self.list_files()?;
         // Expunged UIDs are never reused: remember the next UID before dropping records.
         let header_next = self.uidlist.next_uid();
-        let mut records = std::mem::take(&mut self.uidlist.records);
-        if records.iter().any(|r| !files.contains_key(&r.base)) {
-            files = self.list_files()?; // readdir may have skipped a file being renamed
+        let records = std::mem::take(&mut self.uidlist.records);
+        // One hash lookup per record: matched files leave `files`, the rest are new.
+        let Joined {
+            mut matched,
+            mut missing,
+            mut rest,
+        } = join(records, files);
+        if !missing.is_empty() {
+            // readdir may have skipped a file being renamed: list again before believing it.
+            let mut all: Vec<(UidRecord, Option<(String, bool)>)> = matched
+                .into_iter()
+                .map(|(r, f)| (r, Some(f)))
+                .chain(missing.into_iter().map(|r| (r, None)))
+                .collect();
+            all.sort_by_key(|(r, _)| r.uid);
+            files = self.list_files()?;
+            Joined {
+                matched,
+                missing,
+                rest,
+            } = join(all.into_iter().map(|(r, _)| r).collect(), files);
         }
-        let before = records.len();
-        let mut gone = Vec::new();
-        records.retain(|r| {
-            let keep = files.contains_key(&r.base);
-            if !keep {
-                gone.push(r.uid);
-            }
-            keep
-        });
-        if records.len() != before {
+        if !missing.is_empty() {
             self.uidlist_rewrite = true;
         }
-        self.uidlist.records = records;
         self.uidlist.header_next_uid = header_next;
-        for uid in gone {
-            if self.index.live.contains_key(&uid) {
+        for r in missing {
+            if self.index.live.contains_key(&r.uid) {
                 let m = self.bump();
-                self.expunge_in_index(uid, m);
+                self.expunge_in_index(r.uid, m);
             }
         }
-        let known: HashMap<&str, u32> = self
-            .uidlist
-            .records
-            .iter()
-            .map(|r| (r.base.as_str(), r.uid))
-            .collect();
-        let mut new_files: Vec<(u32, String)> = files
-            .keys()
-            .filter(|b| !known.contains_key(b.as_str()))
-            .map(|b| {
-                let marked = filename::marker(b)
+        let mut new_files: Vec<(u32, String, (String, bool))> = rest
+            .into_iter()
+            .map(|(b, f)| {
+                let marked = filename::marker(&b)
                     .filter(|(_, v)| *v == self.uidlist.uid_validity)
                     .map_or(u32::MAX, |(u, _)| u);
-                (marked, b.clone())
+                (marked, b, f)
             })
             .collect();
         new_files.sort();
-        for (marked, base) in new_files {
-            let next = self.next_uid();
+        let mut next = header_next.max(matched.last().map_or(1, |(r, _)| r.uid.saturating_add(1)));
+        for (marked, base, f) in new_files {
             let uid = if marked != u32::MAX && marked >= next {
                 marked
             } else {
                 next
             };
-            self.uidlist.records.push(UidRecord::new(uid, base));
-            self.uidlist.header_next_uid = uid.saturating_add(1);
+            next = uid.saturating_add(1);
+            matched.push((UidRecord::new(uid, base), f));
+            self.uidlist.header_next_uid = next;
             self.uidlist_rewrite = true;
         }
-        let records = self.uidlist.records.clone();
         let mut msgs = BTreeMap::new();
-        for r in records {
-            let Some((name, in_new)) = files.get(&r.base) else {
-                continue;
-            };
-            let msg = self.describe(&r, name, *in_new)?;
+        let mut kept = Vec::with_capacity(matched.len());
+        for (r, (name, in_new)) in matched {
+            let msg = self.describe(&r, name, in_new)?;
             msgs.insert(r.uid, msg);
+            kept.push(r);
         }
+        self.uidlist.records = kept;
         let stale: Vec<u32> = self
             .index
             .live
@@ -299,10 +300,10 @@ impl<'a> Locked<'a> {
     }
 
     /// Builds the record of one message and brings the index up to date with it.
-    fn describe(&mut self, r: &UidRecord, name: &str, in_new: bool) -> Result<Msg, StoreError> {
-        let parsed = filename::parse(name).ok_or_else(|| StoreError::Corrupt {
+    fn describe(&mut self, r: &UidRecord, name: String, in_new: bool) -> Result<Msg, StoreError> {
+        let parsed = filename::parse(&name).ok_or_else(|| StoreError::Corrupt {
             file: "message file name",
-            detail: name.to_owned(),
+            detail: name.clone(),
         })?;
         let mut flags = parsed.flags.clone();
         for &l in &parsed.keyword_letters {
@@ -315,10 +316,10 @@ impl<'a> Locked<'a> {
             .live
             .get(&r.uid)
             .filter(|e| e.base == r.base)
-            .cloned();
+            .map(|e| (e.size, e.internal_date, e.modseq, e.flags == flags));
         let (size, internal_date, modseq) = match known {
-            Some(e) if e.flags == flags => (e.size, e.internal_date, e.modseq),
-            Some(e) => {
+            Some((size, date, modseq, true)) => (size, date, modseq),
+            Some((size, date, _, false)) => {
                 let m = self.bump();
                 self.index_appends
                     .push_str(&index::changed(m, r.uid, &flags));
@@ -326,10 +327,10 @@ impl<'a> Locked<'a> {
                     live.flags = flags.clone();
                     live.modseq = m;
                 }
-                (e.size, e.internal_date, m)
+                (size, date, m)
             }
             None => {
-                let rel = Path::new(if in_new { "new" } else { "cur" }).join(name);
+                let rel = Path::new(if in_new { "new" } else { "cur" }).join(&name);
                 let meta = fs::metadata(self.dir.join(rel)).ok();
                 // Presented size: Dovecot's virtual size (CRLF) when the name has it.
                 let size = filename::field(parsed.base, "W")
@@ -352,13 +353,15 @@ impl<'a> Locked<'a> {
                 (size, date, m)
             }
         };
+        let keyword_letters = parsed.keyword_letters;
+        let other_letters = parsed.other_letters;
         Ok(Msg {
-            name: name.to_owned(),
+            name,
             in_new,
             base: r.base.clone(),
             flags,
-            keyword_letters: parsed.keyword_letters.clone(),
-            other_letters: parsed.other_letters.clone(),
+            keyword_letters,
+            other_letters,
             size,
             internal_date,
             modseq,
@@ -691,6 +694,33 @@ fn load_index(path: &Path, cached: Option<(Index, FileAt)>) -> Result<Load<Index
             }),
             Err(highest) => Ok(Load::Corrupt(highest)),
         },
+    }
+}
+
+type Found = (String, bool);
+
+/// Result of [`join`].
+struct Joined {
+    matched: Vec<(UidRecord, Found)>,
+    missing: Vec<UidRecord>,
+    rest: HashMap<String, Found>,
+}
+
+/// Pairs uidlist records with listed files by base name: (matched, records without a file,
+/// files without a record).
+fn join(records: Vec<UidRecord>, mut files: HashMap<String, Found>) -> Joined {
+    let mut matched = Vec::with_capacity(records.len());
+    let mut missing = Vec::new();
+    for r in records {
+        match files.remove(&r.base) {
+            Some(f) => matched.push((r, f)),
+            None => missing.push(r),
+        }
+    }
+    Joined {
+        matched,
+        missing,
+        rest: files,
     }
 }
 

@@ -66,7 +66,8 @@ impl Maildir {
                 reason: format!("{REPLICA_MARKER} marker vanished: replica unmounted?"),
             });
         }
-        for sub in ["", "cur", "new", "tmp"] {
+        // `cur/` last: other threads and processes take its presence to mean "complete".
+        for sub in ["", "tmp", "new", "cur"] {
             match fs::create_dir(dir.join(sub)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
