@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
             keyword_limit,
             expunge_selectors,
             read_parts,
+            bare_newlines_are_presented_as_crlf,
             copy_keeps_source,
             move_is_all_or_nothing_per_message,
             change_feed,
@@ -441,6 +442,29 @@ pub fn read_parts<S: MailStore + ?Sized>(s: &S) {
         s.read(&bob, &inbox, uid, past),
         Err(StoreError::RangeOutOfBounds)
     ));
+}
+
+/// A message appended with bare LF line ends reads back with CRLF, and its size counts the
+/// CRLF form (RFC 3501 RFC822.SIZE is the size "in RFC-2822 format").
+pub fn bare_newlines_are_presented_as_crlf<S: MailStore + ?Sized>(s: &S) {
+    let bob = user("bob");
+    let inbox = MailboxName::inbox();
+    let uid = put(
+        s,
+        &bob,
+        &inbox,
+        b"Subject: lf\nX: y\n\nbody\n",
+        Flags::new(),
+    );
+    let want = b"Subject: lf\r\nX: y\r\n\r\nbody\r\n";
+    assert_eq!(
+        s.read(&bob, &inbox, uid, ReadPart::Whole).expect("read"),
+        want
+    );
+    let view = s.open(&bob, &inbox).expect("open");
+    assert_eq!(view.get(uid).expect("listed").size, want.len() as u64);
+    let header = s.read(&bob, &inbox, uid, ReadPart::Header).expect("read");
+    assert_eq!(header, b"Subject: lf\r\nX: y\r\n\r\n");
 }
 
 /// COPY gives new UIDs in the destination (COPYUID), keeps flags, leaves the source alone.

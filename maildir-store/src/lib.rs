@@ -29,6 +29,8 @@
 
 pub mod conformance;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod mailbox_name;
 pub mod maildir;
 mod memory;

@@ -90,6 +90,12 @@ fn dovecot_reads_what_we_write_and_we_read_what_dovecot_writes() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
+    // Dovecot's unprivileged processes must be able to walk into the tree.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
     let root = tmp.path().join("replica");
     std::fs::create_dir(&root).expect("mkdir");
     Maildir::init_replica(&root).expect("init");

@@ -46,20 +46,17 @@
 //! granularity that could hide a change).
 
 mod deliver;
-mod index;
-mod keywords;
-mod layout;
+pub(crate) mod filename;
+pub(crate) mod index;
+pub(crate) mod keywords;
+pub(crate) mod layout;
 mod lock;
 mod mailbox;
-mod mutf7;
+pub(crate) mod mutf7;
 mod ops;
 mod tail;
+pub(crate) mod uidlist;
 mod user_files;
-
-#[doc(hidden)]
-pub mod filename;
-#[doc(hidden)]
-pub mod uidlist;
 
 use std::{
     collections::{HashMap, hash_map::RandomState},
