@@ -20,6 +20,8 @@ pub(crate) struct TmpMessage {
     pub(crate) path: PathBuf,
     pub(crate) size: u64,
     pub(crate) vsize: u64,
+    /// Bytes of the file up to and including the blank line after the header.
+    pub(crate) header_len: u64,
     pub(crate) internal_date: SystemTime,
     pub(crate) kept: bool,
 }
@@ -49,22 +51,34 @@ pub(crate) fn write_tmp(
         path,
         size: 0,
         vsize: 0,
+        header_len: 0,
         internal_date,
         kept: false,
     };
-    let (size, vsize) = copy_counting(message, &file)?;
-    tmp.size = size;
-    tmp.vsize = vsize;
+    let counts = copy_counting(message, &file)?;
+    tmp.size = counts.size;
+    tmp.vsize = counts.vsize;
+    tmp.header_len = counts.header_len.unwrap_or(counts.size);
     file.set_modified(internal_date)
         .map_err(StoreError::io("setting INTERNALDATE as mtime"))?;
     ctx.fsync_file(&file)?;
     Ok(tmp)
 }
 
-fn copy_counting(message: &mut dyn Read, mut file: &File) -> Result<(u64, u64), StoreError> {
+/// What streaming a message told us about it.
+struct Counts {
+    size: u64,
+    vsize: u64,
+    header_len: Option<u64>,
+}
+
+fn copy_counting(message: &mut dyn Read, mut file: &File) -> Result<Counts, StoreError> {
     let mut buf = vec![0u8; 64 * 1024];
     let (mut size, mut vsize) = (0u64, 0u64);
     let mut prev_cr = false;
+    let mut header_len = None;
+    // Bytes on the current line other than a CR: zero at a newline means a blank line.
+    let mut line_len = 0u64;
     loop {
         let n = match message.read(&mut buf) {
             Ok(0) => break,
@@ -75,14 +89,26 @@ fn copy_counting(message: &mut dyn Read, mut file: &File) -> Result<(u64, u64), 
         let chunk = buf.get(..n).unwrap_or_default();
         file.write_all(chunk)
             .map_err(StoreError::io("writing message file"))?;
-        for &b in chunk {
-            if b == b'\n' && !prev_cr {
-                vsize += 1;
+        for (i, &b) in chunk.iter().enumerate() {
+            if b == b'\n' {
+                if !prev_cr {
+                    vsize += 1;
+                }
+                if line_len == 0 && header_len.is_none() {
+                    header_len = Some(size + i as u64 + 1);
+                }
+                line_len = 0;
+            } else if b != b'\r' {
+                line_len += 1;
             }
             prev_cr = b == b'\r';
         }
         size += n as u64;
         vsize += n as u64;
     }
-    Ok((size, vsize))
+    Ok(Counts {
+        size,
+        vsize,
+        header_len,
+    })
 }

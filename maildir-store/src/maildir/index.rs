@@ -5,13 +5,14 @@
 //!
 //! ```text
 //! gradwell-index 1 V<uidvalidity> B<boot id of the host that last compacted it>
-//! A <modseq> <uid> <size> <date secs> <date nanos> <base file name> <flags>   new message
+//! A <modseq> <uid> <size> <date secs> <date nanos> <header bytes> <base name> <flags>
+//!                                                                    new message
 //! F <modseq> <uid> <flags>                                                    flags changed
 //! X <modseq> <uid>                                                            expunged
 //! ```
 //! `<flags>` is the system-flag letters (`DFRST`, or `-` for none) followed by the keywords,
-//! space-separated. The `A` record doubles as the metadata cache (size and INTERNALDATE without
-//! opening or stat-ing the message file). The log is rebuildable: if it is lost or corrupt the
+//! space-separated. The `A` record doubles as the metadata cache: size, INTERNALDATE and the
+//! length of the header in the file (0 when unknown) without opening or stat-ing the message. The log is rebuildable: if it is lost or corrupt the
 //! mailbox is rescanned and every message gets a modseq above the highest one still readable,
 //! so HIGHESTMODSEQ never goes backwards for a client that saw it. A last line without its
 //! newline is a torn append and is ignored.
@@ -32,6 +33,7 @@ pub(crate) struct Entry {
     pub(crate) modseq: u64,
     pub(crate) size: u64,
     pub(crate) internal_date: SystemTime,
+    pub(crate) header_len: u64,
     pub(crate) base: String,
     pub(crate) flags: Flags,
 }
@@ -95,11 +97,12 @@ pub(crate) fn added(uid: u32, e: &Entry) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     format!(
-        "A {} {uid} {} {} {} {} {}\n",
+        "A {} {uid} {} {} {} {} {} {}\n",
         e.modseq,
         e.size,
         date.as_secs(),
         date.subsec_nanos(),
+        e.header_len,
         e.base,
         flags_field(&e.flags)
     )
@@ -139,6 +142,7 @@ impl Index {
                 let size = num(t.next())?;
                 let secs = num(t.next())?;
                 let nanos: u32 = num(t.next())?;
+                let header_len = num(t.next())?;
                 let base = t.next().ok_or("missing base")?.to_owned();
                 let letters = t.next().ok_or("missing flags")?;
                 let flags = parse_flags(letters, t).ok_or("bad flags")?;
@@ -150,6 +154,7 @@ impl Index {
                         modseq,
                         size,
                         internal_date,
+                        header_len,
                         base,
                         flags,
                     },
@@ -225,6 +230,7 @@ mod tests {
             modseq,
             size: 42,
             internal_date: SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 5),
+            header_len: 12,
             base: "1.M2P3.h,S=42".into(),
             flags,
         }

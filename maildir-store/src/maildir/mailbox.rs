@@ -44,6 +44,8 @@ pub(crate) struct Msg {
     pub(crate) other_letters: Vec<u8>,
     pub(crate) size: u64,
     pub(crate) internal_date: SystemTime,
+    /// Bytes of the file holding the header, 0 when not known.
+    pub(crate) header_len: u64,
     pub(crate) modseq: u64,
     pub(crate) pop3_uidl: Option<String>,
     pub(crate) pop3_order: Option<u32>,
@@ -316,10 +318,19 @@ impl<'a> Locked<'a> {
             .live
             .get(&r.uid)
             .filter(|e| e.base == r.base)
-            .map(|e| (e.size, e.internal_date, e.modseq, e.flags == flags));
+            .map(|e| {
+                (
+                    e.size,
+                    e.internal_date,
+                    e.modseq,
+                    e.flags == flags,
+                    e.header_len,
+                )
+            });
+        let header_len = known.map_or(0, |k| k.4);
         let (size, internal_date, modseq) = match known {
-            Some((size, date, modseq, true)) => (size, date, modseq),
-            Some((size, date, _, false)) => {
+            Some((size, date, modseq, true, _)) => (size, date, modseq),
+            Some((size, date, _, false, _)) => {
                 let m = self.bump();
                 self.index_appends
                     .push_str(&index::changed(m, r.uid, &flags));
@@ -345,6 +356,7 @@ impl<'a> Locked<'a> {
                     modseq: m,
                     size,
                     internal_date: date,
+                    header_len: 0,
                     base: r.base.clone(),
                     flags: flags.clone(),
                 };
@@ -364,6 +376,7 @@ impl<'a> Locked<'a> {
             other_letters,
             size,
             internal_date,
+            header_len,
             modseq,
             pop3_uidl: r.ext('P').filter(|p| !p.is_empty()).map(str::to_owned),
             pop3_order: r.ext('O').and_then(|o| o.parse().ok()),
@@ -474,6 +487,7 @@ impl<'a> Locked<'a> {
             modseq,
             size: msg.size,
             internal_date: msg.internal_date,
+            header_len: msg.header_len,
             base: msg.base.clone(),
             flags: msg.flags.clone(),
         };

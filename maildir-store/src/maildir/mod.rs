@@ -138,6 +138,8 @@ pub(crate) struct Ctx {
 #[derive(Debug, Clone)]
 struct CacheEntry {
     used: u64,
+    /// The stamps are old enough to prove nothing changed since (see "Caching").
+    settled: bool,
     stamps: Vec<Option<Stamp>>,
     snapshot: Arc<Snapshot>,
 }
@@ -413,9 +415,17 @@ impl Ctx {
     ) -> Option<Arc<Snapshot>> {
         let tick = self.tick();
         let mut cache = self.lock_cache();
-        let hit = cache.get_mut(dir).filter(|h| h.stamps == now)?;
+        let hit = cache
+            .get_mut(dir)
+            .filter(|h| h.settled && h.stamps == now)?;
         hit.used = tick;
         Some(Arc::clone(&hit.snapshot))
+    }
+
+    /// The last scan of `dir` this process made, however old: good enough to find a file
+    /// name (a stale name fails to open, and the caller rescans).
+    pub(crate) fn last_snapshot(&self, dir: &Path) -> Option<Arc<Snapshot>> {
+        self.lock_cache().get(dir).map(|h| Arc::clone(&h.snapshot))
     }
 
     /// Takes the parsed control files of `dir` out of the cache (the caller holds the lock).
@@ -458,19 +468,16 @@ impl Ctx {
             .all(|s| u64::try_from(s.mtime).is_ok_and(|m| m < settle));
         let tick = self.tick();
         let mut cache = self.lock_cache();
-        if settled {
-            cache.insert(
-                dir.to_path_buf(),
-                CacheEntry {
-                    used: tick,
-                    stamps: before,
-                    snapshot: Arc::clone(snapshot),
-                },
-            );
-            evict(&mut cache, self.options.cached_mailboxes, |e| e.used);
-        } else {
-            cache.remove(dir);
-        }
+        cache.insert(
+            dir.to_path_buf(),
+            CacheEntry {
+                used: tick,
+                settled,
+                stamps: before,
+                snapshot: Arc::clone(snapshot),
+            },
+        );
+        evict(&mut cache, self.options.cached_mailboxes, |e| e.used);
     }
 
     /// Drops the cached scan of `dir`.

@@ -177,7 +177,11 @@ impl Maildir {
 
     /// Opens a message file, rescanning once if it was renamed or removed meanwhile.
     fn open_message(&self, dir: &Path, u: Uid) -> Result<(File, Msg), StoreError> {
-        let mut snapshot = self.ctx.snapshot(dir)?;
+        // Any earlier scan will do to find the name; a rescan happens only if it is stale.
+        let mut snapshot = match self.ctx.last_snapshot(dir) {
+            Some(s) if s.msgs.contains_key(&u.get()) => s,
+            _ => self.ctx.snapshot(dir)?,
+        };
         for attempt in 0..2 {
             let Some(msg) = snapshot.msgs.get(&u.get()) else {
                 return Err(if attempt == 0 {
@@ -444,6 +448,7 @@ impl MailStore for Maildir {
                 other_letters: Vec::new(),
                 size: tmp.vsize,
                 internal_date: tmp.internal_date,
+                header_len: tmp.header_len,
                 modseq: 0,
                 pop3_uidl: None,
                 pop3_order: None,
@@ -642,9 +647,15 @@ impl MailStore for Maildir {
         part: ReadPart,
     ) -> Result<Vec<u8>, StoreError> {
         let dir = self.mailbox_dir(user, name)?;
-        let (mut file, _) = self.open_message(&dir, u)?;
+        let (file, msg) = self.open_message(&dir, u)?;
         let mut raw = Vec::new();
-        file.read_to_end(&mut raw)
+        // The header alone needs only the bytes the metadata cache says it spans.
+        let limit = match part {
+            ReadPart::Header if msg.header_len > 0 => msg.header_len,
+            _ => u64::MAX,
+        };
+        file.take(limit)
+            .read_to_end(&mut raw)
             .map_err(StoreError::io("reading message file"))?;
         let message = with_crlf(raw);
         match part {
