@@ -4,7 +4,7 @@
 //! text log next to `dovecot-uidlist`, appended under the same lock:
 //!
 //! ```text
-//! gradwell-index 1 V<uidvalidity> B<boot id of the host that last compacted it>
+//! gradwell-index 1 V<uidvalidity> B<boot id>@<host that last rewrote it>
 //! A <modseq> <uid> <size> <date secs> <date nanos> <header bytes> <base name> <flags>
 //!                                                                    new message
 //! F <modseq> <uid> <flags>                                                    flags changed

@@ -182,7 +182,7 @@ impl<'a> Locked<'a> {
             me.needs_scan = true;
         }
         me.index.uid_validity = me.uidlist.uid_validity;
-        if me.index.boot != ctx.boot_id {
+        if ctx.written_before_reboot(&me.index.boot) {
             // Written before this host's last reboot: appended lines may have been lost with
             // the page cache, so rediscover UIDs from the file names before allocating more.
             me.needs_scan = true;
@@ -297,7 +297,11 @@ impl<'a> Locked<'a> {
         self.msgs = msgs;
         self.scanned = true;
         self.needs_scan = false;
-        self.index.boot = self.ctx.boot_id.clone();
+        if self.ctx.written_before_reboot(&self.index.boot) {
+            // Record that this boot has checked the names, so the next writer need not.
+            self.index.boot = self.ctx.boot_tag.clone();
+            self.index_rewrite = true;
+        }
         Ok(())
     }
 
@@ -570,7 +574,9 @@ impl<'a> Locked<'a> {
                 }
             }
             _ => {
-                self.index.boot = self.ctx.boot_id.clone();
+                if self.ctx.written_before_reboot(&self.index.boot) {
+                    self.index.boot = self.ctx.boot_tag.clone();
+                }
                 let text = self.index.compacted();
                 self.index.lines = text.lines().count().saturating_sub(1);
                 let tmp = self.dir.join(format!("{}.tmp", index::FILE));
@@ -741,7 +747,7 @@ fn join(records: Vec<UidRecord>, mut files: HashMap<String, Found>) -> Joined {
 fn rebuilt_index(highest: u64, ctx: &Ctx) -> Index {
     Index {
         highest,
-        boot: ctx.boot_id.clone(),
+        boot: ctx.boot_tag.clone(),
         ..Index::default()
     }
 }

@@ -126,7 +126,8 @@ pub(crate) struct Ctx {
     pub(crate) root: PathBuf,
     pub(crate) options: Options,
     pub(crate) host: String,
-    pub(crate) boot_id: String,
+    /// `<boot id>@<host>`: recorded in each index this host rewrites.
+    pub(crate) boot_tag: String,
     counter: AtomicU64,
     fsyncs: AtomicU64,
     rebuilds: AtomicU64,
@@ -220,8 +221,8 @@ impl Maildir {
             ctx: Ctx {
                 root: root.to_path_buf(),
                 options,
+                boot_tag: format!("{}@{host}", read_boot_id()),
                 host,
-                boot_id: read_boot_id(),
                 counter: AtomicU64::new(0),
                 fsyncs: AtomicU64::new(0),
                 rebuilds: AtomicU64::new(0),
@@ -309,6 +310,14 @@ pub(crate) fn stamps(dir: &Path) -> Vec<Option<Stamp>> {
 }
 
 impl Ctx {
+    /// True when `tag` was written by this host in an earlier boot: appends made then may
+    /// have been lost with the page cache. (Other hosts reach the file over a network
+    /// filesystem, whose close-to-open semantics made their closed appends durable.)
+    pub(crate) fn written_before_reboot(&self, tag: &str) -> bool {
+        let same_host = tag.rsplit_once('@').is_none_or(|(_, h)| h == self.host);
+        same_host && tag != self.boot_tag
+    }
+
     pub(crate) fn lock_policy(&self) -> LockPolicy<'_> {
         LockPolicy {
             timeout: self.options.lock_timeout,

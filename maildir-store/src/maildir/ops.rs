@@ -131,7 +131,7 @@ impl Maildir {
                 .map_err(StoreError::io("writing dovecot-uidlist"))?;
             fs::write(
                 staging.join(index::FILE),
-                index::header(v, &self.ctx.boot_id),
+                index::header(v, &self.ctx.boot_tag),
             )
             .map_err(StoreError::io("writing index"))?;
             Ok(())
