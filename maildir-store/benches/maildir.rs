@@ -1,8 +1,14 @@
-//! Maildir benchmarks: durable deliveries per second (against the bare syscall floor of a
-//! durable Maildir delivery), and opening a 100,000-message mailbox warm and cold.
+//! Maildir benchmarks: durable deliveries per second and opening a 100,000-message mailbox
+//! warm and cold, with the peers in the same run: the bare syscall floor of a durable Maildir
+//! delivery, and Dovecot (IMAP APPEND with `mail_fsync = always`, and SELECT of the same
+//! 100,000-message tree) when `/usr/sbin/dovecot` is installed.
 //!
 //! `cargo bench -p maildir-store --bench maildir`. Under `cargo test` (no `--bench`
 //! argument) the big mailbox has 1,000 messages so the smoke run stays quick.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/support/dovecot.rs"]
+mod dovecot;
 
 use std::{
     fs::{self, File},
@@ -72,7 +78,31 @@ fn deliveries(c: &mut Criterion) {
     g.bench_function("syscall_floor", |b| {
         b.iter(|| floor_delivery(&floor_dir, &body, counter.fetch_add(1, Ordering::Relaxed)))
     });
+    if let Some((server, _state)) = start_dovecot(tmp.path()) {
+        let mut imap = dovecot::Imap::login(server.port, "peer");
+        g.bench_function("dovecot_imap_append", |b| {
+            b.iter(|| {
+                let a = imap.command("APPEND INBOX", Some(&body));
+                assert!(a.status.contains(" OK"), "{}", a.status);
+            })
+        });
+        server.stop();
+    }
     g.finish();
+}
+
+/// Dovecot serving users under `root`, or `None` (said loudly) when it is not installed.
+fn start_dovecot(root: &Path) -> Option<(dovecot::Dovecot, tempfile::TempDir)> {
+    if !Path::new(dovecot::DOVECOT).exists() {
+        eprintln!(
+            "!! dovecot not installed: peer benchmarks skipped (apt-get install dovecot-imapd)"
+        );
+        return None;
+    }
+    let state = tempfile::tempdir().expect("tempdir");
+    dovecot::hand_over(root);
+    let server = dovecot::Dovecot::start(root, state.path());
+    Some((server, state))
 }
 
 fn open_big(c: &mut Criterion) {
@@ -112,6 +142,18 @@ fn open_big(c: &mut Criterion) {
             black_box(fresh.open(&user, &inbox).expect("open").messages.len())
         })
     });
+    if let Some((server, _state)) = start_dovecot(tmp.path()) {
+        let mut imap = dovecot::Imap::login(server.port, "big");
+        // The first SELECT builds Dovecot's own index of the tree; measure the ones after.
+        imap.ok("SELECT INBOX");
+        g.bench_function("dovecot_select_warm", |b| {
+            b.iter(|| {
+                let a = imap.ok("SELECT INBOX");
+                black_box(a.untagged.len())
+            })
+        });
+        server.stop();
+    }
     g.finish();
 }
 
