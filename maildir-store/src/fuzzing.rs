@@ -1,0 +1,109 @@
+//! Bodies of the cargo-fuzz targets in `/fuzz/fuzz_targets/maildir_*.rs`, as plain functions
+//! so crash inputs replay as ordinary tests on stable Rust. Each panics only on a real bug.
+
+use crate::{
+    mailbox_name::MailboxName,
+    maildir::{filename, index, keywords::KeywordTable, layout, mutf7, uidlist},
+};
+
+/// Any file name: parse, re-format with the same flags, parse again, same meaning.
+pub fn maildir_filename(data: &[u8]) {
+    let Ok(name) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(p) = filename::parse(name) else {
+        return;
+    };
+    let again = filename::format(p.base, &p.flags, &p.keyword_letters, &p.other_letters);
+    let q = filename::parse(&again).expect("formatted names parse");
+    assert_eq!(q.base, p.base);
+    assert_eq!(q.flags, p.flags);
+    assert_eq!(q.keyword_letters, p.keyword_letters);
+    let _ = filename::marker(p.base);
+}
+
+/// Any `dovecot-uidlist`: parse never panics; what parses survives our writer.
+pub fn maildir_uidlist(data: &[u8]) {
+    let Ok((list, used)) = uidlist::parse(data) else {
+        return;
+    };
+    assert!(used <= data.len());
+    let bytes = list.to_bytes();
+    let (again, again_used) = uidlist::parse(&bytes).expect("our own uidlist parses");
+    assert_eq!(again_used, bytes.len());
+    assert_eq!(again.records, list.records);
+    assert_eq!(again.uid_validity, list.uid_validity);
+    assert!(again.next_uid() >= list.next_uid());
+}
+
+/// Any `gradwell-index`: replay never panics; compaction keeps what it describes.
+pub fn maildir_index(data: &[u8]) {
+    let Ok((idx, _)) = index::parse(data) else {
+        return;
+    };
+    let text = idx.compacted();
+    let (again, _) = index::parse(text.as_bytes()).expect("our own index parses");
+    assert_eq!(again.live, idx.live);
+    assert_eq!(again.vanished, idx.vanished);
+}
+
+/// Any `dovecot-keywords`: parse never panics; our writer round-trips the table.
+pub fn maildir_keywords(data: &[u8]) {
+    let table = KeywordTable::parse(&String::from_utf8_lossy(data));
+    assert_eq!(KeywordTable::parse(&table.to_text()), table);
+}
+
+/// Any mailbox name: valid names map to one directory directly under the user's tree and
+/// back; modified UTF-7 decoding accepts only canonical spellings.
+pub fn mailbox_name(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(decoded) = mutf7::decode(text) {
+        assert_eq!(mutf7::encode(&decoded), text);
+    }
+    let Ok(name) = MailboxName::new(text) else {
+        return;
+    };
+    let Ok(Some(dir)) = layout::folder_dir(&name) else {
+        return;
+    };
+    assert!(dir.starts_with('.') && dir != "." && dir != "..");
+    assert!(!dir.contains('/') && !dir.contains('\0'));
+    assert_eq!(layout::parse_folder_dir(&dir), Some(name));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_run_clean() {
+        maildir_filename(b"1795911967.M166100P12084.vm,S=18,W=21:2,STabc");
+        maildir_filename(b"x:2,\xff");
+        maildir_uidlist(b"3 V1795911969 N3 Gabc\n1 :a.b.c\n2 W5 :d.e.f:2,S\n");
+        maildir_uidlist(b"1 5 9\n3 x\n");
+        maildir_index(b"gradwell-index 1 V7 Bb\nA 2 1 10 5 0 base S kw\nF 3 1 -\nX 4 1\n");
+        maildir_keywords(b"0 $Label1\n1 Work\n25 z\n26 over\n");
+        mailbox_name(b"B&APw-cher/x");
+        mailbox_name("Bücher/2024".as_bytes());
+        mailbox_name(b"a/../b");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_inputs(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+            maildir_filename(&data);
+            maildir_uidlist(&data);
+            maildir_index(&data);
+            maildir_keywords(&data);
+            mailbox_name(&data);
+        }
+
+        #[test]
+        fn arbitrary_names(name in "[a-zA-Z0-9 &ü/.~*:-]{1,30}") {
+            mailbox_name(name.as_bytes());
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! Dotlocks: `<file>.lock` created with `O_CREAT|O_EXCL`, as Dovecot locks `dovecot-uidlist`.
+//!
+//! Exclusive creation is atomic on local filesystems and on NFSv3+, so the lock is safe across
+//! processes and hosts. The holder writes `pid host` into it. A lock is stale when its holder
+//! is a dead process on this host, or when it has not been touched for
+//! [`super::Options::stale_lock_age`] (Dovecot uses 2 minutes for `dovecot-uidlist.lock`).
+//! Taking over a stale lock renames it aside first and checks it was the same file, so two
+//! processes breaking the same stale lock cannot both end up holding it.
+//!
+//! A holder that rewrites the locked file writes the new contents into the lock file and
+//! renames it over the target: one atomic step that also releases the lock.
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::{ErrorKind, Seek, SeekFrom, Write},
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+    thread,
+    time::{Duration, Instant, SystemTime},
+};
+
+use crate::error::StoreError;
+
+/// How to wait for and judge locks.
+#[derive(Debug, Clone)]
+pub(crate) struct LockPolicy<'a> {
+    pub(crate) timeout: Duration,
+    pub(crate) stale_age: Duration,
+    pub(crate) host: &'a str,
+}
+
+/// A held dotlock; dropping it releases the lock.
+#[derive(Debug)]
+pub(crate) struct DotLock {
+    lock_path: PathBuf,
+    target: PathBuf,
+    file: Option<File>,
+}
+
+impl DotLock {
+    /// Waits for and takes the lock on `target`.
+    pub(crate) fn acquire(target: &Path, policy: &LockPolicy<'_>) -> Result<Self, StoreError> {
+        let mut lock_path = target.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let deadline = Instant::now() + policy.timeout;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock_path)
+            {
+                Ok(mut file) => {
+                    let owner = format!("{} {}\n", std::process::id(), policy.host);
+                    file.write_all(owner.as_bytes())
+                        .map_err(StoreError::io("writing lock file"))?;
+                    return Ok(Self {
+                        lock_path,
+                        target: target.to_path_buf(),
+                        file: Some(file),
+                    });
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                    break_if_stale(&lock_path, policy)?;
+                }
+                Err(e) => return Err(StoreError::io("creating lock file")(e)),
+            }
+            if Instant::now() >= deadline {
+                return Err(StoreError::LockTimeout);
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Replaces the locked file with `contents` by renaming the lock file over it, which also
+    /// releases the lock. With `fsync`, the new contents are on disk before the rename.
+    /// Returns the inode of the new file.
+    pub(crate) fn replace_target(
+        mut self,
+        contents: &[u8],
+        fsync: bool,
+    ) -> Result<u64, StoreError> {
+        let Some(mut file) = self.file.take() else {
+            return Err(StoreError::LockTimeout);
+        };
+        file.set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .map_err(StoreError::io("truncating lock file"))?;
+        file.write_all(contents)
+            .map_err(StoreError::io("writing new contents into lock file"))?;
+        if fsync {
+            file.sync_data()
+                .map_err(StoreError::io("fsync of new file"))?;
+        }
+        let ino = file
+            .metadata()
+            .map_err(StoreError::io("stat of lock file"))?
+            .ino();
+        fs::rename(&self.lock_path, &self.target)
+            .map_err(StoreError::io("renaming lock file over its target"))?;
+        Ok(ino)
+    }
+}
+
+impl Drop for DotLock {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            // Nothing useful to do if this fails: the lock then goes stale and is taken over.
+            let _ = fs::remove_file(&self.lock_path);
+        }
+    }
+}
+
+fn break_if_stale(lock_path: &Path, policy: &LockPolicy<'_>) -> Result<(), StoreError> {
+    let Ok(meta) = fs::metadata(lock_path) else {
+        return Ok(()); // released meanwhile: just retry
+    };
+    let age = SystemTime::now()
+        .duration_since(meta.modified().unwrap_or(SystemTime::now()))
+        .unwrap_or_default();
+    let owner = fs::read_to_string(lock_path).unwrap_or_default();
+    let dead_local_owner = owner
+        .trim_end()
+        .split_once(' ')
+        .filter(|(_, host)| *host == policy.host)
+        .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    if age < policy.stale_age && !dead_local_owner {
+        return Ok(());
+    }
+    let aside =
+        lock_path.with_extension(format!("lock.stale.{}.{}", std::process::id(), meta.ino()));
+    if fs::rename(lock_path, &aside).is_err() {
+        return Ok(()); // someone else broke it first
+    }
+    let same = fs::metadata(&aside).is_ok_and(|m| m.ino() == meta.ino());
+    if !same {
+        // We moved a fresh lock taken after our check: put it back unless another exists.
+        let _ = fs::hard_link(&aside, lock_path);
+    }
+    let _ = fs::remove_file(&aside);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(stale: Duration) -> LockPolicy<'static> {
+        LockPolicy {
+            timeout: Duration::from_millis(200),
+            stale_age: stale,
+            host: "testhost",
+        }
+    }
+
+    #[test]
+    fn excludes_then_releases() {
+        let dir = tempfile::tempdir().unwrap(); // Unwrap: test setup.
+        let target = dir.path().join("f");
+        let held = DotLock::acquire(&target, &policy(Duration::from_secs(60))).unwrap();
+        let second = DotLock::acquire(&target, &policy(Duration::from_secs(60)));
+        assert!(matches!(second, Err(StoreError::LockTimeout)));
+        drop(held);
+        assert!(DotLock::acquire(&target, &policy(Duration::from_secs(60))).is_ok());
+    }
+
+    #[test]
+    fn takes_over_dead_or_old_locks() {
+        let dir = tempfile::tempdir().unwrap(); // Unwrap: test setup.
+        let target = dir.path().join("f");
+        let lock = dir.path().join("f.lock");
+        // A dead local process (pid far above pid_max on Linux).
+        fs::write(&lock, "999999999 testhost\n").unwrap();
+        assert!(DotLock::acquire(&target, &policy(Duration::from_secs(60))).is_ok());
+        // A live but silent holder on another host: stale only by age.
+        fs::write(&lock, "1 otherhost\n").unwrap();
+        let young = DotLock::acquire(&target, &policy(Duration::from_secs(60)));
+        assert!(matches!(young, Err(StoreError::LockTimeout)));
+        assert!(DotLock::acquire(&target, &policy(Duration::ZERO)).is_ok());
+    }
+
+    #[test]
+    fn replace_renames_over_target() {
+        let dir = tempfile::tempdir().unwrap(); // Unwrap: test setup.
+        let target = dir.path().join("f");
+        fs::write(&target, "old").unwrap();
+        let held = DotLock::acquire(&target, &policy(Duration::from_secs(60))).unwrap();
+        held.replace_target(b"new", true).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(!dir.path().join("f.lock").exists());
+    }
+}

@@ -1,0 +1,731 @@
+//! `MailStore` for [`Maildir`]: each trait call as filesystem steps.
+
+use std::{
+    fs::{self, File},
+    io::{ErrorKind, Read},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use crate::{
+    error::StoreError,
+    mailbox_name::MailboxName,
+    maildir::{
+        Maildir, REPLICA_MARKER, deliver, filename, index, layout,
+        mailbox::{Locked, Msg, Snapshot, UIDLIST},
+        uidlist::UidList,
+        user_files,
+    },
+    pop3::default_uidl,
+    store::{MailStore, header_of, slice_range, with_crlf},
+    types::{
+        AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate,
+        MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage,
+        ReadPart, SpecialUse, StoreOutcome, SystemFlag, Uid, UidValidity, UserId,
+    },
+};
+
+fn uid(raw: u32) -> Result<Uid, StoreError> {
+    Uid::new(raw).ok_or_else(|| StoreError::Corrupt {
+        file: "dovecot-uidlist",
+        detail: "UID 0".into(),
+    })
+}
+
+fn validity(raw: u32) -> Result<UidValidity, StoreError> {
+    UidValidity::new(raw).ok_or_else(|| StoreError::Corrupt {
+        file: "dovecot-uidlist",
+        detail: "UIDVALIDITY 0".into(),
+    })
+}
+
+fn meta_of(u: u32, m: &Msg) -> Result<MessageMeta, StoreError> {
+    Ok(MessageMeta::new(
+        uid(u)?,
+        m.flags.clone(),
+        m.size,
+        m.internal_date,
+        ModSeq::new(m.modseq),
+    ))
+}
+
+fn sub_dir(in_new: bool) -> &'static str {
+    if in_new { "new" } else { "cur" }
+}
+
+impl Maildir {
+    /// The user's directory, created (with INBOX's `cur/new/tmp`) only while the replica
+    /// marker is present.
+    fn user_dir(&self, user: &UserId) -> Result<PathBuf, StoreError> {
+        let dir = self.ctx.root.join(user.as_str());
+        if dir.join("cur").is_dir() {
+            return Ok(dir);
+        }
+        if !self.ctx.root.join(REPLICA_MARKER).is_file() {
+            return Err(StoreError::ReplicaUnavailable {
+                reason: format!("{REPLICA_MARKER} marker vanished: replica unmounted?"),
+            });
+        }
+        // `cur/` last: other threads and processes take its presence to mean "complete".
+        for sub in ["", "tmp", "new", "cur"] {
+            match fs::create_dir(dir.join(sub)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(StoreError::io("creating user directory")(e)),
+            }
+        }
+        self.ctx.fsync_path(&self.ctx.root)?;
+        Ok(dir)
+    }
+
+    /// The directory of an existing mailbox.
+    fn mailbox_dir(&self, user: &UserId, name: &MailboxName) -> Result<PathBuf, StoreError> {
+        let dir = layout::mailbox_path(&self.user_dir(user)?, name)?;
+        if !dir.join("cur").is_dir() {
+            return Err(StoreError::NoSuchMailbox);
+        }
+        Ok(dir)
+    }
+
+    /// Every folder name in the user's directory, plus INBOX.
+    fn names(&self, user_dir: &Path) -> Result<Vec<MailboxName>, StoreError> {
+        let mut names = vec![MailboxName::inbox()];
+        let entries = fs::read_dir(user_dir).map_err(StoreError::io("listing user directory"))?;
+        for entry in entries {
+            let entry = entry.map_err(StoreError::io("listing user directory"))?;
+            let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(layout::parse_folder_dir)
+            else {
+                continue;
+            };
+            if entry.path().join("cur").is_dir() {
+                names.push(name);
+            }
+        }
+        names.sort_by_key(|n| (!n.is_inbox(), n.clone()));
+        Ok(names)
+    }
+
+    /// Builds a complete, empty folder aside and renames it into place.
+    fn create_folder(&self, user_dir: &Path, name: &MailboxName) -> Result<(), StoreError> {
+        let target = layout::mailbox_path(user_dir, name)?;
+        if target.exists() {
+            return Err(StoreError::MailboxExists);
+        }
+        let staging = user_dir.join("tmp").join(format!(
+            "gradwell-create.{}",
+            self.ctx.unique_base(None, 0, 0)
+        ));
+        let build = || -> Result<(), StoreError> {
+            let io = StoreError::io("building new mailbox");
+            for sub in ["", "cur", "new", "tmp"] {
+                fs::create_dir(staging.join(sub))
+                    .map_err(StoreError::io("building new mailbox"))?;
+            }
+            fs::write(staging.join("maildirfolder"), b"").map_err(io)?;
+            let v = self.ctx.next_uid_validity(&target)?;
+            let list = UidList::new(v, self.ctx.new_guid());
+            fs::write(staging.join(UIDLIST), list.to_bytes())
+                .map_err(StoreError::io("writing dovecot-uidlist"))?;
+            fs::write(
+                staging.join(index::FILE),
+                index::header(v, &self.ctx.boot_tag),
+            )
+            .map_err(StoreError::io("writing index"))?;
+            Ok(())
+        };
+        let built = build();
+        let placed = built.and_then(|()| {
+            fs::rename(&staging, &target).map_err(|e| {
+                if matches!(
+                    e.kind(),
+                    ErrorKind::AlreadyExists | ErrorKind::DirectoryNotEmpty
+                ) {
+                    StoreError::MailboxExists
+                } else {
+                    StoreError::io("placing new mailbox")(e)
+                }
+            })
+        });
+        if placed.is_err() {
+            let _ = fs::remove_dir_all(&staging);
+        }
+        placed?;
+        self.ctx.fsync_path(user_dir)
+    }
+
+    fn create_parents(&self, user_dir: &Path, name: &MailboxName) -> Result<(), StoreError> {
+        let mut parents = Vec::new();
+        let mut p = name.parent();
+        while let Some(parent) = p {
+            p = parent.parent();
+            parents.push(parent);
+        }
+        for parent in parents.into_iter().rev() {
+            if parent.is_inbox() {
+                continue;
+            }
+            match self.create_folder(user_dir, &parent) {
+                Ok(()) | Err(StoreError::MailboxExists) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a message file, rescanning once if it was renamed or removed meanwhile.
+    fn open_message(&self, dir: &Path, u: Uid) -> Result<(File, Msg), StoreError> {
+        // Any earlier scan will do to find the name; a rescan happens only if it is stale.
+        let mut snapshot = match self.ctx.last_snapshot(dir) {
+            Some(s) if s.msgs.contains_key(&u.get()) => s,
+            _ => self.ctx.snapshot(dir)?,
+        };
+        for attempt in 0..2 {
+            let Some(msg) = snapshot.msgs.get(&u.get()) else {
+                return Err(if attempt == 0 {
+                    StoreError::NoSuchMessage(u)
+                } else {
+                    StoreError::MessageVanished(u)
+                });
+            };
+            match File::open(dir.join(msg.rel_path())) {
+                Ok(f) => return Ok((f, msg.clone())),
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    snapshot = self.ctx.rescan(dir)?;
+                }
+                Err(e) => return Err(StoreError::io("opening message file")(e)),
+            }
+        }
+        Err(StoreError::MessageVanished(u))
+    }
+
+    /// Puts copies (hard links) or moves (renames) of `picked` into the locked destination.
+    fn transfer(
+        &self,
+        src_dir: &Path,
+        picked: &[(u32, Msg)],
+        dst: &mut Locked<'_>,
+        mut place: impl FnMut(&Path, &Path) -> std::io::Result<()>,
+    ) -> Result<Vec<(Uid, Uid)>, StoreError> {
+        let mut all = crate::types::Flags::new();
+        for (_, m) in picked {
+            all = all.union(&m.flags);
+        }
+        dst.keywords_fit(all.keywords())?;
+        let mut letters = Vec::with_capacity(picked.len());
+        for (_, m) in picked {
+            letters.push(dst.letters_for(&m.flags)?);
+        }
+        dst.write_keywords()?;
+        let validity = dst.uidlist.uid_validity;
+        let mut mapping = Vec::with_capacity(picked.len());
+        for ((old, m), kw) in picked.iter().zip(letters) {
+            let new_uid = dst.next_uid();
+            let physical = filename::field(&m.base, "S").unwrap_or(m.size);
+            let base = self
+                .ctx
+                .unique_base(Some((new_uid, validity)), physical, m.size);
+            let in_new = m.flags.is_empty() && m.other_letters.is_empty();
+            let name = if in_new {
+                base.clone()
+            } else {
+                filename::format(&base, &m.flags, &kw, &m.other_letters)
+            };
+            let to = dst.dir.join(sub_dir(in_new)).join(&name);
+            match place(&src_dir.join(m.rel_path()), &to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => continue, // expunged meanwhile
+                Err(e) => return Err(StoreError::io("placing message in destination")(e)),
+            }
+            dst.record_new(
+                new_uid,
+                Msg {
+                    name,
+                    in_new,
+                    base,
+                    keyword_letters: kw,
+                    pop3_uidl: None,
+                    pop3_order: None,
+                    ..m.clone()
+                },
+            );
+            mapping.push((uid(*old)?, uid(new_uid)?));
+        }
+        for sub in ["new", "cur"] {
+            self.ctx.fsync_path(&dst.dir.join(sub))?;
+        }
+        Ok(mapping)
+    }
+
+    fn pick(snapshot: &Snapshot, uids: &[Uid]) -> Vec<(u32, Msg)> {
+        let mut wanted: Vec<u32> = uids.iter().map(|u| u.get()).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted
+            .into_iter()
+            .filter_map(|u| snapshot.msgs.get(&u).map(|m| (u, m.clone())))
+            .collect()
+    }
+}
+
+impl MailStore for Maildir {
+    fn list_mailboxes(&self, user: &UserId) -> Result<Vec<MailboxInfo>, StoreError> {
+        let user_dir = self.user_dir(user)?;
+        let names = self.names(&user_dir)?;
+        let subs = user_files::subscriptions(&user_dir)?;
+        let special = user_files::special_uses(&user_dir)?;
+        Ok(names
+            .iter()
+            .map(|n| {
+                let has_children = names.iter().any(|c| c.is_below(n));
+                MailboxInfo::new(
+                    n.clone(),
+                    MailboxAttributes::new(has_children, subs.contains(n), special.get(n).copied()),
+                )
+            })
+            .collect())
+    }
+
+    fn create_mailbox(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        if name.is_inbox() {
+            return Err(StoreError::MailboxExists);
+        }
+        if layout::mailbox_path(&user_dir, name)?.exists() {
+            return Err(StoreError::MailboxExists);
+        }
+        self.create_parents(&user_dir, name)?;
+        self.create_folder(&user_dir, name)?;
+        if let Some(attr) = special_use {
+            user_files::set_special_uses(&self.ctx, &user_dir, |t| {
+                t.insert(name.clone(), attr);
+            })?;
+        }
+        Ok(())
+    }
+
+    fn delete_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        if name.is_inbox() {
+            return Err(StoreError::InboxIsSpecial);
+        }
+        let user_dir = self.user_dir(user)?;
+        let dir = self.mailbox_dir(user, name)?;
+        if self.names(&user_dir)?.iter().any(|n| n.is_below(name)) {
+            return Err(StoreError::HasChildren);
+        }
+        // Rename away first so the mailbox disappears in one step, then remove at leisure.
+        let trash = user_dir.join(format!(
+            "gradwell-trash.{}",
+            self.ctx.unique_base(None, 0, 0)
+        ));
+        fs::rename(&dir, &trash).map_err(StoreError::io("moving mailbox to trash"))?;
+        self.ctx.fsync_path(&user_dir)?;
+        self.ctx.forget(&dir);
+        fs::remove_dir_all(&trash).map_err(StoreError::io("removing deleted mailbox"))?;
+        user_files::set_special_uses(&self.ctx, &user_dir, |t| {
+            t.remove(name);
+        })
+    }
+
+    fn rename_mailbox(
+        &self,
+        user: &UserId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> Result<(), StoreError> {
+        if from.is_inbox() || to.is_inbox() {
+            return Err(StoreError::InboxIsSpecial);
+        }
+        if to.is_below(from) {
+            return Err(StoreError::RenameIntoSelf);
+        }
+        let user_dir = self.user_dir(user)?;
+        self.mailbox_dir(user, from)?;
+        let names = self.names(&user_dir)?;
+        let mut moves = Vec::new();
+        for n in names.iter().filter(|n| *n == from || n.is_below(from)) {
+            let new = n
+                .rebase(from, to)
+                .ok_or(StoreError::InvalidMailboxName(crate::NameError::Length))?;
+            let new_dir = layout::mailbox_path(&user_dir, &new)?;
+            if new_dir.exists() {
+                return Err(StoreError::MailboxExists);
+            }
+            moves.push((layout::mailbox_path(&user_dir, n)?, new_dir, n.clone(), new));
+        }
+        for (old_dir, new_dir, _, _) in &moves {
+            fs::rename(old_dir, new_dir).map_err(StoreError::io("renaming mailbox"))?;
+            self.ctx.forget(old_dir);
+        }
+        self.create_parents(&user_dir, to)?;
+        self.ctx.fsync_path(&user_dir)?;
+        user_files::set_special_uses(&self.ctx, &user_dir, |t| {
+            for (_, _, old, new) in &moves {
+                if let Some(attr) = t.remove(old) {
+                    t.insert(new.clone(), attr);
+                }
+            }
+        })
+    }
+
+    fn set_subscribed(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        subscribed: bool,
+    ) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        user_files::set_subscriptions(&self.ctx, &user_dir, |subs| {
+            if subscribed {
+                subs.insert(name.clone());
+            } else {
+                subs.remove(name);
+            }
+        })
+    }
+
+    fn open(&self, user: &UserId, name: &MailboxName) -> Result<MailboxView, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let s = self.ctx.snapshot(&dir)?;
+        let messages = s
+            .msgs
+            .iter()
+            .map(|(u, m)| meta_of(*u, m))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MailboxView::new(
+            validity(s.uid_validity)?,
+            uid(s.next_uid)?,
+            ModSeq::new(s.highest),
+            messages,
+        ))
+    }
+
+    fn append(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        message: &mut dyn Read,
+        request: &AppendRequest,
+    ) -> Result<Uid, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut tmp = deliver::write_tmp(&self.ctx, &dir, message, request.internal_date)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        if locked.needs_scan {
+            locked.scan()?;
+        }
+        let flags = request.flags.clone();
+        locked.keywords_fit(flags.keywords())?;
+        let letters = locked.letters_for(&flags)?;
+        locked.write_keywords()?;
+        let new_uid = locked.next_uid();
+        let marker = (new_uid, locked.uidlist.uid_validity);
+        let base = self.ctx.unique_base(Some(marker), tmp.size, tmp.vsize);
+        let in_new = flags.is_empty();
+        let file = if in_new {
+            base.clone()
+        } else {
+            filename::format(&base, &flags, &letters, &[])
+        };
+        let target_dir = dir.join(sub_dir(in_new));
+        fs::rename(&tmp.path, target_dir.join(&file))
+            .map_err(StoreError::io("renaming tmp/ file into place"))?;
+        tmp.kept = true;
+        locked.record_new(
+            new_uid,
+            Msg {
+                name: file,
+                in_new,
+                base,
+                flags,
+                keyword_letters: letters,
+                other_letters: Vec::new(),
+                size: tmp.vsize,
+                internal_date: tmp.internal_date,
+                header_len: tmp.header_len,
+                modseq: 0,
+                pop3_uidl: None,
+                pop3_order: None,
+            },
+        );
+        locked.commit(false)?;
+        self.ctx.fsync_path(&target_dir)?;
+        uid(new_uid)
+    }
+
+    fn copy(
+        &self,
+        user: &UserId,
+        from: &MailboxName,
+        uids: &[Uid],
+        to: &MailboxName,
+    ) -> Result<CopyResult, StoreError> {
+        let src_dir = self.mailbox_dir(user, from)?;
+        let dst_dir = self.mailbox_dir(user, to)?;
+        let picked = Self::pick(&*self.ctx.snapshot(&src_dir)?, uids);
+        let mut dst = Locked::acquire(&self.ctx, &dst_dir)?;
+        if dst.needs_scan {
+            dst.scan()?;
+        }
+        let mapping = self.transfer(&src_dir, &picked, &mut dst, |a, b| fs::hard_link(a, b))?;
+        let v = validity(dst.uidlist.uid_validity)?;
+        dst.commit(false)?;
+        Ok(CopyResult::new(v, mapping))
+    }
+
+    fn move_messages(
+        &self,
+        user: &UserId,
+        from: &MailboxName,
+        uids: &[Uid],
+        to: &MailboxName,
+    ) -> Result<CopyResult, StoreError> {
+        let src_dir = self.mailbox_dir(user, from)?;
+        let dst_dir = self.mailbox_dir(user, to)?;
+        if src_dir == dst_dir {
+            let res = self.copy(user, from, uids, to)?;
+            let moved = res.mapping.iter().map(|(o, _)| *o).collect();
+            self.expunge(user, from, &ExpungeSelector::Uids(moved))?;
+            return Ok(res);
+        }
+        // Lock both in path order so two opposite MOVEs cannot deadlock.
+        let (mut src, mut dst) = if src_dir < dst_dir {
+            let s = Locked::acquire(&self.ctx, &src_dir)?;
+            (s, Locked::acquire(&self.ctx, &dst_dir)?)
+        } else {
+            let d = Locked::acquire(&self.ctx, &dst_dir)?;
+            (Locked::acquire(&self.ctx, &src_dir)?, d)
+        };
+        src.scan()?;
+        if dst.needs_scan {
+            dst.scan()?;
+        }
+        let picked = Self::pick(&src.snapshot(), uids);
+        let mapping = self.transfer(&src_dir, &picked, &mut dst, |a, b| fs::rename(a, b))?;
+        for (old, _) in &mapping {
+            src.record_expunged(old.get());
+        }
+        for sub in ["new", "cur"] {
+            self.ctx.fsync_path(&src_dir.join(sub))?;
+        }
+        let v = validity(dst.uidlist.uid_validity)?;
+        dst.commit(false)?;
+        src.commit(false)?;
+        Ok(CopyResult::new(v, mapping))
+    }
+
+    fn store_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        change: &FlagChange,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<StoreOutcome, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        locked.scan()?;
+        let picked = Self::pick(&locked.snapshot(), uids);
+        let mut out = StoreOutcome::default();
+        let mut plan = Vec::new();
+        for (u, m) in picked {
+            if unchanged_since.is_some_and(|limit| m.modseq > limit.get()) {
+                out.modified.push(uid(u)?);
+                continue;
+            }
+            let new = change.apply(&m.flags);
+            if new == m.flags {
+                out.updated
+                    .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(m.modseq), false));
+                continue;
+            }
+            plan.push((u, m, new));
+        }
+        locked.keywords_fit(plan.iter().flat_map(|(_, _, f)| f.keywords()))?;
+        let mut lettered = Vec::with_capacity(plan.len());
+        for (u, m, new) in plan {
+            let mut letters = locked.letters_for(&new)?;
+            // Letters with no keyword behind them are not ours to drop.
+            letters.extend(
+                m.keyword_letters
+                    .iter()
+                    .filter(|l| locked.keywords.keyword(**l).is_none()),
+            );
+            letters.sort_unstable();
+            lettered.push((u, m, new, letters));
+        }
+        locked.write_keywords()?;
+        let mut touched_new = false;
+        for (u, m, new, letters) in lettered {
+            let file = filename::format(&m.base, &new, &letters, &m.other_letters);
+            match fs::rename(dir.join(m.rel_path()), dir.join("cur").join(&file)) {
+                Ok(()) => {}
+                // Expunged by another process since the scan: nothing to change.
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io("renaming message for new flags")(e)),
+            }
+            touched_new |= m.in_new;
+            let modseq = locked.record_flags(u, file, new.clone(), letters);
+            out.updated
+                .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(modseq), true));
+        }
+        out.updated.sort_by_key(|f| f.uid);
+        let changed = out.updated.iter().any(|f| f.changed);
+        locked.commit(changed)?;
+        if changed {
+            self.ctx.fsync_path(&dir.join("cur"))?;
+            if touched_new {
+                self.ctx.fsync_path(&dir.join("new"))?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn expunge(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        which: &ExpungeSelector,
+    ) -> Result<Vec<Uid>, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        locked.scan()?;
+        let deleted = |m: &Msg| m.flags.contains(SystemFlag::Deleted);
+        let mut chosen: Vec<u32> = match which {
+            ExpungeSelector::AllDeleted => locked
+                .msgs
+                .iter()
+                .filter(|(_, m)| deleted(m))
+                .map(|(u, _)| *u)
+                .collect(),
+            ExpungeSelector::DeletedAmong(set) => set
+                .iter()
+                .map(|u| u.get())
+                .filter(|u| locked.msgs.get(u).is_some_and(deleted))
+                .collect(),
+            ExpungeSelector::Uids(set) => set
+                .iter()
+                .map(|u| u.get())
+                .filter(|u| locked.msgs.contains_key(u))
+                .collect(),
+        };
+        chosen.sort_unstable();
+        chosen.dedup();
+        let mut removed = Vec::with_capacity(chosen.len());
+        for u in chosen {
+            let Some(rel) = locked.msgs.get(&u).map(Msg::rel_path) else {
+                continue;
+            };
+            match fs::remove_file(dir.join(rel)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io("removing expunged message")(e)),
+            }
+            locked.record_expunged(u);
+            removed.push(uid(u)?);
+        }
+        if !removed.is_empty() {
+            for sub in ["new", "cur"] {
+                self.ctx.fsync_path(&dir.join(sub))?;
+            }
+        }
+        locked.commit(false)?;
+        Ok(removed)
+    }
+
+    fn read(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        u: Uid,
+        part: ReadPart,
+    ) -> Result<Vec<u8>, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let (file, msg) = self.open_message(&dir, u)?;
+        let mut raw = Vec::new();
+        // The header alone needs only the bytes the metadata cache says it spans.
+        let limit = match part {
+            ReadPart::Header if msg.header_len > 0 => msg.header_len,
+            _ => u64::MAX,
+        };
+        file.take(limit)
+            .read_to_end(&mut raw)
+            .map_err(StoreError::io("reading message file"))?;
+        let message = with_crlf(raw);
+        match part {
+            ReadPart::Whole => Ok(message),
+            ReadPart::Header => Ok(header_of(&message).to_vec()),
+            ReadPart::Range { start, len } => slice_range(&message, start, len),
+        }
+    }
+
+    fn changes_since(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        since: ModSeq,
+    ) -> Result<ChangeSet, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let s = self.ctx.snapshot(&dir)?;
+        let changed = s
+            .msgs
+            .iter()
+            .filter(|(_, m)| m.modseq > since.get())
+            .map(|(u, m)| meta_of(*u, m))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut vanished = s
+            .vanished
+            .iter()
+            .filter(|(_, m)| *m > since.get())
+            .map(|(u, _)| uid(*u))
+            .collect::<Result<Vec<_>, _>>()?;
+        vanished.sort_unstable();
+        vanished.dedup();
+        Ok(ChangeSet::new(
+            validity(s.uid_validity)?,
+            uid(s.next_uid)?,
+            ModSeq::new(s.highest),
+            changed,
+            vanished,
+        ))
+    }
+
+    fn quota_usage(&self, user: &UserId) -> Result<QuotaUsage, StoreError> {
+        let user_dir = self.user_dir(user)?;
+        let mut usage = QuotaUsage::default();
+        for name in self.names(&user_dir)? {
+            let dir = layout::mailbox_path(&user_dir, &name)?;
+            let s: Arc<Snapshot> = self.ctx.snapshot(&dir)?;
+            usage.messages += s.msgs.len() as u64;
+            usage.bytes += s.msgs.values().map(|m| m.size).sum::<u64>();
+        }
+        Ok(usage)
+    }
+
+    fn pop3_view(&self, user: &UserId) -> Result<Vec<Pop3Entry>, StoreError> {
+        let dir = self.mailbox_dir(user, &MailboxName::inbox())?;
+        let s = self.ctx.snapshot(&dir)?;
+        let v = validity(s.uid_validity)?;
+        let mut entries: Vec<(u32, u32, &Msg)> = s
+            .msgs
+            .iter()
+            .map(|(u, m)| (m.pop3_order.unwrap_or(u32::MAX), *u, m))
+            .collect();
+        // Migrated messages keep their recorded POP3 order (`O`); the rest follow by UID.
+        entries.sort_by_key(|(order, u, _)| (*order, *u));
+        entries
+            .into_iter()
+            .map(|(_, u, m)| {
+                let u = uid(u)?;
+                let uidl = m.pop3_uidl.clone().unwrap_or_else(|| default_uidl(u, v));
+                Ok(Pop3Entry::new(u, uidl, m.size))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,127 @@
+//! Per-user control files: `dovecot-uidvalidity`, `subscriptions`, `gradwell-special-use`.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fs,
+    io::ErrorKind,
+    path::Path,
+    time::SystemTime,
+};
+
+use crate::{
+    error::StoreError,
+    mailbox_name::MailboxName,
+    maildir::{Ctx, layout, lock::DotLock},
+    types::SpecialUse,
+};
+
+const UIDVALIDITY: &str = "dovecot-uidvalidity";
+const SUBSCRIPTIONS: &str = "subscriptions";
+const SPECIAL_USE: &str = "gradwell-special-use";
+
+fn read_text(path: &Path) -> Result<String, StoreError> {
+    match fs::read(path) {
+        Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(StoreError::io("reading user control file")(e)),
+    }
+}
+
+/// Hands out a UIDVALIDITY larger than every earlier one of this user: the larger of the
+/// current time and the last value plus one (Dovecot keeps the last one in the same file, as
+/// 8 hex digits), so a re-created mailbox never repeats an old UIDVALIDITY.
+pub(crate) fn next_uid_validity(ctx: &Ctx, user_dir: &Path) -> Result<u32, StoreError> {
+    let path = user_dir.join(UIDVALIDITY);
+    let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
+    let last = u32::from_str_radix(read_text(&path)?.trim(), 16).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let now = u32::try_from(now).unwrap_or(u32::MAX);
+    let next = now.max(last.saturating_add(1)).max(1);
+    lock.replace_target(format!("{next:08x}").as_bytes(), ctx.options.fsync)?;
+    Ok(next)
+}
+
+/// The subscribed names. Reads Dovecot's version 2 (`V\t2`, a blank line, then TAB-separated
+/// levels) and the older one-name-per-line form with `.` separators; unreadable lines are
+/// skipped.
+pub(crate) fn subscriptions(user_dir: &Path) -> Result<BTreeSet<MailboxName>, StoreError> {
+    let text = read_text(&user_dir.join(SUBSCRIPTIONS))?;
+    let mut lines = text.lines().peekable();
+    let v2 = lines.peek() == Some(&"V\t2");
+    if v2 {
+        lines.next();
+        if lines.peek() == Some(&"") {
+            lines.next();
+        }
+    }
+    Ok(lines
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| {
+            if v2 {
+                layout::parse_subscription_line(l)
+            } else {
+                layout::parse_subscription_line(&l.replace('.', "\t"))
+            }
+        })
+        .collect())
+}
+
+/// Rewrites the subscriptions file in Dovecot's version 2 format.
+pub(crate) fn set_subscriptions(
+    ctx: &Ctx,
+    user_dir: &Path,
+    change: impl FnOnce(&mut BTreeSet<MailboxName>),
+) -> Result<(), StoreError> {
+    let path = user_dir.join(SUBSCRIPTIONS);
+    let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
+    let mut subs = subscriptions(user_dir)?;
+    change(&mut subs);
+    let mut text = String::from("V\t2\n\n");
+    for s in &subs {
+        text.push_str(&layout::subscription_line(s));
+        text.push('\n');
+    }
+    lock.replace_target(text.as_bytes(), ctx.options.fsync)
+        .map(|_| ())
+}
+
+/// Special-use attributes: lines `<attribute> <TAB-separated levels>`.
+pub(crate) fn special_uses(
+    user_dir: &Path,
+) -> Result<BTreeMap<MailboxName, SpecialUse>, StoreError> {
+    let text = read_text(&user_dir.join(SPECIAL_USE))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let (attr, name) = l.split_once(' ')?;
+            Some((
+                layout::parse_subscription_line(name)?,
+                SpecialUse::from_imap(attr)?,
+            ))
+        })
+        .collect())
+}
+
+/// Changes the special-use table.
+pub(crate) fn set_special_uses(
+    ctx: &Ctx,
+    user_dir: &Path,
+    change: impl FnOnce(&mut BTreeMap<MailboxName, SpecialUse>),
+) -> Result<(), StoreError> {
+    let path = user_dir.join(SPECIAL_USE);
+    let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
+    let mut table = special_uses(user_dir)?;
+    change(&mut table);
+    let mut text = String::new();
+    for (name, attr) in &table {
+        text.push_str(attr.as_imap());
+        text.push(' ');
+        text.push_str(&layout::subscription_line(name));
+        text.push('\n');
+    }
+    lock.replace_target(text.as_bytes(), ctx.options.fsync)
+        .map(|_| ())
+}

@@ -1,0 +1,528 @@
+//! `MemStore`: the whole store in one process's memory, for tests and for server unit tests.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    io::Read,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use crate::{
+    error::StoreError,
+    mailbox_name::MailboxName,
+    pop3::default_uidl,
+    store::{MailStore, header_of, slice_range, with_crlf},
+    types::{
+        AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags,
+        Keyword, MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry,
+        QuotaUsage, ReadPart, SpecialUse, StoreOutcome, SystemFlag, Uid, UidValidity, UserId,
+    },
+};
+
+/// Keyword slots per mailbox, the same as Maildir's `a`–`z`.
+const KEYWORD_LIMIT: usize = 26;
+
+/// An in-memory [`MailStore`]. Cheap to create; all data is lost when it is dropped.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: HashMap<UserId, UserTree>,
+    last_uid_validity: u32,
+}
+
+#[derive(Debug, Default)]
+struct UserTree {
+    mailboxes: BTreeMap<MailboxName, Mailbox>,
+    subscriptions: BTreeSet<MailboxName>,
+}
+
+#[derive(Debug)]
+struct Mailbox {
+    uid_validity: UidValidity,
+    uid_next: Uid,
+    highest_modseq: ModSeq,
+    messages: BTreeMap<Uid, Message>,
+    vanished: Vec<(Uid, ModSeq)>,
+    keywords: BTreeSet<Keyword>,
+    special_use: Option<SpecialUse>,
+}
+
+#[derive(Debug, Clone)]
+struct Message {
+    meta: MessageMeta,
+    body: Arc<Vec<u8>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent data (every mutation is completed
+        // before anything can fail), so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn new_mailbox(&mut self, special_use: Option<SpecialUse>) -> Mailbox {
+        self.last_uid_validity = self.last_uid_validity.wrapping_add(1).max(1);
+        Mailbox {
+            // Unwrap: max(1) above makes it non-zero.
+            uid_validity: UidValidity::new(self.last_uid_validity).expect("non-zero"),
+            uid_next: Uid::MIN,
+            highest_modseq: ModSeq::new(1),
+            messages: BTreeMap::new(),
+            vanished: Vec::new(),
+            keywords: BTreeSet::new(),
+            special_use,
+        }
+    }
+
+    fn user(&mut self, user: &UserId) -> &mut UserTree {
+        if !self.users.contains_key(user) {
+            let inbox = self.new_mailbox(None);
+            let mut tree = UserTree::default();
+            tree.mailboxes.insert(MailboxName::inbox(), inbox);
+            self.users.insert(user.clone(), tree);
+        }
+        // Unwrap: inserted just above when missing.
+        self.users.get_mut(user).expect("user tree exists")
+    }
+
+    fn mailbox(&mut self, user: &UserId, name: &MailboxName) -> Result<&mut Mailbox, StoreError> {
+        self.user(user)
+            .mailboxes
+            .get_mut(name)
+            .ok_or(StoreError::NoSuchMailbox)
+    }
+}
+
+impl Mailbox {
+    fn bump(&mut self) -> ModSeq {
+        self.highest_modseq = self.highest_modseq.next();
+        self.highest_modseq
+    }
+
+    fn admit_keywords(&mut self, flags: &Flags) -> Result<(), StoreError> {
+        let mut all = self.keywords.clone();
+        all.extend(flags.keywords().cloned());
+        if all.len() > KEYWORD_LIMIT {
+            return Err(StoreError::TooManyKeywords {
+                limit: KEYWORD_LIMIT,
+            });
+        }
+        self.keywords = all;
+        Ok(())
+    }
+
+    fn insert(&mut self, mut meta: MessageMeta, body: Arc<Vec<u8>>) -> Result<Uid, StoreError> {
+        self.admit_keywords(&meta.flags)?;
+        let uid = self.uid_next;
+        self.uid_next = uid.next().ok_or(StoreError::Corrupt {
+            file: "mailbox",
+            detail: "UID space exhausted".into(),
+        })?;
+        meta.uid = uid;
+        meta.modseq = self.bump();
+        self.messages.insert(uid, Message { meta, body });
+        Ok(uid)
+    }
+
+    fn remove(&mut self, uids: &[Uid]) -> Vec<Uid> {
+        let mut removed: Vec<Uid> = uids
+            .iter()
+            .copied()
+            .filter(|u| self.messages.contains_key(u))
+            .collect();
+        removed.sort_unstable();
+        removed.dedup();
+        for uid in &removed {
+            self.messages.remove(uid);
+            let modseq = self.bump();
+            self.vanished.push((*uid, modseq));
+        }
+        removed
+    }
+
+    fn view(&self) -> MailboxView {
+        MailboxView::new(
+            self.uid_validity,
+            self.uid_next,
+            self.highest_modseq,
+            self.messages.values().map(|m| m.meta.clone()).collect(),
+        )
+    }
+}
+
+fn read_all(message: &mut dyn Read) -> Result<Vec<u8>, StoreError> {
+    let mut body = Vec::new();
+    message
+        .read_to_end(&mut body)
+        .map_err(StoreError::io("reading appended message"))?;
+    Ok(body)
+}
+
+/// Copies messages while the caller holds the store lock.
+fn copy_locked(
+    state: &mut State,
+    user: &UserId,
+    from: &MailboxName,
+    uids: &[Uid],
+    to: &MailboxName,
+) -> Result<CopyResult, StoreError> {
+    state.mailbox(user, to)?;
+    let src = state.mailbox(user, from)?;
+    let mut picked: Vec<Message> = uids
+        .iter()
+        .filter_map(|u| src.messages.get(u).cloned())
+        .collect();
+    picked.sort_by_key(|m| m.meta.uid);
+    picked.dedup_by_key(|m| m.meta.uid);
+    let dst = state.mailbox(user, to)?;
+    let mut all = Flags::new();
+    for m in &picked {
+        all = all.union(&m.meta.flags);
+    }
+    dst.admit_keywords(&all)?;
+    let mut mapping = Vec::with_capacity(picked.len());
+    for m in picked {
+        let old = m.meta.uid;
+        mapping.push((old, dst.insert(m.meta, m.body)?));
+    }
+    Ok(CopyResult::new(dst.uid_validity, mapping))
+}
+
+impl MailStore for MemStore {
+    fn list_mailboxes(&self, user: &UserId) -> Result<Vec<MailboxInfo>, StoreError> {
+        let mut state = self.lock();
+        let tree = state.user(user);
+        let names: Vec<&MailboxName> = tree.mailboxes.keys().collect();
+        let mut out: Vec<MailboxInfo> = tree
+            .mailboxes
+            .iter()
+            .map(|(name, mb)| {
+                let has_children = names.iter().any(|n| n.is_below(name));
+                let subscribed = tree.subscriptions.contains(name);
+                MailboxInfo::new(
+                    name.clone(),
+                    MailboxAttributes::new(has_children, subscribed, mb.special_use),
+                )
+            })
+            .collect();
+        out.sort_by_key(|i| (!i.name.is_inbox(), i.name.clone()));
+        Ok(out)
+    }
+
+    fn create_mailbox(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        special_use: Option<SpecialUse>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if state.user(user).mailboxes.contains_key(name) {
+            return Err(StoreError::MailboxExists);
+        }
+        let mut parent = name.parent();
+        while let Some(p) = parent {
+            if !state.user(user).mailboxes.contains_key(&p) {
+                let mb = state.new_mailbox(None);
+                state.user(user).mailboxes.insert(p.clone(), mb);
+            }
+            parent = p.parent();
+        }
+        let mb = state.new_mailbox(special_use);
+        state.user(user).mailboxes.insert(name.clone(), mb);
+        Ok(())
+    }
+
+    fn delete_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        if name.is_inbox() {
+            return Err(StoreError::InboxIsSpecial);
+        }
+        let mut state = self.lock();
+        let tree = state.user(user);
+        if !tree.mailboxes.contains_key(name) {
+            return Err(StoreError::NoSuchMailbox);
+        }
+        if tree.mailboxes.keys().any(|n| n.is_below(name)) {
+            return Err(StoreError::HasChildren);
+        }
+        tree.mailboxes.remove(name);
+        Ok(())
+    }
+
+    fn rename_mailbox(
+        &self,
+        user: &UserId,
+        from: &MailboxName,
+        to: &MailboxName,
+    ) -> Result<(), StoreError> {
+        if from.is_inbox() || to.is_inbox() {
+            return Err(StoreError::InboxIsSpecial);
+        }
+        if to.is_below(from) {
+            return Err(StoreError::RenameIntoSelf);
+        }
+        let mut state = self.lock();
+        let tree = state.user(user);
+        if !tree.mailboxes.contains_key(from) {
+            return Err(StoreError::NoSuchMailbox);
+        }
+        if tree.mailboxes.contains_key(to) {
+            return Err(StoreError::MailboxExists);
+        }
+        let moving: Vec<MailboxName> = tree
+            .mailboxes
+            .keys()
+            .filter(|n| *n == from || n.is_below(from))
+            .cloned()
+            .collect();
+        let mut renamed = Vec::with_capacity(moving.len());
+        for old in &moving {
+            let new = old
+                .rebase(from, to)
+                .ok_or(StoreError::InvalidMailboxName(crate::NameError::Length))?;
+            if tree.mailboxes.contains_key(&new) {
+                return Err(StoreError::MailboxExists);
+            }
+            renamed.push((old.clone(), new));
+        }
+        for (old, new) in renamed {
+            if let Some(mb) = tree.mailboxes.remove(&old) {
+                tree.mailboxes.insert(new, mb);
+            }
+        }
+        let mut parent = to.parent();
+        while let Some(p) = parent {
+            if !state.user(user).mailboxes.contains_key(&p) {
+                let mb = state.new_mailbox(None);
+                state.user(user).mailboxes.insert(p.clone(), mb);
+            }
+            parent = p.parent();
+        }
+        Ok(())
+    }
+
+    fn set_subscribed(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        subscribed: bool,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let subs = &mut state.user(user).subscriptions;
+        if subscribed {
+            subs.insert(name.clone());
+        } else {
+            subs.remove(name);
+        }
+        Ok(())
+    }
+
+    fn open(&self, user: &UserId, name: &MailboxName) -> Result<MailboxView, StoreError> {
+        Ok(self.lock().mailbox(user, name)?.view())
+    }
+
+    fn append(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        message: &mut dyn Read,
+        request: &AppendRequest,
+    ) -> Result<Uid, StoreError> {
+        self.lock().mailbox(user, name)?;
+        let body = with_crlf(read_all(message)?);
+        let meta = MessageMeta::new(
+            Uid::MIN,
+            request.flags.clone(),
+            body.len() as u64,
+            request.internal_date,
+            ModSeq::ZERO,
+        );
+        self.lock()
+            .mailbox(user, name)?
+            .insert(meta, Arc::new(body))
+    }
+
+    fn copy(
+        &self,
+        user: &UserId,
+        from: &MailboxName,
+        uids: &[Uid],
+        to: &MailboxName,
+    ) -> Result<CopyResult, StoreError> {
+        copy_locked(&mut self.lock(), user, from, uids, to)
+    }
+
+    fn move_messages(
+        &self,
+        user: &UserId,
+        from: &MailboxName,
+        uids: &[Uid],
+        to: &MailboxName,
+    ) -> Result<CopyResult, StoreError> {
+        // One lock for both steps: no other caller sees the message in both or neither.
+        let mut state = self.lock();
+        let result = copy_locked(&mut state, user, from, uids, to)?;
+        let moved: Vec<Uid> = result.mapping.iter().map(|(old, _)| *old).collect();
+        state.mailbox(user, from)?.remove(&moved);
+        Ok(result)
+    }
+
+    fn store_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        change: &FlagChange,
+        unchanged_since: Option<ModSeq>,
+    ) -> Result<StoreOutcome, StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        let mut targets: Vec<Uid> = uids
+            .iter()
+            .copied()
+            .filter(|u| mb.messages.contains_key(u))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let mut out = StoreOutcome::default();
+        for uid in targets {
+            let Some(current) = mb.messages.get(&uid).map(|m| m.meta.clone()) else {
+                continue;
+            };
+            if unchanged_since.is_some_and(|limit| current.modseq > limit) {
+                out.modified.push(uid);
+                continue;
+            }
+            let new = change.apply(&current.flags);
+            if new == current.flags {
+                out.updated
+                    .push(FlagUpdate::new(uid, new, current.modseq, false));
+                continue;
+            }
+            mb.admit_keywords(&new)?;
+            let modseq = mb.bump();
+            if let Some(m) = mb.messages.get_mut(&uid) {
+                m.meta.flags = new.clone();
+                m.meta.modseq = modseq;
+            }
+            out.updated.push(FlagUpdate::new(uid, new, modseq, true));
+        }
+        Ok(out)
+    }
+
+    fn expunge(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        which: &ExpungeSelector,
+    ) -> Result<Vec<Uid>, StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        let deleted = |m: &Message| m.meta.flags.contains(SystemFlag::Deleted);
+        let chosen: Vec<Uid> = match which {
+            ExpungeSelector::AllDeleted => mb
+                .messages
+                .values()
+                .filter(|m| deleted(m))
+                .map(|m| m.meta.uid)
+                .collect(),
+            ExpungeSelector::DeletedAmong(set) => set
+                .iter()
+                .copied()
+                .filter(|u| mb.messages.get(u).is_some_and(deleted))
+                .collect(),
+            ExpungeSelector::Uids(set) => set.clone(),
+        };
+        Ok(mb.remove(&chosen))
+    }
+
+    fn read(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        part: ReadPart,
+    ) -> Result<Vec<u8>, StoreError> {
+        let body = {
+            let mut state = self.lock();
+            let mb = state.mailbox(user, name)?;
+            let msg = mb
+                .messages
+                .get(&uid)
+                .ok_or(StoreError::NoSuchMessage(uid))?;
+            Arc::clone(&msg.body)
+        };
+        match part {
+            ReadPart::Whole => Ok(body.to_vec()),
+            ReadPart::Header => Ok(header_of(&body).to_vec()),
+            ReadPart::Range { start, len } => slice_range(&body, start, len),
+        }
+    }
+
+    fn changes_since(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        since: ModSeq,
+    ) -> Result<ChangeSet, StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        let changed = mb
+            .messages
+            .values()
+            .filter(|m| m.meta.modseq > since)
+            .map(|m| m.meta.clone())
+            .collect();
+        let mut vanished: Vec<Uid> = mb
+            .vanished
+            .iter()
+            .filter(|(_, m)| *m > since)
+            .map(|(u, _)| *u)
+            .collect();
+        vanished.sort_unstable();
+        Ok(ChangeSet::new(
+            mb.uid_validity,
+            mb.uid_next,
+            mb.highest_modseq,
+            changed,
+            vanished,
+        ))
+    }
+
+    fn quota_usage(&self, user: &UserId) -> Result<QuotaUsage, StoreError> {
+        let mut state = self.lock();
+        let mut usage = QuotaUsage::default();
+        for mb in state.user(user).mailboxes.values() {
+            for m in mb.messages.values() {
+                usage.messages += 1;
+                usage.bytes += m.meta.size;
+            }
+        }
+        Ok(usage)
+    }
+
+    fn pop3_view(&self, user: &UserId) -> Result<Vec<Pop3Entry>, StoreError> {
+        let mut state = self.lock();
+        let inbox = state.mailbox(user, &MailboxName::inbox())?;
+        Ok(inbox
+            .messages
+            .values()
+            .map(|m| {
+                Pop3Entry::new(
+                    m.meta.uid,
+                    default_uidl(m.meta.uid, inbox.uid_validity),
+                    m.meta.size,
+                )
+            })
+            .collect())
+    }
+}
