@@ -1,0 +1,118 @@
+//! What every session shares: configuration, accounts, the store and the limits.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use anyhow::Context;
+use maildir_store::{MailStore, UserId, maildir::Maildir};
+use tokio_rustls::TlsAcceptor;
+
+use crate::{
+    accounts::{aliases::Aliases, penalty::Penalty, userdb::UserDb},
+    config::Config,
+    net::{conn::Timeouts, limits::PerIp, tls},
+};
+
+/// Shared state of a running server.
+pub struct App {
+    /// The configuration it started with.
+    pub config: Config,
+    /// Accounts.
+    pub users: UserDb,
+    /// Virtual aliases.
+    pub aliases: Aliases,
+    /// Mail storage.
+    pub store: Arc<dyn MailStore>,
+    /// Failed-login delays.
+    pub penalty: Penalty,
+    /// Connections per address.
+    pub per_ip: Arc<PerIp>,
+    /// TLS, when configured.
+    pub tls: Option<TlsAcceptor>,
+    /// Mailboxes with a POP3 session in TRANSACTION state (RFC 2449 `[IN-USE]`).
+    pub pop3_locked: Mutex<HashSet<UserId>>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("hostname", &self.config.hostname)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Opens everything the configuration names; errors say which key is wrong.
+    pub fn open(config: Config) -> anyhow::Result<Arc<App>> {
+        let users = UserDb::open(&config.users_file).context("key `users_file`")?;
+        let aliases = match &config.aliases_file {
+            Some(path) => Aliases::load(path).context("key `aliases_file`")?,
+            None => Aliases::default(),
+        };
+        // Config::check guarantees exactly one set with one root.
+        let root = config
+            .storage
+            .mirror_sets
+            .first()
+            .and_then(|s| s.first())
+            .context("key `storage.mirror_sets`: empty")?;
+        let mut options = maildir_store::maildir::Options::default();
+        options.fsync = config.storage.fsync;
+        let store = Maildir::open(root, options).with_context(|| {
+            format!("key `storage.mirror_sets`: replica root {}", root.display())
+        })?;
+        let tls = match &config.tls {
+            Some(files) => Some(tls::acceptor(&files.cert, &files.key)?),
+            None => None,
+        };
+        let limits = &config.limits;
+        Ok(Arc::new(App {
+            penalty: Penalty::new(
+                Duration::from_millis(limits.auth_penalty_initial_ms),
+                Duration::from_millis(limits.auth_penalty_max_ms),
+            ),
+            per_ip: PerIp::new(limits.max_connections_per_ip),
+            users,
+            aliases,
+            store: Arc::new(store),
+            tls,
+            pop3_locked: Mutex::new(HashSet::new()),
+            config,
+        }))
+    }
+
+    /// Session timeouts.
+    pub fn timeouts(&self) -> Timeouts {
+        Timeouts {
+            pre_auth: self.config.limits.pre_auth_timeout(),
+            idle: self.config.limits.idle_timeout(),
+        }
+    }
+
+    /// Checks a login off the async runtime, applying the per-address penalty to failures.
+    pub async fn login(
+        self: &Arc<Self>,
+        peer: std::net::IpAddr,
+        user: String,
+        password: Vec<u8>,
+    ) -> Option<UserId> {
+        let app = Arc::clone(self);
+        let result = tokio::task::spawn_blocking(move || app.users.authenticate(&user, &password))
+            .await
+            .ok()
+            .flatten();
+        match &result {
+            Some(_) => self.penalty.succeed(peer),
+            None => {
+                let delay = self.penalty.fail(peer, std::time::Instant::now());
+                tracing::info!(delay_ms = delay.as_millis() as u64, "authentication failed");
+                tokio::time::sleep(delay).await;
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,132 @@
+//! The command line: `serve`, `user`, `quickstart`, `version`.
+
+use std::{
+    io::{BufRead, IsTerminal, Write},
+    path::PathBuf,
+};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::{accounts::userdb::admin, config::Config, quickstart, serve};
+
+/// Gradwell Mail: POP3 and inbound SMTP over Dovecot-compatible Maildir.
+#[derive(Debug, Parser)]
+#[command(name = "gradwell", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Verb,
+}
+
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Run the server with a configuration file.
+    Serve {
+        /// The TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Maintain the users file (Dovecot passwd-file format).
+    User {
+        /// The configuration whose `users_file` to change.
+        #[arg(long, short, conflicts_with = "users_file")]
+        config: Option<PathBuf>,
+        /// The users file itself.
+        #[arg(long)]
+        users_file: Option<PathBuf>,
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Create a ready-to-run setup in DIR (once) and serve it on loopback.
+    Quickstart(quickstart::Args),
+    /// Print the version.
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Add a user; the password is read from standard input (new hashes are ARGON2ID).
+    Add {
+        /// Login name.
+        name: String,
+    },
+    /// Change a user's password, read from standard input.
+    Passwd {
+        /// Login name.
+        name: String,
+    },
+    /// Remove a user (the mailbox stays on disk).
+    Del {
+        /// Login name.
+        name: String,
+    },
+    /// List login names.
+    List,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Verb::Serve { config } => serve::run(Config::load(&config)?),
+        Verb::User {
+            config,
+            users_file,
+            action,
+        } => {
+            let path = match (config, users_file) {
+                (Some(c), _) => Config::load(&c)?.users_file,
+                (None, Some(u)) => u,
+                (None, None) => anyhow::bail!("name the users file with --config or --users-file"),
+            };
+            match action {
+                UserAction::Add { name } => admin::add(&path, &name, &read_password()?),
+                UserAction::Passwd { name } => admin::passwd(&path, &name, &read_password()?),
+                UserAction::Del { name } => admin::del(&path, &name),
+                UserAction::List => {
+                    for name in admin::list(&path)? {
+                        println!("{name}");
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Verb::Quickstart(args) => quickstart::run(args),
+        Verb::Version => {
+            println!("gradwell {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}
+
+/// One line from standard input; on a terminal, prompts with echo turned off.
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(
+                std::fs::File::open("/dev/tty")
+                    .ok()
+                    .map_or_else(std::process::Stdio::inherit, Into::into),
+            )
+            .status();
+    };
+    if terminal {
+        eprint!("Password: ");
+        let _ = std::io::stderr().flush();
+        stty("-echo");
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if terminal {
+        stty("echo");
+        eprintln!();
+    }
+    read.context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        anyhow::bail!("empty password");
+    }
+    Ok(password)
+}

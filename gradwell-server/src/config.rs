@@ -1,0 +1,328 @@
+//! The configuration file: TOML, unknown keys are errors, every limit has a default.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name in greetings and `Received:` fields.
+    pub hostname: String,
+    /// Domains whose mail is delivered here (inbound SMTP refuses every other domain).
+    pub local_domains: Vec<String>,
+    /// Dovecot passwd-file with the accounts.
+    pub users_file: PathBuf,
+    /// Postfix-style virtual alias file (optional).
+    #[serde(default)]
+    pub aliases_file: Option<PathBuf>,
+    /// The user that receives `postmaster@` mail for every local domain (RFC 5321 §4.5.1)
+    /// when the alias file does not say otherwise.
+    pub postmaster: String,
+    /// `text` (default) or `json`.
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// Certificate chain and key.
+    #[serde(default)]
+    pub tls: Option<TlsFiles>,
+    /// Where mail lives.
+    pub storage: Storage,
+    /// Limits and timeouts.
+    #[serde(default)]
+    pub limits: Limits,
+    /// One entry per listening socket.
+    #[serde(rename = "listener", default)]
+    pub listeners: Vec<Listener>,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// Storage: mirror sets of replica roots.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// Each mirror set is a list of replica roots.
+    pub mirror_sets: Vec<Vec<PathBuf>>,
+    /// fsync before acknowledging (default true; turn off only for throwaway trees).
+    #[serde(default = "yes")]
+    pub fsync: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which protocol a listener speaks.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// Inbound SMTP (MX): local delivery only, no AUTH.
+    Smtp,
+    /// LMTP (RFC 2033) from a local MTA.
+    Lmtp,
+    /// POP3.
+    Pop3,
+}
+
+/// How TLS is used on a listener.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plaintext only.
+    None,
+    /// Plaintext with STARTTLS/STLS (default).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (RFC 8314).
+    Implicit,
+}
+
+/// One listening socket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listener {
+    /// Protocol.
+    pub service: Service,
+    /// Address and port, e.g. `127.0.0.1:2525`.
+    pub address: SocketAddr,
+    /// TLS mode.
+    #[serde(default)]
+    pub tls: TlsMode,
+    /// Expect a PROXY protocol v1/v2 header first (HAProxy in front).
+    #[serde(default)]
+    pub proxy_protocol: bool,
+    /// Allow passwords before TLS on this listener (default false; then not advertised).
+    #[serde(default)]
+    pub allow_cleartext_auth: bool,
+}
+
+/// Limits; every field has a default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Concurrent connections from one IP address (default 50).
+    pub max_connections_per_ip: usize,
+    /// Seconds a client may take to log in (POP3) or between commands before mail starts
+    /// (default 60).
+    pub pre_auth_timeout_secs: u64,
+    /// Seconds of silence after login or during a transaction (default 600, RFC 1939 §3's
+    /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least).
+    pub idle_timeout_secs: u64,
+    /// First failed-login delay in milliseconds (default 2000, as Dovecot).
+    pub auth_penalty_initial_ms: u64,
+    /// Largest failed-login delay in milliseconds (default 15000, as Dovecot).
+    pub auth_penalty_max_ms: u64,
+    /// SMTP: largest message in octets (default 25 MiB).
+    pub smtp_max_message_size: u64,
+    /// SMTP: recipients per transaction (default 100).
+    pub smtp_max_recipients: usize,
+    /// SMTP: protocol errors before 421 (default 20).
+    pub smtp_max_errors: u32,
+    /// SMTP: longest command line (default 512).
+    pub smtp_max_command_line: usize,
+    /// POP3: bad commands before the session closes (default 20).
+    pub pop3_max_bad_commands: u32,
+    /// Seconds a graceful shutdown waits for sessions (default 10).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections_per_ip: 50,
+            pre_auth_timeout_secs: 60,
+            idle_timeout_secs: 600,
+            auth_penalty_initial_ms: 2000,
+            auth_penalty_max_ms: 15000,
+            smtp_max_message_size: 25 * 1024 * 1024,
+            smtp_max_recipients: 100,
+            smtp_max_errors: 20,
+            smtp_max_command_line: 512,
+            pop3_max_bad_commands: 20,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Limits {
+    /// The pre-auth timeout.
+    pub fn pre_auth_timeout(&self) -> Duration {
+        Duration::from_secs(self.pre_auth_timeout_secs)
+    }
+
+    /// The idle timeout.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+}
+
+impl Config {
+    /// Reads, parses and checks `path`; relative paths in it are taken from its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let mut config =
+            Config::parse(&text).with_context(|| format!("config {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        Ok(config)
+    }
+
+    /// Parses and checks the text of a config file.
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.hostname.is_empty() || !self.hostname.bytes().all(|b| b.is_ascii_graphic()) {
+            bail!("key `hostname`: must be a non-empty name without spaces");
+        }
+        if self.local_domains.is_empty() {
+            bail!("key `local_domains`: list at least one domain");
+        }
+        for d in &self.local_domains {
+            if d.is_empty() || d.contains(['@', ' ', '[']) {
+                bail!("key `local_domains`: {d:?} is not a domain name");
+            }
+        }
+        if maildir_store::UserId::new(&self.postmaster).is_err() {
+            bail!(
+                "key `postmaster`: {:?} is not a valid user name",
+                self.postmaster
+            );
+        }
+        match self.storage.mirror_sets.as_slice() {
+            [set] if set.len() == 1 => {}
+            [set] if set.is_empty() => {
+                bail!("key `storage.mirror_sets`: a set needs a replica root")
+            }
+            [_] => bail!(
+                "key `storage.mirror_sets`: the mirrored store is not built yet; list one replica root per set"
+            ),
+            _ => bail!("key `storage.mirror_sets`: exactly one mirror set is supported for now"),
+        }
+        for (i, l) in self.listeners.iter().enumerate() {
+            if l.tls != TlsMode::None && self.tls.is_none() {
+                bail!(
+                    "key `listener[{i}].tls`: {:?} needs a [tls] section with cert and key",
+                    l.tls
+                );
+            }
+            if l.service == Service::Lmtp && l.tls == TlsMode::Implicit {
+                bail!("key `listener[{i}].tls`: LMTP supports none or starttls");
+            }
+        }
+        if self.limits.max_connections_per_ip == 0 {
+            bail!("key `limits.max_connections_per_ip`: must be at least 1");
+        }
+        Ok(())
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.users_file);
+        if let Some(a) = &mut self.aliases_file {
+            fix(a);
+        }
+        if let Some(t) = &mut self.tls {
+            fix(&mut t.cert);
+            fix(&mut t.key);
+        }
+        for set in &mut self.storage.mirror_sets {
+            set.iter_mut().for_each(fix);
+        }
+    }
+
+    /// Whether `domain` is one of ours (case-insensitive, RFC 5321 §2.4).
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        self.local_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+hostname = "mx.example.test"
+local_domains = ["example.test"]
+users_file = "users"
+postmaster = "alice"
+[storage]
+mirror_sets = [["replica-a"]]
+[[listener]]
+service = "smtp"
+address = "127.0.0.1:2525"
+tls = "none"
+"#;
+
+    #[test]
+    fn minimal_config_parses_with_defaults() {
+        let c = Config::parse(MINIMAL).unwrap();
+        assert_eq!(c.limits.max_connections_per_ip, 50);
+        assert!(c.storage.fsync);
+        assert_eq!(c.listeners[0].service, Service::Smtp);
+        assert!(c.is_local_domain("EXAMPLE.test"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let text = MINIMAL.replace("postmaster =", "postmastr = \"x\"\npostmaster =");
+        let err = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(err.contains("postmastr"), "{err}");
+    }
+
+    #[test]
+    fn unknown_limit_is_named() {
+        let text = format!("{MINIMAL}\n[limits]\nmax_conections = 3\n");
+        let err = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(err.contains("max_conections"), "{err}");
+    }
+
+    #[test]
+    fn tls_listener_without_tls_files_names_the_key() {
+        let text = MINIMAL.replace("tls = \"none\"", "tls = \"implicit\"");
+        let err = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(err.contains("listener[0].tls"), "{err}");
+    }
+
+    #[test]
+    fn two_replicas_refused_until_mirror_lands() {
+        let text = MINIMAL.replace(r#"[["replica-a"]]"#, r#"[["a", "b"]]"#);
+        let err = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(err.contains("storage.mirror_sets"), "{err}");
+    }
+}

@@ -1,0 +1,26 @@
+//! The Gradwell reference mail server, as a library behind the `gradwell` binary.
+//!
+//! It is the only crate in the workspace that does IO: listeners, TLS, sessions, delivery
+//! and the admin verbs. Layout:
+//!
+//! - [`net`]: sockets. [`net::conn::drive`] is the one driver loop that reads and writes
+//!   client connections; TLS, PROXY headers, per-address limits and accept loops live
+//!   beside it.
+//! - [`smtp`] and [`pop3`]: protocol sessions on smtp-proto and pop3-proto, one file per
+//!   command (group).
+//! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
+//!   the failed-login penalty; [`config`]: the TOML file.
+//! - [`cli`], [`serve`], [`quickstart`]: the commands.
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod delivery;
+pub mod logging;
+pub mod net;
+pub mod pop3;
+pub mod quickstart;
+pub mod serve;
+pub mod smtp;

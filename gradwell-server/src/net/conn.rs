@@ -1,0 +1,212 @@
+//! The driver loop: the only code that reads and writes client sockets. Protocol sessions
+//! implement [`Handler`]; this loop moves octets between them and the connection, runs the
+//! TLS handshake when a session asks for it, and enforces timeouts and shutdown.
+
+use std::{io, net::SocketAddr, time::Duration};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+    sync::watch,
+};
+use tokio_rustls::{TlsAcceptor, server::TlsStream};
+
+/// Largest single read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A client connection, plaintext or TLS.
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+    /// Only during the handshake, while the TCP stream is inside the acceptor.
+    Upgrading,
+}
+
+/// One client connection.
+pub struct Conn {
+    stream: Stream,
+    /// The client address (from the PROXY header when the listener uses one).
+    pub peer: SocketAddr,
+    acceptor: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("peer", &self.peer)
+            .field("tls", &self.is_tls())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// Wraps an accepted TCP stream; `acceptor` is used for STARTTLS/STLS.
+    pub fn new(tcp: TcpStream, peer: SocketAddr, acceptor: Option<TlsAcceptor>) -> Self {
+        Self {
+            stream: Stream::Plain(tcp),
+            peer,
+            acceptor,
+        }
+    }
+
+    /// Runs the TLS handshake (implicit TLS at connect, or after STARTTLS/STLS). Nothing
+    /// read before it survives: the protocol state machines drop buffered plaintext too.
+    pub async fn start_tls(&mut self) -> io::Result<()> {
+        let Some(acceptor) = self.acceptor.clone() else {
+            return Err(io::Error::other("TLS is not configured"));
+        };
+        let Stream::Plain(tcp) = std::mem::replace(&mut self.stream, Stream::Upgrading) else {
+            return Err(io::Error::other("TLS is already active"));
+        };
+        let tls = acceptor.accept(tcp).await?;
+        self.stream = Stream::Tls(Box::new(tls));
+        Ok(())
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// Whether STARTTLS can be offered.
+    pub fn can_start_tls(&self) -> bool {
+        self.acceptor.is_some() && !self.is_tls()
+    }
+
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.stream {
+            Stream::Plain(s) => s.read(buf).await,
+            Stream::Tls(s) => s.read(buf).await,
+            Stream::Upgrading => Ok(0),
+        }
+    }
+
+    /// Writes all of `data`.
+    pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match &mut self.stream {
+            Stream::Plain(s) => s.write_all(data).await,
+            Stream::Tls(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+            Stream::Upgrading => Err(io::Error::other("connection is upgrading")),
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let _ = match &mut self.stream {
+            Stream::Plain(s) => s.shutdown().await,
+            Stream::Tls(s) => s.shutdown().await,
+            Stream::Upgrading => Ok(()),
+        };
+    }
+}
+
+/// What a session wants after processing its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Send pending output, then read more input.
+    Read,
+    /// Send pending output, then run the TLS handshake and call
+    /// [`Handler::tls_established`].
+    StartTls,
+    /// Send pending output, then close.
+    Close,
+}
+
+/// Why the driver ends a session on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goodbye {
+    /// The client was silent too long.
+    Timeout,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// A protocol session driven by [`drive`].
+pub trait Handler {
+    /// Moves pending output into `out`.
+    fn take_output(&mut self, out: &mut Vec<u8>);
+    /// How many octets [`Handler::feed`] takes now.
+    fn input_room(&self) -> usize;
+    /// Passes octets read from the client (at most `input_room`).
+    fn feed(&mut self, bytes: &[u8]);
+    /// Handles everything the input allows; may write to `conn` directly (large bodies).
+    fn work(&mut self, conn: &mut Conn) -> impl Future<Output = Next> + Send;
+    /// Called after the handshake that [`Next::StartTls`] asked for.
+    fn tls_established(&mut self);
+    /// Whether the client logged in or started a mail transaction (idle timeout applies
+    /// instead of the pre-auth one).
+    fn past_greeting(&self) -> bool;
+    /// Queues a last message before the driver closes the connection.
+    fn goodbye(&mut self, why: Goodbye);
+}
+
+/// Timeouts for [`drive`].
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Before login / before the first transaction.
+    pub pre_auth: Duration,
+    /// After that.
+    pub idle: Duration,
+}
+
+/// Runs a session to its end.
+pub async fn drive<H: Handler + Send>(
+    conn: &mut Conn,
+    handler: &mut H,
+    timeouts: Timeouts,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        let next = handler.work(conn).await;
+        handler.take_output(&mut out);
+        conn.write_all(&out).await?;
+        out.clear();
+        match next {
+            Next::Read => {}
+            Next::Close => break,
+            Next::StartTls => {
+                conn.start_tls().await?;
+                handler.tls_established();
+                continue;
+            }
+        }
+        let room = handler.input_room().min(READ_CHUNK);
+        if room == 0 {
+            // The session holds a full buffer it cannot process: a bug, not a client's doing.
+            return Err(io::Error::other("session stalled with a full input buffer"));
+        }
+        let limit = if handler.past_greeting() {
+            timeouts.idle
+        } else {
+            timeouts.pre_auth
+        };
+        let goodbye = tokio::select! {
+            read = tokio::time::timeout(limit, conn.read(&mut buf[..room])) => match read {
+                Ok(Ok(0)) => break,
+                Ok(Ok(n)) => {
+                    handler.feed(&buf[..n]);
+                    None
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => Some(Goodbye::Timeout),
+            },
+            _ = shutdown.wait_for(|stop| *stop) => Some(Goodbye::Shutdown),
+        };
+        if let Some(why) = goodbye {
+            handler.goodbye(why);
+            handler.take_output(&mut out);
+            conn.write_all(&out).await?;
+            break;
+        }
+    }
+    conn.shutdown().await;
+    Ok(())
+}

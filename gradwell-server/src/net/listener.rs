@@ -1,0 +1,117 @@
+//! Accept loops: one per configured listener. Each connection gets a session ID, a slot in
+//! the per-address table, an optional PROXY header, optional implicit TLS, and a session.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+};
+use tracing::Instrument;
+
+use crate::{
+    app::App,
+    config::{Listener, Service, TlsMode},
+    net::{conn::Conn, proxy},
+    pop3, smtp,
+};
+
+/// A fresh session ID: 12 hex digits, random so IDs from several front ends never collide.
+pub fn session_id() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+/// Accepts connections until `shutdown` turns true. Each session holds a clone of `alive`;
+/// the caller waits for all of them to drop.
+pub async fn run(
+    app: Arc<App>,
+    listener: TcpListener,
+    spec: Listener,
+    shutdown: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
+    let mut stop = shutdown.clone();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let (tcp, addr) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let id = session_id();
+        let span = tracing::info_span!("session", id = %id, service = ?spec.service);
+        let app = Arc::clone(&app);
+        let spec = spec.clone();
+        let shutdown = shutdown.clone();
+        let alive = alive.clone();
+        tokio::spawn(
+            async move {
+                let _alive = alive;
+                if let Err(e) = serve_one(app, tcp, addr, &spec, &id, shutdown).await {
+                    tracing::info!(error = %e, "session ended with an error");
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+async fn serve_one(
+    app: Arc<App>,
+    mut tcp: tokio::net::TcpStream,
+    addr: SocketAddr,
+    spec: &Listener,
+    id: &str,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let peer = if spec.proxy_protocol {
+        let header = tokio::time::timeout(
+            app.config.limits.pre_auth_timeout(),
+            proxy::read_header(&mut tcp),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out waiting for the PROXY header"))??;
+        header.unwrap_or(addr)
+    } else {
+        addr
+    };
+    let Some(_slot) = app.per_ip.take(peer.ip()) else {
+        tracing::warn!(%peer, "too many connections from this address");
+        if spec.tls != TlsMode::Implicit {
+            let refusal: &[u8] = match spec.service {
+                Service::Pop3 => b"-ERR [SYS/TEMP] too many connections from your address\r\n",
+                Service::Smtp | Service::Lmtp => {
+                    b"421 4.7.0 Too many connections from your address\r\n"
+                }
+            };
+            let _ = tokio::io::AsyncWriteExt::write_all(&mut tcp, refusal).await;
+        }
+        return Ok(());
+    };
+    tracing::info!(%peer, "connected");
+    let acceptor = if spec.tls == TlsMode::None {
+        None
+    } else {
+        app.tls.clone()
+    };
+    let mut conn = Conn::new(tcp, peer, acceptor);
+    if spec.tls == TlsMode::Implicit {
+        tokio::time::timeout(app.config.limits.pre_auth_timeout(), conn.start_tls())
+            .await
+            .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;
+    }
+    match spec.service {
+        Service::Smtp | Service::Lmtp => smtp::serve(app, conn, spec, id, shutdown).await?,
+        Service::Pop3 => pop3::serve(app, conn, spec, shutdown).await?,
+    }
+    tracing::info!("disconnected");
+    Ok(())
+}

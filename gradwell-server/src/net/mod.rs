@@ -1,0 +1,8 @@
+//! Sockets: TLS set-up, the PROXY protocol header, the listeners and the one driver type
+//! every session reads and writes through.
+
+pub mod conn;
+pub mod limits;
+pub mod listener;
+pub mod proxy;
+pub mod tls;

@@ -1,0 +1,171 @@
+//! USER/PASS (RFC 1939 §7), AUTH PLAIN and LOGIN (RFC 5034, RFC 4616) and STLS (RFC 2595):
+//! the AUTHORIZATION state. A successful login locks the maildrop for this session.
+
+use maildir_store::UserId;
+use pop3_proto::{RespCode, Response};
+
+use super::{Sasl, Session, status, status_code};
+use crate::net::conn::Next;
+
+/// Decodes RFC 4616 PLAIN: `[authzid] NUL authcid NUL passwd`.
+fn parse_plain(data: &[u8]) -> Option<(String, Vec<u8>)> {
+    let mut parts = data.splitn(3, |&b| b == 0);
+    let authzid = parts.next()?;
+    let authcid = std::str::from_utf8(parts.next()?).ok()?;
+    let password = parts.next()?;
+    // Logging in as someone else (an authorization identity) is for admins, not offered.
+    if !authzid.is_empty() && authzid != authcid.as_bytes() {
+        return None;
+    }
+    Some((authcid.to_owned(), password.to_vec()))
+}
+
+impl Session {
+    fn refuse_cleartext(&mut self) {
+        self.respond(status_code(
+            false,
+            RespCode::Auth,
+            "Plaintext authentication disallowed on non-secure connections",
+        ));
+    }
+
+    pub(super) fn user_command(&mut self, name: &str) {
+        if !self.auth_allowed() {
+            return self.refuse_cleartext();
+        }
+        // Unknown names are answered +OK too, so USER does not reveal which accounts exist;
+        // PASS then fails the same way for both.
+        self.login_name = Some(name.to_owned());
+        self.respond(status(true, ""));
+    }
+
+    pub(super) async fn auth(&mut self, mechanism: &str, initial: Option<Vec<u8>>) {
+        if !self.auth_allowed() {
+            return self.refuse_cleartext();
+        }
+        match (mechanism, initial) {
+            ("PLAIN", Some(data)) => self.finish_plain(&data).await,
+            ("PLAIN", None) => {
+                self.sasl = Some(Sasl::Plain);
+                self.respond(Response::Challenge(Vec::new().into()));
+            }
+            ("LOGIN", None) => {
+                self.sasl = Some(Sasl::LoginUser);
+                self.respond(Response::Challenge(b"Username:".to_vec().into()));
+            }
+            ("LOGIN", Some(user)) => {
+                self.sasl = Some(Sasl::LoginPassword(
+                    String::from_utf8_lossy(&user).into_owned(),
+                ));
+                self.respond(Response::Challenge(b"Password:".to_vec().into()));
+            }
+            _ => self.respond(status(false, "unsupported authentication mechanism")),
+        }
+    }
+
+    pub(super) async fn sasl_step(&mut self, data: &[u8]) {
+        match self.sasl.take() {
+            Some(Sasl::Plain) => self.finish_plain(data).await,
+            Some(Sasl::LoginUser) => {
+                self.sasl = Some(Sasl::LoginPassword(
+                    String::from_utf8_lossy(data).into_owned(),
+                ));
+                self.respond(Response::Challenge(b"Password:".to_vec().into()));
+            }
+            Some(Sasl::LoginPassword(user)) => self.login(user, data.to_vec()).await,
+            None => self.respond(status(false, "no authentication in progress")),
+        }
+    }
+
+    async fn finish_plain(&mut self, data: &[u8]) {
+        match parse_plain(data) {
+            Some((user, password)) => self.login(user, password).await,
+            None => self.respond(status_code(
+                false,
+                RespCode::Auth,
+                "malformed PLAIN response",
+            )),
+        }
+    }
+
+    /// Checks the password, takes the maildrop lock and loads the listing.
+    pub(super) async fn login(&mut self, name: String, password: Vec<u8>) {
+        let Some(user) = self.app.login(self.peer, name.clone(), password).await else {
+            return self.respond(status_code(false, RespCode::Auth, "authentication failed"));
+        };
+        if !self.lock(&user) {
+            tracing::info!(user = %user, "maildrop in use");
+            return self.respond(status_code(
+                false,
+                RespCode::InUse,
+                "maildrop already locked by another session",
+            ));
+        }
+        let store = std::sync::Arc::clone(&self.app.store);
+        let who = user.clone();
+        let view = tokio::task::spawn_blocking(move || store.pop3_view(&who)).await;
+        match view {
+            Ok(Ok(entries)) => {
+                tracing::info!(user = %user, messages = entries.len(), "logged in");
+                self.deleted = vec![false; entries.len()];
+                self.entries = entries;
+                self.respond(status(true, "maildrop locked and ready"));
+            }
+            other => {
+                tracing::error!(user = %user, error = ?other.map(|r| r.err()), "maildrop unavailable");
+                self.unlock();
+                self.respond(status_code(
+                    false,
+                    RespCode::SysTemp,
+                    "maildrop unavailable, try later",
+                ));
+            }
+        }
+    }
+
+    /// RFC 2449 §8.1.1 `[IN-USE]`: one session per maildrop.
+    fn lock(&mut self, user: &UserId) -> bool {
+        let mut locked = self
+            .app
+            .pop3_locked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if !locked.insert(user.clone()) {
+            return false;
+        }
+        self.user = Some(user.clone());
+        true
+    }
+
+    pub(super) fn stls(&mut self) -> Option<Next> {
+        if !self.can_stls {
+            self.respond(status(false, "TLS not available"));
+            return None;
+        }
+        self.respond(status(true, "Begin TLS negotiation now"));
+        Some(Next::StartTls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_plain;
+
+    #[test]
+    fn plain_known_answers() {
+        assert_eq!(
+            parse_plain(b"\0alice\0pw"),
+            Some(("alice".into(), b"pw".to_vec()))
+        );
+        assert_eq!(
+            parse_plain(b"alice\0alice\0pw"),
+            Some(("alice".into(), b"pw".to_vec()))
+        );
+        assert_eq!(parse_plain(b"bob\0alice\0pw"), None);
+        assert_eq!(parse_plain(b"alice\0pw"), None);
+        assert_eq!(
+            parse_plain(b"\0alice\0p\0w"),
+            Some(("alice".into(), b"p\0w".to_vec()))
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! `gradwell serve`: bind every listener, serve until SIGTERM or SIGINT, then shut down
+//! gracefully: listeners close, idle sessions get a goodbye, sessions that are delivering or
+//! committing finish first (nothing acknowledged is lost), up to the grace period.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::{
+    net::TcpListener,
+    signal::unix::{SignalKind, signal},
+    sync::{mpsc, watch},
+};
+
+use crate::{app::App, config::Config, logging, net::listener};
+
+/// Runs the server described by `config` until a signal stops it.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    logging::init(config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(serve(config, None))
+}
+
+/// Serves until SIGTERM/SIGINT; `bound` receives the addresses once listening (tests).
+pub async fn serve(
+    config: Config,
+    bound: Option<std::sync::mpsc::Sender<()>>,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
+    let specs = config.listeners.clone();
+    let app = App::open(config)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let mut sockets = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let socket = TcpListener::bind(spec.address).await.with_context(|| {
+            format!(
+                "key `listener[{i}].address`: cannot listen on {}",
+                spec.address
+            )
+        })?;
+        sockets.push((socket, spec.clone()));
+    }
+    for (socket, spec) in sockets {
+        tracing::info!(address = %spec.address, service = ?spec.service, tls = ?spec.tls, "listening");
+        tokio::spawn(listener::run(
+            app.clone(),
+            socket,
+            spec,
+            stop_rx.clone(),
+            alive_tx.clone(),
+        ));
+    }
+    drop(alive_tx);
+    if let Some(tx) = bound {
+        let _ = tx.send(());
+    }
+    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    let _ = stop_tx.send(true);
+    // Every session and accept loop holds a sender; recv() returns None once all are gone.
+    if tokio::time::timeout(grace, alive_rx.recv()).await.is_err() {
+        tracing::warn!("grace period over; remaining sessions are cut off");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
