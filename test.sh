@@ -6,3 +6,8 @@ cd "$(dirname "$0")"
 # Unit, integration, example and bench targets (benches run once, as tests), then doc tests.
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+
+# Black-box acceptance: gradwell on loopback against the shared pytest suite, plus real
+# clients (swaks, fetchmail). Needs python3 + pytest, swaks, fetchmail and curl (.ci/run
+# installs them).
+scripts/acceptance.sh
