@@ -2,7 +2,7 @@
 //! gracefully: listeners close, idle sessions get a goodbye, sessions that are delivering or
 //! committing finish first (nothing acknowledged is lost), up to the grace period.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context;
 use tokio::{
@@ -20,13 +20,25 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(serve(config, None))
+    runtime.block_on(async {
+        let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+        let stop = async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+                _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+            }
+        };
+        serve_until(config, |_| {}, stop).await
+    })
 }
 
-/// Serves until SIGTERM/SIGINT; `bound` receives the addresses once listening (tests).
-pub async fn serve(
+/// Serves until `stop` completes, then shuts down gracefully. `bound` is told the address
+/// of every listener once all are listening (in config order; port 0 becomes the real port).
+pub async fn serve_until(
     config: Config,
-    bound: Option<std::sync::mpsc::Sender<()>>,
+    bound: impl FnOnce(Vec<SocketAddr>),
+    stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
     let specs = config.listeners.clone();
@@ -43,6 +55,10 @@ pub async fn serve(
         })?;
         sockets.push((socket, spec.clone()));
     }
+    let addresses = sockets
+        .iter()
+        .map(|(s, spec)| s.local_addr().unwrap_or(spec.address))
+        .collect();
     for (socket, spec) in sockets {
         tracing::info!(address = %spec.address, service = ?spec.service, tls = ?spec.tls, "listening");
         tokio::spawn(listener::run(
@@ -54,15 +70,8 @@ pub async fn serve(
         ));
     }
     drop(alive_tx);
-    if let Some(tx) = bound {
-        let _ = tx.send(());
-    }
-    let mut term = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-    }
+    bound(addresses);
+    stop.await;
     let _ = stop_tx.send(true);
     // Every session and accept loop holds a sender; recv() returns None once all are gone.
     if tokio::time::timeout(grace, alive_rx.recv()).await.is_err() {

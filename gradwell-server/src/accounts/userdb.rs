@@ -9,6 +9,7 @@ use std::{
     collections::BTreeMap,
     fs,
     io::Write,
+    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     sync::RwLock,
     time::SystemTime,
@@ -161,10 +162,12 @@ pub mod admin {
     /// Writes beside the file, fsyncs and renames over it, so readers see old or new.
     fn save(path: &Path, users: &Users) -> anyhow::Result<()> {
         let tmp = path.with_extension("tmp");
+        // Hashes are secrets too: owner-only, like Dovecot's recommendation for passwd-files.
         let mut f = fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(0o600)
             .open(&tmp)
             .with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(users.render().as_bytes())?;
