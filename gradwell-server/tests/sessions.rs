@@ -470,3 +470,31 @@ async fn smuggled_message_is_never_delivered() {
     assert!(p.line().await.starts_with("+OK 0 0"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_message_round_trip_and_top() {
+    let server = Server::start("").await;
+    let mut message = String::from("Subject: big\r\n\r\n");
+    for i in 0..40_000 {
+        message.push_str(&format!(
+            ".line {i:06} of a message bigger than the in-memory spool\r\n"
+        ));
+    }
+    let end = smtp_deliver(&server, &["carol@example.test"], &message).await;
+    assert!(end.starts_with("250 "), "{end}");
+    let mut p = server.connect(POP3).await;
+    pop3_login(&mut p, "carol").await;
+    p.send("RETR 1\r\n").await;
+    let ok = p.line().await;
+    let body = p.multiline().await;
+    assert!(body.ends_with(&message), "byte-exact over several pieces");
+    assert_eq!(ok, format!("+OK {} octets\r\n", body.len()));
+    p.send("TOP 1 2\r\n").await;
+    p.line().await;
+    let top = p.multiline().await;
+    assert!(
+        top.ends_with("Subject: big\r\n\r\n.line 000000 of a message bigger than the in-memory spool\r\n.line 000001 of a message bigger than the in-memory spool\r\n"),
+        "{top}"
+    );
+    server.stop().await;
+}

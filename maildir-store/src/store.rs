@@ -134,6 +134,73 @@ pub trait MailStore: Send + Sync {
 
     /// INBOX as POP3 sees it: stable UIDLs, stable order.
     fn pop3_view(&self, user: &UserId) -> Result<Vec<Pop3Entry>, StoreError>;
+
+    /// The whole message as a stream: the same bytes as [`ReadPart::Whole`] from
+    /// [`MailStore::read`], without holding the message in memory where the store can avoid
+    /// it (POP3 RETR of a 50 MB message). The default reads the message whole.
+    fn read_stream(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        let message = self.read(user, name, uid, ReadPart::Whole)?;
+        Ok(Box::new(std::io::Cursor::new(message)))
+    }
+}
+
+/// [`with_crlf`] as a stream: every bare LF read from `inner` comes out as CRLF.
+#[derive(Debug)]
+pub(crate) struct CrlfReader<R> {
+    inner: R,
+    /// The last byte read from `inner` was CR.
+    after_cr: bool,
+    /// A LF whose CR has been emitted but not the LF itself.
+    pending_lf: bool,
+}
+
+impl<R: Read> CrlfReader<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        Self {
+            inner,
+            after_cr: false,
+            pending_lf: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        if self.pending_lf && !buf.is_empty() {
+            buf[0] = b'\n';
+            self.pending_lf = false;
+            n = 1;
+        }
+        let room = buf.len() - n;
+        if room == 0 {
+            return Ok(n);
+        }
+        // At most half the room, so each byte can grow into two (at least one byte).
+        let mut raw = vec![0u8; (room / 2).max(1)];
+        let got = self.inner.read(&mut raw)?;
+        for &b in &raw[..got] {
+            if b == b'\n' && !self.after_cr {
+                buf[n] = b'\r';
+                n += 1;
+                if n == buf.len() {
+                    // Only with one byte of room: the LF goes out on the next call.
+                    self.pending_lf = true;
+                    self.after_cr = false;
+                    continue;
+                }
+            }
+            buf[n] = b;
+            n += 1;
+            self.after_cr = b == b'\r';
+        }
+        Ok(n)
+    }
 }
 
 /// `message` with every bare LF turned into CRLF (IMAP and POP3 speak CRLF; Dovecot stores
@@ -189,6 +256,29 @@ pub(crate) fn slice_range(message: &[u8], start: u64, len: u64) -> Result<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_reader_matches_with_crlf() {
+        for input in [&b""[..], b"a\nb\r\nc\n\n", b"\n\r\n\r\r\n\n", b"no newline"] {
+            for step in [1, 2, 3, 7, 64] {
+                let mut r = CrlfReader::new(input);
+                let mut out = Vec::new();
+                let mut buf = vec![0u8; step];
+                loop {
+                    let n = r.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    out.extend_from_slice(&buf[..n]);
+                }
+                assert_eq!(
+                    out,
+                    with_crlf(input.to_vec()),
+                    "{input:?} in steps of {step}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn crlf_known_answers() {

@@ -17,7 +17,7 @@ use crate::{
         user_files,
     },
     pop3::default_uidl,
-    store::{MailStore, header_of, slice_range, with_crlf},
+    store::{CrlfReader, MailStore, header_of, slice_range, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate,
         MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage,
@@ -663,6 +663,17 @@ impl MailStore for Maildir {
             ReadPart::Header => Ok(header_of(&message).to_vec()),
             ReadPart::Range { start, len } => slice_range(&message, start, len),
         }
+    }
+
+    fn read_stream(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        u: Uid,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let (file, _) = self.open_message(&dir, u)?;
+        Ok(Box::new(CrlfReader::new(std::io::BufReader::new(file))))
     }
 
     fn changes_since(
