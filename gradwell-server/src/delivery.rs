@@ -20,11 +20,19 @@ pub struct Spool {
     memory: Vec<u8>,
     file: Option<File>,
     len: u64,
+    /// A write failed: the message is incomplete and must not be delivered.
+    failed: bool,
 }
 
 impl Spool {
     /// Appends a piece of the message. Spilling to disk is blocking IO of at most one chunk.
     pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        let result = self.append(chunk);
+        self.failed |= result.is_err();
+        result
+    }
+
+    fn append(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.len += chunk.len() as u64;
         if self.file.is_none() && self.memory.len() + chunk.len() <= IN_MEMORY {
             self.memory.extend_from_slice(chunk);
@@ -92,6 +100,10 @@ pub fn deliver(
     users: &[UserId],
     now: SystemTime,
 ) -> Vec<Result<(), Failure>> {
+    if spool.failed {
+        tracing::error!("spool write failed earlier; refusing to deliver a partial message");
+        return vec![Err(Failure::Temporary); users.len()];
+    }
     let inbox = MailboxName::inbox();
     users
         .iter()

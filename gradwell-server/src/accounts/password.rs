@@ -132,6 +132,21 @@ mod tests {
     }
 
     #[test]
+    fn hashes_made_by_dovecot_verify() {
+        // `doveadm -O pw -s SCHEME -p dovecot-secret`, Dovecot 2.3.19.1 (Debian 12).
+        for field in [
+            "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$ICQtKxyDjOo9R/97LsNEbg$uBNvmEE8tR6Z0fLLtZ1R9ukTxCoeVyNHvc0pzOwfU9c",
+            "{SHA512-CRYPT}$6$krdxcr5W.9Uahggl$jAp1b9ED6yebP.IPkfmrziRTIJOlLpgF5BR6Q4/xr8YpUJLjeBKobFT2CbuxWvkS7hH.lCTDHMArWzJ/BeLVY.",
+            "{SHA256-CRYPT}$5$NA6gMxvv7qqIG5dP$c6vV/4Xer62afsqCY9NowntigCm3P8dcnzYZnhoWfRA",
+            "{BLF-CRYPT}$2y$05$nvmt2KTXe1UHohszZEKfqO9NKFp8wQTOefQtnnSdIqLF2yyw3pr8u",
+        ] {
+            let p = StoredPassword::new(field);
+            assert!(p.verify(b"dovecot-secret"), "{field}");
+            assert!(!p.verify(b"dovecot-secreT"), "{field}");
+        }
+    }
+
+    #[test]
     fn glibc_sha512_crypt_vector() {
         // The first test vector of Ulrich Drepper's SHA-crypt specification.
         let h = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1";
