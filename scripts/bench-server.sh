@@ -10,7 +10,7 @@
 # both so that password hashing does not dominate the login numbers.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-SESSIONS="${SESSIONS:-20}" MESSAGES="${MESSAGES:-50}" SIZE="${SIZE:-4096}" ROUNDS="${ROUNDS:-2}" RUNS="${RUNS:-3}"
+SESSIONS="${SESSIONS:-20}" MESSAGES="${MESSAGES:-50}" SIZE="${SIZE:-4096}" ROUNDS="${ROUNDS:-5}" RUNS="${RUNS:-3}" IDLE="${IDLE:-200}"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 command -v dovecot >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-pop3d dovecot-lmtpd >/dev/null
@@ -33,7 +33,7 @@ gw_pop3=$((base + 110)) gw_lmtp=$((base + 24)) dv_pop3=$((base + 1110)) dv_lmtp=
 "$gradwell" quickstart --dir "$work" --no-serve >/dev/null
 root="$work/replica-a"
 : >"$work/users"
-for i in $(seq 0 $((SESSIONS - 1))); do
+for i in $(seq 0 $((IDLE - 1))); do
     for prefix in gw dv; do echo "$prefix$i:{PLAIN}bench-pw::::::" >>"$work/users"; done
 done
 chmod 644 "$work/users"
@@ -150,7 +150,7 @@ per_session() { # name port pids-command
     local name=$1 port=$2 before after fifo="$work/idle-$1"
     before=$(pss $($3))
     mkfifo "$fifo"
-    "$load" pop3-idle "127.0.0.1:$port" gw bench-pw "$SESSIONS" <"$fifo" >"$work/idle-$name.out" &
+    "$load" pop3-idle "127.0.0.1:$port" gw bench-pw "$IDLE" <"$fifo" >"$work/idle-$name.out" &
     local idle=$!
     exec 7>"$fifo"
     for _ in $(seq 200); do grep -q ready "$work/idle-$name.out" 2>/dev/null && break; sleep 0.1; done
@@ -158,8 +158,8 @@ per_session() { # name port pids-command
     after=$(pss $($3))
     exec 7>&-
     wait "$idle" || true
-    echo "$name-memory-per-session-kib $(( (after - before) / SESSIONS ))" >>"$work/results"
-    echo "$name: PSS $before KiB -> $after KiB with $SESSIONS idle sessions"
+    echo "$name-memory-per-session-kib $(awk -v a="$after" -v b="$before" -v n="$IDLE" 'BEGIN {printf "%.1f", (a - b) / n}')" >>"$work/results"
+    echo "$name: PSS $before KiB -> $after KiB with $IDLE idle sessions"
 }
 per_session gradwell "$gw_pop3" "echo $gw_pid"
 per_session dovecot "$dv_pop3" dv_pids

@@ -64,21 +64,27 @@ impl TopLimit {
 
 type Reader = Box<dyn Read + Send>;
 
+/// Fills a piece from `reader` (blocking).
+fn fill(reader: &mut Reader) -> std::io::Result<Vec<u8>> {
+    let mut piece = vec![0u8; PIECE];
+    let mut filled = 0;
+    while filled < PIECE {
+        match reader.read(&mut piece[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    piece.truncate(filled);
+    Ok(piece)
+}
+
 /// Reads the next piece on the blocking pool; gives the reader back with it.
 async fn next_piece(mut reader: Reader) -> (Reader, std::io::Result<Vec<u8>>) {
     let joined = tokio::task::spawn_blocking(move || {
-        let mut piece = vec![0u8; PIECE];
-        let mut filled = 0;
-        while filled < PIECE {
-            match reader.read(&mut piece[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return (reader, Err(e)),
-            }
-        }
-        piece.truncate(filled);
-        (reader, Ok(piece))
+        let piece = fill(&mut reader);
+        (reader, piece)
     })
     .await;
     match joined {
@@ -99,11 +105,17 @@ impl Session {
         let entry = &self.entries[i];
         let (uid, size) = (entry.uid, entry.size);
         let store = std::sync::Arc::clone(&self.app.store);
+        // Opening and the first piece share one trip to the blocking pool: most messages fit.
         let opened = tokio::task::spawn_blocking(move || {
-            store.read_stream(&user, &MailboxName::inbox(), uid)
+            let mut reader = store.read_stream(&user, &MailboxName::inbox(), uid)?;
+            let first = fill(&mut reader).map_err(|source| maildir_store::StoreError::Io {
+                context: "reading message file",
+                source,
+            })?;
+            Ok::<_, maildir_store::StoreError>((reader, first))
         })
         .await;
-        let mut reader = match opened {
+        let (mut reader, first) = match opened {
             Ok(Ok(r)) => r,
             other => {
                 tracing::warn!(uid = uid.get(), error = ?other.map(|r| r.err()), "message unreadable");
@@ -120,9 +132,16 @@ impl Session {
         }
         let mut limit = top.map(TopLimit::new);
         let mut out = Vec::with_capacity(PIECE + PIECE / 8);
+        let mut next = Some(Ok(first));
         loop {
-            let (back, piece) = next_piece(reader).await;
-            reader = back;
+            let piece = match next.take() {
+                Some(piece) => piece,
+                None => {
+                    let (back, piece) = next_piece(reader).await;
+                    reader = back;
+                    piece
+                }
+            };
             let piece = match piece {
                 Ok(p) if !p.is_empty() => p,
                 Ok(_) => break,
