@@ -155,18 +155,23 @@ impl Session {
             if self.proto.send_body(&piece[..send], &mut out).is_err() {
                 break;
             }
+            // A short piece means the end of the file (`fill` reads until full or EOF).
+            if send < piece.len() || piece.len() < PIECE {
+                break;
+            }
             if conn.write_all(&out).await.is_err() {
                 // The driver notices the dead connection on its next read.
                 break;
             }
             out.clear();
-            if send < piece.len() || piece.len() < PIECE && limit.is_none() {
-                break;
-            }
         }
         if let Err(e) = self.proto.finish_body() {
             tracing::error!(error = %e, "RETR finish out of order");
         }
+        // The last piece and the terminating line leave in one write (one segment for a
+        // small message, +OK line included).
+        self.proto.poll_transmit(&mut out);
+        let _ = conn.write_all(&out).await;
     }
 }
 
