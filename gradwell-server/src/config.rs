@@ -290,6 +290,20 @@ tls = "none"
 "#;
 
     #[test]
+    fn example_config_parses() {
+        let c = Config::parse(include_str!("../gradwell.example.toml")).unwrap();
+        assert_eq!(c.listeners.len(), 5);
+        assert_eq!(
+            c.limits.smtp_max_message_size,
+            Limits::default().smtp_max_message_size
+        );
+        assert_eq!(
+            c.limits.auth_penalty_max_ms,
+            Limits::default().auth_penalty_max_ms
+        );
+    }
+
+    #[test]
     fn minimal_config_parses_with_defaults() {
         let c = Config::parse(MINIMAL).unwrap();
         assert_eq!(c.limits.max_connections_per_ip, 50);

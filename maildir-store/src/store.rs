@@ -157,6 +157,8 @@ pub(crate) struct CrlfReader<R> {
     after_cr: bool,
     /// A LF whose CR has been emitted but not the LF itself.
     pending_lf: bool,
+    /// Reused read buffer.
+    scratch: Vec<u8>,
 }
 
 impl<R: Read> CrlfReader<R> {
@@ -165,6 +167,7 @@ impl<R: Read> CrlfReader<R> {
             inner,
             after_cr: false,
             pending_lf: false,
+            scratch: Vec::new(),
         }
     }
 }
@@ -182,9 +185,9 @@ impl<R: Read> Read for CrlfReader<R> {
             return Ok(n);
         }
         // At most half the room, so each byte can grow into two (at least one byte).
-        let mut raw = vec![0u8; (room / 2).max(1)];
-        let got = self.inner.read(&mut raw)?;
-        for &b in &raw[..got] {
+        self.scratch.resize((room / 2).max(1), 0);
+        let got = self.inner.read(&mut self.scratch)?;
+        for &b in &self.scratch[..got] {
             if b == b'\n' && !self.after_cr {
                 buf[n] = b'\r';
                 n += 1;

@@ -64,11 +64,11 @@ impl TopLimit {
 
 type Reader = Box<dyn Read + Send>;
 
-/// Fills a piece from `reader` (blocking).
-fn fill(reader: &mut Reader) -> std::io::Result<Vec<u8>> {
-    let mut piece = vec![0u8; PIECE];
+/// Fills a piece of up to `cap` octets from `reader` (blocking); shorter means the end.
+fn fill(reader: &mut Reader, cap: usize) -> std::io::Result<Vec<u8>> {
+    let mut piece = vec![0u8; cap];
     let mut filled = 0;
-    while filled < PIECE {
+    while filled < cap {
         match reader.read(&mut piece[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
@@ -83,7 +83,7 @@ fn fill(reader: &mut Reader) -> std::io::Result<Vec<u8>> {
 /// Reads the next piece on the blocking pool; gives the reader back with it.
 async fn next_piece(mut reader: Reader) -> (Reader, std::io::Result<Vec<u8>>) {
     let joined = tokio::task::spawn_blocking(move || {
-        let piece = fill(&mut reader);
+        let piece = fill(&mut reader, PIECE);
         (reader, piece)
     })
     .await;
@@ -105,13 +105,16 @@ impl Session {
         let entry = &self.entries[i];
         let (uid, size) = (entry.uid, entry.size);
         let store = std::sync::Arc::clone(&self.app.store);
+        // A small message fits its first piece exactly (one octet spare to see the end).
+        let first_cap = usize::try_from(size).map_or(PIECE, |s| s.saturating_add(1).min(PIECE));
         // Opening and the first piece share one trip to the blocking pool: most messages fit.
         let opened = tokio::task::spawn_blocking(move || {
             let mut reader = store.read_stream(&user, &MailboxName::inbox(), uid)?;
-            let first = fill(&mut reader).map_err(|source| maildir_store::StoreError::Io {
-                context: "reading message file",
-                source,
-            })?;
+            let first =
+                fill(&mut reader, first_cap).map_err(|source| maildir_store::StoreError::Io {
+                    context: "reading message file",
+                    source,
+                })?;
             Ok::<_, maildir_store::StoreError>((reader, first))
         })
         .await;
@@ -131,12 +134,14 @@ impl Session {
             return;
         }
         let mut limit = top.map(TopLimit::new);
-        let mut out = Vec::with_capacity(PIECE + PIECE / 8);
+        let mut out = Vec::with_capacity(first_cap + first_cap / 8 + 64);
         let mut next = Some(Ok(first));
+        let mut cap = first_cap;
         loop {
             let piece = match next.take() {
                 Some(piece) => piece,
                 None => {
+                    cap = PIECE;
                     let (back, piece) = next_piece(reader).await;
                     reader = back;
                     piece
@@ -156,7 +161,7 @@ impl Session {
                 break;
             }
             // A short piece means the end of the file (`fill` reads until full or EOF).
-            if send < piece.len() || piece.len() < PIECE {
+            if send < piece.len() || piece.len() < cap {
                 break;
             }
             if conn.write_all(&out).await.is_err() {
