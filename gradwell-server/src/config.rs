@@ -127,8 +127,7 @@ pub struct Listener {
 pub struct Limits {
     /// Concurrent connections from one IP address (default 50).
     pub max_connections_per_ip: usize,
-    /// Seconds a client may take to log in (POP3) or between commands before mail starts
-    /// (default 60).
+    /// Seconds a client may take to log in (POP3) or to say HELO/EHLO (SMTP) (default 60).
     pub pre_auth_timeout_secs: u64,
     /// Seconds of silence after login or during a transaction (default 600, RFC 1939 §3's
     /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least).

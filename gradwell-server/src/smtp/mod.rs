@@ -202,7 +202,9 @@ impl Handler for Session {
     }
 
     fn past_greeting(&self) -> bool {
-        self.sender.is_some()
+        // RFC 5321 §4.5.3.2.7: the server timeout "SHOULD be at least 5 minutes"; only the
+        // wait for HELO/EHLO uses the shorter pre-auth timeout.
+        !self.helo.is_empty()
     }
 
     fn goodbye(&mut self, why: Goodbye) {
