@@ -16,6 +16,7 @@ const POP3S: usize = 1;
 const SMTP: usize = 2;
 const LMTP: usize = 3;
 const SMTP_PROXY: usize = 4;
+const POP3_TLS_ONLY: usize = 5;
 
 struct Server {
     dir: tempfile::TempDir,
@@ -77,6 +78,9 @@ service = "smtp"
 address = "127.0.0.1:0"
 tls = "none"
 proxy_protocol = true
+[[listener]]
+service = "pop3"
+address = "127.0.0.1:0"
 "#
         );
         let path = dir.path().join("test.toml");
@@ -496,5 +500,73 @@ async fn large_message_round_trip_and_top() {
         top.ends_with("Subject: big\r\n\r\n.line 000000 of a message bigger than the in-memory spool\r\n.line 000001 of a message bigger than the in-memory spool\r\n"),
         "{top}"
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleartext_passwords_refused_and_not_advertised_before_tls() {
+    let server = Server::start("").await;
+    let mut c = server.connect(POP3_TLS_ONLY).await;
+    assert!(c.line().await.starts_with("+OK"));
+    c.send("CAPA\r\n").await;
+    c.line().await;
+    let caps = c.multiline().await;
+    assert!(
+        caps.contains("STLS") && !caps.contains("USER") && !caps.contains("SASL"),
+        "{caps}"
+    );
+    c.send("USER alice\r\nAUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\n")
+        .await;
+    assert!(c.line().await.starts_with("-ERR [AUTH]"));
+    assert!(c.line().await.starts_with("-ERR [AUTH]"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_capped() {
+    let server = Server::start("max_connections_per_ip = 2").await;
+    let mut a = server.connect(SMTP).await;
+    let mut b = server.connect(SMTP).await;
+    assert!(a.reply().await.starts_with("220 "));
+    assert!(b.reply().await.starts_with("220 "));
+    let mut refused = server.connect(SMTP).await;
+    assert!(refused.reply().await.starts_with("421 4.7.0"));
+    drop(a);
+    let mut again = None;
+    for _ in 0..50 {
+        let mut c = server.connect(SMTP).await;
+        if c.reply().await.starts_with("220 ") {
+            again = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(again.is_some(), "a freed slot is usable again");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pop3_auth_plain_and_login() {
+    let server = Server::start("").await;
+    let mut c = server.connect(POP3).await;
+    assert!(c.line().await.starts_with("+OK"));
+    // base64("\0alice\0pw-alice")
+    c.send("AUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\nSTAT\r\nQUIT\r\n")
+        .await;
+    assert!(c.line().await.starts_with("+OK"));
+    assert!(c.line().await.starts_with("+OK 0 0"));
+    assert!(c.line().await.starts_with("+OK"));
+    let mut c = server.connect(POP3).await;
+    assert!(c.line().await.starts_with("+OK"));
+    c.send("AUTH LOGIN\r\n").await;
+    assert_eq!(c.line().await, "+ VXNlcm5hbWU6\r\n");
+    c.send("Ym9i\r\n").await; // bob
+    assert_eq!(c.line().await, "+ UGFzc3dvcmQ6\r\n");
+    c.send("cHctYm9i\r\n").await; // pw-bob
+    assert!(c.line().await.starts_with("+OK"));
+    let mut c = server.connect(POP3).await;
+    assert!(c.line().await.starts_with("+OK"));
+    c.send("AUTH PLAIN AGFsaWNlAHdyb25n\r\n").await; // wrong password
+    assert!(c.line().await.starts_with("-ERR [AUTH]"));
     server.stop().await;
 }
