@@ -36,6 +36,10 @@ pub struct Config {
     /// Limits and timeouts.
     #[serde(default)]
     pub limits: Limits,
+    /// A Unix socket for LMTP (RFC 2033), the way a local MTA hands over mail (Postfix:
+    /// `lmtp:unix:/path`). Optional; TCP LMTP listeners work too.
+    #[serde(default)]
+    pub lmtp_socket: Option<PathBuf>,
     /// One entry per listening socket.
     #[serde(rename = "listener", default)]
     pub listeners: Vec<Listener>,
@@ -253,6 +257,9 @@ impl Config {
         fix(&mut self.users_file);
         if let Some(a) = &mut self.aliases_file {
             fix(a);
+        }
+        if let Some(s) = &mut self.lmtp_socket {
+            fix(s);
         }
         if let Some(t) = &mut self.tls {
             fix(&mut t.cert);

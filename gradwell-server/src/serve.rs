@@ -42,6 +42,7 @@ pub async fn serve_until(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
     let specs = config.listeners.clone();
+    let lmtp_socket = config.lmtp_socket.clone();
     let app = App::open(config)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
@@ -69,6 +70,16 @@ pub async fn serve_until(
             alive_tx.clone(),
         ));
     }
+    if let Some(path) = &lmtp_socket {
+        let socket = bind_unix(path)?;
+        tracing::info!(path = %path.display(), "listening for LMTP");
+        tokio::spawn(listener::run_unix(
+            app.clone(),
+            socket,
+            stop_rx.clone(),
+            alive_tx.clone(),
+        ));
+    }
     drop(alive_tx);
     bound(addresses);
     stop.await;
@@ -79,4 +90,22 @@ pub async fn serve_until(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the LMTP Unix socket, replacing a stale socket file left by an earlier run (but
+/// never any other kind of file).
+fn bind_unix(path: &std::path::Path) -> anyhow::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            anyhow::bail!(
+                "key `lmtp_socket`: {} exists and is not a socket",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("key `lmtp_socket`: removing stale {}", path.display()))?;
+    }
+    tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("key `lmtp_socket`: cannot listen on {}", path.display()))
 }

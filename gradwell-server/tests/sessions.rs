@@ -47,6 +47,7 @@ local_domains = ["example.test"]
 users_file = "users"
 aliases_file = "aliases"
 postmaster = "alice"
+lmtp_socket = "lmtp.sock"
 [tls]
 cert = "cert.pem"
 key = "key.pem"
@@ -568,5 +569,33 @@ async fn pop3_auth_plain_and_login() {
     assert!(c.line().await.starts_with("+OK"));
     c.send("AUTH PLAIN AGFsaWNlAHdyb25n\r\n").await; // wrong password
     assert!(c.line().await.starts_with("-ERR [AUTH]"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lmtp_over_a_unix_socket() {
+    let server = Server::start("").await;
+    let stream = tokio::net::UnixStream::connect(server.dir.path().join("lmtp.sock"))
+        .await
+        .unwrap();
+    let mut c = Client::new(stream);
+    assert!(c.reply().await.starts_with("220 "));
+    c.send("LHLO mta.example.test\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n").await;
+    for _ in 0..3 {
+        assert!(c.reply().await.starts_with("250"));
+    }
+    assert!(c.reply().await.starts_with("354"));
+    c.send(&stuff(MESSAGE)).await;
+    c.send(".\r\n").await;
+    assert!(c.reply().await.starts_with("250 "));
+    let mut p = server.connect(POP3).await;
+    pop3_login(&mut p, "alice").await;
+    p.send("RETR 1\r\n").await;
+    p.line().await;
+    let body = p.multiline().await;
+    assert!(
+        body.contains("with LMTP") && body.ends_with(MESSAGE),
+        "{body}"
+    );
     server.stop().await;
 }

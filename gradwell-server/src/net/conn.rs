@@ -6,7 +6,7 @@ use std::{io, net::SocketAddr, time::Duration};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
+    net::{TcpStream, UnixStream},
     sync::watch,
 };
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
@@ -19,6 +19,8 @@ const READ_CHUNK: usize = 16 * 1024;
 enum Stream {
     Plain(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    /// A local Unix socket (LMTP from the MTA on this host).
+    Unix(UnixStream),
     /// Only during the handshake, while the TCP stream is inside the acceptor.
     Upgrading,
 }
@@ -50,6 +52,15 @@ impl Conn {
         }
     }
 
+    /// Wraps an accepted Unix socket connection; its peer shows as the loopback address.
+    pub fn new_unix(stream: UnixStream) -> Self {
+        Self {
+            stream: Stream::Unix(stream),
+            peer: SocketAddr::from(([127, 0, 0, 1], 0)),
+            acceptor: None,
+        }
+    }
+
     /// Runs the TLS handshake (implicit TLS at connect, or after STARTTLS/STLS). Nothing
     /// read before it survives: the protocol state machines drop buffered plaintext too.
     pub async fn start_tls(&mut self) -> io::Result<()> {
@@ -78,6 +89,7 @@ impl Conn {
         match &mut self.stream {
             Stream::Plain(s) => s.read(buf).await,
             Stream::Tls(s) => s.read(buf).await,
+            Stream::Unix(s) => s.read(buf).await,
             Stream::Upgrading => Ok(0),
         }
     }
@@ -93,6 +105,7 @@ impl Conn {
                 s.write_all(data).await?;
                 s.flush().await
             }
+            Stream::Unix(s) => s.write_all(data).await,
             Stream::Upgrading => Err(io::Error::other("connection is upgrading")),
         }
     }
@@ -101,6 +114,7 @@ impl Conn {
         let _ = match &mut self.stream {
             Stream::Plain(s) => s.shutdown().await,
             Stream::Tls(s) => s.shutdown().await,
+            Stream::Unix(s) => s.shutdown().await,
             Stream::Upgrading => Ok(()),
         };
     }

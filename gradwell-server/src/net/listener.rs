@@ -115,3 +115,54 @@ async fn serve_one(
     tracing::info!("disconnected");
     Ok(())
 }
+
+/// Accepts LMTP connections on a Unix socket until `shutdown` turns true.
+pub async fn run_unix(
+    app: Arc<App>,
+    listener: tokio::net::UnixListener,
+    shutdown: watch::Receiver<bool>,
+    alive: mpsc::Sender<()>,
+) {
+    let spec = Listener {
+        service: Service::Lmtp,
+        address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        tls: TlsMode::None,
+        proxy_protocol: false,
+        allow_cleartext_auth: false,
+    };
+    let mut stop = shutdown.clone();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = stop.wait_for(|s| *s) => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let id = session_id();
+        let span = tracing::info_span!("session", id = %id, service = "lmtp-unix");
+        let (app, spec, shutdown, alive) = (
+            Arc::clone(&app),
+            spec.clone(),
+            shutdown.clone(),
+            alive.clone(),
+        );
+        tokio::spawn(
+            async move {
+                let _alive = alive;
+                tracing::info!("connected");
+                let conn = Conn::new_unix(stream);
+                if let Err(e) = smtp::serve(app, conn, &spec, &id, shutdown).await {
+                    tracing::info!(error = %e, "session ended with an error");
+                }
+                tracing::info!("disconnected");
+            }
+            .instrument(span),
+        );
+    }
+}
