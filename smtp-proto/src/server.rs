@@ -322,12 +322,12 @@ impl Server {
     }
 
     /// Turns an index-based event into one that borrows the input buffer.
-    fn materialise(&self, event: Pending2) -> Event<'_> {
+    fn materialise(&self, event: Located) -> Event<'_> {
         match event {
-            Pending2::Command(c) => Event::Command(c),
-            Pending2::Auth(s) => Event::AuthResponse(s),
-            Pending2::Chunk(start, end) => Event::MessageChunk(&self.input[start..end]),
-            Pending2::End(outcome, last) => Event::MessageEnd { outcome, last },
+            Located::Command(c) => Event::Command(c),
+            Located::Auth(s) => Event::AuthResponse(s),
+            Located::Chunk(start, end) => Event::MessageChunk(&self.input[start..end]),
+            Located::End(outcome, last) => Event::MessageEnd { outcome, last },
         }
     }
 
@@ -556,7 +556,7 @@ impl Server {
                     }
                     AuthLine::Response(secret) => {
                         self.pending = Pending::Auth;
-                        Step::Emit(Pending2::Auth(secret))
+                        Step::Emit(Located::Auth(secret))
                     }
                 }
             }
@@ -594,13 +594,13 @@ impl Server {
         self.consumed += used;
         match found {
             None => Step::NeedInput,
-            Some(Found::Range(from, to)) => Step::Emit(Pending2::Chunk(start + from, start + to)),
+            Some(Found::Range(from, to)) => Step::Emit(Located::Chunk(start + from, start + to)),
             Some(Found::Cr) => {
                 // Re-insert the CR in front of the unread input so it can be borrowed.
                 let at = self.consumed;
                 self.input.insert(at, b'\r');
                 self.consumed = at + 1;
-                Step::Emit(Pending2::Chunk(at, at + 1))
+                Step::Emit(Located::Chunk(at, at + 1))
             }
             Some(Found::End(outcome)) => {
                 self.mode = Mode::Commands;
@@ -628,7 +628,7 @@ impl Server {
                 self.transaction = Transaction::default();
             }
         }
-        Step::Emit(Pending2::End(outcome, last))
+        Step::Emit(Located::End(outcome, last))
     }
 
     fn next_bdat(&mut self) -> Step {
@@ -647,7 +647,7 @@ impl Server {
         match event {
             None => Step::NeedInput,
             Some(BdatEvent::Chunk(chunk)) if accepted => {
-                Step::Emit(Pending2::Chunk(start, start + chunk.len()))
+                Step::Emit(Located::Chunk(start, start + chunk.len()))
             }
             Some(BdatEvent::Chunk(_)) => Step::Continue,
             Some(BdatEvent::End(outcome)) => {
@@ -670,7 +670,16 @@ impl Server {
     }
 
     fn next_command(&mut self) -> Step {
-        let max = self.options.max_command_line;
+        // RFC 4954 §4: an AUTH line with an initial response may be longer than 512 octets
+        // (SASL tokens such as OAuth bearer tokens are); it gets the SASL line limit.
+        let auth = crate::address::strip_prefix_ignore_case(self.unread(), b"AUTH ").is_some();
+        let max = if auth {
+            self.options
+                .max_auth_line
+                .max(self.options.max_command_line)
+        } else {
+            self.options.max_command_line
+        };
         let (rest_len, command) = match decode_command(self.unread(), max) {
             Ok((rest, command)) => (rest.len(), command.into_owned()),
             Err(CommandError::Incomplete) => return Step::NeedInput,
@@ -832,6 +841,15 @@ impl Server {
                 self.pending = Pending::StartTls;
             }
             Command::Auth { mechanism, .. } => {
+                if !self.config.auth_mechanisms.is_empty() && !self.auth_offered() {
+                    // RFC 3207 §4: "530 Must issue a STARTTLS command first"
+                    self.protocol_error(Reply::fixed(
+                        530,
+                        Some((5, 7, 0)),
+                        "Must issue a STARTTLS command first",
+                    ));
+                    return Step::Continue;
+                }
                 if !self.auth_offered() || !self.esmtp {
                     self.protocol_error(Reply::fixed(503, Some((5, 5, 1)), "AUTH not available"));
                     return Step::Continue;
@@ -863,7 +881,7 @@ impl Server {
                 self.pending = Pending::Auth;
             }
         }
-        Step::Emit(Pending2::Command(command))
+        Step::Emit(Located::Command(command))
     }
 
     /// The checks the session makes on MAIL before the application sees it; `Some` when it
@@ -969,7 +987,7 @@ impl Server {
 /// An event located by indices into the input buffer, so `poll_event` can borrow it after
 /// the state machine's own bookkeeping.
 #[derive(Debug)]
-enum Pending2 {
+enum Located {
     Command(Command<'static>),
     Auth(Secret<Vec<u8>>),
     Chunk(usize, usize),
@@ -980,5 +998,5 @@ enum Pending2 {
 enum Step {
     Continue,
     NeedInput,
-    Emit(Pending2),
+    Emit(Located),
 }

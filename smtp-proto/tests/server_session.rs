@@ -257,6 +257,11 @@ fn starttls_discards_pipelined_plaintext_and_resets() {
         ehlo.contains("STARTTLS") && !ehlo.contains("AUTH"),
         "no AUTH before TLS"
     );
+    assert_eq!(
+        codes(&h.accept_all(b"AUTH PLAIN\r\n")),
+        ["530"],
+        "TLS-05: no cleartext AUTH"
+    );
     let out = h.accept_all(b"STARTTLS\r\nRSET\r\nMAIL FROM:<i@x>\r\n");
     assert_eq!(out, "220 2.0.0 Ready to start TLS\r\n");
     assert_eq!(h.events.last(), Some(&Ev::StartTls));
@@ -291,6 +296,13 @@ fn auth_exchange() {
     let mut h = Harness::new(Options::default(), config);
     h.accept_all(b"EHLO c\r\n");
     assert_eq!(codes(&h.accept_all(b"AUTH CRAM-MD5\r\n")), ["504"]);
+    // A 2 KB initial response (an OAuth token) fits the SASL line limit, not the 512 one.
+    let token = "QUJD".repeat(500);
+    let long = format!("AUTH PLAIN {token}\r\n");
+    let out = h.feed(long.as_bytes(), |_| {
+        Answer::Reply(reply(535, "bad credentials"))
+    });
+    assert_eq!(codes(&out), ["535"]);
     // Cancelled exchange: RFC 4954 §4 requires 501.
     let out = h.feed(b"AUTH LOGIN\r\n*\r\n", |_| Answer::Challenge(b"Username:"));
     assert_eq!(
