@@ -48,8 +48,11 @@ pub struct Options {
     pub max_errors: u32,
     /// Most lines in one multi-line reply the client accepts. Default 100.
     pub max_reply_lines: usize,
-    /// Largest piece of message body handed out at once by the server state machine.
-    /// Default 64 KiB; it bounds the buffer the session keeps while the caller is busy.
+    /// Input the server session buffers beyond one command (or SASL) line, and so the
+    /// largest piece of message body it hands out at once. Default 64 KiB; the session
+    /// refuses more input until the caller has polled its events (see
+    /// [`crate::server::Server::input_room`]). The client uses it as slack for its reply
+    /// buffer.
     pub max_chunk: usize,
     /// Bare CR / bare LF inside DATA. Default [`BareNewlinePolicy::Reject`].
     pub bare_newline: BareNewlinePolicy,
