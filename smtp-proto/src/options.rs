@@ -1,5 +1,7 @@
 //! Limits and policies, each with a documented default.
 
+use std::time::Duration;
+
 /// What to do with a bare CR or a bare LF inside DATA.
 ///
 /// RFC 5321 §2.3.8: "Lines consisting of only CR or LF are not permitted ... In addition, the
@@ -56,6 +58,12 @@ pub struct Options {
     pub max_chunk: usize,
     /// Bare CR / bare LF inside DATA. Default [`BareNewlinePolicy::Reject`].
     pub bare_newline: BareNewlinePolicy,
+    /// How long the server waits for the client to complete a command line (or to send more
+    /// message content) before it answers 421 and closes. A client that dribbles a line
+    /// octet by octet gains nothing: only a complete line or a piece of content resets the
+    /// deadline. Default 5 minutes: RFC 5321 §4.5.3.2.7 "An SMTP server SHOULD have a
+    /// timeout of at least 5 minutes while it is awaiting the next command from the sender."
+    pub idle_timeout: Duration,
 }
 
 impl Default for Options {
@@ -70,6 +78,7 @@ impl Default for Options {
             max_reply_lines: 100,
             max_chunk: 64 * 1024,
             bare_newline: BareNewlinePolicy::Reject,
+            idle_timeout: Duration::from_secs(300),
         }
     }
 }

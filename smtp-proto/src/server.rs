@@ -16,7 +16,8 @@
 //!         Some(Event::TransactionReset) => drop any partial message
 //!         Some(Event::StartTls)         => poll_transmit, flush, TLS handshake, tls_established()
 //!         Some(Event::Close)            => poll_transmit, flush, close the socket
-//!         None => read from the socket, then server.handle_input(&bytes)
+//!         None => read from the socket until server.poll_timeout(), then
+//!                 server.handle_input(&bytes); server.handle_timeout(now)
 //!     }
 //! }
 //! ```
@@ -24,10 +25,11 @@
 //! Replies to pipelined commands collect in the output buffer until [`Server::poll_transmit`]
 //! is called, so draining events before transmitting sends one batch per group (RFC 2920).
 //! Protocol errors (bad syntax, bad sequence, limits) are answered by the state machine
-//! itself; after [`Options::max_errors`] of them it answers 421 and closes. Timeouts (RFC 5321
-//! §4.5.3.2) are the driver's: it owns the clock.
+//! itself; after [`Options::max_errors`] of them it answers 421 and closes. The session never
+//! reads the clock: the driver passes `now` to [`Server::handle_timeout`] and sleeps until
+//! [`Server::poll_timeout`] (RFC 5321 §4.5.3.2, [`Options::idle_timeout`]).
 
-use std::mem;
+use std::{mem, time::Instant};
 
 use crate::{
     address::ReversePath,
@@ -202,6 +204,8 @@ pub struct Server {
     authenticated: bool,
     transaction: Transaction,
     errors: u32,
+    deadline: Option<Instant>,
+    progress: bool,
 }
 
 impl Server {
@@ -233,6 +237,8 @@ impl Server {
             authenticated: false,
             transaction: Transaction::default(),
             errors: 0,
+            deadline: None,
+            progress: false,
         };
         let service = if server.config.lmtp { "LMTP" } else { "ESMTP" };
         let greeting = format!("{} {service} ready", server.config.hostname);
@@ -313,12 +319,51 @@ impl Server {
             match step {
                 Step::Continue => {}
                 Step::NeedInput => return None,
-                Step::Emit(event) => return Some(self.materialise(event)),
+                Step::Emit(event) => {
+                    self.progress = true;
+                    return Some(self.materialise(event));
+                }
             }
             if self.queued != Queued::Nothing {
                 return self.poll_event();
             }
         }
+    }
+
+    /// Passes the current time. Call it after [`Server::handle_input`] and whenever the
+    /// instant from [`Server::poll_timeout`] has passed. While the session waits for the
+    /// client, the deadline is armed [`Options::idle_timeout`] after the first call that
+    /// follows progress (a complete command, a piece of content); past it, the session
+    /// answers "421 4.4.2 Timeout" and closes. Time the application spends deciding is not
+    /// counted.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let waiting_for_client = self.pending == Pending::Nothing
+            && !matches!(self.mode, Mode::TlsHandshake | Mode::Closed);
+        if !waiting_for_client {
+            self.deadline = None;
+            return;
+        }
+        match self.deadline {
+            Some(deadline) if !self.progress && now >= deadline => {
+                // RFC 5321 §4.5.3.2: a server that times out "SHOULD ... close the
+                // connection"; 421 tells the client why (§3.8).
+                Reply::fixed(421, Some((4, 4, 2)), "Timeout, closing connection")
+                    .encode(&mut self.output);
+                self.reset_transaction();
+                self.close();
+                self.deadline = None;
+            }
+            Some(_) if !self.progress => {}
+            _ => {
+                self.deadline = Some(now + self.options.idle_timeout);
+                self.progress = false;
+            }
+        }
+    }
+
+    /// When [`Server::handle_timeout`] must be called next, if a deadline is armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// Turns an index-based event into one that borrows the input buffer.
@@ -508,6 +553,7 @@ impl Server {
 
     /// Sends an error reply the session chose itself and counts it; closes after too many.
     fn protocol_error(&mut self, reply: Reply<'_>) {
+        self.progress = true;
         reply.encode(&mut self.output);
         self.errors += 1;
         if self.errors >= self.options.max_errors {
@@ -720,6 +766,8 @@ impl Server {
     }
 
     fn dispatch(&mut self, command: Command<'static>, pipelined_after: usize) -> Step {
+        // Every complete command counts as progress for the idle deadline.
+        self.progress = true;
         let lmtp = self.config.lmtp;
         match &command {
             Command::Ehlo(_) | Command::Helo(_) if lmtp => {

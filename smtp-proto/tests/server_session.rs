@@ -443,3 +443,61 @@ fn misuse_is_an_error_not_a_panic() {
         "bounded buffer"
     );
 }
+
+/// RFC 5321 §4.5.3.2.7 and THREATS LOAD-03: a client that dribbles a command line never
+/// resets the deadline; complete commands do.
+#[test]
+fn idle_deadline_is_per_command() {
+    use std::time::{Duration, Instant};
+    let mut h = Harness::smtp();
+    h.accept_all(b"");
+    let start = Instant::now();
+    let minute = Duration::from_secs(60);
+    assert_eq!(
+        h.server.poll_timeout(),
+        None,
+        "armed by the first handle_timeout"
+    );
+    h.server.handle_timeout(start);
+    assert_eq!(h.server.poll_timeout(), Some(start + 5 * minute));
+    // A complete command moves the deadline.
+    h.accept_all(b"EHLO c\r\n");
+    h.server.handle_timeout(start + 4 * minute);
+    assert_eq!(h.server.poll_timeout(), Some(start + 9 * minute));
+    // Dribbling octets of an unfinished line does not.
+    for (i, octet) in b"MAIL FROM:<a@b>".iter().enumerate() {
+        h.accept_all(std::slice::from_ref(octet));
+        h.server
+            .handle_timeout(start + 4 * minute + Duration::from_secs(10 * i as u64 + 10));
+    }
+    assert_eq!(h.server.poll_timeout(), Some(start + 9 * minute));
+    h.server.handle_timeout(start + 9 * minute);
+    let mut out = Vec::new();
+    h.server.poll_transmit(&mut out);
+    assert!(
+        out.starts_with(b"421 4.4.2"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert_eq!(h.server.poll_event(), Some(Event::Close));
+    assert!(h.server.is_closed());
+}
+
+#[test]
+fn the_application_thinking_is_not_the_client_idling() {
+    use std::time::{Duration, Instant};
+    let mut h = Harness::smtp();
+    h.accept_all(b"");
+    let start = Instant::now();
+    h.server.handle_input(b"EHLO c\r\n").expect("input");
+    assert!(matches!(h.server.poll_event(), Some(Event::Command(_))));
+    h.server.handle_timeout(start);
+    assert_eq!(h.server.poll_timeout(), None, "waiting for the application");
+    h.server.accept().expect("accept");
+    h.server.handle_timeout(start + Duration::from_secs(3600));
+    assert!(!h.server.is_closed());
+    assert_eq!(
+        h.server.poll_timeout(),
+        Some(start + Duration::from_secs(3600 + 300))
+    );
+}
