@@ -60,7 +60,9 @@
 //!    [`client::Client::send_auth_line`] after a 334; it refuses to send when RFC 2920 says
 //!    to wait. After `ClientEvent::StartTls`, handshake, call
 //!    [`client::Client::tls_established`] and send EHLO again.
-//! 4. [`client::Client::poll_transmit`] and write the octets.
+//! 4. [`client::Client::poll_transmit`] and write the octets; pass the time to
+//!    [`client::Client::handle_timeout`] and wait no longer than
+//!    [`client::Client::poll_timeout`] for the next reply.
 //!
 //! ```
 //! use smtp_proto::{Command, Domain, Options, client::{Client, ClientEvent, Sent}};

@@ -64,6 +64,12 @@ pub struct Options {
     /// deadline. Default 5 minutes: RFC 5321 §4.5.3.2.7 "An SMTP server SHOULD have a
     /// timeout of at least 5 minutes while it is awaiting the next command from the sender."
     pub idle_timeout: Duration,
+    /// How long the client waits for a reply before it gives up. Default 5 minutes, the
+    /// RFC 5321 §4.5.3.2 client timeouts for the greeting, MAIL, RCPT and most others.
+    pub reply_timeout: Duration,
+    /// How long the client waits for the reply to the end of the message. Default 10
+    /// minutes: RFC 5321 §4.5.3.2.6 "DATA Termination: 10 Minutes."
+    pub message_end_timeout: Duration,
 }
 
 impl Default for Options {
@@ -79,6 +85,8 @@ impl Default for Options {
             max_chunk: 64 * 1024,
             bare_newline: BareNewlinePolicy::Reject,
             idle_timeout: Duration::from_secs(300),
+            reply_timeout: Duration::from_secs(300),
+            message_end_timeout: Duration::from_secs(600),
         }
     }
 }

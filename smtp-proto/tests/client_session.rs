@@ -316,3 +316,48 @@ fn lmtp_client_expects_one_reply_per_recipient() {
         ]
     );
 }
+
+/// RFC 5321 §4.5.3.2: the client gives up when a reply does not come; the end of a message
+/// gets the longer DATA termination timeout.
+#[test]
+fn reply_timeouts() {
+    use std::time::{Duration, Instant};
+    let minute = Duration::from_secs(60);
+    let start = Instant::now();
+    let mut client = Client::new(Options::default());
+    client.handle_timeout(start);
+    assert_eq!(
+        client.poll_timeout(),
+        Some(start + 5 * minute),
+        "waiting for the greeting"
+    );
+    replies(&mut client, b"220 mx\r\n");
+    client.handle_timeout(start + minute);
+    assert_eq!(client.poll_timeout(), None, "nothing outstanding");
+    client.send(&ehlo()).expect("ehlo");
+    client.handle_timeout(start + 2 * minute);
+    replies(&mut client, b"250 mx\r\n");
+    client.send(&mail("a@b")).expect("mail");
+    client.handle_timeout(start + 3 * minute);
+    replies(&mut client, b"250 ok\r\n");
+    client.send(&rcpt("c@d")).expect("rcpt");
+    client.handle_timeout(start + 3 * minute);
+    replies(&mut client, b"250 ok\r\n");
+    client.send(&Command::Data).expect("data");
+    client.handle_timeout(start + 3 * minute);
+    replies(&mut client, b"354 go\r\n");
+    client.send_data(b"x").expect("content");
+    client.finish_data().expect("end");
+    client.handle_timeout(start + 4 * minute);
+    assert_eq!(
+        client.poll_timeout(),
+        Some(start + 14 * minute),
+        "DATA termination: 10 minutes"
+    );
+    client.handle_timeout(start + 13 * minute);
+    assert_eq!(client.poll_event(), None);
+    client.handle_timeout(start + 14 * minute);
+    assert_eq!(client.poll_event(), Some(ClientEvent::TimedOut));
+    assert_eq!(client.poll_event(), None);
+    assert_eq!(client.send(&Command::Quit), Err(ClientError::Closed));
+}
