@@ -490,6 +490,29 @@ mod tests {
         assert!(body.len() <= 30, "no chunk after the problem");
     }
 
+    /// The line limit at its default, for lines just under, at and over it, placed anywhere in
+    /// a longer body.
+    #[test]
+    fn default_line_limit_in_both_policies() {
+        for policy in [BareNewlinePolicy::Reject, BareNewlinePolicy::Accept] {
+            let options = Options {
+                bare_newline: policy,
+                ..Options::default()
+            };
+            for (long, ok) in [(998, true), (999, false), (1500, false)] {
+                for before in [0, 1, 70, 3000] {
+                    let mut input = b"short line\r\n".repeat(before / 12);
+                    input.extend(std::iter::repeat_n(b'x', long));
+                    input.extend_from_slice(b"\r\n");
+                    input.extend_from_slice(&b"tail line\r\n".repeat(50));
+                    input.extend_from_slice(b".\r\n");
+                    let outcome = run_all_splits(&options, &input).map(|r| r.1.is_ok());
+                    assert_eq!(outcome, Some(ok), "{policy:?} {long} after {before}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn bare_newline_scan_matches_a_simple_rule() {
         let simple = |prev_cr: bool, s: &[u8]| {

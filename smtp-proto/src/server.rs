@@ -16,7 +16,8 @@
 //!         Some(Event::TransactionReset) => drop any partial message
 //!         Some(Event::StartTls)         => poll_transmit, flush, TLS handshake, tls_established()
 //!         Some(Event::Close)            => poll_transmit, flush, close the socket
-//!         None => read from the socket, then server.handle_input(&bytes)
+//!         None => read from the socket until server.poll_timeout(), then
+//!                 server.handle_input(&bytes); server.handle_timeout(now)
 //!     }
 //! }
 //! ```
@@ -24,10 +25,11 @@
 //! Replies to pipelined commands collect in the output buffer until [`Server::poll_transmit`]
 //! is called, so draining events before transmitting sends one batch per group (RFC 2920).
 //! Protocol errors (bad syntax, bad sequence, limits) are answered by the state machine
-//! itself; after [`Options::max_errors`] of them it answers 421 and closes. Timeouts (RFC 5321
-//! §4.5.3.2) are the driver's: it owns the clock.
+//! itself; after [`Options::max_errors`] of them it answers 421 and closes. The session never
+//! reads the clock: the driver passes `now` to [`Server::handle_timeout`] and sleeps until
+//! [`Server::poll_timeout`] (RFC 5321 §4.5.3.2, [`Options::idle_timeout`]).
 
-use std::mem;
+use std::{mem, time::Instant};
 
 use crate::{
     address::ReversePath,
@@ -202,6 +204,8 @@ pub struct Server {
     authenticated: bool,
     transaction: Transaction,
     errors: u32,
+    deadline: Option<Instant>,
+    progress: bool,
 }
 
 impl Server {
@@ -233,6 +237,8 @@ impl Server {
             authenticated: false,
             transaction: Transaction::default(),
             errors: 0,
+            deadline: None,
+            progress: false,
         };
         let service = if server.config.lmtp { "LMTP" } else { "ESMTP" };
         let greeting = format!("{} {service} ready", server.config.hostname);
@@ -313,7 +319,10 @@ impl Server {
             match step {
                 Step::Continue => {}
                 Step::NeedInput => return None,
-                Step::Emit(event) => return Some(self.materialise(event)),
+                Step::Emit(event) => {
+                    self.progress = true;
+                    return Some(self.materialise(event));
+                }
             }
             if self.queued != Queued::Nothing {
                 return self.poll_event();
@@ -321,13 +330,49 @@ impl Server {
         }
     }
 
+    /// Passes the current time. Call it after [`Server::handle_input`] and whenever the
+    /// instant from [`Server::poll_timeout`] has passed. While the session waits for the
+    /// client, the deadline is armed [`Options::idle_timeout`] after the first call that
+    /// follows progress (a complete command, a piece of content); past it, the session
+    /// answers "421 4.4.2 Timeout" and closes. Time the application spends deciding is not
+    /// counted.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let waiting_for_client = self.pending == Pending::Nothing
+            && !matches!(self.mode, Mode::TlsHandshake | Mode::Closed);
+        if !waiting_for_client {
+            self.deadline = None;
+            return;
+        }
+        match self.deadline {
+            Some(deadline) if !self.progress && now >= deadline => {
+                // RFC 5321 §4.5.3.2: a server that times out "SHOULD ... close the
+                // connection"; 421 tells the client why (§3.8).
+                Reply::fixed(421, Some((4, 4, 2)), "Timeout, closing connection")
+                    .encode(&mut self.output);
+                self.reset_transaction();
+                self.close();
+                self.deadline = None;
+            }
+            Some(_) if !self.progress => {}
+            _ => {
+                self.deadline = Some(now + self.options.idle_timeout);
+                self.progress = false;
+            }
+        }
+    }
+
+    /// When [`Server::handle_timeout`] must be called next, if a deadline is armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// Turns an index-based event into one that borrows the input buffer.
-    fn materialise(&self, event: Pending2) -> Event<'_> {
+    fn materialise(&self, event: Located) -> Event<'_> {
         match event {
-            Pending2::Command(c) => Event::Command(c),
-            Pending2::Auth(s) => Event::AuthResponse(s),
-            Pending2::Chunk(start, end) => Event::MessageChunk(&self.input[start..end]),
-            Pending2::End(outcome, last) => Event::MessageEnd { outcome, last },
+            Located::Command(c) => Event::Command(c),
+            Located::Auth(s) => Event::AuthResponse(s),
+            Located::Chunk(start, end) => Event::MessageChunk(&self.input[start..end]),
+            Located::End(outcome, last) => Event::MessageEnd { outcome, last },
         }
     }
 
@@ -508,6 +553,7 @@ impl Server {
 
     /// Sends an error reply the session chose itself and counts it; closes after too many.
     fn protocol_error(&mut self, reply: Reply<'_>) {
+        self.progress = true;
         reply.encode(&mut self.output);
         self.errors += 1;
         if self.errors >= self.options.max_errors {
@@ -556,7 +602,7 @@ impl Server {
                     }
                     AuthLine::Response(secret) => {
                         self.pending = Pending::Auth;
-                        Step::Emit(Pending2::Auth(secret))
+                        Step::Emit(Located::Auth(secret))
                     }
                 }
             }
@@ -594,13 +640,13 @@ impl Server {
         self.consumed += used;
         match found {
             None => Step::NeedInput,
-            Some(Found::Range(from, to)) => Step::Emit(Pending2::Chunk(start + from, start + to)),
+            Some(Found::Range(from, to)) => Step::Emit(Located::Chunk(start + from, start + to)),
             Some(Found::Cr) => {
                 // Re-insert the CR in front of the unread input so it can be borrowed.
                 let at = self.consumed;
                 self.input.insert(at, b'\r');
                 self.consumed = at + 1;
-                Step::Emit(Pending2::Chunk(at, at + 1))
+                Step::Emit(Located::Chunk(at, at + 1))
             }
             Some(Found::End(outcome)) => {
                 self.mode = Mode::Commands;
@@ -628,7 +674,7 @@ impl Server {
                 self.transaction = Transaction::default();
             }
         }
-        Step::Emit(Pending2::End(outcome, last))
+        Step::Emit(Located::End(outcome, last))
     }
 
     fn next_bdat(&mut self) -> Step {
@@ -647,7 +693,7 @@ impl Server {
         match event {
             None => Step::NeedInput,
             Some(BdatEvent::Chunk(chunk)) if accepted => {
-                Step::Emit(Pending2::Chunk(start, start + chunk.len()))
+                Step::Emit(Located::Chunk(start, start + chunk.len()))
             }
             Some(BdatEvent::Chunk(_)) => Step::Continue,
             Some(BdatEvent::End(outcome)) => {
@@ -670,7 +716,16 @@ impl Server {
     }
 
     fn next_command(&mut self) -> Step {
-        let max = self.options.max_command_line;
+        // RFC 4954 §4: an AUTH line with an initial response may be longer than 512 octets
+        // (SASL tokens such as OAuth bearer tokens are); it gets the SASL line limit.
+        let auth = crate::address::strip_prefix_ignore_case(self.unread(), b"AUTH ").is_some();
+        let max = if auth {
+            self.options
+                .max_auth_line
+                .max(self.options.max_command_line)
+        } else {
+            self.options.max_command_line
+        };
         let (rest_len, command) = match decode_command(self.unread(), max) {
             Ok((rest, command)) => (rest.len(), command.into_owned()),
             Err(CommandError::Incomplete) => return Step::NeedInput,
@@ -711,6 +766,8 @@ impl Server {
     }
 
     fn dispatch(&mut self, command: Command<'static>, pipelined_after: usize) -> Step {
+        // Every complete command counts as progress for the idle deadline.
+        self.progress = true;
         let lmtp = self.config.lmtp;
         match &command {
             Command::Ehlo(_) | Command::Helo(_) if lmtp => {
@@ -832,6 +889,15 @@ impl Server {
                 self.pending = Pending::StartTls;
             }
             Command::Auth { mechanism, .. } => {
+                if !self.config.auth_mechanisms.is_empty() && !self.auth_offered() {
+                    // RFC 3207 §4: "530 Must issue a STARTTLS command first"
+                    self.protocol_error(Reply::fixed(
+                        530,
+                        Some((5, 7, 0)),
+                        "Must issue a STARTTLS command first",
+                    ));
+                    return Step::Continue;
+                }
                 if !self.auth_offered() || !self.esmtp {
                     self.protocol_error(Reply::fixed(503, Some((5, 5, 1)), "AUTH not available"));
                     return Step::Continue;
@@ -863,7 +929,7 @@ impl Server {
                 self.pending = Pending::Auth;
             }
         }
-        Step::Emit(Pending2::Command(command))
+        Step::Emit(Located::Command(command))
     }
 
     /// The checks the session makes on MAIL before the application sees it; `Some` when it
@@ -969,7 +1035,7 @@ impl Server {
 /// An event located by indices into the input buffer, so `poll_event` can borrow it after
 /// the state machine's own bookkeeping.
 #[derive(Debug)]
-enum Pending2 {
+enum Located {
     Command(Command<'static>),
     Auth(Secret<Vec<u8>>),
     Chunk(usize, usize),
@@ -980,5 +1046,5 @@ enum Pending2 {
 enum Step {
     Continue,
     NeedInput,
-    Emit(Pending2),
+    Emit(Located),
 }
