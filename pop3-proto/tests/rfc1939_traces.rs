@@ -568,3 +568,41 @@ fn client_protocol_errors_end_the_session() {
         Status::err("overloaded".try_into().unwrap()).with_code(RespCode::SysTemp)
     );
 }
+
+/// A 200 KB response offered in one call: the client takes no more than its buffers allow,
+/// the caller offers the rest after taking events, and the body arrives exact.
+#[test]
+fn client_takes_large_reads_in_bounded_steps() {
+    let mut client = greeted_client(Options::default());
+    client
+        .send(Command::User("mrose".try_into().unwrap()))
+        .unwrap();
+    client
+        .send(Command::Pass("tanstaaf".try_into().unwrap()))
+        .unwrap();
+    client.send(Command::Retr(MsgNo::MIN)).unwrap();
+    let body: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!(".{i}\r\n").into_bytes())
+        .collect();
+    let mut wire = b"+OK\r\n+OK\r\n+OK\r\n".to_vec();
+    let mut encoder = BodyEncoder::new();
+    encoder.encode(&body, &mut wire);
+    encoder.finish(&mut wire);
+    let (mut rest, mut received, mut ended) = (&wire[..], Vec::new(), false);
+    while !rest.is_empty() {
+        let taken = client.handle_input(rest);
+        assert!(taken <= 2 * Options::default().max_buffered_input);
+        rest = &rest[taken..];
+        while let Some(event) = client.poll_event().expect("valid session") {
+            match event {
+                ClientEvent::BodyData(data) => received.extend_from_slice(&data),
+                ClientEvent::BodyEnd => ended = true,
+                _ => {}
+            }
+        }
+        transmitted(&mut client);
+    }
+    assert!(ended);
+    assert_eq!(received, body);
+    assert_eq!(client.pending_commands(), 0);
+}
