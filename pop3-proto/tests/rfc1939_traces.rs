@@ -7,6 +7,8 @@ use pop3_proto::{
     AuthLine, BodyEncoder, Client, ClientError, ClientEvent, Command, CommandKind, MsgNo, Options,
     RespCode, Response, ResponseError, ServerEvent, SessionState, Stat, Status,
 };
+use std::time::{Duration, Instant};
+
 use support::{Maildrop, feed, rfc_messages, rfc_server, run_server_script};
 
 /// The toy maildrop's CAPA answer in AUTHORIZATION state, before its `STLS` line.
@@ -605,4 +607,34 @@ fn client_takes_large_reads_in_bounded_steps() {
     assert!(ended);
     assert_eq!(received, body);
     assert_eq!(client.pending_commands(), 0);
+}
+
+/// RFC 1939 §3 autologout: the timer restarts on input, never counts time the application
+/// spends answering, and on expiry the session closes silently without entering UPDATE.
+#[test]
+fn idle_timer_closes_silently_without_update() {
+    let mut server = rfc_server();
+    let mut drop = Maildrop::new(rfc_messages());
+    let t0 = Instant::now();
+    let minutes = |m: u64| Duration::from_secs(60 * m);
+    assert_eq!(server.poll_timeout(), None);
+    server.handle_timeout(t0);
+    assert_eq!(server.poll_timeout(), Some(t0 + minutes(10)));
+    feed(
+        &mut server,
+        &mut drop,
+        b"USER mrose\r\nPASS tanstaaf\r\nDELE 1\r\n",
+    );
+    server.handle_timeout(t0 + minutes(5));
+    assert_eq!(server.poll_timeout(), Some(t0 + minutes(15)));
+    let mut out = Vec::new();
+    server.poll_transmit(&mut out);
+    server.handle_timeout(t0 + minutes(14));
+    assert!(!server.is_closed());
+    server.handle_timeout(t0 + minutes(15));
+    assert!(server.is_closed());
+    assert_eq!(server.state(), SessionState::Closed);
+    assert_eq!(server.poll_transmit(&mut out), 0);
+    assert!(drop.expunged.is_empty());
+    assert_eq!(server.poll_timeout(), None);
 }
