@@ -20,7 +20,7 @@ run_one() {
     local prefix=${t%%_*}
     [[ -f dict/$prefix.dict ]] && dict=(-dict="dict/$prefix.dict")
     if cargo fuzz run "$t" -- -max_total_time="$seconds" "${dict[@]}" >"logs/$t.log" 2>&1; then
-        echo "$t: clean, $(grep -oE '#[0-9]+' "logs/$t.log" | tail -1 | tr -d '#') execs in ${seconds}s"
+        echo "$t: clean, $(grep -oE 'Done [0-9]+ runs' "logs/$t.log" | grep -oE '[0-9]+') execs in ${seconds}s"
     else
         echo "$t: FAILED, see fuzz/logs/$t.log and fuzz/artifacts/$t/"
         return 1
