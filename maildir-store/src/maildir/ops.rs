@@ -234,7 +234,8 @@ impl Maildir {
                 filename::format(&base, &m.flags, &kw, &m.other_letters)
             };
             let to = dst.dir.join(sub_dir(in_new)).join(&name);
-            match place(&src_dir.join(m.rel_path()), &to) {
+            let placed = retry_renamed(src_dir, m, |from| place(from, &to));
+            match placed {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => continue, // expunged meanwhile
                 Err(e) => return Err(StoreError::io("placing message in destination")(e)),
@@ -268,6 +269,43 @@ impl Maildir {
             .filter_map(|u| snapshot.msgs.get(&u).map(|m| (u, m.clone())))
             .collect()
     }
+}
+
+/// Runs `op` on the message's file; if the file was renamed by a process that does not take
+/// our lock (Dovecot changing flags, an MUA), finds it by its base name and tries once more.
+fn retry_renamed(
+    dir: &Path,
+    m: &Msg,
+    mut op: impl FnMut(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    match op(&dir.join(m.rel_path())) {
+        Err(e) if e.kind() == ErrorKind::NotFound => match find_by_base(dir, &m.base) {
+            Some(now) => op(&now),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+/// Where the message with this base name is now, if anywhere.
+fn find_by_base(dir: &Path, base: &str) -> Option<PathBuf> {
+    for sub in ["cur", "new"] {
+        let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let same = name == base
+                || name
+                    .strip_prefix(base)
+                    .is_some_and(|rest| rest.starts_with(':'));
+            if same {
+                return Some(entry.path());
+            }
+        }
+    }
+    None
 }
 
 impl MailStore for Maildir {
@@ -564,12 +602,14 @@ impl MailStore for Maildir {
         let mut touched_new = false;
         for (u, m, new, letters) in lettered {
             let file = filename::format(&m.base, &new, &letters, &m.other_letters);
-            match fs::rename(dir.join(m.rel_path()), dir.join("cur").join(&file)) {
+            let target = dir.join("cur").join(&file);
+            match retry_renamed(&dir, &m, |from| fs::rename(from, &target)) {
                 Ok(()) => {}
                 // Expunged by another process since the scan: nothing to change.
                 Err(e) if e.kind() == ErrorKind::NotFound => continue,
                 Err(e) => return Err(StoreError::io("renaming message for new flags")(e)),
             }
+            // Other processes only move files out of new/, so a retried file was in cur/.
             touched_new |= m.in_new;
             let modseq = locked.record_flags(u, file, new.clone(), letters);
             out.updated
