@@ -17,7 +17,7 @@ use crate::{
         user_files,
     },
     pop3::default_uidl,
-    store::{MailStore, header_of, slice_range, with_crlf},
+    store::{MailStore, check_rename, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate,
         MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage,
@@ -378,12 +378,7 @@ impl MailStore for Maildir {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
-        if from.is_inbox() || to.is_inbox() {
-            return Err(StoreError::InboxIsSpecial);
-        }
-        if to.is_below(from) {
-            return Err(StoreError::RenameIntoSelf);
-        }
+        check_rename(from, to)?;
         let user_dir = self.user_dir(user)?;
         self.mailbox_dir(user, from)?;
         let names = self.names(&user_dir)?;
@@ -697,12 +692,7 @@ impl MailStore for Maildir {
         file.take(limit)
             .read_to_end(&mut raw)
             .map_err(StoreError::io("reading message file"))?;
-        let message = with_crlf(raw);
-        match part {
-            ReadPart::Whole => Ok(message),
-            ReadPart::Header => Ok(header_of(&message).to_vec()),
-            ReadPart::Range { start, len } => slice_range(&message, start, len),
-        }
+        select_part(with_crlf(raw), part)
     }
 
     fn changes_since(
