@@ -595,13 +595,32 @@ impl MailStore for Maildir {
         }
         locked.write_keywords()?;
         let mut touched_new = false;
-        for (u, m, new, letters) in lettered {
-            let file = filename::format(&m.base, &new, &letters, &m.other_letters);
-            let target = dir.join("cur").join(&file);
-            match retry_renamed(&dir, &m, |from| fs::rename(from, &target)) {
+        for (u, m, mut new, mut letters) in lettered {
+            let mut file = filename::format(&m.base, &new, &letters, &m.other_letters);
+            match fs::rename(dir.join(m.rel_path()), dir.join("cur").join(&file)) {
                 Ok(()) => {}
-                // Expunged by another process since the scan: nothing to change.
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    // Renamed by a writer that does not take our lock (Dovecot, an MUA):
+                    // apply the change to the flags the file has now, not the ones we saw.
+                    let Some(now) = find_by_base(&dir, &m.base) else {
+                        continue; // expunged meanwhile: nothing to change
+                    };
+                    let now_name = now.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let Some(parsed) = filename::parse(now_name) else {
+                        continue;
+                    };
+                    let mut current = parsed.flags.clone();
+                    for l in &parsed.keyword_letters {
+                        if let Some(kw) = locked.keywords.keyword(*l) {
+                            current.insert_keyword(kw.clone());
+                        }
+                    }
+                    new = change.apply(&current);
+                    letters = locked.letters_for(&new)?;
+                    file = filename::format(&m.base, &new, &letters, &parsed.other_letters);
+                    fs::rename(&now, dir.join("cur").join(&file))
+                        .map_err(StoreError::io("renaming message for new flags"))?;
+                }
                 Err(e) => return Err(StoreError::io("renaming message for new flags")(e)),
             }
             // Other processes only move files out of new/, so a retried file was in cur/.
