@@ -113,7 +113,8 @@ pub struct Options {
     /// Host name used in unique file names and lock owners (default: the kernel host name).
     pub hostname: Option<String>,
     /// Mailboxes whose parsed control files and last scan a process keeps in memory
-    /// (default 256; the least recently used are dropped beyond it).
+    /// (default 256; the least recently used are dropped beyond it). Each costs roughly
+    /// half a kilobyte per message, so size this to the memory a front-end can spare.
     pub cached_mailboxes: usize,
 }
 
