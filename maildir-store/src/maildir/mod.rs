@@ -114,7 +114,8 @@ pub struct Options {
     pub hostname: Option<String>,
     /// Mailboxes whose parsed control files and last scan a process keeps in memory
     /// (default 256; the least recently used are dropped beyond it). Each costs roughly
-    /// one kilobyte per message (parsed uidlist, index and scan), so size this to the memory a front-end can spare.
+    /// one kilobyte per message (parsed uidlist, index and scan): size it to the memory a
+    /// front-end can spare.
     pub cached_mailboxes: usize,
 }
 
