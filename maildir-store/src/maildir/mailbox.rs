@@ -539,12 +539,13 @@ impl<'a> Locked<'a> {
     }
 
     /// The scanned state.
-    pub(crate) fn snapshot(&self) -> Snapshot {
+    /// Moves the scanned state out (the lock is only committed afterwards).
+    pub(crate) fn take_snapshot(&mut self) -> Snapshot {
         Snapshot {
             uid_validity: self.uidlist.uid_validity,
             next_uid: self.next_uid(),
             highest: self.index.highest,
-            msgs: self.msgs.clone(),
+            msgs: std::mem::take(&mut self.msgs),
             vanished: self.index.vanished.clone(),
         }
     }

@@ -475,7 +475,7 @@ impl Ctx {
         let mut locked = mailbox::Locked::acquire(self, dir)?;
         let before = stamps(dir);
         locked.scan()?;
-        let snapshot = Arc::new(locked.snapshot());
+        let snapshot = Arc::new(locked.take_snapshot());
         locked.commit(false)?;
         self.remember(dir, before, &snapshot);
         Ok(snapshot)

@@ -1,6 +1,7 @@
 //! `MailStore` for [`Maildir`]: each trait call as filesystem steps.
 
 use std::{
+    collections::BTreeMap,
     fs::{self, File},
     io::{ErrorKind, Read},
     path::{Path, PathBuf},
@@ -260,13 +261,13 @@ impl Maildir {
         Ok(mapping)
     }
 
-    fn pick(snapshot: &Snapshot, uids: &[Uid]) -> Vec<(u32, Msg)> {
+    fn pick(msgs: &BTreeMap<u32, Msg>, uids: &[Uid]) -> Vec<(u32, Msg)> {
         let mut wanted: Vec<u32> = uids.iter().map(|u| u.get()).collect();
         wanted.sort_unstable();
         wanted.dedup();
         wanted
             .into_iter()
-            .filter_map(|u| snapshot.msgs.get(&u).map(|m| (u, m.clone())))
+            .filter_map(|u| msgs.get(&u).map(|m| (u, m.clone())))
             .collect()
     }
 }
@@ -501,7 +502,7 @@ impl MailStore for Maildir {
     ) -> Result<CopyResult, StoreError> {
         let src_dir = self.mailbox_dir(user, from)?;
         let dst_dir = self.mailbox_dir(user, to)?;
-        let picked = Self::pick(&*self.ctx.snapshot(&src_dir)?, uids);
+        let picked = Self::pick(&self.ctx.snapshot(&src_dir)?.msgs, uids);
         let mut dst = Locked::acquire(&self.ctx, &dst_dir)?;
         if dst.needs_scan {
             dst.scan()?;
@@ -539,7 +540,7 @@ impl MailStore for Maildir {
         if dst.needs_scan {
             dst.scan()?;
         }
-        let picked = Self::pick(&src.snapshot(), uids);
+        let picked = Self::pick(&src.msgs, uids);
         let mapping = self.transfer(&src_dir, &picked, &mut dst, |a, b| fs::rename(a, b))?;
         for (old, _) in &mapping {
             src.record_expunged(old.get());
@@ -564,7 +565,7 @@ impl MailStore for Maildir {
         let dir = self.mailbox_dir(user, name)?;
         let mut locked = Locked::acquire(&self.ctx, &dir)?;
         locked.scan()?;
-        let picked = Self::pick(&locked.snapshot(), uids);
+        let picked = Self::pick(&locked.msgs, uids);
         let mut out = StoreOutcome::default();
         let mut plan = Vec::new();
         for (u, m) in picked {
