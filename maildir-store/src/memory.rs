@@ -493,7 +493,7 @@ impl MailStore for MemStore {
         for mb in state.user(user).mailboxes.values() {
             for m in mb.messages.values() {
                 usage.messages += 1;
-                usage.bytes += m.meta.size;
+                usage.bytes = usage.bytes.saturating_add(m.meta.size);
             }
         }
         Ok(usage)

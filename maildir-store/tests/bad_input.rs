@@ -418,3 +418,24 @@ fn renames_hidden_from_the_cache_are_found_by_base_name() {
         files_in(&t.inbox())
     );
 }
+
+#[test]
+fn exhausted_uid_space_is_an_error_not_a_duplicate() {
+    let t = Tree::new();
+    let uid = t.put(1);
+    let list_path = t.inbox().join("dovecot-uidlist");
+    let text = fs::read_to_string(&list_path).expect("read");
+    let text = text.replace(&format!("\n{} :", uid.get()), "\n4294967295 :");
+    fs::write(&list_path, text).expect("write");
+    fs::remove_file(t.inbox().join("gradwell-index")).expect("rm index");
+    let other = t.other();
+    assert_eq!(t.uids(&other), [u32::MAX]);
+    let r = other.append(
+        &t.bob,
+        &MailboxName::inbox(),
+        &mut &b"Subject: one too many\r\n\r\n"[..],
+        &AppendRequest::new(SystemTime::now()),
+    );
+    assert!(matches!(r, Err(StoreError::Corrupt { .. })), "{r:?}");
+    assert_eq!(t.uids(&other), [u32::MAX], "nothing was given a second UID");
+}

@@ -223,7 +223,7 @@ impl Maildir {
         let validity = dst.uidlist.uid_validity;
         let mut mapping = Vec::with_capacity(picked.len());
         for ((old, m), kw) in picked.iter().zip(letters) {
-            let new_uid = dst.next_uid();
+            let new_uid = dst.allocate_uid()?;
             let physical = filename::field(&m.base, "S").unwrap_or(m.size);
             let base = self
                 .ctx
@@ -458,7 +458,7 @@ impl MailStore for Maildir {
         locked.keywords_fit(flags.keywords())?;
         let letters = locked.letters_for(&flags)?;
         locked.write_keywords()?;
-        let new_uid = locked.next_uid();
+        let new_uid = locked.allocate_uid()?;
         let marker = (new_uid, locked.uidlist.uid_validity);
         let base = self.ctx.unique_base(Some(marker), tmp.size, tmp.vsize);
         let in_new = flags.is_empty();
@@ -752,8 +752,10 @@ impl MailStore for Maildir {
         for name in self.names(&user_dir)? {
             let dir = layout::mailbox_path(&user_dir, &name)?;
             let s: Arc<Snapshot> = self.ctx.snapshot(&dir)?;
-            usage.messages += s.msgs.len() as u64;
-            usage.bytes += s.msgs.values().map(|m| m.size).sum::<u64>();
+            usage.messages = usage.messages.saturating_add(s.msgs.len() as u64);
+            for m in s.msgs.values() {
+                usage.bytes = usage.bytes.saturating_add(m.size);
+            }
         }
         Ok(usage)
     }
