@@ -139,6 +139,10 @@ impl Index {
         let uid: u32 = num(t.next())?;
         match kind {
             "A" => {
+                // UIDs are never reused: a message added under an expunged UID is damage.
+                if self.vanished.iter().any(|(u, _)| *u == uid) {
+                    return Err(format!("A for expunged UID {uid}"));
+                }
                 let size = num(t.next())?;
                 let secs = num(t.next())?;
                 let nanos: u32 = num(t.next())?;
