@@ -8,5 +8,21 @@
 //! What it will not do: open sockets, spawn threads, read the clock or draw random numbers.
 //! The caller owns all IO and passes time in. It never depends on storage.
 //!
-//! Status: nothing is implemented yet; the codec arrives with its own issue.
+//! # Layers
+//!
+//! - [`types`]: values that are valid by construction (atoms, strings, literals, flags,
+//!   sequence sets, dates, mailbox names in modified UTF-7 ([`mutf7`]), credentials in
+//!   [`types::secret::Secret`]).
+//! - [`encode`]: typed values to bytes, as [`encode::Fragment`]s that say where a
+//!   synchronizing literal must wait for the peer's `+`.
 #![forbid(unsafe_code)]
+
+mod chars;
+pub mod encode;
+pub mod error;
+pub mod mutf7;
+mod parse;
+pub mod types;
+
+#[cfg(test)]
+mod testing;
