@@ -1,0 +1,30 @@
+//! Limits, each with a documented default.
+
+/// Limits the framing layer and the parsers enforce. Over a limit the peer gets a clear
+/// protocol error (tagged `BAD`) and the session recovers; nothing is buffered without bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Longest line, CRLF included, not counting literal data. Default 64 KiB, Dovecot's
+    /// `imap_max_line_length`.
+    pub max_line_length: usize,
+    /// Largest literal accepted. Default 25 MiB, a common maximum message size.
+    pub max_literal_size: u64,
+    /// Largest whole message: every line and literal of one command or response. Default
+    /// 26 MiB, so a maximal literal still fits with its command line.
+    pub max_message_size: usize,
+    /// Deepest nesting of parenthesised lists and `NOT`/`OR` search keys. Default 64, so that
+    /// an `OR` chain of 32 terms, which nests 31 deep, parses.
+    pub max_nesting_depth: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_line_length: 64 * 1024,
+            max_literal_size: 25 * 1024 * 1024,
+            max_message_size: 26 * 1024 * 1024,
+            max_nesting_depth: 64,
+        }
+    }
+}
