@@ -169,7 +169,8 @@ pub(crate) trait Encode {
     fn encode(&self, e: &mut Encoder);
 }
 
-/// Encodes one value on its own, for tests and for callers that build messages piecewise.
+/// Encodes one value on its own, for tests.
+#[cfg(test)]
 pub(crate) fn to_bytes(value: &impl Encode) -> Vec<u8> {
     let mut e = Encoder::new();
     value.encode(&mut e);

@@ -32,6 +32,9 @@ pub enum ValidationError {
     /// The value is longer than the wire form can carry.
     #[error("value too long")]
     TooLong,
+    /// Not `base64` as RFC 3501 §9 defines it.
+    #[error("invalid base64")]
+    InvalidBase64,
     /// The value is reserved (for example a flag name that only the server may send).
     #[error("value is reserved")]
     Reserved,

@@ -15,14 +15,17 @@
 //!   [`types::secret::Secret`]).
 //! - [`encode`]: typed values to bytes, as [`encode::Fragment`]s that say where a
 //!   synchronizing literal must wait for the peer's `+`.
+//! - [`codec`]: whole messages to typed commands ([`codec::CommandCodec`]).
 //! - [`fragmentizer`]: splits a byte stream into whole messages before parsing, enforcing
 //!   the limits in [`options::Options`].
 #![forbid(unsafe_code)]
 
 mod chars;
+pub mod codec;
 pub mod encode;
 pub mod error;
 pub mod fragmentizer;
+mod keywords;
 pub mod mutf7;
 pub mod options;
 mod parse;

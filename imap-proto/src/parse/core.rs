@@ -3,7 +3,7 @@
 use nom::{
     Needed, Parser,
     branch::alt,
-    bytes::streaming::{tag, tag_no_case, take, take_while, take_while1},
+    bytes::streaming::{tag, tag_no_case, take, take_while1},
     combinator::{map, opt, value},
 };
 
@@ -200,15 +200,6 @@ pub(crate) fn sp(input: &[u8]) -> PResult<'_, &[u8]> {
 /// `CRLF`
 pub(crate) fn crlf(input: &[u8]) -> PResult<'_, &[u8]> {
     tag(&b"\r\n"[..]).parse(input)
-}
-
-/// `text = 1*TEXT-CHAR`, also accepting UTF-8 as RFC 9051 does.
-pub(crate) fn text(input: &[u8]) -> PResult<'_, String> {
-    let (rest, run) = take_while(|b: u8| b >= 0x80 || is_text_char(b)).parse(input)?;
-    match std::str::from_utf8(run) {
-        Ok(t) if !t.is_empty() => Ok((rest, t.to_owned())),
-        _ => reject(input, ErrorKind::Invalid),
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,171 @@
+//! SEARCH keys (RFC 3501 §6.4.4, RFC 9051 §6.4.4) and ESEARCH return options (RFC 4731).
+
+use crate::{
+    encode::{Encode, Encoder},
+    types::{
+        core::{AString, Atom},
+        datetime::Date,
+        non_empty::NonEmpty,
+        sequence::SequenceSet,
+    },
+};
+
+/// `search-key`. Keys that RFC 9051 dropped (`NEW`, `OLD`, `RECENT`) are kept for RFC 3501
+/// clients.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[allow(missing_docs)] // Each variant is the search key of the same name.
+pub enum SearchKey {
+    All,
+    Answered,
+    Bcc(AString),
+    Before(Date),
+    Body(AString),
+    Cc(AString),
+    Deleted,
+    Draft,
+    Flagged,
+    From(AString),
+    Header(AString, AString),
+    Keyword(Atom),
+    Larger(u64),
+    New,
+    Not(Box<SearchKey>),
+    Old,
+    On(Date),
+    Or(Box<SearchKey>, Box<SearchKey>),
+    Recent,
+    Seen,
+    SentBefore(Date),
+    SentOn(Date),
+    SentSince(Date),
+    Since(Date),
+    Smaller(u64),
+    Subject(AString),
+    Text(AString),
+    To(AString),
+    Uid(SequenceSet),
+    Unanswered,
+    Undeleted,
+    Undraft,
+    Unflagged,
+    Unkeyword(Atom),
+    Unseen,
+    /// A bare `sequence-set`: message sequence numbers.
+    SequenceSet(SequenceSet),
+    /// `"(" search-key *(SP search-key) ")"`: all must match.
+    And(NonEmpty<SearchKey>),
+    /// `MODSEQ mod-sequence-valzer` (RFC 7162), without the optional entry name.
+    ModSeq(u64),
+}
+
+impl SearchKey {
+    /// Keys without arguments and their names.
+    pub(crate) const FLAGS: [(SearchKey, &'static str); 14] = [
+        (SearchKey::All, "ALL"),
+        (SearchKey::Answered, "ANSWERED"),
+        (SearchKey::Deleted, "DELETED"),
+        (SearchKey::Draft, "DRAFT"),
+        (SearchKey::Flagged, "FLAGGED"),
+        (SearchKey::New, "NEW"),
+        (SearchKey::Old, "OLD"),
+        (SearchKey::Recent, "RECENT"),
+        (SearchKey::Seen, "SEEN"),
+        (SearchKey::Unanswered, "UNANSWERED"),
+        (SearchKey::Undeleted, "UNDELETED"),
+        (SearchKey::Undraft, "UNDRAFT"),
+        (SearchKey::Unflagged, "UNFLAGGED"),
+        (SearchKey::Unseen, "UNSEEN"),
+    ];
+}
+
+impl Encode for SearchKey {
+    fn encode(&self, e: &mut Encoder) {
+        let mut kw_astring = |kw: &[u8], value: &AString| {
+            e.bytes(kw).sp().value(value);
+        };
+        match self {
+            SearchKey::Bcc(v) => kw_astring(b"BCC", v),
+            SearchKey::Body(v) => kw_astring(b"BODY", v),
+            SearchKey::Cc(v) => kw_astring(b"CC", v),
+            SearchKey::From(v) => kw_astring(b"FROM", v),
+            SearchKey::Subject(v) => kw_astring(b"SUBJECT", v),
+            SearchKey::Text(v) => kw_astring(b"TEXT", v),
+            SearchKey::To(v) => kw_astring(b"TO", v),
+            SearchKey::Before(d) => date_key(e, b"BEFORE", d),
+            SearchKey::On(d) => date_key(e, b"ON", d),
+            SearchKey::SentBefore(d) => date_key(e, b"SENTBEFORE", d),
+            SearchKey::SentOn(d) => date_key(e, b"SENTON", d),
+            SearchKey::SentSince(d) => date_key(e, b"SENTSINCE", d),
+            SearchKey::Since(d) => date_key(e, b"SINCE", d),
+            SearchKey::Header(name, value) => {
+                e.bytes(b"HEADER ").value(name).sp().value(value);
+            }
+            SearchKey::Keyword(k) => {
+                e.bytes(b"KEYWORD ").value(k);
+            }
+            SearchKey::Unkeyword(k) => {
+                e.bytes(b"UNKEYWORD ").value(k);
+            }
+            SearchKey::Larger(n) => {
+                e.bytes(b"LARGER ").number(*n);
+            }
+            SearchKey::Smaller(n) => {
+                e.bytes(b"SMALLER ").number(*n);
+            }
+            SearchKey::ModSeq(n) => {
+                e.bytes(b"MODSEQ ").number(*n);
+            }
+            SearchKey::Not(key) => {
+                e.bytes(b"NOT ").value(key.as_ref());
+            }
+            SearchKey::Or(a, b) => {
+                e.bytes(b"OR ").value(a.as_ref()).sp().value(b.as_ref());
+            }
+            SearchKey::Uid(set) => {
+                e.bytes(b"UID ").value(set);
+            }
+            SearchKey::SequenceSet(set) => set.encode(e),
+            SearchKey::And(keys) => {
+                e.paren_list(keys);
+            }
+            flag => {
+                e.bytes(crate::keywords::name_of(&Self::FLAGS, flag).as_bytes());
+            }
+        }
+    }
+}
+
+fn date_key(e: &mut Encoder, kw: &[u8], date: &Date) {
+    e.bytes(kw).sp().value(date);
+}
+
+/// `search-return-opt` (RFC 4731 ESEARCH, RFC 5182 SEARCHRES).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SearchReturnOption {
+    /// `MIN`
+    Min,
+    /// `MAX`
+    Max,
+    /// `ALL`
+    All,
+    /// `COUNT`
+    Count,
+    /// `SAVE`
+    Save,
+}
+
+impl SearchReturnOption {
+    pub(crate) const ALL: [(SearchReturnOption, &'static str); 5] = [
+        (SearchReturnOption::Min, "MIN"),
+        (SearchReturnOption::Max, "MAX"),
+        (SearchReturnOption::All, "ALL"),
+        (SearchReturnOption::Count, "COUNT"),
+        (SearchReturnOption::Save, "SAVE"),
+    ];
+}
+
+impl Encode for SearchReturnOption {
+    fn encode(&self, e: &mut Encoder) {
+        e.bytes(crate::keywords::name_of(&Self::ALL, self).as_bytes());
+    }
+}
