@@ -1,7 +1,5 @@
 //! Commands (RFC 3501 §6, RFC 9051 §6 and extensions).
 
-use std::num::NonZeroU64;
-
 use nom::{
     Parser,
     branch::alt,
@@ -14,7 +12,8 @@ use nom::{
 use super::{
     ErrorKind, PResult,
     core::{
-        astring, atom, crlf, literal, literal8, nil, nstring, number64, nz_number, sp, string, tag_,
+        astring, atom, crlf, literal, literal8, nil, nstring, number64_value, nz_number,
+        nz_number64, sp, string, tag_,
     },
     datetime::date_time,
     fail,
@@ -174,22 +173,13 @@ fn select_args(
     Ok((rest, (mailbox, params.unwrap_or_default())))
 }
 
-fn mod_sequence_value(input: &[u8]) -> PResult<'_, NonZeroU64> {
-    let (rest, n) = number64(input)?;
-    match NonZeroU64::new(n) {
-        Some(n) => Ok((rest, n)),
-        // RFC 7162 §7: mod-sequence-value is "Positive unsigned 63-bit integer".
-        None => fail(input, ErrorKind::Number),
-    }
-}
-
 fn select_parameter(input: &[u8]) -> PResult<'_, SelectParameter> {
     let (rest, name) = token(input)?;
     match name.to_ascii_uppercase().as_slice() {
         b"CONDSTORE" => Ok((rest, SelectParameter::CondStore)),
         b"QRESYNC" => {
             let (rest, (_, _, uid_validity, _, mod_seq)) =
-                (sp, tag(&b"("[..]), nz_number, sp, mod_sequence_value).parse(rest)?;
+                (sp, tag(&b"("[..]), nz_number, sp, nz_number64).parse(rest)?;
             let (rest, known_uids) = opt(preceded(sp, sequence_set)).parse(rest)?;
             let (rest, seq_match) = opt(preceded(
                 sp,
@@ -425,8 +415,8 @@ fn fetch(input: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let (rest, (_, set, _, items)) = (sp, sequence_set, sp, fetch_items).parse(input)?;
     let modifier = alt((
         map(
-            preceded((tag_no_case(&b"CHANGEDSINCE"[..]), sp), mod_sequence_value),
-            |n| Some(n.get()),
+            preceded((tag_no_case(&b"CHANGEDSINCE"[..]), sp), nz_number64),
+            Some,
         ),
         value(None, tag_no_case(&b"VANISHED"[..])),
     ));
@@ -464,7 +454,7 @@ fn store(input: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     let (rest, (_, set)) = (sp, sequence_set).parse(input)?;
     let (rest, unchanged_since) = opt(delimited(
         (sp, tag(&b"("[..]), tag_no_case(&b"UNCHANGEDSINCE"[..]), sp),
-        number64,
+        number64_value,
         tag(&b")"[..]),
     ))
     .parse(rest)?;

@@ -11,7 +11,8 @@ use super::{ErrorKind, PResult, fail, reject};
 use crate::{
     chars::{is_astring_char, is_atom_char, is_char8, is_tag_char, is_text_char},
     types::core::{
-        AString, Atom, AtomExt, IString, Literal, Literal8, LiteralMode, NString, Quoted, Tag,
+        AString, Atom, AtomExt, IString, Literal, Literal8, LiteralMode, NString, Number64,
+        NzNumber64, Quoted, Tag,
     },
 };
 
@@ -42,6 +43,23 @@ pub(crate) fn number(input: &[u8]) -> PResult<'_, u32> {
 /// 9,223,372,036,854,775,807)".
 pub(crate) fn number64(input: &[u8]) -> PResult<'_, u64> {
     digits(input, i64::MAX as u64)
+}
+
+/// `number64` as a value type.
+pub(crate) fn number64_value(input: &[u8]) -> PResult<'_, Number64> {
+    let (rest, n) = number64(input)?;
+    // number64 bounded n by NUMBER64_MAX, which is all Number64 checks.
+    Ok((rest, Number64::try_from(n).unwrap_or_default()))
+}
+
+/// `nz-number64 = digit-nz *DIGIT` (RFC 9051), also RFC 7162 `mod-sequence-value`:
+/// "Positive unsigned 63-bit integer".
+pub(crate) fn nz_number64(input: &[u8]) -> PResult<'_, NzNumber64> {
+    let (rest, n) = number64(input)?;
+    match NzNumber64::try_from(n) {
+        Ok(n) => Ok((rest, n)),
+        Err(_) => fail(input, ErrorKind::Number),
+    }
 }
 
 /// `nz-number = digit-nz *DIGIT` — RFC 3501 §9: "Non-zero unsigned 32-bit integer (0 < n <

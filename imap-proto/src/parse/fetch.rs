@@ -1,6 +1,6 @@
 //! FETCH attributes and sections.
 
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU32;
 
 use nom::{
     Parser,
@@ -13,7 +13,7 @@ use nom::{
 
 use super::{
     ErrorKind, PResult,
-    core::{astring, number64, nz_number, sp},
+    core::{astring, number64_value, nz_number, nz_number64, sp},
     fail, reject,
 };
 use crate::types::{
@@ -98,18 +98,17 @@ fn section_binary(input: &[u8]) -> PResult<'_, Vec<NonZeroU32>> {
 
 /// `partial = "<" number64 "." nz-number64 ">"`
 fn partial(input: &[u8]) -> PResult<'_, Partial> {
-    let (rest, (_, offset, _, length, _)) = (
-        tag(&b"<"[..]),
-        number64,
-        tag(&b"."[..]),
-        number64,
-        tag(&b">"[..]),
+    map(
+        (
+            tag(&b"<"[..]),
+            number64_value,
+            tag(&b"."[..]),
+            nz_number64,
+            tag(&b">"[..]),
+        ),
+        |(_, offset, _, length, _)| Partial { offset, length },
     )
-        .parse(input)?;
-    match NonZeroU64::new(length) {
-        Some(length) => Ok((rest, Partial { offset, length })),
-        None => fail(input, ErrorKind::Number),
-    }
+    .parse(input)
 }
 
 /// `fetch-att`

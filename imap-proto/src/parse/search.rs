@@ -10,7 +10,7 @@ use nom::{
 
 use super::{
     ErrorKind, PResult,
-    core::{astring, atom, number64, sp},
+    core::{astring, atom, number64_value, sp},
     datetime::date,
     fail,
     fetch::non_empty,
@@ -80,9 +80,9 @@ pub(crate) fn search_key(input: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         .parse(rest),
         b"KEYWORD" => map(preceded(sp, atom), SearchKey::Keyword).parse(rest),
         b"UNKEYWORD" => map(preceded(sp, atom), SearchKey::Unkeyword).parse(rest),
-        b"LARGER" => map(preceded(sp, number64), SearchKey::Larger).parse(rest),
-        b"SMALLER" => map(preceded(sp, number64), SearchKey::Smaller).parse(rest),
-        b"MODSEQ" => map(preceded(sp, number64), SearchKey::ModSeq).parse(rest),
+        b"LARGER" => map(preceded(sp, number64_value), SearchKey::Larger).parse(rest),
+        b"SMALLER" => map(preceded(sp, number64_value), SearchKey::Smaller).parse(rest),
+        b"MODSEQ" => map(preceded(sp, number64_value), SearchKey::ModSeq).parse(rest),
         b"UID" => map(preceded(sp, sequence_set), SearchKey::Uid).parse(rest),
         b"NOT" => map(preceded(sp, inner), |k| SearchKey::Not(Box::new(k))).parse(rest),
         b"OR" => map((sp, inner, sp, inner), |(_, a, _, b)| {

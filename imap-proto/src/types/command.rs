@@ -1,12 +1,12 @@
 //! Client commands (RFC 3501 §6, RFC 9051 §6, and the extensions in the crate docs).
 
-use std::num::{NonZeroU32, NonZeroU64};
+use std::num::NonZeroU32;
 
 use crate::{
     encode::{Encode, Encoded, Encoder},
     error::ValidationError,
     types::{
-        core::{AString, Atom, IString, Literal, Literal8, NString, Tag},
+        core::{AString, Atom, IString, Literal, Literal8, NString, Number64, NzNumber64, Tag},
         datetime::DateTime,
         fetch::FetchItems,
         flag::Flag,
@@ -105,7 +105,7 @@ pub enum SelectParameter {
         /// The UIDVALIDITY the client knows.
         uid_validity: NonZeroU32,
         /// The highest MODSEQ the client knows.
-        mod_seq: NonZeroU64,
+        mod_seq: NzNumber64,
         /// `known-uids`: UIDs the client knows.
         known_uids: Option<SequenceSet>,
         /// `seq-match-data = "(" known-sequence-set SP known-uid-set ")"`
@@ -320,7 +320,7 @@ pub enum CommandBody {
         /// Which data.
         items: FetchItems,
         /// RFC 7162 `CHANGEDSINCE`.
-        changed_since: Option<u64>,
+        changed_since: Option<NzNumber64>,
         /// RFC 7162 `VANISHED` (UID FETCH with CHANGEDSINCE only).
         vanished: bool,
     },
@@ -331,7 +331,7 @@ pub enum CommandBody {
         /// Which messages.
         set: SequenceSet,
         /// RFC 7162 `UNCHANGEDSINCE`.
-        unchanged_since: Option<u64>,
+        unchanged_since: Option<Number64>,
         /// Replace, add or remove.
         kind: StoreKind,
         /// `.SILENT`: no untagged FETCH in reply.

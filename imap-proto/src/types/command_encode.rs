@@ -39,7 +39,7 @@ impl Encode for SelectParameter {
                 e.bytes(b"QRESYNC (")
                     .number(uid_validity.get())
                     .sp()
-                    .number(mod_seq.get());
+                    .value(mod_seq);
                 if let Some(uids) = known_uids {
                     e.sp().value(uids);
                 }
@@ -246,7 +246,7 @@ impl Encode for CommandBody {
                 uid_prefix(e, *uid);
                 e.bytes(b"FETCH ").value(set).sp().value(items);
                 if let Some(modseq) = changed_since {
-                    e.bytes(b" (CHANGEDSINCE ").number(*modseq);
+                    e.bytes(b" (CHANGEDSINCE ").value(modseq);
                     if *vanished {
                         e.bytes(b" VANISHED");
                     }
@@ -264,7 +264,7 @@ impl Encode for CommandBody {
                 uid_prefix(e, *uid);
                 e.bytes(b"STORE ").value(set);
                 if let Some(modseq) = unchanged_since {
-                    e.bytes(b" (UNCHANGEDSINCE ").number(*modseq).bytes(b")");
+                    e.bytes(b" (UNCHANGEDSINCE ").value(modseq).bytes(b")");
                 }
                 e.bytes(match kind {
                     StoreKind::Replace => b" FLAGS".as_slice(),

@@ -305,6 +305,66 @@ impl Encode for NString {
     }
 }
 
+/// The largest `number64`: RFC 9051 §9, "Unsigned 63-bit integer (0 <= n <=
+/// 9,223,372,036,854,775,807)".
+pub const NUMBER64_MAX: u64 = i64::MAX as u64;
+
+/// `number64`: sizes, offsets and mod-sequences, at most [`NUMBER64_MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Number64(u64);
+
+impl Number64 {
+    /// The value.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl TryFrom<u64> for Number64 {
+    type Error = ValidationError;
+
+    fn try_from(n: u64) -> Result<Self, ValidationError> {
+        if n > NUMBER64_MAX {
+            return Err(ValidationError::OutOfRange);
+        }
+        Ok(Self(n))
+    }
+}
+
+impl Encode for Number64 {
+    fn encode(&self, e: &mut Encoder) {
+        e.number(self.0);
+    }
+}
+
+/// `nz-number64` (and RFC 7162 `mod-sequence-value`): 1 to [`NUMBER64_MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NzNumber64(std::num::NonZeroU64);
+
+impl NzNumber64 {
+    /// The value.
+    pub fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl TryFrom<u64> for NzNumber64 {
+    type Error = ValidationError;
+
+    fn try_from(n: u64) -> Result<Self, ValidationError> {
+        match std::num::NonZeroU64::new(n) {
+            Some(nz) if n <= NUMBER64_MAX => Ok(Self(nz)),
+            _ => Err(ValidationError::OutOfRange),
+        }
+    }
+}
+
+impl Encode for NzNumber64 {
+    fn encode(&self, e: &mut Encoder) {
+        e.number(self.0.get());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,10 @@ use std::num::NonZeroU32;
 use crate::{
     encode::{Encode, Encoder},
     error::ValidationError,
-    types::{core::AString, non_empty::NonEmpty},
+    types::{
+        core::{AString, Number64, NzNumber64},
+        non_empty::NonEmpty,
+    },
 };
 
 /// `section-msgtext` / `"MIME"`: which text of a part.
@@ -93,17 +96,17 @@ impl Encode for Section {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Partial {
     /// Offset of the first octet.
-    pub offset: u64,
+    pub offset: Number64,
     /// Number of octets, at least one.
-    pub length: std::num::NonZeroU64,
+    pub length: NzNumber64,
 }
 
 impl Encode for Partial {
     fn encode(&self, e: &mut Encoder) {
         e.bytes(b"<")
-            .number(self.offset)
+            .value(&self.offset)
             .bytes(b".")
-            .number(self.length.get())
+            .value(&self.length)
             .bytes(b">");
     }
 }

@@ -3,7 +3,7 @@
 use crate::{
     encode::{Encode, Encoder},
     types::{
-        core::{AString, Atom},
+        core::{AString, Atom, Number64},
         datetime::Date,
         non_empty::NonEmpty,
         sequence::SequenceSet,
@@ -27,7 +27,7 @@ pub enum SearchKey {
     From(AString),
     Header(AString, AString),
     Keyword(Atom),
-    Larger(u64),
+    Larger(Number64),
     New,
     Not(Box<SearchKey>),
     Old,
@@ -39,7 +39,7 @@ pub enum SearchKey {
     SentOn(Date),
     SentSince(Date),
     Since(Date),
-    Smaller(u64),
+    Smaller(Number64),
     Subject(AString),
     Text(AString),
     To(AString),
@@ -55,7 +55,7 @@ pub enum SearchKey {
     /// `"(" search-key *(SP search-key) ")"`: all must match.
     And(NonEmpty<SearchKey>),
     /// `MODSEQ mod-sequence-valzer` (RFC 7162), without the optional entry name.
-    ModSeq(u64),
+    ModSeq(Number64),
 }
 
 impl SearchKey {
@@ -107,13 +107,13 @@ impl Encode for SearchKey {
                 e.bytes(b"UNKEYWORD ").value(k);
             }
             SearchKey::Larger(n) => {
-                e.bytes(b"LARGER ").number(*n);
+                e.bytes(b"LARGER ").value(n);
             }
             SearchKey::Smaller(n) => {
-                e.bytes(b"SMALLER ").number(*n);
+                e.bytes(b"SMALLER ").value(n);
             }
             SearchKey::ModSeq(n) => {
-                e.bytes(b"MODSEQ ").number(*n);
+                e.bytes(b"MODSEQ ").value(n);
             }
             SearchKey::Not(key) => {
                 e.bytes(b"NOT ").value(key.as_ref());
