@@ -32,4 +32,6 @@ mod parse;
 pub mod types;
 
 #[cfg(test)]
+mod arbitrary;
+#[cfg(test)]
 mod testing;

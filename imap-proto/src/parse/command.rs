@@ -658,3 +658,20 @@ mod tests {
         assert!(authenticate_data(b"dGVzdA=\r\n").is_err());
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use proptest::prelude::*;
+
+    use crate::{arbitrary, codec::CommandCodec};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn command(command in arbitrary::command()) {
+            let bytes = command.encode().dump();
+            let decoded = CommandCodec::default().decode(&bytes);
+            prop_assert_eq!(decoded, Ok((&b""[..], command)), "{}", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
