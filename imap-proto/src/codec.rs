@@ -1,4 +1,4 @@
-//! Public decoders: bytes of one whole message (as the [`crate::fragmentizer`] delivers
+//! Public decoders, [`CommandCodec`] for servers and [`ResponseCodec`] for clients: bytes of one whole message (as the [`crate::fragmentizer`] delivers
 //! them) to typed values.
 
 use crate::{
@@ -7,6 +7,7 @@ use crate::{
     types::{
         command::{Base64, Command},
         core::Tag,
+        response::{Greeting, Response},
         secret::Secret,
     },
 };
@@ -99,6 +100,33 @@ impl CommandCodec {
     pub fn decode_idle_done<'a>(&self, input: &'a [u8]) -> Result<&'a [u8], DecodeError> {
         parse::command::idle_done(input)
             .map(|(rest, ())| rest)
+            .map_err(|err| DecodeError::from_nom(err, None))
+    }
+}
+
+/// Decodes server responses (client side).
+#[derive(Debug, Clone, Default)]
+pub struct ResponseCodec {
+    options: Options,
+}
+
+impl ResponseCodec {
+    /// A decoder enforcing `options` (nesting depth of BODYSTRUCTURE).
+    pub fn new(options: Options) -> Self {
+        Self { options }
+    }
+
+    /// Decodes the server greeting, the first line of a session.
+    pub fn decode_greeting<'a>(
+        &self,
+        input: &'a [u8],
+    ) -> Result<(&'a [u8], Greeting), DecodeError> {
+        parse::response::greeting(input).map_err(|err| DecodeError::from_nom(err, None))
+    }
+
+    /// Decodes one response from the start of `input`; returns it and the bytes after it.
+    pub fn decode<'a>(&self, input: &'a [u8]) -> Result<(&'a [u8], Response), DecodeError> {
+        parse::response::response(input, self.options.max_nesting_depth)
             .map_err(|err| DecodeError::from_nom(err, None))
     }
 }

@@ -15,7 +15,9 @@
 //!   [`types::secret::Secret`]).
 //! - [`encode`]: typed values to bytes, as [`encode::Fragment`]s that say where a
 //!   synchronizing literal must wait for the peer's `+`.
-//! - [`codec`]: whole messages to typed commands ([`codec::CommandCodec`]).
+//! - [`codec`]: whole messages to typed commands ([`codec::CommandCodec`]) and responses
+//!   ([`codec::ResponseCodec`]); [`types::command::Command::encode`] and
+//!   [`types::response::Response::encode`] go the other way.
 //! - [`fragmentizer`]: splits a byte stream into whole messages before parsing, enforcing
 //!   the limits in [`options::Options`].
 #![forbid(unsafe_code)]
@@ -25,6 +27,8 @@ pub mod codec;
 pub mod encode;
 pub mod error;
 pub mod fragmentizer;
+#[doc(hidden)]
+pub mod fuzzing;
 mod keywords;
 pub mod mutf7;
 pub mod options;

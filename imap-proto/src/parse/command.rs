@@ -321,7 +321,7 @@ fn list(input: &[u8]) -> PResult<'_, CommandBody> {
     ))
 }
 
-fn status_item(input: &[u8]) -> PResult<'_, StatusItem> {
+pub(crate) fn status_item(input: &[u8]) -> PResult<'_, StatusItem> {
     let (rest, name) = token(input)?;
     match crate::keywords::by_name(&StatusItem::ALL, name) {
         Some(item) => Ok((rest, item)),

@@ -36,7 +36,6 @@ pub(crate) fn flag_list(input: &[u8]) -> PResult<'_, Vec<Flag>> {
 }
 
 /// `flag-fetch = flag / "\Recent"`
-#[cfg_attr(not(test), allow(dead_code))] // The response parser's; tested here.
 pub(crate) fn flag_fetch(input: &[u8]) -> PResult<'_, FlagFetch> {
     alt((
         value(FlagFetch::Recent, tag_no_case(&b"\\Recent"[..])),
@@ -46,7 +45,6 @@ pub(crate) fn flag_fetch(input: &[u8]) -> PResult<'_, FlagFetch> {
 }
 
 /// `flag-perm = flag / "\*"`
-#[cfg_attr(not(test), allow(dead_code))] // The response parser's; tested here.
 pub(crate) fn flag_perm(input: &[u8]) -> PResult<'_, FlagPerm> {
     alt((
         value(FlagPerm::Asterisk, tag(&b"\\*"[..])),

@@ -3,12 +3,14 @@
 //! All parsers are streaming: when the input ends before the production does they return
 //! `nom::Err::Incomplete`, so every strict prefix of a valid message is "incomplete".
 
+pub(crate) mod body;
 pub(crate) mod command;
 pub(crate) mod core;
 pub(crate) mod datetime;
 pub(crate) mod fetch;
 pub(crate) mod flag;
 pub(crate) mod mailbox;
+pub(crate) mod response;
 pub(crate) mod search;
 pub(crate) mod sequence;
 

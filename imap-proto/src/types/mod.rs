@@ -1,13 +1,17 @@
 //! Typed IMAP values, valid by construction: private fields, validating constructors.
 
+pub mod body;
 pub mod command;
 mod command_encode;
 pub mod core;
 pub mod datetime;
+pub mod envelope;
 pub mod fetch;
 pub mod flag;
 pub mod mailbox;
 pub mod non_empty;
+pub mod response;
+mod response_encode;
 pub mod search;
 pub mod secret;
 pub mod sequence;
