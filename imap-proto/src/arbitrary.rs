@@ -402,3 +402,366 @@ pub(crate) fn command() -> impl Strategy<Value = Command> {
     )
         .prop_map(|(tag, body)| Command::new(tag, body))
 }
+
+// Responses.
+
+use crate::types::{
+    body::{
+        Body, BodyExtension, BodyFields, BodyKind, BodyStructure, Disposition, ExtensionTail,
+        LanguageTail, LocationTail, MultiPartExtension, SinglePartExtension,
+    },
+    envelope::{Address, Envelope},
+    flag::{FlagFetch, FlagPerm},
+    response::{
+        BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
+        ListItem, NamespaceEntry, OtherCode, Response, ResponseText, SimpleCode, StatusKind,
+        Tagged, Text,
+    },
+};
+
+fn text() -> impl Strategy<Value = Text> {
+    "([A-Za-z0-9,.!-][A-Za-z0-9 ,.!-]{0,10})?".prop_map(|s| Text::try_from(s.as_str()).unwrap())
+}
+
+fn nstring() -> impl Strategy<Value = NString> {
+    option::of(istring()).prop_map(NString)
+}
+
+fn code() -> impl Strategy<Value = Code> {
+    prop_oneof![
+        proptest::sample::select(SimpleCode::ALL.map(|(c, _)| c).to_vec()).prop_map(Code::Simple),
+        vec(astring(), 0..3).prop_map(Code::BadCharset),
+        non_empty(atom(), 3).prop_map(Code::Capability),
+        vec(
+            prop_oneof![Just(FlagPerm::Asterisk), flag().prop_map(FlagPerm::Flag)],
+            0..3
+        )
+        .prop_map(Code::PermanentFlags),
+        nz_u32().prop_map(Code::UidNext),
+        nz_u32().prop_map(Code::UidValidity),
+        nz_u32().prop_map(Code::Unseen),
+        (nz_u32(), sequence_set())
+            .prop_map(|(uid_validity, uids)| Code::AppendUid { uid_validity, uids }),
+        (nz_u32(), sequence_set(), sequence_set()).prop_map(
+            |(uid_validity, source, destination)| {
+                Code::CopyUid {
+                    uid_validity,
+                    source,
+                    destination,
+                }
+            }
+        ),
+        nz_number64().prop_map(Code::HighestModSeq),
+        sequence_set().prop_map(Code::Modified),
+        (regex("X[A-Z]{1,6}"), option::of(regex("[a-z0-9 ()]{1,6}"))).prop_map(|(name, args)| {
+            Code::Other(OtherCode::new(Atom::try_from(name.as_str()).unwrap(), args).unwrap())
+        }),
+    ]
+}
+
+fn response_text() -> impl Strategy<Value = ResponseText> {
+    (option::of(code()), text()).prop_map(|(code, text)| ResponseText { code, text })
+}
+
+fn address() -> impl Strategy<Value = Address> {
+    (nstring(), nstring(), nstring(), nstring()).prop_map(|(name, adl, mailbox, host)| Address {
+        name,
+        adl,
+        mailbox,
+        host,
+    })
+}
+
+fn envelope() -> impl Strategy<Value = Envelope> {
+    let list = || vec(address(), 0..3);
+    (
+        (nstring(), nstring(), list(), list(), list()),
+        (list(), list(), list(), nstring(), nstring()),
+    )
+        .prop_map(
+            |((date, subject, from, sender, reply_to), (to, cc, bcc, in_reply_to, message_id))| {
+                Envelope {
+                    date,
+                    subject,
+                    from,
+                    sender,
+                    reply_to,
+                    to,
+                    cc,
+                    bcc,
+                    in_reply_to,
+                    message_id,
+                }
+            },
+        )
+}
+
+fn quoted(text: &str) -> IString {
+    IString::Quoted(Quoted::try_from(text).unwrap())
+}
+
+fn parameters() -> impl Strategy<Value = Vec<(IString, IString)>> {
+    vec((istring(), istring()), 0..3)
+}
+
+fn body_fields() -> impl Strategy<Value = BodyFields> {
+    (parameters(), nstring(), nstring(), istring(), any::<u32>()).prop_map(
+        |(parameters, id, description, encoding, octets)| BodyFields {
+            parameters,
+            id,
+            description,
+            encoding,
+            octets,
+        },
+    )
+}
+
+fn body_extension() -> impl Strategy<Value = BodyExtension> {
+    let leaf = prop_oneof![
+        nstring().prop_map(BodyExtension::NString),
+        number64().prop_map(BodyExtension::Number),
+    ];
+    leaf.prop_recursive(2, 6, 3, |inner| {
+        non_empty(inner, 3).prop_map(BodyExtension::List)
+    })
+}
+
+fn extension_tail() -> impl Strategy<Value = ExtensionTail> {
+    let disposition = option::of(
+        (istring(), parameters()).prop_map(|(kind, parameters)| Disposition { kind, parameters }),
+    );
+    let location = option::of((nstring(), vec(body_extension(), 0..2)).prop_map(
+        |(location, extensions)| LocationTail {
+            location,
+            extensions,
+        },
+    ));
+    let language = option::of((vec(istring(), 0..3), location).prop_map(
+        |(languages, location)| LanguageTail {
+            languages,
+            location,
+        },
+    ));
+    (disposition, language).prop_map(|(disposition, language)| ExtensionTail {
+        disposition,
+        language,
+    })
+}
+
+fn regex(pattern: &str) -> impl Strategy<Value = String> + use<> {
+    proptest::string::string_regex(pattern).unwrap()
+}
+
+fn single_ext() -> BoxedStrategy<Option<SinglePartExtension>> {
+    option::of(
+        (nstring(), option::of(extension_tail()))
+            .prop_map(|(md5, tail)| SinglePartExtension { md5, tail }),
+    )
+    .boxed()
+}
+
+pub(crate) fn body_structure() -> impl Strategy<Value = BodyStructure> {
+    let basic = (
+        prop_oneof![Just("IMAGE"), Just("APPLICATION"), Just("MESSAGE")],
+        prop_oneof![Just("PNG"), Just("PDF"), Just("DELIVERY-STATUS")],
+        body_fields(),
+        single_ext(),
+    )
+        .prop_map(|(t, s, fields, extension)| BodyStructure::Single {
+            body: Box::new(Body::new(quoted(t), quoted(s), fields, BodyKind::Basic).unwrap()),
+            extension,
+        });
+    let text = (regex("[A-Z]{1,5}"), body_fields(), number64(), single_ext()).prop_map(
+        |(subtype, fields, lines, extension)| BodyStructure::Single {
+            body: Box::new(
+                Body::new(
+                    quoted("TEXT"),
+                    quoted(&subtype),
+                    fields,
+                    BodyKind::Text { lines },
+                )
+                .unwrap(),
+            ),
+            extension,
+        },
+    );
+    let leaf = prop_oneof![basic, text];
+    leaf.prop_recursive(3, 8, 3, move |inner| {
+        let multi_ext = option::of(
+            (parameters(), option::of(extension_tail()))
+                .prop_map(|(parameters, tail)| MultiPartExtension { parameters, tail }),
+        );
+        prop_oneof![
+            (non_empty(inner.clone(), 3), regex("[A-Z]{1,6}"), multi_ext).prop_map(
+                |(parts, subtype, extension)| {
+                    BodyStructure::Multi {
+                        parts,
+                        subtype: quoted(&subtype),
+                        extension,
+                    }
+                }
+            ),
+            (body_fields(), envelope(), inner, number64(), single_ext()).prop_map(
+                |(fields, envelope, body, lines, extension)| {
+                    BodyStructure::Single {
+                        body: Box::new(
+                            Body::new(
+                                quoted("MESSAGE"),
+                                quoted("RFC822"),
+                                fields,
+                                BodyKind::Message {
+                                    envelope: Box::new(envelope),
+                                    body: Box::new(body),
+                                    lines,
+                                },
+                            )
+                            .unwrap(),
+                        ),
+                        extension,
+                    }
+                },
+            ),
+        ]
+    })
+}
+
+fn fetch_data() -> impl Strategy<Value = FetchData> {
+    prop_oneof![
+        vec(
+            prop_oneof![Just(FlagFetch::Recent), flag().prop_map(FlagFetch::Flag)],
+            0..3
+        )
+        .prop_map(FetchData::Flags),
+        envelope().prop_map(|e| FetchData::Envelope(Box::new(e))),
+        date_time().prop_map(FetchData::InternalDate),
+        number64().prop_map(FetchData::Rfc822Size),
+        nstring().prop_map(FetchData::Rfc822),
+        nstring().prop_map(FetchData::Rfc822Header),
+        nstring().prop_map(FetchData::Rfc822Text),
+        body_structure().prop_map(|b| FetchData::BodyStructure(Box::new(b))),
+        body_structure().prop_map(|b| FetchData::Body(Box::new(b))),
+        (section(), option::of(number64()), nstring()).prop_map(|(section, origin, data)| {
+            FetchData::BodySection {
+                section,
+                origin,
+                data,
+            }
+        }),
+        (
+            part(),
+            option::of(prop_oneof![
+                istring().prop_map(BinaryData::String),
+                (vec(any::<u8>(), 0..8), literal_mode())
+                    .prop_map(|(data, mode)| BinaryData::Literal8(Literal8 { data, mode })),
+            ])
+        )
+            .prop_map(|(part, data)| FetchData::Binary { part, data }),
+        (part(), number64()).prop_map(|(part, size)| FetchData::BinarySize { part, size }),
+        nz_u32().prop_map(FetchData::Uid),
+        nz_number64().prop_map(FetchData::ModSeq),
+    ]
+}
+
+fn delimiter() -> impl Strategy<Value = Option<char>> {
+    option::of(proptest::sample::select(vec!['/', '.', '"', '\\', 'ä']))
+}
+
+fn list_item() -> impl Strategy<Value = ListItem> {
+    (vec(atom(), 0..3), delimiter(), mailbox()).prop_map(|(attributes, delimiter, mailbox)| {
+        ListItem {
+            attributes,
+            delimiter,
+            mailbox,
+        }
+    })
+}
+
+fn namespaces() -> impl Strategy<Value = Vec<NamespaceEntry>> {
+    vec(
+        (istring(), delimiter())
+            .prop_map(|(prefix, delimiter)| NamespaceEntry { prefix, delimiter }),
+        0..3,
+    )
+}
+
+fn status_kind() -> impl Strategy<Value = StatusKind> {
+    prop_oneof![
+        Just(StatusKind::Ok),
+        Just(StatusKind::No),
+        Just(StatusKind::Bad)
+    ]
+}
+
+fn data() -> impl Strategy<Value = Data> {
+    let esearch_item = prop_oneof![
+        nz_u32().prop_map(ESearchItem::Min),
+        nz_u32().prop_map(ESearchItem::Max),
+        sequence_set().prop_map(ESearchItem::All),
+        any::<u32>().prop_map(ESearchItem::Count),
+        nz_number64().prop_map(ESearchItem::ModSeq),
+    ];
+    prop_oneof![
+        (status_kind(), response_text()).prop_map(|(kind, text)| Data::Status { kind, text }),
+        response_text().prop_map(Data::Bye),
+        non_empty(atom(), 4).prop_map(Data::Capability),
+        vec(atom(), 0..3).prop_map(Data::Enabled),
+        list_item().prop_map(Data::List),
+        list_item().prop_map(Data::Lsub),
+        (mailbox(), vec((status_item(), number64()), 0..4))
+            .prop_map(|(mailbox, items)| Data::MailboxStatus { mailbox, items }),
+        (vec(nz_u32(), 0..4), option::of(nz_number64()))
+            .prop_map(|(numbers, mod_seq)| Data::Search { numbers, mod_seq }),
+        (option::of(tag()), any::<bool>(), vec(esearch_item, 0..3))
+            .prop_map(|(tag, uid, items)| Data::ESearch { tag, uid, items }),
+        vec(flag(), 0..4).prop_map(Data::Flags),
+        any::<u32>().prop_map(Data::Exists),
+        any::<u32>().prop_map(Data::Recent),
+        nz_u32().prop_map(Data::Expunge),
+        (nz_u32(), non_empty(fetch_data(), 3)).prop_map(|(seq, items)| Data::Fetch { seq, items }),
+        (any::<bool>(), sequence_set())
+            .prop_map(|(earlier, uids)| Data::Vanished { earlier, uids }),
+        (namespaces(), namespaces(), namespaces()).prop_map(|(personal, other, shared)| {
+            Data::Namespace {
+                personal,
+                other,
+                shared,
+            }
+        }),
+        option::of(vec((istring(), nstring()), 0..3)).prop_map(Data::Id),
+    ]
+}
+
+/// Continuation text always holds a space, so it can never be read back as base64.
+fn continuation() -> impl Strategy<Value = Continuation> {
+    prop_oneof![
+        (option::of(code()), regex("[a-z]{1,5} [a-z ]{0,5}")).prop_map(|(code, text)| {
+            Continuation::Text(ResponseText {
+                code,
+                text: Text::try_from(text.as_str()).unwrap(),
+            })
+        }),
+        "([A-Za-z0-9+/]{4}){1,3}"
+            .prop_map(|s| Continuation::Base64(Base64::try_from(s.as_str()).unwrap())),
+    ]
+}
+
+pub(crate) fn response() -> impl Strategy<Value = Response> {
+    prop_oneof![
+        (tag(), status_kind(), response_text())
+            .prop_map(|(tag, kind, text)| Response::Tagged(Tagged { tag, kind, text })),
+        data().prop_map(Response::Data),
+        continuation().prop_map(Response::Continuation),
+    ]
+}
+
+pub(crate) fn greeting() -> impl Strategy<Value = Greeting> {
+    (
+        prop_oneof![
+            Just(GreetingKind::Ok),
+            Just(GreetingKind::PreAuth),
+            Just(GreetingKind::Bye)
+        ],
+        response_text(),
+    )
+        .prop_map(|(kind, text)| Greeting { kind, text })
+}

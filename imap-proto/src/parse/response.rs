@@ -610,3 +610,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use proptest::prelude::*;
+
+    use crate::{arbitrary, codec::ResponseCodec};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(384))]
+        #[test]
+        fn response(response in arbitrary::response()) {
+            let bytes = response.encode().dump();
+            let decoded = ResponseCodec::default().decode(&bytes);
+            prop_assert_eq!(decoded, Ok((&b""[..], response)), "{}", String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn greeting(greeting in arbitrary::greeting()) {
+            let bytes = greeting.encode().dump();
+            let decoded = ResponseCodec::default().decode_greeting(&bytes);
+            prop_assert_eq!(decoded, Ok((&b""[..], greeting)), "{}", String::from_utf8_lossy(&bytes));
+        }
+    }
+}
