@@ -106,6 +106,8 @@ mod tests {
             b"* OK [CAPABILITY IMAP4rev2] hi\r\n",
             b"* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1 1) \"MIXED\"))\r\n",
             b"+ \r\n",
+            // Found by imap_response: base64 right after "+", without SP.
+            b"+OPYUIDUIDo+W\r\n",
             b"a NOOP\r\n",
             b"a LOGIN {3}\r\nabc {1+}\r\nx\r\n",
             b"a SEARCH OR OR OR SEEN SEEN SEEN SEEN\r\n",

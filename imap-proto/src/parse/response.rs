@@ -467,7 +467,8 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
 /// no code is read as base64 (an AUTHENTICATE challenge).
 fn continuation(input: &[u8]) -> PResult<'_, Continuation> {
     let (rest, _) = tag(&b"+"[..]).parse(input)?;
-    if let Ok((after, data)) = terminated(preceded(sp, base64), crlf).parse(rest) {
+    // The SP is optional here as in `resp_text`, so both readings see the same bytes.
+    if let Ok((after, data)) = terminated(preceded(opt(sp), base64), crlf).parse(rest) {
         return Ok((after, Continuation::Base64(data)));
     }
     terminated(map(resp_text, Continuation::Text), crlf).parse(rest)

@@ -267,6 +267,10 @@ pub struct Greeting {
 }
 
 /// `continue-req = "+" SP (resp-text / base64) CRLF`
+///
+/// The grammar is ambiguous: text such as `abcd` is also base64. The decoder reads any line
+/// without a code that is valid non-empty base64 as [`Continuation::Base64`], so a `Text`
+/// meant to round-trip must not be such a line (a space or punctuation suffices).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Continuation {
     /// Text, e.g. `+ Ready for literal data`.
