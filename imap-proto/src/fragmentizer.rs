@@ -7,8 +7,8 @@
 //!
 //! - A **synchronizing** literal over the limit is refused at once ([`FramingEvent::Rejected`]):
 //!   the server answers with a tagged `BAD` instead of `+`, and the client does not send it.
-//!   RFC 3501 §7.5: "If instead, the server detected an error in the command, it sends a BAD
-//!   completion response with a tag matching the command".
+//!   RFC 3501 §2.2.1: "If instead, the server detected an error in the command, it sends a
+//!   BAD completion response with a tag matching the command".
 //! - A **non-synchronizing** literal over the limit "poisons" the message: RFC 7888 §4 says
 //!   the client sends the octets without waiting, so the framer keeps counting them, stores
 //!   none, and reports the rejection when the message ends. Discarding at once would let the

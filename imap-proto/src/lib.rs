@@ -18,6 +18,8 @@
 //! - [`codec`]: whole messages to typed commands ([`codec::CommandCodec`]) and responses
 //!   ([`codec::ResponseCodec`]); [`types::command::Command::encode`] and
 //!   [`types::response::Response::encode`] go the other way.
+//! - [`session`]: sans-IO client and server flows (literals and continuations, AUTHENTICATE,
+//!   IDLE, STARTTLS) on top of the codec.
 //! - [`fragmentizer`]: splits a byte stream into whole messages before parsing, enforcing
 //!   the limits in [`options::Options`].
 #![forbid(unsafe_code)]
@@ -33,6 +35,7 @@ mod keywords;
 pub mod mutf7;
 pub mod options;
 mod parse;
+pub mod session;
 pub mod types;
 
 #[cfg(test)]

@@ -1,0 +1,42 @@
+//! Sans-IO session flows: what may be sent and read next, for each side.
+//!
+//! Both sides follow the same call order:
+//!
+//! 1. [`handle_input`](server::ServerSession::handle_input) with every byte read from the
+//!    peer;
+//! 2. [`poll_event`](server::ServerSession::poll_event) until it returns `None`, acting on
+//!    each event (a server answers commands with `send_*`, a client reads responses);
+//! 3. [`poll_transmit`](server::ServerSession::poll_transmit) and write what it returns;
+//! 4. read again.
+//!
+//! No method blocks, reads a clock or touches a socket; misuse returns a [`SessionError`].
+
+pub mod client;
+pub mod server;
+
+use thiserror::Error;
+
+/// A call the session's current state does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The call needs a state the session is not in (e.g. `idle_accept` without IDLE).
+    #[error("not allowed now: {0}")]
+    WrongState(&'static str),
+    /// The tag does not belong to a command in progress.
+    #[error("no command in progress has this tag")]
+    UnknownTag,
+}
+
+/// The protocol states of RFC 9051 §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Before LOGIN or AUTHENTICATE succeeded.
+    NotAuthenticated,
+    /// Logged in, no mailbox selected.
+    Authenticated,
+    /// A mailbox is selected.
+    Selected,
+    /// LOGOUT was answered (or the server said BYE); the connection ends.
+    Logout,
+}

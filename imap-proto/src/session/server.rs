@@ -1,0 +1,410 @@
+//! The server side of a session.
+//!
+//! The session frames input ([`crate::fragmentizer`]), decodes commands, answers what the
+//! protocol itself dictates (continuation requests for literals, `BAD` for malformed or
+//! oversized commands and for commands not valid in the current state) and leaves every
+//! decision about mail to the caller, which answers [`ServerEvent::Command`]s with
+//! [`ServerSession::send_data`] and [`ServerSession::send_tagged`].
+//!
+//! AUTHENTICATE, IDLE and STARTTLS change what the client sends next; the session holds
+//! further input back until the caller has decided (`authenticate_challenge`,
+//! `idle_accept`, or the tagged response).
+
+use std::collections::VecDeque;
+
+use super::{SessionError, State};
+use crate::{
+    codec::{CommandCodec, DecodeError, DecodeErrorKind},
+    encode::Encode,
+    fragmentizer::{Fragmentizer, FramingEvent, RejectReason},
+    options::Options,
+    types::{
+        command::{Base64, Command, CommandBody},
+        core::Tag,
+        response::{
+            Code, Continuation, Data, Greeting, GreetingKind, Response, ResponseText, SimpleCode,
+            StatusKind, Tagged, Text,
+        },
+        secret::Secret,
+    },
+};
+
+/// What the caller must act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A command, valid in the current state; answer it with data and a tagged status.
+    Command(Command),
+    /// The client's answer to an authentication challenge; `None` means it cancelled (the
+    /// session already answered `BAD` and left the exchange).
+    AuthenticateData {
+        /// The AUTHENTICATE command's tag.
+        tag: Tag,
+        /// The base64 response.
+        data: Option<Secret<Base64>>,
+    },
+    /// The client ended IDLE with `DONE`; send the IDLE command's tagged OK.
+    IdleDone {
+        /// The IDLE command's tag.
+        tag: Tag,
+    },
+    /// The STARTTLS OK went out: start the TLS handshake now. Buffered plaintext was
+    /// discarded, so nothing the client pipelined behind STARTTLS is ever executed.
+    StartTls {
+        /// Bytes thrown away.
+        discarded: usize,
+    },
+    /// Input was refused and already answered with `BAD`; for logs and abuse counters.
+    Refused {
+        /// The command's tag, if it could be read.
+        tag: Option<Tag>,
+        /// Why.
+        reason: Refusal,
+    },
+}
+
+/// Why input was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Over a size limit.
+    TooBig(RejectReason),
+    /// Not valid syntax.
+    Malformed(DecodeErrorKind),
+    /// Valid, but not in this state (RFC 9051 §3).
+    WrongState,
+}
+
+/// Which grammar the next message follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Expect {
+    Command,
+    /// AUTHENTICATE was handed out; input waits until the caller challenges or finishes.
+    AuthenticateDecision(Tag),
+    /// A challenge went out; the next line is the client's answer.
+    AuthenticateData(Tag),
+    /// IDLE was handed out; input waits until the caller accepts or refuses.
+    IdleDecision(Tag),
+    /// IDLE was accepted; the next line must be DONE.
+    IdleDone(Tag),
+    /// DONE arrived; input waits until the caller sends IDLE's tagged response.
+    IdleCompletion(Tag),
+    /// STARTTLS was handed out; input waits for the caller's tagged response.
+    StartTls(Tag),
+}
+
+/// The server side of one connection. See the module docs for the call order.
+#[derive(Debug)]
+pub struct ServerSession {
+    framer: Fragmentizer,
+    codec: CommandCodec,
+    state: State,
+    expect: Expect,
+    in_progress: Vec<(Tag, CommandBody)>,
+    output: Vec<u8>,
+    events: VecDeque<ServerEvent>,
+}
+
+impl ServerSession {
+    /// A session that greets the client with `greeting`.
+    pub fn new(options: Options, greeting: Greeting) -> Self {
+        let state = match greeting.kind {
+            GreetingKind::Ok => State::NotAuthenticated,
+            GreetingKind::PreAuth => State::Authenticated,
+            GreetingKind::Bye => State::Logout,
+        };
+        Self {
+            framer: Fragmentizer::new(options.clone()),
+            codec: CommandCodec::new(options),
+            state,
+            expect: Expect::Command,
+            in_progress: Vec::new(),
+            output: greeting.encode().dump(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The protocol state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Bytes read from the client.
+    pub fn handle_input(&mut self, bytes: &[u8]) {
+        self.framer.handle_input(bytes);
+    }
+
+    /// Appends the bytes to send to `buf`; returns how many.
+    pub fn poll_transmit(&mut self, buf: &mut Vec<u8>) -> usize {
+        let n = self.output.len();
+        buf.append(&mut self.output);
+        n
+    }
+
+    /// The next event, or `None` when more input is needed or the caller must answer first.
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(event);
+            }
+            if self.state == State::Logout || self.waiting_for_caller() {
+                return None;
+            }
+            let framed = self.framer.poll_event()?;
+            self.handle_framed(framed);
+        }
+    }
+
+    fn waiting_for_caller(&self) -> bool {
+        matches!(
+            self.expect,
+            Expect::AuthenticateDecision(_)
+                | Expect::IdleDecision(_)
+                | Expect::IdleCompletion(_)
+                | Expect::StartTls(_)
+        )
+    }
+
+    fn handle_framed(&mut self, framed: FramingEvent) {
+        match framed {
+            FramingEvent::ContinuationNeeded { .. } => {
+                // RFC 3501 §7.5: the continuation request "indicates that the server is
+                // ready to accept the continuation of a command from the client".
+                self.push_continuation("Ready for literal data");
+            }
+            FramingEvent::Rejected { tag, reason } => {
+                let code = match reason {
+                    RejectReason::LiteralTooLarge { .. } | RejectReason::MessageTooLarge => {
+                        Some(Code::Simple(SimpleCode::TooBig))
+                    }
+                    _ => None,
+                };
+                self.push_bad(tag.clone(), code, "Command too long");
+                self.events.push_back(ServerEvent::Refused {
+                    tag,
+                    reason: Refusal::TooBig(reason),
+                });
+            }
+            FramingEvent::Message(message) => self.handle_message(&message),
+        }
+    }
+
+    fn handle_message(&mut self, message: &[u8]) {
+        match self.expect.clone() {
+            Expect::AuthenticateData(tag) => {
+                match self.codec.decode_authenticate_data(message) {
+                    Ok((_, data)) => {
+                        if data.is_none() {
+                            // RFC 3501 §6.2.2: "If the client wishes to cancel an
+                            // authentication exchange, it issues a line consisting of a
+                            // single "*". If the server receives such a response, it MUST
+                            // reject the AUTHENTICATE command by sending a tagged BAD
+                            // response."
+                            self.finish(&tag);
+                            self.push_bad(Some(tag.clone()), None, "Authentication cancelled");
+                        } else {
+                            self.expect = Expect::AuthenticateDecision(tag.clone());
+                        }
+                        self.events
+                            .push_back(ServerEvent::AuthenticateData { tag, data });
+                    }
+                    Err(_) => {
+                        self.finish(&tag);
+                        self.push_bad(Some(tag.clone()), None, "Invalid base64");
+                        self.refused(Some(tag), Refusal::Malformed(DecodeErrorKind::Syntax));
+                    }
+                }
+            }
+            Expect::IdleDone(tag) => match self.codec.decode_idle_done(message) {
+                Ok(_) => {
+                    self.expect = Expect::IdleCompletion(tag.clone());
+                    self.events.push_back(ServerEvent::IdleDone { tag });
+                }
+                Err(_) => {
+                    // RFC 2177: the client ends IDLE with DONE; anything else is an error
+                    // that also ends it.
+                    self.finish(&tag);
+                    self.push_bad(Some(tag.clone()), None, "Expected DONE");
+                    self.refused(Some(tag), Refusal::Malformed(DecodeErrorKind::Syntax));
+                }
+            },
+            _ => self.handle_command(message),
+        }
+    }
+
+    fn handle_command(&mut self, message: &[u8]) {
+        let command = match self.codec.decode(message) {
+            Ok((_, command)) => command,
+            Err(DecodeError::Failed { tag, kind }) => {
+                self.push_bad(
+                    tag.clone(),
+                    Some(Code::Simple(SimpleCode::ClientBug)),
+                    "Syntax error",
+                );
+                self.refused(tag, Refusal::Malformed(kind));
+                return;
+            }
+            Err(_) => {
+                // A framed message is whole, so an incomplete one is malformed.
+                self.push_bad(None, None, "Syntax error");
+                self.refused(None, Refusal::Malformed(DecodeErrorKind::Syntax));
+                return;
+            }
+        };
+        if !allowed(self.state, &command.body) {
+            self.push_bad(
+                Some(command.tag.clone()),
+                None,
+                "Command not valid in this state",
+            );
+            self.refused(Some(command.tag), Refusal::WrongState);
+            return;
+        }
+        self.expect = match command.body {
+            CommandBody::Authenticate { .. } => Expect::AuthenticateDecision(command.tag.clone()),
+            CommandBody::Idle => Expect::IdleDecision(command.tag.clone()),
+            CommandBody::StartTls => Expect::StartTls(command.tag.clone()),
+            _ => Expect::Command,
+        };
+        self.in_progress
+            .push((command.tag.clone(), command.body.clone()));
+        self.events.push_back(ServerEvent::Command(command));
+    }
+
+    fn refused(&mut self, tag: Option<Tag>, reason: Refusal) {
+        self.events.push_back(ServerEvent::Refused { tag, reason });
+    }
+
+    fn finish(&mut self, tag: &Tag) -> Option<CommandBody> {
+        self.expect = Expect::Command;
+        let index = self.in_progress.iter().position(|(t, _)| t == tag)?;
+        Some(self.in_progress.remove(index).1)
+    }
+
+    fn push(&mut self, response: &Response) {
+        self.output.extend(response.encode().dump());
+    }
+
+    fn push_continuation(&mut self, text: &'static str) {
+        // The fixed texts here hold a space, so they can never read as base64.
+        let text = Text::try_from(text).unwrap_or_else(|_| unreachable!());
+        self.push(&Response::Continuation(Continuation::Text(ResponseText {
+            code: None,
+            text,
+        })));
+    }
+
+    fn push_bad(&mut self, tag: Option<Tag>, code: Option<Code>, text: &'static str) {
+        let text = ResponseText {
+            code,
+            // The fixed texts here are valid.
+            text: Text::try_from(text).unwrap_or_else(|_| unreachable!()),
+        };
+        let response = match tag {
+            Some(tag) => Response::Tagged(Tagged {
+                tag,
+                kind: StatusKind::Bad,
+                text,
+            }),
+            None => Response::Data(Data::Status {
+                kind: StatusKind::Bad,
+                text,
+            }),
+        };
+        self.push(&response);
+    }
+
+    /// Sends untagged data. A `BYE` moves the session to [`State::Logout`].
+    pub fn send_data(&mut self, data: Data) {
+        if matches!(data, Data::Bye(_)) {
+            self.state = State::Logout;
+        }
+        let mut e = crate::encode::Encoder::new();
+        data.encode(&mut e);
+        e.crlf();
+        self.output.extend(e.finish().dump());
+    }
+
+    /// Sends the tagged completion of a command in progress and applies its state change:
+    /// OK to LOGIN/AUTHENTICATE authenticates, OK to SELECT/EXAMINE selects (NO leaves no
+    /// mailbox selected), CLOSE/UNSELECT return to authenticated, UNAUTHENTICATE to not
+    /// authenticated, LOGOUT ends the session, OK to STARTTLS discards buffered input.
+    pub fn send_tagged(&mut self, tagged: Tagged) -> Result<(), SessionError> {
+        let body = self.finish(&tagged.tag).ok_or(SessionError::UnknownTag)?;
+        let ok = tagged.kind == StatusKind::Ok;
+        self.push(&Response::Tagged(tagged));
+        self.state = match (&body, ok) {
+            (CommandBody::Login { .. } | CommandBody::Authenticate { .. }, true) => {
+                State::Authenticated
+            }
+            // RFC 3501 §6.3.1: "if a mailbox is selected and a SELECT command that fails is
+            // attempted, no mailbox is selected."
+            (CommandBody::Select { .. } | CommandBody::Examine { .. }, true) => State::Selected,
+            (CommandBody::Select { .. } | CommandBody::Examine { .. }, false) => {
+                State::Authenticated
+            }
+            (CommandBody::Close | CommandBody::Unselect, true) => State::Authenticated,
+            (CommandBody::Unauthenticate, true) => State::NotAuthenticated,
+            (CommandBody::Logout, _) => State::Logout,
+            _ => self.state,
+        };
+        if matches!(body, CommandBody::StartTls) && ok {
+            // CVE-2011-0411 class: bytes that arrived before the handshake must never be
+            // read as commands once TLS is up, so they are dropped here.
+            let discarded = self.framer.discard_buffered();
+            self.events.push_back(ServerEvent::StartTls { discarded });
+        }
+        Ok(())
+    }
+
+    /// Sends an AUTHENTICATE challenge (`+ base64`); the next line is the client's answer.
+    pub fn authenticate_challenge(&mut self, challenge: Base64) -> Result<(), SessionError> {
+        let Expect::AuthenticateDecision(tag) = self.expect.clone() else {
+            return Err(SessionError::WrongState(
+                "no AUTHENTICATE awaits a challenge",
+            ));
+        };
+        self.push(&Response::Continuation(Continuation::Base64(challenge)));
+        self.expect = Expect::AuthenticateData(tag);
+        Ok(())
+    }
+
+    /// Accepts IDLE: sends `+ text`; the client's next line must be `DONE`.
+    pub fn idle_accept(&mut self, text: Text) -> Result<(), SessionError> {
+        let Expect::IdleDecision(tag) = self.expect.clone() else {
+            return Err(SessionError::WrongState("no IDLE awaits acceptance"));
+        };
+        self.push(&Response::Continuation(Continuation::Text(ResponseText {
+            code: None,
+            text,
+        })));
+        self.expect = Expect::IdleDone(tag);
+        Ok(())
+    }
+}
+
+/// Whether `body` may be sent in `state` (RFC 9051 §6: "Client Commands" by state).
+fn allowed(state: State, body: &CommandBody) -> bool {
+    use CommandBody as C;
+    match body {
+        // §6.1: "Client Commands - Any State"
+        C::Capability | C::Noop | C::Logout | C::Id(_) => true,
+        // §6.2: "Client Commands - Not Authenticated State"
+        C::StartTls | C::Authenticate { .. } | C::Login { .. } => state == State::NotAuthenticated,
+        // RFC 5161 §3.1: "The ENABLE command is only valid in the authenticated state".
+        C::Enable(_) => state == State::Authenticated,
+        // §6.4: "Client Commands - Selected State"
+        C::Check
+        | C::Close
+        | C::Unselect
+        | C::Expunge
+        | C::UidExpunge(_)
+        | C::Search { .. }
+        | C::Fetch { .. }
+        | C::Store { .. }
+        | C::Copy { .. }
+        | C::Move { .. } => state == State::Selected,
+        // §6.3: "Client Commands - Authenticated State" (also valid when selected)
+        _ => matches!(state, State::Authenticated | State::Selected),
+    }
+}
