@@ -414,8 +414,8 @@ use crate::types::{
     flag::{FlagFetch, FlagPerm},
     response::{
         BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
-        ListItem, NamespaceEntry, OtherCode, Response, ResponseText, SimpleCode, StatusKind,
-        Tagged, Text,
+        ListExtendedItem, ListItem, NamespaceEntry, OtherCode, Response, ResponseText, SimpleCode,
+        StatusKind, Tagged, Text,
     },
 };
 
@@ -667,13 +667,21 @@ fn delimiter() -> impl Strategy<Value = Option<char>> {
 }
 
 fn list_item() -> impl Strategy<Value = ListItem> {
-    (vec(atom(), 0..3), delimiter(), mailbox()).prop_map(|(attributes, delimiter, mailbox)| {
-        ListItem {
+    let extended = vec(
+        prop_oneof![
+            non_empty(istring(), 2).prop_map(ListExtendedItem::ChildInfo),
+            mailbox().prop_map(ListExtendedItem::OldName),
+        ],
+        0..2,
+    );
+    (vec(atom(), 0..3), delimiter(), mailbox(), extended).prop_map(
+        |(attributes, delimiter, mailbox, extended)| ListItem {
             attributes,
             delimiter,
             mailbox,
-        }
-    })
+            extended,
+        },
+    )
 }
 
 fn namespaces() -> impl Strategy<Value = Vec<NamespaceEntry>> {

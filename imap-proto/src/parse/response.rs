@@ -34,8 +34,8 @@ use crate::{
         core::Tag,
         response::{
             BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
-            ListItem, NamespaceEntry, OtherCode, Response, ResponseText, SimpleCode, StatusKind,
-            Tagged, Text,
+            ListExtendedItem, ListItem, NamespaceEntry, OtherCode, Response, ResponseText,
+            SimpleCode, StatusKind, Tagged, Text,
         },
     },
 };
@@ -191,9 +191,30 @@ fn delimiter(input: &[u8]) -> PResult<'_, Option<char>> {
     .parse(input)
 }
 
-/// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox`
+/// `mbox-list-extended-item`, for the tags this crate knows.
+fn list_extended_item(input: &[u8]) -> PResult<'_, ListExtendedItem> {
+    let (rest, (name, _)) = (astring, sp).parse(input)?;
+    let name = name.as_bytes();
+    if name.eq_ignore_ascii_case(b"CHILDINFO") {
+        let (rest, infos) =
+            delimited(tag(&b"("[..]), separated_list1(sp, string), tag(&b")"[..])).parse(rest)?;
+        let (rest, infos) = non_empty(rest, infos)?;
+        Ok((rest, ListExtendedItem::ChildInfo(infos)))
+    } else if name.eq_ignore_ascii_case(b"OLDNAME") {
+        map(
+            delimited(tag(&b"("[..]), mailbox, tag(&b")"[..])),
+            ListExtendedItem::OldName,
+        )
+        .parse(rest)
+    } else {
+        fail(input, ErrorKind::Invalid)
+    }
+}
+
+/// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
+/// [SP mbox-list-extended]`
 fn list_item(input: &[u8]) -> PResult<'_, ListItem> {
-    map(
+    let (rest, item) = map(
         (
             delimited(
                 tag(&b"("[..]),
@@ -209,9 +230,26 @@ fn list_item(input: &[u8]) -> PResult<'_, ListItem> {
             attributes,
             delimiter,
             mailbox,
+            extended: Vec::new(),
         },
     )
-    .parse(input)
+    .parse(input)?;
+    let (rest, extended) = opt(preceded(
+        sp,
+        delimited(
+            tag(&b"("[..]),
+            separated_list0(sp, list_extended_item),
+            tag(&b")"[..]),
+        ),
+    ))
+    .parse(rest)?;
+    Ok((
+        rest,
+        ListItem {
+            extended: extended.unwrap_or_default(),
+            ..item
+        },
+    ))
 }
 
 fn esearch_item(input: &[u8]) -> PResult<'_, ESearchItem> {
@@ -529,6 +567,8 @@ mod tests {
         b"* LIST (\\Noselect) \"/\" ~/Mail/foo\r\n",
         b"* LIST () NIL INBOX\r\n",
         b"* LIST (\\HasNoChildren \\Sent) \".\" Sent\r\n",
+        b"* LIST () \"/\" INBOX (\"OLDNAME\" (inbox-old))\r\n",
+        b"* LIST (\\Subscribed) \"/\" Foo (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
         b"* LSUB () \".\" #news.comp.mail.misc\r\n",
         b"* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n",
         b"* SEARCH 2 84 882\r\n",

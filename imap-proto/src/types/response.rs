@@ -279,7 +279,17 @@ pub enum Continuation {
     Base64(Base64),
 }
 
-/// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox`
+/// `mbox-list-extended-item` (RFC 5258, RFC 9051) this crate understands.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ListExtendedItem {
+    /// `"CHILDINFO" SP "(" string *(SP string) ")"` (RFC 5258): why a parent matched.
+    ChildInfo(NonEmpty<IString>),
+    /// `"OLDNAME" SP "(" mailbox ")"` (RFC 9051): the name before a RENAME.
+    OldName(Mailbox),
+}
+
+/// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
+/// [SP mbox-list-extended]`
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ListItem {
     /// Attributes without their backslash, e.g. `HasNoChildren`, `Sent`.
@@ -288,6 +298,8 @@ pub struct ListItem {
     pub delimiter: Option<char>,
     /// The mailbox.
     pub mailbox: Mailbox,
+    /// Extended data; empty when none was sent.
+    pub extended: Vec<ListExtendedItem>,
 }
 
 /// One item of ESEARCH data (RFC 4731).

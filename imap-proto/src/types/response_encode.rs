@@ -7,7 +7,8 @@ use crate::{
         fetch::encode_part,
         response::{
             BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
-            ListItem, NamespaceEntry, Response, ResponseText, SimpleCode, StatusKind, Tagged,
+            ListExtendedItem, ListItem, NamespaceEntry, Response, ResponseText, SimpleCode,
+            StatusKind, Tagged,
         },
     },
 };
@@ -121,6 +122,18 @@ impl Encode for ListItem {
         e.bytes(b") ");
         delimiter(e, self.delimiter);
         e.sp().value(&self.mailbox);
+        if !self.extended.is_empty() {
+            e.bytes(b" (");
+            e.join(&self.extended, b" ", |item, e| match item {
+                ListExtendedItem::ChildInfo(infos) => {
+                    e.bytes(b"\"CHILDINFO\" ").paren_list(infos);
+                }
+                ListExtendedItem::OldName(mailbox) => {
+                    e.bytes(b"\"OLDNAME\" (").value(mailbox).bytes(b")");
+                }
+            });
+            e.bytes(b")");
+        }
     }
 }
 
