@@ -8,7 +8,92 @@ use crate::{
     codec::{CommandCodec, ResponseCodec},
     fragmentizer::{Fragmentizer, FramingEvent},
     options::Options,
+    session::{
+        client::ClientSession,
+        server::{ServerEvent, ServerSession},
+    },
+    types::{
+        command::{Base64, CommandBody},
+        response::{Greeting, GreetingKind, ResponseText, StatusKind, Tagged, Text},
+    },
 };
+
+fn text(t: &str) -> ResponseText {
+    ResponseText {
+        code: None,
+        // Only called with fixed, valid texts.
+        text: Text::try_from(t).unwrap_or_else(|_| unreachable!()),
+    }
+}
+
+/// Drives a server session with arbitrary client bytes, answering every command with OK
+/// (accepting IDLE and challenging AUTHENTICATE); everything the server sends must decode
+/// as responses. Also feeds the bytes to a client session as if a server sent them.
+pub fn session(data: &[u8]) {
+    let Some((&control, input)) = data.split_first() else {
+        return;
+    };
+    let options = Options {
+        max_line_length: usize::from(control) * 4 + 8,
+        max_nesting_depth: usize::from(control % 16) + 1,
+        ..Options::default()
+    };
+    let greeting = Greeting {
+        kind: GreetingKind::Ok,
+        text: text("ready"),
+    };
+    let mut server = ServerSession::new(options.clone(), greeting);
+    let mut sent = Vec::new();
+    for piece in input.chunks(usize::from(control % 32) + 1) {
+        server.handle_input(piece);
+        while let Some(event) = server.poll_event() {
+            let tag = match event {
+                ServerEvent::Command(command) => match command.body {
+                    CommandBody::Authenticate { .. } if control % 2 == 0 => {
+                        let empty = Base64::try_from("").unwrap_or_else(|_| unreachable!());
+                        let _ = server.authenticate_challenge(empty);
+                        continue;
+                    }
+                    CommandBody::Idle => {
+                        let _ = server.idle_accept(text("idling").text);
+                        continue;
+                    }
+                    _ => command.tag,
+                },
+                ServerEvent::AuthenticateData { tag, data: Some(_) } => tag,
+                ServerEvent::IdleDone { tag } => tag,
+                _ => continue,
+            };
+            let _ = server.send_tagged(Tagged {
+                tag,
+                kind: StatusKind::Ok,
+                text: text("done"),
+            });
+        }
+        server.poll_transmit(&mut sent);
+    }
+    let mut framer = Fragmentizer::new(Options::default());
+    framer.handle_input(&sent);
+    let codec = ResponseCodec::default();
+    let mut first = true;
+    while let Some(event) = framer.poll_event() {
+        if let FramingEvent::Message(message) = event {
+            if first {
+                first = false;
+                assert!(codec.decode_greeting(&message).is_ok(), "bad greeting");
+            } else {
+                assert!(codec.decode(&message).is_ok(), "server sent {message:?}");
+            }
+        }
+    }
+
+    let mut client = ClientSession::new(options);
+    client.enqueue_command(CommandBody::Idle);
+    client.handle_input(input);
+    while client.poll_event().is_some() {}
+    let _ = client.idle_done();
+    client.poll_transmit(&mut Vec::new());
+}
 
 /// Decodes arbitrary bytes as a command; whatever decodes must encode and decode back to the
 /// same value.
@@ -115,6 +200,7 @@ mod tests {
             b"\x07a APPEND x {99+}\r\nb LOGOUT\r\n",
             b"\xffa X {1}\r\n{2}\r\n\r\n\r\n",
             b"a SELECT &AGEAYgBj-\r\n",
+            b"\x10a AUTHENTICATE PLAIN\r\nAAAA\r\nb IDLE\r\nDONE\r\nc STARTTLS\r\nd X\r\n",
             // Found by imap_fragmentizer: a refused literal announcement.
             b"0\xa0a {4444444444444444}\n\0=28;\n\n\n",
         ];
@@ -122,6 +208,7 @@ mod tests {
             command(seed);
             response(seed);
             fragmentizer(seed);
+            session(seed);
         }
     }
 }

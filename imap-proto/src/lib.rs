@@ -22,6 +22,49 @@
 //!   IDLE, STARTTLS) on top of the codec.
 //! - [`fragmentizer`]: splits a byte stream into whole messages before parsing, enforcing
 //!   the limits in [`options::Options`].
+//!
+//! # A server, in the order the calls are made
+//!
+//! ```
+//! use imap_proto::{
+//!     options::Options,
+//!     session::server::{ServerEvent, ServerSession},
+//!     types::response::{Greeting, GreetingKind, ResponseText, StatusKind, Tagged, Text},
+//! };
+//!
+//! let text = |t| ResponseText { code: None, text: Text::try_from(t).unwrap() };
+//! let greeting = Greeting { kind: GreetingKind::Ok, text: text("ready") };
+//! let mut session = ServerSession::new(Options::default(), greeting);
+//! let mut out = Vec::new();
+//!
+//! // 1. Bytes read from the socket go in.
+//! session.handle_input(b"a1 LOGIN {4}\r\n");
+//! // 2. Events come out until `None`; the session asked for the literal by itself.
+//! assert_eq!(session.poll_event(), None);
+//! // 3. Bytes to write come out.
+//! session.poll_transmit(&mut out);
+//! assert_eq!(out, b"* OK ready\r\n+ Ready for literal data\r\n");
+//!
+//! session.handle_input(b"fred secret\r\n");
+//! let Some(ServerEvent::Command(command)) = session.poll_event() else { panic!() };
+//! // The caller checks the password, then answers with a tagged response.
+//! let ok = Tagged { tag: command.tag, kind: StatusKind::Ok, text: text("LOGIN completed") };
+//! session.send_tagged(ok).unwrap();
+//! out.clear();
+//! session.poll_transmit(&mut out);
+//! assert_eq!(out, b"a1 OK LOGIN completed\r\n");
+//! ```
+//!
+//! A client is the mirror image: [`session::client::ClientSession::enqueue_command`], then
+//! `poll_transmit` (which stops before each synchronizing literal until the server's `+`
+//! arrives), `handle_input` with the server's bytes, and `poll_event` for typed responses.
+//!
+//! # Panics
+//!
+//! No input makes this crate panic: parsers are total (complete, incomplete or an error),
+//! every limit is an [`options::Options`] field, and the few `unwrap`s left are on values the
+//! code has just proven valid, each with a comment saying why. The fuzz targets in
+//! `fuzz/fuzz_targets/imap_*.rs` check this.
 #![forbid(unsafe_code)]
 
 mod chars;
