@@ -19,9 +19,11 @@ use crate::types::{
     flag::Flag,
     mailbox::Mailbox,
     non_empty::NonEmpty,
+    quota::{QuotaLimit, QuotaResource},
     search::{SearchKey, SearchReturnOption},
     secret::Secret,
     sequence::{SeqNumber, Sequence, SequenceSet},
+    sort::{SortCriterion, SortKey, Thread, ThreadAlgorithm},
     status::StatusItem,
 };
 
@@ -331,7 +333,58 @@ fn message_command() -> impl Strategy<Value = CommandBody> {
         (any::<bool>(), sequence_set(), mailbox())
             .prop_map(|(uid, set, mailbox)| CommandBody::Move { uid, set, mailbox }),
         sequence_set().prop_map(CommandBody::UidExpunge),
+        (
+            any::<bool>(),
+            non_empty(sort_criterion(), 3),
+            astring(),
+            non_empty(search_key(), 2)
+        )
+            .prop_map(|(uid, criteria, charset, search)| CommandBody::Sort {
+                uid,
+                criteria,
+                charset,
+                search
+            }),
+        (any::<bool>(), atom(), astring(), non_empty(search_key(), 2)).prop_map(
+            |(uid, name, charset, search)| {
+                CommandBody::Thread {
+                    uid,
+                    algorithm: ThreadAlgorithm::from_atom(name),
+                    charset,
+                    search,
+                }
+            }
+        ),
+        astring().prop_map(CommandBody::GetQuota),
+        mailbox().prop_map(CommandBody::GetQuotaRoot),
+        (
+            astring(),
+            vec(
+                (atom(), number64()).prop_map(|(name, limit)| QuotaLimit { name, limit }),
+                0..3
+            )
+        )
+            .prop_map(|(root, limits)| CommandBody::SetQuota { root, limits }),
     ]
+}
+
+fn sort_criterion() -> impl Strategy<Value = SortCriterion> {
+    (
+        any::<bool>(),
+        proptest::sample::select(SortKey::ALL.map(|(k, _)| k).to_vec()),
+    )
+        .prop_map(|(reverse, key)| SortCriterion { reverse, key })
+}
+
+pub(crate) fn thread() -> impl Strategy<Value = Thread> {
+    let leaf = vec(nz_u32(), 1..3).prop_map(|chain| Thread::members(chain, vec![]).unwrap());
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 2..4).prop_map(|t| Thread::nested(t).unwrap()),
+            (vec(nz_u32(), 1..3), vec(inner, 2..4))
+                .prop_map(|(chain, branches)| Thread::members(chain, branches).unwrap()),
+        ]
+    })
 }
 
 fn mailbox_command() -> impl Strategy<Value = CommandBody> {
@@ -736,6 +789,22 @@ fn data() -> impl Strategy<Value = Data> {
             }
         }),
         option::of(vec((istring(), nstring()), 0..3)).prop_map(Data::Id),
+        vec(nz_u32(), 0..4).prop_map(Data::Sort),
+        vec(thread(), 0..3).prop_map(Data::Thread),
+        (
+            astring(),
+            non_empty(
+                (atom(), number64(), number64()).prop_map(|(name, usage, limit)| QuotaResource {
+                    name,
+                    usage,
+                    limit
+                }),
+                3
+            )
+        )
+            .prop_map(|(root, resources)| Data::Quota { root, resources }),
+        (mailbox(), vec(astring(), 0..3))
+            .prop_map(|(mailbox, roots)| Data::QuotaRoot { mailbox, roots }),
     ]
 }
 

@@ -118,6 +118,11 @@ fn command_body(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
         b"MOVE" => copy_or_move(rest, false, true),
         b"ID" => id(rest),
         b"COMPRESS" => map(preceded(sp, atom), CommandBody::Compress).parse(rest),
+        b"SORT" => super::sort::sort(rest, false, max_depth),
+        b"THREAD" => super::sort::thread(rest, false, max_depth),
+        b"GETQUOTA" => map(preceded(sp, astring), CommandBody::GetQuota).parse(rest),
+        b"GETQUOTAROOT" => map(preceded(sp, mailbox), CommandBody::GetQuotaRoot).parse(rest),
+        b"SETQUOTA" => super::quota::set_quota(rest),
         _ => reject(input, ErrorKind::Invalid),
     }
 }
@@ -369,6 +374,8 @@ fn uid_command(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
         b"SEARCH" => search(rest, true, max_depth),
         b"STORE" => store(rest, true),
         b"EXPUNGE" => map(preceded(sp, sequence_set), CommandBody::UidExpunge).parse(rest),
+        b"SORT" => super::sort::sort(rest, true, max_depth),
+        b"THREAD" => super::sort::thread(rest, true, max_depth),
         _ => fail(input, ErrorKind::Invalid),
     }
 }
@@ -573,6 +580,13 @@ mod tests {
         b"d2 ID NIL\r\n",
         b"d3 UNAUTHENTICATE\r\n",
         b"d4 COMPRESS DEFLATE\r\n",
+        b"d5 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994\r\n",
+        b"d5 UID SORT (REVERSE ARRIVAL DISPLAYFROM) US-ASCII ALL\r\n",
+        b"d6 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-Mar-2000\r\n",
+        b"d6 UID THREAD X-NEW \"UTF-8\" SEEN\r\n",
+        b"d7 GETQUOTA \"\"\r\n",
+        b"d7 GETQUOTAROOT INBOX\r\n",
+        b"d7 SETQUOTA \"\" (STORAGE 512 MESSAGE 1000)\r\n",
     ];
 
     fn decode(input: &[u8]) -> PResult<'_, Command> {

@@ -10,9 +10,11 @@ pub(crate) mod datetime;
 pub(crate) mod fetch;
 pub(crate) mod flag;
 pub(crate) mod mailbox;
+pub(crate) mod quota;
 pub(crate) mod response;
 pub(crate) mod search;
 pub(crate) mod sequence;
+pub(crate) mod sort;
 
 use nom::{IResult, error::FromExternalError};
 

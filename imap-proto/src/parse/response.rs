@@ -461,6 +461,10 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
             Ok((rest, Data::Search { numbers, mod_seq }))
         }
         b"ESEARCH" => esearch(rest),
+        b"SORT" => map(super::sort::sort_data, Data::Sort).parse(rest),
+        b"THREAD" => map(|i| super::sort::thread_data(i, max_depth), Data::Thread).parse(rest),
+        b"QUOTA" => super::quota::quota_data(rest),
+        b"QUOTAROOT" => super::quota::quota_root_data(rest),
         b"FLAGS" => map(preceded(sp, flag_list), Data::Flags).parse(rest),
         b"VANISHED" => {
             let (rest, (_, earlier, uids)) =
@@ -591,6 +595,13 @@ mod tests {
         b"* NAMESPACE ((\"\" \"/\")) NIL ((\"Public Folders/\" \"/\"))\r\n",
         b"* ID (\"name\" \"Cyrus\" \"version\" \"1.5\" \"support-url\" NIL)\r\n",
         b"* ID NIL\r\n",
+        b"* SORT 2 84 882\r\n",
+        b"* SORT\r\n",
+        b"* THREAD (2)(3 6 (4 23)(44 7 96))\r\n",
+        b"* THREAD\r\n",
+        b"* QUOTA \"\" (STORAGE 10 512)\r\n",
+        b"* QUOTAROOT INBOX \"\"\r\n",
+        b"* QUOTAROOT comp.mail.mime\r\n",
     ];
 
     #[test]

@@ -403,7 +403,9 @@ fn allowed(state: State, body: &CommandBody) -> bool {
         | C::Fetch { .. }
         | C::Store { .. }
         | C::Copy { .. }
-        | C::Move { .. } => state == State::Selected,
+        | C::Move { .. }
+        | C::Sort { .. }
+        | C::Thread { .. } => state == State::Selected,
         // §6.3: "Client Commands - Authenticated State" (also valid when selected)
         _ => matches!(state, State::Authenticated | State::Selected),
     }

@@ -12,9 +12,11 @@ use crate::{
         flag::Flag,
         mailbox::Mailbox,
         non_empty::NonEmpty,
+        quota::QuotaLimit,
         search::{SearchKey, SearchReturnOption},
         secret::Secret,
         sequence::SequenceSet,
+        sort::{SortCriterion, ThreadAlgorithm},
         status::StatusItem,
     },
 };
@@ -363,6 +365,39 @@ pub enum CommandBody {
     Unauthenticate,
     /// `COMPRESS algorithm` (RFC 4978); the deflate stream itself belongs to the IO layer.
     Compress(Atom),
+    /// `[UID] SORT (criteria) charset key…` (RFC 5256)
+    Sort {
+        /// UID SORT.
+        uid: bool,
+        /// Sort order, most significant first.
+        criteria: NonEmpty<SortCriterion>,
+        /// The charset of string arguments (required by SORT).
+        charset: AString,
+        /// All must match.
+        search: NonEmpty<SearchKey>,
+    },
+    /// `[UID] THREAD algorithm charset key…` (RFC 5256)
+    Thread {
+        /// UID THREAD.
+        uid: bool,
+        /// How to build threads.
+        algorithm: ThreadAlgorithm,
+        /// The charset of string arguments.
+        charset: AString,
+        /// All must match.
+        search: NonEmpty<SearchKey>,
+    },
+    /// `GETQUOTA quota-root` (RFC 9208)
+    GetQuota(AString),
+    /// `GETQUOTAROOT mailbox` (RFC 9208)
+    GetQuotaRoot(Mailbox),
+    /// `SETQUOTA quota-root (resource limit …)` (RFC 9208)
+    SetQuota {
+        /// The quota root.
+        root: AString,
+        /// New limits.
+        limits: Vec<QuotaLimit>,
+    },
 }
 
 impl CommandBody {
@@ -402,6 +437,11 @@ impl CommandBody {
             CommandBody::Id(_) => "ID",
             CommandBody::Unauthenticate => "UNAUTHENTICATE",
             CommandBody::Compress(_) => "COMPRESS",
+            CommandBody::Sort { .. } => "SORT",
+            CommandBody::Thread { .. } => "THREAD",
+            CommandBody::GetQuota(_) => "GETQUOTA",
+            CommandBody::GetQuotaRoot(_) => "GETQUOTAROOT",
+            CommandBody::SetQuota { .. } => "SETQUOTA",
         }
     }
 }

@@ -297,6 +297,37 @@ impl Encode for CommandBody {
             CommandBody::Compress(algorithm) => {
                 e.bytes(b"COMPRESS ").value(algorithm);
             }
+            CommandBody::Sort {
+                uid,
+                criteria,
+                charset,
+                search,
+            } => {
+                uid_prefix(e, *uid);
+                e.bytes(b"SORT ").paren_list(criteria).sp().value(charset);
+                for key in search.iter() {
+                    e.sp().value(key);
+                }
+            }
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } => {
+                uid_prefix(e, *uid);
+                e.bytes(b"THREAD ").value(algorithm).sp().value(charset);
+                for key in search.iter() {
+                    e.sp().value(key);
+                }
+            }
+            CommandBody::GetQuota(root) => {
+                e.bytes(b"GETQUOTA ").value(root);
+            }
+            CommandBody::GetQuotaRoot(mailbox) => mailbox_arg(e, "GETQUOTAROOT", mailbox),
+            CommandBody::SetQuota { root, limits } => {
+                e.bytes(b"SETQUOTA ").value(root).sp().paren_list(limits);
+            }
         }
     }
 }

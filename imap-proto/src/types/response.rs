@@ -15,7 +15,9 @@ use crate::{
         flag::{Flag, FlagFetch, FlagPerm},
         mailbox::Mailbox,
         non_empty::NonEmpty,
+        quota::QuotaResource,
         sequence::SequenceSet,
+        sort::Thread,
         status::StatusItem,
     },
 };
@@ -462,6 +464,24 @@ pub enum Data {
     },
     /// `* ID (…)` or `* ID NIL` (RFC 2971)
     Id(Option<Vec<(IString, NString)>>),
+    /// `* SORT n…` (RFC 5256)
+    Sort(Vec<NonZeroU32>),
+    /// `* THREAD (…)…` (RFC 5256)
+    Thread(Vec<Thread>),
+    /// `* QUOTA root (resource usage limit …)` (RFC 9208)
+    Quota {
+        /// The quota root.
+        root: AString,
+        /// Its resources.
+        resources: NonEmpty<QuotaResource>,
+    },
+    /// `* QUOTAROOT mailbox root…` (RFC 9208)
+    QuotaRoot {
+        /// The mailbox asked about.
+        mailbox: Mailbox,
+        /// Its quota roots.
+        roots: Vec<AString>,
+    },
 }
 
 /// `response-tagged = tag SP resp-cond-state CRLF`

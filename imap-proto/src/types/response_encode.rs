@@ -322,6 +322,30 @@ impl Encode for Data {
             Data::Id(None) => {
                 e.bytes(b"ID NIL");
             }
+            Data::Sort(numbers) => {
+                e.bytes(b"SORT");
+                for n in numbers {
+                    e.sp().number(n.get());
+                }
+            }
+            Data::Thread(threads) => {
+                e.bytes(b"THREAD");
+                if !threads.is_empty() {
+                    e.sp();
+                    for thread in threads {
+                        thread.encode(e);
+                    }
+                }
+            }
+            Data::Quota { root, resources } => {
+                e.bytes(b"QUOTA ").value(root).sp().paren_list(resources);
+            }
+            Data::QuotaRoot { mailbox, roots } => {
+                e.bytes(b"QUOTAROOT ").value(mailbox);
+                for root in roots {
+                    e.sp().value(root);
+                }
+            }
             Data::Id(Some(fields)) => {
                 e.bytes(b"ID (");
                 e.join(fields, b" ", |(name, value), e| {
