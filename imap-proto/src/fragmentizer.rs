@@ -16,6 +16,11 @@
 //! - A line over the limit poisons the message the same way; the last bytes of the line are
 //!   still examined, so a literal it announced is skipped too.
 //!
+//! - A literal longer than `literal_stream_threshold` is not buffered: the message so far
+//!   comes out as [`FramingEvent::MessageHead`], the literal as [`FramingEvent::LiteralData`]
+//!   chunks, and what follows it as the next event(s). The caller either consumes the chunks
+//!   or calls [`Fragmentizer::reject_streamed_literal`], which refuses the message as above.
+//!
 //! Call order: [`Fragmentizer::handle_input`] with the bytes read, then
 //! [`Fragmentizer::poll_event`] until it returns `None`, then read again. Memory is bounded by
 //! the current message (at most `max_message_size`) plus the bytes of one `handle_input`.
@@ -45,8 +50,22 @@ pub enum FramingEvent {
         /// The announced length.
         length: u64,
     },
-    /// A whole message, ready for the parser: lines and literal octets, as received.
+    /// A whole message, ready for the parser: lines and literal octets, as received. After a
+    /// streamed literal, this is the rest of the message after it.
     Message(Vec<u8>),
+    /// The start of a message whose last literal is too large to buffer: the bytes so far,
+    /// ending with the literal's announcement. [`FramingEvent::LiteralData`] follows (for a
+    /// synchronizing literal, once the server sent `+`).
+    MessageHead {
+        /// The message up to and including `{n}\r\n`.
+        data: Vec<u8>,
+        /// The literal's announced length.
+        length: u64,
+        /// Synchronizing or not.
+        mode: LiteralMode,
+    },
+    /// A chunk of a streamed literal; chunks add up to the announced length.
+    LiteralData(Vec<u8>),
     /// A message was refused; its octets are gone. A server answers with a tagged `BAD`
     /// (untagged if the tag could not be read).
     Rejected {
@@ -75,12 +94,21 @@ pub enum RejectReason {
     MessageTooLarge,
     /// A literal announcement whose length does not fit a 63-bit number.
     MalformedLiteral,
+    /// The caller refused a streamed literal ([`Fragmentizer::reject_streamed_literal`]).
+    Refused,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Line,
-    Literal { remaining: u64 },
+    Literal {
+        remaining: u64,
+    },
+    /// A literal handed out in chunks instead of buffered.
+    Streamed {
+        remaining: u64,
+        mode: LiteralMode,
+    },
 }
 
 /// Splits bytes into messages. See the module documentation.
@@ -145,10 +173,25 @@ impl Fragmentizer {
         self.input.len()
     }
 
-    /// The message currently being read, if it is within limits and ends in a literal the
-    /// caller is waiting for; for tests and diagnostics.
+    /// Whether the framer is inside a literal; for tests and diagnostics.
     pub fn is_in_literal(&self) -> bool {
-        matches!(self.state, State::Literal { .. })
+        matches!(self.state, State::Literal { .. } | State::Streamed { .. })
+    }
+
+    /// Refuses the literal announced by the last [`FramingEvent::MessageHead`]: a
+    /// synchronizing one is never read (the message ends now), a non-synchronizing one is read
+    /// and dropped with the rest of its message. Either way a [`FramingEvent::Rejected`]
+    /// follows. Returns false (and does nothing) when no streamed literal is pending.
+    pub fn reject_streamed_literal(&mut self) -> bool {
+        let State::Streamed { remaining, mode } = self.state else {
+            return false;
+        };
+        self.poison(RejectReason::Refused);
+        match mode {
+            LiteralMode::Sync => self.end_message(),
+            LiteralMode::NonSync => self.state = State::Literal { remaining },
+        }
+        true
     }
 
     /// Consumes some input; false when nothing could be consumed.
@@ -157,6 +200,19 @@ impl Fragmentizer {
             return false;
         }
         match self.state {
+            State::Streamed { remaining, mode } => {
+                let take = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(self.input.len());
+                let chunk: Vec<u8> = self.input.drain(..take).collect();
+                self.events.push_back(FramingEvent::LiteralData(chunk));
+                let remaining = remaining - take as u64;
+                self.state = if remaining == 0 {
+                    State::Line
+                } else {
+                    State::Streamed { remaining, mode }
+                };
+            }
             State::Literal { remaining } => {
                 let take = usize::try_from(remaining)
                     .unwrap_or(usize::MAX)
@@ -229,11 +285,23 @@ impl Fragmentizer {
                 self.end_message();
             }
             Some(Some((length, mode))) => {
+                let streamed = length > self.options.literal_stream_threshold;
                 let too_large = length > self.options.max_literal_size
-                    || (self.message.len() as u64).saturating_add(length)
-                        > self.options.max_message_size as u64;
+                    || (!streamed
+                        && (self.message.len() as u64).saturating_add(length)
+                            > self.options.max_message_size as u64);
                 if too_large {
                     self.poison(RejectReason::LiteralTooLarge { length, mode });
+                }
+                if streamed && self.poison.is_none() {
+                    let data = std::mem::take(&mut self.message);
+                    self.events
+                        .push_back(FramingEvent::MessageHead { data, length, mode });
+                    self.state = State::Streamed {
+                        remaining: length,
+                        mode,
+                    };
+                    return;
                 }
                 match (mode, self.poison.is_some()) {
                     // The client waits for "+", which it will not get: the message ends here.
@@ -453,6 +521,66 @@ mod tests {
                 msg(b"b X {0}\r\n\r\n"),
             ]
         );
+    }
+
+    #[test]
+    fn large_literals_stream_in_chunks() {
+        let options = Options {
+            literal_stream_threshold: 4,
+            ..Options::default()
+        };
+        let events = run(
+            options.clone(),
+            &[b"a APPEND x {10}\r\n", b"01234", b"56789 {2}\r\nab\r\n"],
+        );
+        assert_eq!(
+            events,
+            vec![
+                FramingEvent::MessageHead {
+                    data: b"a APPEND x {10}\r\n".to_vec(),
+                    length: 10,
+                    mode: LiteralMode::Sync
+                },
+                FramingEvent::LiteralData(b"01234".to_vec()),
+                FramingEvent::LiteralData(b"56789".to_vec()),
+                FramingEvent::ContinuationNeeded { length: 2 },
+                msg(b" {2}\r\nab\r\n"),
+            ]
+        );
+    }
+
+    #[test]
+    fn refused_streamed_literals_are_never_read_as_commands() {
+        let options = Options {
+            literal_stream_threshold: 4,
+            ..Options::default()
+        };
+        for (mode, input) in [
+            (
+                LiteralMode::NonSync,
+                &b"a LOGIN x {10+}\r\nb LOGOUT\r\n\r\nc NOOP\r\n"[..],
+            ),
+            (LiteralMode::Sync, b"a LOGIN x {12}\r\nc NOOP\r\n"),
+        ] {
+            let mut f = Fragmentizer::new(options.clone());
+            f.handle_input(input);
+            assert!(matches!(
+                f.poll_event(),
+                Some(FramingEvent::MessageHead { mode: m, .. }) if m == mode
+            ));
+            assert!(f.reject_streamed_literal());
+            let rest: Vec<FramingEvent> = std::iter::from_fn(|| f.poll_event()).collect();
+            assert_eq!(
+                rest,
+                vec![
+                    FramingEvent::Rejected {
+                        tag: tag("a"),
+                        reason: RejectReason::Refused
+                    },
+                    msg(b"c NOOP\r\n"),
+                ]
+            );
+        }
     }
 
     #[test]

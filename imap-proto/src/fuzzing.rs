@@ -164,17 +164,30 @@ pub fn fragmentizer(data: &[u8]) {
         max_line_length: usize::from(control % 64) + 4,
         max_literal_size: u64::from(control % 32),
         max_message_size: usize::from(control) + 8,
+        literal_stream_threshold: u64::from(control % 8),
         ..Options::default()
     };
     let mut tight = Fragmentizer::new(small.clone());
+    let mut heads = 0usize;
     for piece in input.chunks(chunk) {
         tight.handle_input(piece);
         while let Some(event) = tight.poll_event() {
-            if let FramingEvent::Message(message) = event {
-                assert!(
-                    message.len() <= small.max_message_size,
-                    "message over the limit"
-                );
+            match event {
+                FramingEvent::Message(message)
+                | FramingEvent::MessageHead { data: message, .. } => {
+                    assert!(
+                        message.len() <= small.max_message_size,
+                        "message over the limit"
+                    );
+                }
+                _ => {}
+            }
+            // With the high bit set, refuse every other streamed literal at once.
+            if control & 0x80 != 0 && tight.is_in_literal() {
+                heads += 1;
+                if heads.is_multiple_of(2) {
+                    tight.reject_streamed_literal();
+                }
             }
         }
     }

@@ -13,6 +13,10 @@ pub struct Options {
     /// Largest whole message: every line and literal of one command or response. Default
     /// 26 MiB, so a maximal literal still fits with its command line.
     pub max_message_size: usize,
+    /// Literals longer than this are not buffered: the framer hands them out in chunks
+    /// ([`crate::fragmentizer::FramingEvent::LiteralData`]), so a large APPEND needs bounded
+    /// memory. Default 1 MiB.
+    pub literal_stream_threshold: u64,
     /// Deepest nesting of parenthesised lists and `NOT`/`OR` search keys. Default 64, so that
     /// an `OR` chain of 32 terms, which nests 31 deep, parses.
     pub max_nesting_depth: usize,
@@ -24,6 +28,7 @@ impl Default for Options {
             max_line_length: 64 * 1024,
             max_literal_size: 25 * 1024 * 1024,
             max_message_size: 26 * 1024 * 1024,
+            literal_stream_threshold: 1024 * 1024,
             max_nesting_depth: 64,
         }
     }

@@ -176,6 +176,72 @@ fn authenticate_exchange_with_challenge_and_cancel() {
     );
 }
 
+fn preauth(options: Options) -> ServerSession {
+    let mut s = ServerSession::new(
+        options,
+        Greeting {
+            kind: GreetingKind::PreAuth,
+            text: text("hi"),
+        },
+    );
+    drain(&mut s);
+    s
+}
+
+#[test]
+fn large_append_streams_in_chunks_with_bounded_memory() {
+    let mut options = Options::default();
+    options.literal_stream_threshold = 8;
+    options.max_literal_size = 100 * 1024 * 1024;
+    let mut s = preauth(options);
+    // 50 MB would take long in a debug test; the framer never holds more than one input
+    // chunk of it, whatever the size, so 200 kB shows the same thing.
+    let body = vec![b'x'; 200_000];
+    s.handle_input(format!("a APPEND INBOX (\\Seen) {{{}}}\r\n", body.len()).as_bytes());
+    let ev = events(&mut s);
+    assert!(
+        matches!(&ev[0], ServerEvent::AppendStart { length: 200_000, flags: Some(f), .. } if f.len() == 1)
+    );
+    assert_eq!(drain(&mut s), b"+ Ready for literal data\r\n");
+    let mut received = 0;
+    for chunk in body.chunks(4096) {
+        s.handle_input(chunk);
+        for event in events(&mut s) {
+            match event {
+                ServerEvent::AppendData { data, .. } => {
+                    assert!(data.len() <= 4096);
+                    received += data.len();
+                }
+                ServerEvent::AppendMessageEnd { .. } => assert_eq!(received, body.len()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    // MULTIAPPEND: a second, small message follows whole; then the command ends.
+    s.handle_input(b" {3}\r\n");
+    assert_eq!(events(&mut s), vec![]);
+    assert_eq!(drain(&mut s), b"+ Ready for literal data\r\n");
+    s.handle_input(b"abc\r\nb NOOP\r\n");
+    let ev = events(&mut s);
+    assert!(matches!(&ev[0], ServerEvent::AppendMessage { tag, .. } if tag.as_str() == "a"));
+    assert!(matches!(&ev[1], ServerEvent::AppendDone { tag } if tag.as_str() == "a"));
+    assert_eq!(command_tag(&ev[2]).as_str(), "b");
+    s.send_tagged(ok(&Tag::try_from("a").unwrap())).unwrap();
+    assert_eq!(drain(&mut s), b"a OK done\r\n");
+}
+
+#[test]
+fn only_append_may_stream_a_literal() {
+    let mut options = Options::default();
+    options.literal_stream_threshold = 8;
+    let mut s = preauth(options);
+    s.handle_input(b"a LOGIN x {20+}\r\nb LOGOUT\r\nc LOGOUT\r\n\r\nd NOOP\r\n");
+    let ev = events(&mut s);
+    assert!(matches!(&ev[0], ServerEvent::Refused { tag: Some(t), .. } if t.as_str() == "a"));
+    assert_eq!(command_tag(&ev[1]).as_str(), "d");
+    assert_eq!(drain(&mut s), b"a BAD Literal refused\r\n");
+}
+
 #[test]
 fn idle_waits_for_done() {
     let mut s = ServerSession::new(

@@ -5,7 +5,7 @@ use nom::{
     branch::alt,
     bytes::streaming::{tag, tag_no_case, take_while1},
     combinator::{map, opt, value},
-    multi::{many1, separated_list0, separated_list1},
+    multi::{many0, many1, separated_list0, separated_list1},
     sequence::{delimited, preceded, terminated},
 };
 
@@ -362,6 +362,62 @@ fn append(input: &[u8]) -> PResult<'_, CommandBody> {
     let (rest, messages) = many1(preceded(sp, append_message)).parse(rest)?;
     let (rest, messages) = non_empty(rest, messages)?;
     Ok((rest, CommandBody::Append { mailbox, messages }))
+}
+
+/// The options of one APPEND message and whether its literal is `literal8`, read from the
+/// head of a streamed message (whose literal octets come separately).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AppendHead {
+    pub(crate) flags: Option<Vec<crate::types::flag::Flag>>,
+    pub(crate) date: Option<crate::types::datetime::DateTime>,
+    pub(crate) binary: bool,
+}
+
+/// `append-opts` and a literal announcement ending the input.
+fn append_opts_and_header(input: &[u8]) -> PResult<'_, AppendHead> {
+    let (rest, flags) = opt(terminated(flag_list, sp)).parse(input)?;
+    let (rest, date) = opt(terminated(date_time, sp)).parse(rest)?;
+    let (rest, binary) = opt(tag(&b"~"[..])).parse(rest)?;
+    let (rest, _) = super::core::literal_header(rest)?;
+    if !rest.is_empty() {
+        return fail(rest, ErrorKind::Invalid);
+    }
+    Ok((
+        rest,
+        AppendHead {
+            flags,
+            date,
+            binary: binary.is_some(),
+        },
+    ))
+}
+
+/// `tag SP "APPEND" SP mailbox SP append-opts literal-header`: the head of an APPEND whose
+/// first literal is streamed.
+pub(crate) fn append_head(
+    input: &[u8],
+) -> PResult<
+    '_,
+    (
+        crate::types::core::Tag,
+        crate::types::mailbox::Mailbox,
+        AppendHead,
+    ),
+> {
+    let (rest, (tag, _, _, _, mailbox, _)) =
+        (tag_, sp, tag_no_case(&b"APPEND"[..]), sp, mailbox, sp).parse(input)?;
+    let (rest, head) = append_opts_and_header(rest)?;
+    Ok((rest, (tag, mailbox, head)))
+}
+
+/// `SP append-opts literal-header`: the head of a further MULTIAPPEND message, streamed.
+pub(crate) fn append_next_head(input: &[u8]) -> PResult<'_, AppendHead> {
+    preceded(sp, append_opts_and_header).parse(input)
+}
+
+/// `*(SP append-message) CRLF`: the rest of an APPEND after a streamed literal.
+pub(crate) fn append_tail(input: &[u8]) -> PResult<'_, Vec<AppendMessage>> {
+    terminated(many0(preceded(sp, append_message)), crlf).parse(input)
 }
 
 /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`

@@ -67,8 +67,13 @@ pub struct ClientSession {
 impl ClientSession {
     /// A session waiting for the server's greeting.
     pub fn new(options: Options) -> Self {
+        // Responses are handed out whole; `max_literal_size` bounds them.
+        let framing = Options {
+            literal_stream_threshold: u64::MAX,
+            ..options.clone()
+        };
         Self {
-            framer: Fragmentizer::new(options.clone()),
+            framer: Fragmentizer::new(framing),
             codec: ResponseCodec::new(options),
             greeted: false,
             state: State::NotAuthenticated,

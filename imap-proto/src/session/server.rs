@@ -9,6 +9,12 @@
 //! AUTHENTICATE, IDLE and STARTTLS change what the client sends next; the session holds
 //! further input back until the caller has decided (`authenticate_challenge`,
 //! `idle_accept`, or the tagged response).
+//!
+//! An APPEND whose message is longer than `literal_stream_threshold` is not buffered: it
+//! arrives as [`ServerEvent::AppendStart`], [`ServerEvent::AppendData`] chunks and
+//! [`ServerEvent::AppendMessageEnd`], then [`ServerEvent::AppendDone`] when the command is
+//! complete (small further MULTIAPPEND messages come whole as [`ServerEvent::AppendMessage`]).
+//! Any other command with such a literal is refused without reading it as a command.
 
 use std::collections::VecDeque;
 
@@ -18,9 +24,13 @@ use crate::{
     encode::Encode,
     fragmentizer::{Fragmentizer, FramingEvent, RejectReason},
     options::Options,
+    parse::command::{append_head, append_next_head, append_tail},
     types::{
-        command::{Base64, Command, CommandBody},
-        core::Tag,
+        command::{AppendMessage, Base64, Command, CommandBody},
+        core::{LiteralMode, Tag},
+        datetime::DateTime,
+        flag::Flag,
+        mailbox::Mailbox,
         response::{
             Code, Continuation, Data, Greeting, GreetingKind, Response, ResponseText, SimpleCode,
             StatusKind, Tagged, Text,
@@ -53,6 +63,45 @@ pub enum ServerEvent {
     StartTls {
         /// Bytes thrown away.
         discarded: usize,
+    },
+    /// A streamed APPEND message begins; its octets follow as [`ServerEvent::AppendData`].
+    AppendStart {
+        /// The APPEND command's tag.
+        tag: Tag,
+        /// The destination.
+        mailbox: Mailbox,
+        /// Flags for the message.
+        flags: Option<Vec<Flag>>,
+        /// Its internal date.
+        date: Option<DateTime>,
+        /// Its size in octets.
+        length: u64,
+        /// Sent as `literal8` (RFC 3516).
+        binary: bool,
+    },
+    /// A chunk of the message announced by the last `AppendStart`.
+    AppendData {
+        /// The APPEND command's tag.
+        tag: Tag,
+        /// The octets.
+        data: Vec<u8>,
+    },
+    /// The streamed message is complete.
+    AppendMessageEnd {
+        /// The APPEND command's tag.
+        tag: Tag,
+    },
+    /// A small further message of a MULTIAPPEND (RFC 3502), whole.
+    AppendMessage {
+        /// The APPEND command's tag.
+        tag: Tag,
+        /// The message.
+        message: AppendMessage,
+    },
+    /// The streamed APPEND command is complete; answer it with a tagged response.
+    AppendDone {
+        /// The APPEND command's tag.
+        tag: Tag,
     },
     /// Input was refused and already answered with `BAD`; for logs and abuse counters.
     Refused {
@@ -91,6 +140,17 @@ enum Expect {
     IdleCompletion(Tag),
     /// STARTTLS was handed out; input waits for the caller's tagged response.
     StartTls(Tag),
+    /// A streamed APPEND literal is being read.
+    AppendData {
+        tag: Tag,
+        mailbox: Mailbox,
+        remaining: u64,
+    },
+    /// A streamed APPEND literal ended; the rest of the command follows.
+    AppendTail {
+        tag: Tag,
+        mailbox: Mailbox,
+    },
 }
 
 /// The server side of one connection. See the module docs for the call order.
@@ -100,7 +160,8 @@ pub struct ServerSession {
     codec: CommandCodec,
     state: State,
     expect: Expect,
-    in_progress: Vec<(Tag, CommandBody)>,
+    /// Commands awaiting their tagged response; `None` for a streamed APPEND.
+    in_progress: Vec<(Tag, Option<CommandBody>)>,
     output: Vec<u8>,
     events: VecDeque<ServerEvent>,
 }
@@ -173,19 +234,121 @@ impl ServerSession {
                 self.push_continuation("Ready for literal data");
             }
             FramingEvent::Rejected { tag, reason } => {
-                let code = match reason {
+                if let Expect::AppendData { tag, .. } | Expect::AppendTail { tag, .. } =
+                    self.expect.clone()
+                {
+                    self.finish(&tag);
+                }
+                let (code, text) = match reason {
                     RejectReason::LiteralTooLarge { .. } | RejectReason::MessageTooLarge => {
-                        Some(Code::Simple(SimpleCode::TooBig))
+                        (Some(Code::Simple(SimpleCode::TooBig)), "Command too long")
                     }
-                    _ => None,
+                    RejectReason::LineTooLong => (None, "Command too long"),
+                    _ => (None, "Literal refused"),
                 };
-                self.push_bad(tag.clone(), code, "Command too long");
+                self.push_bad(tag.clone(), code, text);
                 self.events.push_back(ServerEvent::Refused {
                     tag,
                     reason: Refusal::TooBig(reason),
                 });
             }
             FramingEvent::Message(message) => self.handle_message(&message),
+            FramingEvent::MessageHead { data, length, mode } => {
+                self.handle_head(&data, length, mode);
+            }
+            FramingEvent::LiteralData(data) => self.handle_chunk(data),
+        }
+    }
+
+    /// A message whose literal is streamed: only APPEND may do that.
+    fn handle_head(&mut self, data: &[u8], length: u64, mode: LiteralMode) {
+        let start = match self.expect.clone() {
+            Expect::Command => match append_head(data) {
+                Ok((_, (tag, mailbox, head)))
+                    if matches!(self.state, State::Authenticated | State::Selected) =>
+                {
+                    self.in_progress.push((tag.clone(), None));
+                    Some((tag, mailbox, head))
+                }
+                _ => None,
+            },
+            Expect::AppendTail { tag, mailbox } => match append_next_head(data) {
+                Ok((_, head)) => Some((tag, mailbox, head)),
+                Err(_) => {
+                    self.finish(&tag);
+                    None
+                }
+            },
+            _ => None,
+        };
+        let Some((tag, mailbox, head)) = start else {
+            // The framer answers with Rejected, which becomes a tagged BAD.
+            self.framer.reject_streamed_literal();
+            return;
+        };
+        if mode == LiteralMode::Sync {
+            self.push_continuation("Ready for literal data");
+        }
+        self.expect = Expect::AppendData {
+            tag: tag.clone(),
+            mailbox: mailbox.clone(),
+            remaining: length,
+        };
+        self.events.push_back(ServerEvent::AppendStart {
+            tag,
+            mailbox,
+            flags: head.flags,
+            date: head.date,
+            length,
+            binary: head.binary,
+        });
+    }
+
+    fn handle_chunk(&mut self, data: Vec<u8>) {
+        let Expect::AppendData {
+            tag,
+            mailbox,
+            remaining,
+        } = self.expect.clone()
+        else {
+            return;
+        };
+        let remaining = remaining.saturating_sub(data.len() as u64);
+        self.events.push_back(ServerEvent::AppendData {
+            tag: tag.clone(),
+            data,
+        });
+        if remaining == 0 {
+            self.events
+                .push_back(ServerEvent::AppendMessageEnd { tag: tag.clone() });
+            self.expect = Expect::AppendTail { tag, mailbox };
+        } else {
+            self.expect = Expect::AppendData {
+                tag,
+                mailbox,
+                remaining,
+            };
+        }
+    }
+
+    /// The rest of a streamed APPEND: more (small) messages, then CRLF.
+    fn handle_append_tail(&mut self, tag: Tag, message: &[u8]) {
+        self.expect = Expect::Command;
+        match append_tail(message) {
+            Ok(([], messages)) => {
+                for message in messages {
+                    self.events.push_back(ServerEvent::AppendMessage {
+                        tag: tag.clone(),
+                        message,
+                    });
+                }
+                self.events.push_back(ServerEvent::AppendDone { tag });
+            }
+            _ => {
+                self.finish(&tag);
+                self.push_bad(Some(tag.clone()), None, "Syntax error");
+                self.refused(Some(tag), Refusal::Malformed(DecodeErrorKind::Syntax));
+            }
         }
     }
 
@@ -228,6 +391,7 @@ impl ServerSession {
                     self.refused(Some(tag), Refusal::Malformed(DecodeErrorKind::Syntax));
                 }
             },
+            Expect::AppendTail { tag, .. } => self.handle_append_tail(tag, message),
             _ => self.handle_command(message),
         }
     }
@@ -267,7 +431,7 @@ impl ServerSession {
             _ => Expect::Command,
         };
         self.in_progress
-            .push((command.tag.clone(), command.body.clone()));
+            .push((command.tag.clone(), Some(command.body.clone())));
         self.events.push_back(ServerEvent::Command(command));
     }
 
@@ -275,7 +439,8 @@ impl ServerSession {
         self.events.push_back(ServerEvent::Refused { tag, reason });
     }
 
-    fn finish(&mut self, tag: &Tag) -> Option<CommandBody> {
+    /// Ends a command in progress; `Some(None)` for a streamed APPEND.
+    fn finish(&mut self, tag: &Tag) -> Option<Option<CommandBody>> {
         self.expect = Expect::Command;
         let index = self.in_progress.iter().position(|(t, _)| t == tag)?;
         Some(self.in_progress.remove(index).1)
@@ -330,9 +495,15 @@ impl ServerSession {
     /// mailbox selected), CLOSE/UNSELECT return to authenticated, UNAUTHENTICATE to not
     /// authenticated, LOGOUT ends the session, OK to STARTTLS discards buffered input.
     pub fn send_tagged(&mut self, tagged: Tagged) -> Result<(), SessionError> {
-        let body = self.finish(&tagged.tag).ok_or(SessionError::UnknownTag)?;
+        let Some(body) = self.finish(&tagged.tag) else {
+            return Err(SessionError::UnknownTag);
+        };
         let ok = tagged.kind == StatusKind::Ok;
         self.push(&Response::Tagged(tagged));
+        let Some(body) = body else {
+            // A streamed APPEND changes no state.
+            return Ok(());
+        };
         self.state = match (&body, ok) {
             (CommandBody::Login { .. } | CommandBody::Authenticate { .. }, true) => {
                 State::Authenticated
