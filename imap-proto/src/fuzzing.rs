@@ -36,10 +36,21 @@ pub fn session(data: &[u8]) {
     let options = Options {
         max_line_length: usize::from(control) * 4 + 8,
         max_nesting_depth: usize::from(control % 16) + 1,
+        // With bit 5 set, literals over a few octets are streamed.
+        literal_stream_threshold: if control & 0x20 != 0 {
+            u64::from(control % 8)
+        } else {
+            Options::default().literal_stream_threshold
+        },
         ..Options::default()
     };
     let greeting = Greeting {
-        kind: GreetingKind::Ok,
+        // With bit 6 set the client starts authenticated, so APPEND is allowed at once.
+        kind: if control & 0x40 != 0 {
+            GreetingKind::PreAuth
+        } else {
+            GreetingKind::Ok
+        },
         text: text("ready"),
     };
     let mut server = ServerSession::new(options.clone(), greeting);
@@ -61,7 +72,7 @@ pub fn session(data: &[u8]) {
                     _ => command.tag,
                 },
                 ServerEvent::AuthenticateData { tag, data: Some(_) } => tag,
-                ServerEvent::IdleDone { tag } => tag,
+                ServerEvent::IdleDone { tag } | ServerEvent::AppendDone { tag } => tag,
                 _ => continue,
             };
             let _ = server.send_tagged(Tagged {
@@ -214,6 +225,7 @@ mod tests {
             b"\xffa X {1}\r\n{2}\r\n\r\n\r\n",
             b"a SELECT &AGEAYgBj-\r\n",
             b"\x10a AUTHENTICATE PLAIN\r\nAAAA\r\nb IDLE\r\nDONE\r\nc STARTTLS\r\nd X\r\n",
+            b"\x64a APPEND x {9}\r\n123456789 (\\Seen) {2+}\r\nab {10}\r\n0123456789\r\n",
             // Found by imap_fragmentizer: a refused literal announcement.
             b"0\xa0a {4444444444444444}\n\0=28;\n\n\n",
         ];
