@@ -45,8 +45,16 @@ pub struct Encoded {
 impl Encoded {
     /// All bytes at once, ignoring where the peer must be waited on. Use this only when the
     /// message has no synchronizing literal or the peer is known to accept them unasked.
-    pub fn dump(self) -> Vec<u8> {
-        let mut out = Vec::new();
+    pub fn dump(mut self) -> Vec<u8> {
+        if self.fragments.len() == 1
+            && let Some(Fragment::Line { data } | Fragment::Literal { data, .. }) =
+                self.fragments.pop_front()
+        {
+            // One fragment (no literal): its buffer is the answer, no copy needed.
+            return data;
+        }
+        let total = self.fragments.iter().map(|f| f.data().len()).sum();
+        let mut out = Vec::with_capacity(total);
         for fragment in self.fragments {
             out.extend_from_slice(fragment.data());
         }
@@ -102,8 +110,19 @@ impl Encoder {
 
     pub(crate) fn number(&mut self, n: impl Into<u64>) -> &mut Self {
         // Decimal digits without leading zeros: the only spelling `number` and `nz-number` share.
-        let n: u64 = n.into();
-        self.bytes(n.to_string().as_bytes())
+        let mut n: u64 = n.into();
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            // n % 10 < 10, so the cast cannot truncate; 20 digits hold u64::MAX.
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.bytes(&digits[start..])
     }
 
     /// Writes `{n}\r\n` (or `{n+}`, `~{n}`) and the literal as its own fragment.

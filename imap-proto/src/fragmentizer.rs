@@ -160,8 +160,9 @@ impl Fragmentizer {
         }
     }
 
-    /// Throws away queued input and any partial message. For STARTTLS: RFC 3207 and RFC 9051
-    /// §6.2.1 require that plaintext received before the TLS handshake is discarded.
+    /// Throws away queued input and any partial message. For STARTTLS: bytes pipelined
+    /// behind it in plaintext must never run as commands once TLS is up (the
+    /// CVE-2011-0411 class of STARTTLS command injection).
     pub fn discard_buffered(&mut self) -> usize {
         let dropped = self.input.len() + self.message.len() + self.line.len();
         *self = Self::new(self.options.clone());

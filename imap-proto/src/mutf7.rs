@@ -55,7 +55,8 @@ fn flush_base64(units: &mut Vec<u16>, out: &mut String) {
         bits &= (1 << nbits) - 1;
     }
     if nbits > 0 {
-        // "padding bits are zero"; no "=" padding in modified BASE64.
+        // The bits left over are filled with zeros; modified BASE64 has no "=" padding
+        // (RFC 3501 §5.1.3 omits it), so decoding insists on both.
         out.push(char::from(
             ALPHABET[((bits << (6 - nbits)) & 0x3f) as usize],
         ));

@@ -42,7 +42,7 @@ pub(crate) fn command(input: &[u8], max_depth: usize) -> PResult<'_, Command> {
 
 fn command_body(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
     let (rest, name) = take_while1(|b: u8| b.is_ascii_alphabetic()).parse(input)?;
-    let upper = name.to_ascii_uppercase();
+    let upper = super::Upper::new(name);
     let simple = match upper.as_slice() {
         b"CAPABILITY" => Some(CommandBody::Capability),
         b"NOOP" => Some(CommandBody::Noop),
@@ -140,7 +140,7 @@ fn authenticate(input: &[u8]) -> PResult<'_, CommandBody> {
     ))
 }
 
-/// `base64 / "="`: RFC 4959 "a single pad character ("=")" is an empty initial response.
+/// `base64 / "="`: in RFC 4959 (SASL-IR) a lone "=" is an empty initial response.
 fn base64_or_empty(input: &[u8]) -> PResult<'_, Base64> {
     if let Some(rest) = input.strip_prefix(b"=") {
         // "=" alone, not the padding of a longer string (which cannot start with "=").
@@ -180,7 +180,7 @@ fn select_args(
 
 fn select_parameter(input: &[u8]) -> PResult<'_, SelectParameter> {
     let (rest, name) = token(input)?;
-    match name.to_ascii_uppercase().as_slice() {
+    match super::Upper::new(name).as_slice() {
         b"CONDSTORE" => Ok((rest, SelectParameter::CondStore)),
         b"QRESYNC" => {
             let (rest, (_, _, uid_validity, _, mod_seq)) =
@@ -245,7 +245,7 @@ fn list_pattern(input: &[u8]) -> PResult<'_, ListPattern> {
 
 fn list_select_option(input: &[u8]) -> PResult<'_, ListSelectOption> {
     let (rest, name) = token(input)?;
-    let option = match name.to_ascii_uppercase().as_slice() {
+    let option = match super::Upper::new(name).as_slice() {
         b"SUBSCRIBED" => ListSelectOption::Subscribed,
         b"REMOTE" => ListSelectOption::Remote,
         b"RECURSIVEMATCH" => ListSelectOption::RecursiveMatch,
@@ -257,7 +257,7 @@ fn list_select_option(input: &[u8]) -> PResult<'_, ListSelectOption> {
 
 fn list_return_option(input: &[u8]) -> PResult<'_, ListReturnOption> {
     let (rest, name) = token(input)?;
-    match name.to_ascii_uppercase().as_slice() {
+    match super::Upper::new(name).as_slice() {
         b"SUBSCRIBED" => Ok((rest, ListReturnOption::Subscribed)),
         b"CHILDREN" => Ok((rest, ListReturnOption::Children)),
         b"SPECIAL-USE" => Ok((rest, ListReturnOption::SpecialUse)),
@@ -283,8 +283,8 @@ fn list(input: &[u8]) -> PResult<'_, CommandBody> {
     ))
     .parse(rest)?;
     let selection = selection.unwrap_or_default();
-    // RFC 5258 §3.1: RECURSIVEMATCH "MUST NOT occur as the only selection option (or only
-    // with REMOTE)".
+    // RFC 5258 §3.1: RECURSIVEMATCH only makes sense with another selection option, and a
+    // server refuses it alone (or with REMOTE only).
     if selection.contains(&ListSelectOption::RecursiveMatch)
         && selection.iter().all(|o| {
             matches!(
@@ -423,7 +423,7 @@ pub(crate) fn append_tail(input: &[u8]) -> PResult<'_, Vec<AppendMessage>> {
 /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
 fn uid_command(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
     let (rest, (_, name)) = (sp, take_while1(|b: u8| b.is_ascii_alphabetic())).parse(input)?;
-    match name.to_ascii_uppercase().as_slice() {
+    match super::Upper::new(name).as_slice() {
         b"COPY" => copy_or_move(rest, true, false),
         b"MOVE" => copy_or_move(rest, true, true),
         b"FETCH" => fetch(rest, true),

@@ -105,6 +105,21 @@ pub(crate) fn tag_(input: &[u8]) -> PResult<'_, Tag> {
 /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`
 pub(crate) fn quoted(input: &[u8]) -> PResult<'_, Quoted> {
     let (mut rest, _) = tag(&b"\""[..]).parse(input)?;
+    // Fast path: no escape before the closing quote, so the content is one slice.
+    let special = |b: &u8| matches!(*b, b'"' | b'\\' | b'\r' | b'\n' | 0);
+    if let Some(end) = rest.iter().position(special)
+        && rest.get(end) == Some(&b'"')
+    {
+        let (content, after) = rest.split_at(end);
+        return match std::str::from_utf8(content) {
+            // `after` starts with the closing quote found above.
+            Ok(text) => Ok((
+                after.get(1..).unwrap_or_default(),
+                Quoted::unvalidated(text.to_owned()),
+            )),
+            Err(_) => fail(input, ErrorKind::Invalid),
+        };
+    }
     let mut out = Vec::new();
     loop {
         match rest {

@@ -49,7 +49,7 @@ fn header_list(input: &[u8]) -> PResult<'_, NonEmpty<crate::types::core::AString
 /// `section-msgtext / "MIME"`, after the `token` that names it.
 fn section_text(input: &[u8]) -> PResult<'_, SectionText> {
     let (rest, name) = token(input)?;
-    let upper = name.to_ascii_uppercase();
+    let upper = super::Upper::new(name);
     match upper.as_slice() {
         b"HEADER" => Ok((rest, SectionText::Header)),
         b"TEXT" => Ok((rest, SectionText::Text)),
@@ -114,10 +114,10 @@ fn partial(input: &[u8]) -> PResult<'_, Partial> {
 /// `fetch-att`
 pub(crate) fn fetch_attribute(input: &[u8]) -> PResult<'_, FetchAttribute> {
     let (rest, name) = token(input)?;
-    let upper = name.to_ascii_uppercase();
+    let upper = super::Upper::new(name);
     match upper.as_slice() {
         b"BODY" | b"BODY.PEEK" => {
-            let peek = upper.len() > 4;
+            let peek = upper.as_slice().len() > 4;
             let (rest, section) = if peek {
                 map(section, Some).parse(rest)?
             } else {
@@ -143,7 +143,7 @@ pub(crate) fn fetch_attribute(input: &[u8]) -> PResult<'_, FetchAttribute> {
             Ok((
                 rest,
                 FetchAttribute::Binary {
-                    peek: upper.len() > 6,
+                    peek: upper.as_slice().len() > 6,
                     part,
                     partial,
                 },
@@ -172,7 +172,7 @@ pub(crate) fn fetch_items(input: &[u8]) -> PResult<'_, FetchItems> {
     };
     let macro_ = |input| {
         let (rest, name) = token(input)?;
-        match name.to_ascii_uppercase().as_slice() {
+        match super::Upper::new(name).as_slice() {
             b"ALL" => Ok((rest, FetchItems::All)),
             b"FAST" => Ok((rest, FetchItems::Fast)),
             b"FULL" => Ok((rest, FetchItems::Full)),

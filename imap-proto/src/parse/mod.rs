@@ -75,3 +75,30 @@ pub(crate) fn fail<T>(input: &[u8], kind: ErrorKind) -> PResult<'_, T> {
 pub(crate) fn reject<T>(input: &[u8], kind: ErrorKind) -> PResult<'_, T> {
     Err(nom::Err::Error(ParseError { input, kind }))
 }
+
+/// A keyword in upper case, on the stack: matching IMAP's case-insensitive keywords without
+/// allocating. Words longer than any keyword become empty and so match none.
+pub(crate) struct Upper {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Upper {
+    pub(crate) fn new(word: &[u8]) -> Self {
+        let mut buf = [0u8; 24];
+        let len = match buf.get_mut(..word.len()) {
+            Some(dest) => {
+                dest.copy_from_slice(word);
+                dest.make_ascii_uppercase();
+                word.len()
+            }
+            None => 0,
+        };
+        Self { buf, len }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        // len is 0 or a length that fitted in buf.
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}

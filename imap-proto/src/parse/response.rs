@@ -68,8 +68,8 @@ fn code(input: &[u8]) -> PResult<'_, Code> {
         return Ok((rest, Code::Simple(simple)));
     }
     let nz = |rest| preceded(sp, nz_number).parse(rest);
-    match name.as_str().to_ascii_uppercase().as_str() {
-        "BADCHARSET" => map(
+    match super::Upper::new(name.as_str().as_bytes()).as_slice() {
+        b"BADCHARSET" => map(
             opt(preceded(
                 sp,
                 delimited(tag(&b"("[..]), separated_list1(sp, astring), tag(&b")"[..])),
@@ -77,12 +77,12 @@ fn code(input: &[u8]) -> PResult<'_, Code> {
             |charsets| Code::BadCharset(charsets.unwrap_or_default()),
         )
         .parse(rest),
-        "CAPABILITY" => {
+        b"CAPABILITY" => {
             let (rest, caps) = many1(preceded(sp, atom)).parse(rest)?;
             let (rest, caps) = non_empty(rest, caps)?;
             Ok((rest, Code::Capability(caps)))
         }
-        "PERMANENTFLAGS" => map(
+        b"PERMANENTFLAGS" => map(
             preceded(
                 sp,
                 delimited(
@@ -94,14 +94,14 @@ fn code(input: &[u8]) -> PResult<'_, Code> {
             Code::PermanentFlags,
         )
         .parse(rest),
-        "UIDNEXT" => map(nz, Code::UidNext).parse(rest),
-        "UIDVALIDITY" => map(nz, Code::UidValidity).parse(rest),
-        "UNSEEN" => map(nz, Code::Unseen).parse(rest),
-        "APPENDUID" => map((nz, sp, sequence_set), |(uid_validity, _, uids)| {
+        b"UIDNEXT" => map(nz, Code::UidNext).parse(rest),
+        b"UIDVALIDITY" => map(nz, Code::UidValidity).parse(rest),
+        b"UNSEEN" => map(nz, Code::Unseen).parse(rest),
+        b"APPENDUID" => map((nz, sp, sequence_set), |(uid_validity, _, uids)| {
             Code::AppendUid { uid_validity, uids }
         })
         .parse(rest),
-        "COPYUID" => map(
+        b"COPYUID" => map(
             (nz, sp, sequence_set, sp, sequence_set),
             |(uid_validity, _, source, _, destination)| Code::CopyUid {
                 uid_validity,
@@ -110,8 +110,8 @@ fn code(input: &[u8]) -> PResult<'_, Code> {
             },
         )
         .parse(rest),
-        "HIGHESTMODSEQ" => map(preceded(sp, nz_number64), Code::HighestModSeq).parse(rest),
-        "MODIFIED" => map(preceded(sp, sequence_set), Code::Modified).parse(rest),
+        b"HIGHESTMODSEQ" => map(preceded(sp, nz_number64), Code::HighestModSeq).parse(rest),
+        b"MODIFIED" => map(preceded(sp, sequence_set), Code::Modified).parse(rest),
         _ => {
             let args = take_while1(|b: u8| b != b']' && (b >= 0x80 || is_text_char(b)));
             let (rest, arguments) = opt(preceded(sp, args)).parse(rest)?;
@@ -168,7 +168,7 @@ pub(crate) fn greeting(input: &[u8]) -> PResult<'_, Greeting> {
         take_while1(|b: u8| b.is_ascii_alphabetic()),
     )
         .parse(input)?;
-    let kind = match name.to_ascii_uppercase().as_slice() {
+    let kind = match super::Upper::new(name).as_slice() {
         b"OK" => GreetingKind::Ok,
         b"PREAUTH" => GreetingKind::PreAuth,
         b"BYE" => GreetingKind::Bye,
@@ -254,7 +254,7 @@ fn list_item(input: &[u8]) -> PResult<'_, ListItem> {
 
 fn esearch_item(input: &[u8]) -> PResult<'_, ESearchItem> {
     let (rest, name) = token(input)?;
-    match name.to_ascii_uppercase().as_slice() {
+    match super::Upper::new(name).as_slice() {
         b"MIN" => map(preceded(sp, nz_number), ESearchItem::Min).parse(rest),
         b"MAX" => map(preceded(sp, nz_number), ESearchItem::Max).parse(rest),
         b"ALL" => map(preceded(sp, sequence_set), ESearchItem::All).parse(rest),
@@ -309,7 +309,7 @@ fn namespace_list(input: &[u8]) -> PResult<'_, Vec<NamespaceEntry>> {
 /// `msg-att` item.
 fn fetch_data(input: &[u8], max_depth: usize) -> PResult<'_, FetchData> {
     let (rest, name) = token(input)?;
-    let upper = name.to_ascii_uppercase();
+    let upper = super::Upper::new(name);
     match upper.as_slice() {
         b"FLAGS" => map(
             preceded(
@@ -369,7 +369,7 @@ fn fetch_data(input: &[u8], max_depth: usize) -> PResult<'_, FetchData> {
             )
             .parse(rest)?;
             let (rest, _) = sp(rest)?;
-            if upper.len() > 6 {
+            if upper.as_slice().len() > 6 {
                 map(number64_value, |size| FetchData::BinarySize {
                     part: part.clone(),
                     size,
@@ -402,7 +402,7 @@ fn numbered(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
     let (rest, (n, _, name)) =
         (number, sp, take_while1(|b: u8| b.is_ascii_alphabetic())).parse(input)?;
     let nz = NonZeroU32::new(n);
-    match (name.to_ascii_uppercase().as_slice(), nz) {
+    match (super::Upper::new(name).as_slice(), nz) {
         (b"EXISTS", _) => Ok((rest, Data::Exists(n))),
         (b"RECENT", _) => Ok((rest, Data::Recent(n))),
         (b"EXPUNGE", Some(seq)) => Ok((rest, Data::Expunge(seq))),
@@ -431,7 +431,7 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
         return numbered(rest, max_depth);
     }
     let (rest, name) = take_while1(|b: u8| b.is_ascii_alphabetic()).parse(rest)?;
-    match name.to_ascii_uppercase().as_slice() {
+    match super::Upper::new(name).as_slice() {
         b"OK" | b"NO" | b"BAD" => {
             let (_, kind) = status_kind(name)?;
             map(resp_text, |text| Data::Status { kind, text }).parse(rest)

@@ -44,7 +44,7 @@ pub(crate) fn search_key(input: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         Some(_) => {}
     }
     let (rest, name) = take_while1(|b: u8| b.is_ascii_alphabetic()).parse(input)?;
-    let upper = name.to_ascii_uppercase();
+    let upper = super::Upper::new(name);
     if let Some(key) = by_name(&SearchKey::FLAGS, name) {
         return Ok((rest, key));
     }

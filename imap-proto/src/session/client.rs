@@ -248,18 +248,6 @@ impl ClientSession {
         };
         let (_, body) = self.in_progress.remove(index);
         let ok = tagged.kind == StatusKind::Ok;
-        self.state = match (&body, ok) {
-            (CommandBody::Login { .. } | CommandBody::Authenticate { .. }, true) => {
-                State::Authenticated
-            }
-            (CommandBody::Select { .. } | CommandBody::Examine { .. }, true) => State::Selected,
-            (CommandBody::Select { .. } | CommandBody::Examine { .. }, false) => {
-                State::Authenticated
-            }
-            (CommandBody::Close | CommandBody::Unselect, true) => State::Authenticated,
-            (CommandBody::Unauthenticate, true) => State::NotAuthenticated,
-            (CommandBody::Logout, true) => State::Logout,
-            _ => self.state,
-        };
+        self.state = super::state_after(self.state, &body, ok);
     }
 }

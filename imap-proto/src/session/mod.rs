@@ -16,6 +16,8 @@ pub mod server;
 
 use thiserror::Error;
 
+use crate::types::command::CommandBody;
+
 /// A call the session's current state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -39,4 +41,23 @@ pub enum State {
     Selected,
     /// LOGOUT was answered (or the server said BYE); the connection ends.
     Logout,
+}
+
+/// The state after a command's tagged response: OK to LOGIN/AUTHENTICATE authenticates, OK
+/// to SELECT/EXAMINE selects, CLOSE/UNSELECT return to authenticated, UNAUTHENTICATE to not
+/// authenticated, LOGOUT ends the session.
+pub(crate) fn state_after(state: State, body: &CommandBody, ok: bool) -> State {
+    match (body, ok) {
+        (CommandBody::Login { .. } | CommandBody::Authenticate { .. }, true) => {
+            State::Authenticated
+        }
+        (CommandBody::Select { .. } | CommandBody::Examine { .. }, true) => State::Selected,
+        // RFC 3501 §6.3.1: "if a mailbox is selected and a SELECT command that fails is
+        // attempted, no mailbox is selected."
+        (CommandBody::Select { .. } | CommandBody::Examine { .. }, false) => State::Authenticated,
+        (CommandBody::Close | CommandBody::Unselect, true) => State::Authenticated,
+        (CommandBody::Unauthenticate, true) => State::NotAuthenticated,
+        (CommandBody::Logout, _) => State::Logout,
+        _ => state,
+    }
 }

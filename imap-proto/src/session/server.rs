@@ -504,21 +504,7 @@ impl ServerSession {
             // A streamed APPEND changes no state.
             return Ok(());
         };
-        self.state = match (&body, ok) {
-            (CommandBody::Login { .. } | CommandBody::Authenticate { .. }, true) => {
-                State::Authenticated
-            }
-            // RFC 3501 §6.3.1: "if a mailbox is selected and a SELECT command that fails is
-            // attempted, no mailbox is selected."
-            (CommandBody::Select { .. } | CommandBody::Examine { .. }, true) => State::Selected,
-            (CommandBody::Select { .. } | CommandBody::Examine { .. }, false) => {
-                State::Authenticated
-            }
-            (CommandBody::Close | CommandBody::Unselect, true) => State::Authenticated,
-            (CommandBody::Unauthenticate, true) => State::NotAuthenticated,
-            (CommandBody::Logout, _) => State::Logout,
-            _ => self.state,
-        };
+        self.state = super::state_after(self.state, &body, ok);
         if matches!(body, CommandBody::StartTls) && ok {
             // CVE-2011-0411 class: bytes that arrived before the handshake must never be
             // read as commands once TLS is up, so they are dropped here.

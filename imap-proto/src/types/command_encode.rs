@@ -7,7 +7,7 @@ use crate::{
             AppendData, AppendMessage, Base64, CommandBody, ListReturnOption, ListSelectOption,
             SelectParameter, StoreKind,
         },
-        core::AString,
+        core::{AString, IString, NString},
         mailbox::Mailbox,
         secret::Secret,
     },
@@ -15,7 +15,7 @@ use crate::{
 
 impl Encode for Base64 {
     fn encode(&self, e: &mut Encoder) {
-        // RFC 4959: "an empty initial response is sent as a single pad character ("=")".
+        // RFC 4959 (SASL-IR): an empty initial response is sent as "=", which is not base64.
         e.bytes(if self.as_str().is_empty() {
             b"="
         } else {
@@ -95,6 +95,19 @@ impl Encode for AppendMessage {
             AppendData::Binary(l) => l.encode(e),
         }
     }
+}
+
+/// `"ID" SP id-params-list` (RFC 2971), the same in commands and responses.
+pub(crate) fn encode_id(e: &mut Encoder, fields: Option<&[(IString, NString)]>) {
+    let Some(fields) = fields else {
+        e.bytes(b"ID NIL");
+        return;
+    };
+    e.bytes(b"ID (");
+    e.join(fields, b" ", |(name, value), e| {
+        e.value(name).sp().value(value);
+    });
+    e.bytes(b")");
 }
 
 fn mailbox_arg(e: &mut Encoder, name: &str, mailbox: &Mailbox) {
@@ -284,16 +297,7 @@ impl Encode for CommandBody {
                 uid_prefix(e, *uid);
                 e.bytes(b"MOVE ").value(set).sp().value(mailbox);
             }
-            CommandBody::Id(None) => {
-                e.bytes(b"ID NIL");
-            }
-            CommandBody::Id(Some(fields)) => {
-                e.bytes(b"ID (");
-                e.join(fields, b" ", |(name, value), e| {
-                    e.value(name).sp().value(value);
-                });
-                e.bytes(b")");
-            }
+            CommandBody::Id(fields) => encode_id(e, fields.as_deref()),
             CommandBody::Compress(algorithm) => {
                 e.bytes(b"COMPRESS ").value(algorithm);
             }

@@ -49,7 +49,13 @@ impl Mailbox {
         if bytes.eq_ignore_ascii_case(b"INBOX") {
             return Ok(Mailbox::Inbox);
         }
-        let name = if bytes.is_ascii() {
+        let plain = bytes
+            .iter()
+            .all(|b| (0x20..=0x7e).contains(b) && *b != b'&');
+        let name = if plain {
+            // Printable ASCII without "&" is its own canonical modified UTF-7.
+            String::from_utf8(bytes.to_vec()).map_err(|_| ValidationError::InvalidMutf7)?
+        } else if bytes.is_ascii() {
             mutf7::decode(bytes)?
         } else {
             String::from_utf8(bytes.to_vec()).map_err(|_| ValidationError::InvalidMutf7)?

@@ -319,9 +319,7 @@ impl Encode for Data {
                 e.sp();
                 namespaces(e, shared);
             }
-            Data::Id(None) => {
-                e.bytes(b"ID NIL");
-            }
+            Data::Id(fields) => super::command_encode::encode_id(e, fields.as_deref()),
             Data::Sort(numbers) => {
                 e.bytes(b"SORT");
                 for n in numbers {
@@ -345,13 +343,6 @@ impl Encode for Data {
                 for root in roots {
                     e.sp().value(root);
                 }
-            }
-            Data::Id(Some(fields)) => {
-                e.bytes(b"ID (");
-                e.join(fields, b" ", |(name, value), e| {
-                    e.value(name).sp().value(value);
-                });
-                e.bytes(b")");
             }
         }
     }
