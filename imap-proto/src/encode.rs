@@ -36,42 +36,39 @@ impl Fragment {
     }
 }
 
+/// Where a fragment ends in the encoded bytes, and whether it is a literal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cut {
+    end: usize,
+    literal: Option<LiteralMode>,
+}
+
 /// The encoded form of a message: fragments in the order they go on the wire.
+///
+/// The bytes live in one buffer, so [`Encoded::dump`] costs nothing; iterating copies each
+/// fragment out.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Encoded {
-    fragments: VecDeque<Fragment>,
+    buf: Vec<u8>,
+    cuts: VecDeque<Cut>,
+    start: usize,
 }
 
 impl Encoded {
     /// All bytes at once, ignoring where the peer must be waited on. Use this only when the
     /// message has no synchronizing literal or the peer is known to accept them unasked.
     pub fn dump(mut self) -> Vec<u8> {
-        if self.fragments.len() == 1
-            && let Some(Fragment::Line { data } | Fragment::Literal { data, .. }) =
-                self.fragments.pop_front()
-        {
-            // One fragment (no literal): its buffer is the answer, no copy needed.
-            return data;
+        if self.start > 0 {
+            self.buf.drain(..self.start);
         }
-        let total = self.fragments.iter().map(|f| f.data().len()).sum();
-        let mut out = Vec::with_capacity(total);
-        for fragment in self.fragments {
-            out.extend_from_slice(fragment.data());
-        }
-        out
+        self.buf
     }
 
     /// True when some fragment is a literal the sender must wait for `+` before sending.
     pub fn needs_continuation(&self) -> bool {
-        self.fragments.iter().any(|f| {
-            matches!(
-                f,
-                Fragment::Literal {
-                    mode: LiteralMode::Sync,
-                    ..
-                }
-            )
-        })
+        self.cuts
+            .iter()
+            .any(|cut| cut.literal == Some(LiteralMode::Sync))
     }
 }
 
@@ -79,24 +76,38 @@ impl Iterator for Encoded {
     type Item = Fragment;
 
     fn next(&mut self) -> Option<Fragment> {
-        self.fragments.pop_front()
+        let cut = self.cuts.pop_front()?;
+        // Cuts are increasing offsets into buf, each at most buf.len().
+        let data = self
+            .buf
+            .get(self.start..cut.end)
+            .unwrap_or_default()
+            .to_vec();
+        self.start = cut.end;
+        Some(match cut.literal {
+            None => Fragment::Line { data },
+            Some(mode) => Fragment::Literal { data, mode },
+        })
     }
 }
 
-/// Collects bytes and cuts a new fragment at every literal.
-#[derive(Debug, Default)]
+/// Collects bytes and marks a cut at every literal.
+#[derive(Debug)]
 pub(crate) struct Encoder {
-    line: Vec<u8>,
-    fragments: VecDeque<Fragment>,
+    buf: Vec<u8>,
+    cuts: VecDeque<Cut>,
 }
 
 impl Encoder {
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self {
+            buf: Vec::with_capacity(128),
+            cuts: VecDeque::new(),
+        }
     }
 
     pub(crate) fn bytes(&mut self, data: &[u8]) -> &mut Self {
-        self.line.extend_from_slice(data);
+        self.buf.extend_from_slice(data);
         self
     }
 
@@ -135,11 +146,14 @@ impl Encoder {
             self.bytes(b"+");
         }
         self.bytes(b"}\r\n");
-        let line = std::mem::take(&mut self.line);
-        self.fragments.push_back(Fragment::Line { data: line });
-        self.fragments.push_back(Fragment::Literal {
-            data: data.to_vec(),
-            mode,
+        self.cuts.push_back(Cut {
+            end: self.buf.len(),
+            literal: None,
+        });
+        self.buf.extend_from_slice(data);
+        self.cuts.push_back(Cut {
+            end: self.buf.len(),
+            literal: Some(mode),
         });
         self
     }
@@ -173,12 +187,17 @@ impl Encoder {
     }
 
     pub(crate) fn finish(mut self) -> Encoded {
-        if !self.line.is_empty() {
-            let line = std::mem::take(&mut self.line);
-            self.fragments.push_back(Fragment::Line { data: line });
+        let last = self.cuts.back().map_or(0, |cut| cut.end);
+        if self.buf.len() > last {
+            self.cuts.push_back(Cut {
+                end: self.buf.len(),
+                literal: None,
+            });
         }
         Encoded {
-            fragments: self.fragments,
+            buf: self.buf,
+            cuts: self.cuts,
+            start: 0,
         }
     }
 }
