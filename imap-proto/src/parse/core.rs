@@ -115,7 +115,7 @@ pub(crate) fn quoted(input: &[u8]) -> PResult<'_, Quoted> {
             // `after` starts with the closing quote found above.
             Ok(text) => Ok((
                 after.get(1..).unwrap_or_default(),
-                Quoted::unvalidated(text.to_owned()),
+                Quoted::unvalidated_str(text),
             )),
             Err(_) => fail(input, ErrorKind::Invalid),
         };

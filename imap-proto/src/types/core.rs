@@ -1,5 +1,6 @@
 //! Strings and atoms: the building blocks of every IMAP message.
 
+use super::small_str::SmallStr;
 use crate::{
     chars::{is_astring_char, is_atom_char, is_char8, is_tag_char, is_text_char},
     encode::{Encode, Encoder},
@@ -10,7 +11,7 @@ macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident, $check:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub struct $name(String);
+        pub struct $name(SmallStr);
 
         impl $name {
             /// Checks that `value` is a valid instance without building one.
@@ -20,13 +21,13 @@ macro_rules! string_newtype {
 
             /// The value as text.
             pub fn as_str(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
 
             /// Built by the parser after the grammar already checked every byte.
             pub(crate) fn unvalidated(value: &str) -> Self {
                 debug_assert!(Self::validate(value).is_ok());
-                Self(value.to_owned())
+                Self(SmallStr::new(value))
             }
         }
 
@@ -35,7 +36,7 @@ macro_rules! string_newtype {
 
             fn try_from(value: &str) -> Result<Self, ValidationError> {
                 Self::validate(value)?;
-                Ok(Self(value.to_owned()))
+                Ok(Self(SmallStr::new(value)))
             }
         }
 
@@ -44,19 +45,19 @@ macro_rules! string_newtype {
 
             fn try_from(value: String) -> Result<Self, ValidationError> {
                 Self::validate(&value)?;
-                Ok(Self(value))
+                Ok(Self(SmallStr::from_string(value)))
             }
         }
 
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
-                &self.0
+                self.0.as_str()
             }
         }
 
         impl Encode for $name {
             fn encode(&self, e: &mut Encoder) {
-                e.bytes(self.0.as_bytes());
+                e.bytes(self.0.as_str().as_bytes());
             }
         }
     };
@@ -94,7 +95,7 @@ pub enum LiteralMode {
 /// RFC 9051: `QUOTED-CHAR = <any TEXT-CHAR except quoted-specials> / "\" quoted-specials /
 /// UTF8-2 / UTF8-3 / UTF8-4`. The value is held unescaped; the encoder adds the backslashes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Quoted(String);
+pub struct Quoted(SmallStr);
 
 impl Quoted {
     /// Checks that `value` fits in a quoted string: no NUL, CR or LF.
@@ -110,12 +111,17 @@ impl Quoted {
 
     /// The unescaped content.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+
+    pub(crate) fn unvalidated_str(value: &str) -> Self {
+        debug_assert!(Self::validate(value).is_ok());
+        Self(SmallStr::new(value))
     }
 
     pub(crate) fn unvalidated(value: String) -> Self {
         debug_assert!(Self::validate(&value).is_ok());
-        Self(value)
+        Self(SmallStr::from_string(value))
     }
 }
 
@@ -124,7 +130,7 @@ impl TryFrom<&str> for Quoted {
 
     fn try_from(value: &str) -> Result<Self, ValidationError> {
         Self::validate(value)?;
-        Ok(Self(value.to_owned()))
+        Ok(Self(SmallStr::new(value)))
     }
 }
 
@@ -133,6 +139,7 @@ impl Encode for Quoted {
         e.bytes(b"\"");
         for chunk in self
             .0
+            .as_str()
             .as_bytes()
             .split_inclusive(|b| *b == b'"' || *b == b'\\')
         {

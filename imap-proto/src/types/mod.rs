@@ -16,5 +16,6 @@ mod response_encode;
 pub mod search;
 pub mod secret;
 pub mod sequence;
+mod small_str;
 pub mod sort;
 pub mod status;
