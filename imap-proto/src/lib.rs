@@ -79,6 +79,8 @@ pub mod mutf7;
 pub mod options;
 mod parse;
 pub mod session;
+#[cfg(feature = "tokio")]
+pub mod tokio_codec;
 pub mod types;
 
 #[cfg(test)]

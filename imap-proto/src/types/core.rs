@@ -57,7 +57,7 @@ macro_rules! string_newtype {
 
         impl Encode for $name {
             fn encode(&self, e: &mut Encoder) {
-                e.bytes(self.0.as_str().as_bytes());
+                e.bytes(self.0.as_bytes());
             }
         }
     };
@@ -139,7 +139,6 @@ impl Encode for Quoted {
         e.bytes(b"\"");
         for chunk in self
             .0
-            .as_str()
             .as_bytes()
             .split_inclusive(|b| *b == b'"' || *b == b'\\')
         {
@@ -226,7 +225,7 @@ impl IString {
     /// The content octets, whatever the representation.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            IString::Quoted(q) => q.as_str().as_bytes(),
+            IString::Quoted(q) => q.0.as_bytes(),
             IString::Literal(l) => l.data(),
         }
     }
@@ -264,7 +263,7 @@ impl AString {
     /// The content octets, whatever the representation.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            AString::Atom(a) => a.as_str().as_bytes(),
+            AString::Atom(a) => a.0.as_bytes(),
             AString::String(s) => s.as_bytes(),
         }
     }

@@ -38,6 +38,14 @@ impl SmallStr {
         }
     }
 
+    /// The bytes, without the UTF-8 check `as_str` needs; for encoders.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            SmallStr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            SmallStr::Heap(text) => text.as_bytes(),
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         match self {
             // Inline bytes were copied from a &str, so they are UTF-8; the fallback is never
@@ -53,7 +61,7 @@ impl SmallStr {
 
 impl PartialEq for SmallStr {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -61,7 +69,7 @@ impl Eq for SmallStr {}
 
 impl hash::Hash for SmallStr {
     fn hash<H: hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        self.as_bytes().hash(state);
     }
 }
 
