@@ -733,15 +733,24 @@ mod tests {
 mod round_trip {
     use proptest::prelude::*;
 
-    use crate::{arbitrary, codec::CommandCodec};
+    use crate::{
+        arbitrary,
+        codec::{CommandCodec, DecodeError},
+    };
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
         fn command(command in arbitrary::command()) {
             let bytes = command.encode().dump();
-            let decoded = CommandCodec::default().decode(&bytes);
+            let codec = CommandCodec::default();
+            let decoded = codec.decode(&bytes);
             prop_assert_eq!(decoded, Ok((&b""[..], command)), "{}", String::from_utf8_lossy(&bytes));
+            // Every strict prefix of a valid command is incomplete, never an error or a
+            // different command.
+            for end in 0..bytes.len() {
+                prop_assert_eq!(codec.decode(&bytes[..end]), Err(DecodeError::Incomplete));
+            }
         }
     }
 }

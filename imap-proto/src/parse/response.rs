@@ -667,15 +667,22 @@ mod tests {
 mod round_trip {
     use proptest::prelude::*;
 
-    use crate::{arbitrary, codec::ResponseCodec};
+    use crate::{
+        arbitrary,
+        codec::{DecodeError, ResponseCodec},
+    };
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(384))]
         #[test]
         fn response(response in arbitrary::response()) {
             let bytes = response.encode().dump();
-            let decoded = ResponseCodec::default().decode(&bytes);
+            let codec = ResponseCodec::default();
+            let decoded = codec.decode(&bytes);
             prop_assert_eq!(decoded, Ok((&b""[..], response)), "{}", String::from_utf8_lossy(&bytes));
+            for end in 0..bytes.len() {
+                prop_assert_eq!(codec.decode(&bytes[..end]), Err(DecodeError::Incomplete));
+            }
         }
 
         #[test]
