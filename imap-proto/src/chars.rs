@@ -43,8 +43,3 @@ pub(crate) fn is_list_char(b: u8) -> bool {
 pub(crate) fn is_text_char(b: u8) -> bool {
     is_char(b) && b != b'\r' && b != b'\n'
 }
-
-/// `CHAR8 = %x01-ff`: any byte but NUL.
-pub(crate) fn is_char8(b: u8) -> bool {
-    b != 0
-}

@@ -230,7 +230,7 @@ impl Fragmentizer {
                 };
             }
             State::Line => {
-                let newline = self.input.iter().position(|b| *b == b'\n');
+                let newline = memchr::memchr(b'\n', &self.input);
                 let take = newline.map_or(self.input.len(), |i| i + 1);
                 self.push_line_bytes(take);
                 if newline.is_some() {

@@ -9,7 +9,7 @@ use nom::{
 
 use super::{ErrorKind, PResult, fail, reject};
 use crate::{
-    chars::{is_astring_char, is_atom_char, is_char8, is_tag_char, is_text_char},
+    chars::{is_astring_char, is_atom_char, is_tag_char, is_text_char},
     types::core::{
         AString, Atom, AtomExt, IString, Literal, Literal8, LiteralMode, NString, Number64,
         NzNumber64, Quoted, Tag,
@@ -106,9 +106,10 @@ pub(crate) fn tag_(input: &[u8]) -> PResult<'_, Tag> {
 pub(crate) fn quoted(input: &[u8]) -> PResult<'_, Quoted> {
     let (mut rest, _) = tag(&b"\""[..]).parse(input)?;
     // Fast path: no escape before the closing quote, so the content is one slice.
-    let special = |b: &u8| matches!(*b, b'"' | b'\\' | b'\r' | b'\n' | 0);
-    if let Some(end) = rest.iter().position(special)
+    if let Some(end) = memchr::memchr2(b'"', b'\\', rest)
         && rest.get(end) == Some(&b'"')
+        // end was found inside rest, so the slice is in bounds.
+        && memchr::memchr3(b'\r', b'\n', 0, &rest[..end]).is_none()
     {
         let (content, after) = rest.split_at(end);
         return match std::str::from_utf8(content) {
@@ -181,7 +182,8 @@ fn literal_data(input: &[u8], length: u64) -> PResult<'_, &[u8]> {
 pub(crate) fn literal(input: &[u8]) -> PResult<'_, Literal> {
     let (rest, (length, mode)) = literal_header(input)?;
     let (rest, data) = literal_data(rest, length)?;
-    if !data.iter().all(|b| is_char8(*b)) {
+    // `CHAR8 = %x01-ff`: a literal holds no NUL (searched with SIMD, literals are large).
+    if memchr::memchr(0, data).is_some() {
         return fail(input, ErrorKind::Invalid);
     }
     Ok((rest, Literal::unvalidated(data.to_vec(), mode)))

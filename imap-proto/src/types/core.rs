@@ -2,7 +2,7 @@
 
 use super::small_str::SmallStr;
 use crate::{
-    chars::{is_astring_char, is_atom_char, is_char8, is_tag_char, is_text_char},
+    chars::{is_astring_char, is_atom_char, is_tag_char, is_text_char},
     encode::{Encode, Encoder},
     error::{ValidationError, check_bytes},
 };
@@ -168,7 +168,7 @@ pub struct Literal {
 impl Literal {
     /// Builds a literal; refuses NUL bytes.
     pub fn new(data: Vec<u8>, mode: LiteralMode) -> Result<Self, ValidationError> {
-        if let Some(position) = data.iter().position(|b| !is_char8(*b)) {
+        if let Some(position) = memchr::memchr(0, &data) {
             return Err(ValidationError::InvalidByte { byte: 0, position });
         }
         Ok(Self { data, mode })
@@ -185,7 +185,7 @@ impl Literal {
     }
 
     pub(crate) fn unvalidated(data: Vec<u8>, mode: LiteralMode) -> Self {
-        debug_assert!(data.iter().all(|b| is_char8(*b)));
+        debug_assert!(memchr::memchr(0, &data).is_none());
         Self { data, mode }
     }
 }
