@@ -2,7 +2,6 @@
 
 use nom::{
     Needed, Parser,
-    branch::alt,
     bytes::streaming::{tag, tag_no_case, take, take_while1},
     combinator::{map, opt, value},
 };
@@ -205,12 +204,21 @@ pub(crate) fn literal8(input: &[u8]) -> PResult<'_, Literal8> {
 
 /// `string = quoted / literal`
 pub(crate) fn string(input: &[u8]) -> PResult<'_, IString> {
-    alt((map(quoted, IString::Quoted), map(literal, IString::Literal))).parse(input)
+    // The first byte decides; no alternative is tried in vain.
+    match input.first() {
+        None => Err(nom::Err::Incomplete(Needed::new(1))),
+        Some(b'"') => map(quoted, IString::Quoted).parse(input),
+        Some(b'{') => map(literal, IString::Literal).parse(input),
+        Some(_) => reject(input, ErrorKind::Nom(nom::error::ErrorKind::Alt)),
+    }
 }
 
 /// `astring = 1*ASTRING-CHAR / string`
 pub(crate) fn astring(input: &[u8]) -> PResult<'_, AString> {
-    alt((map(atom_ext, AString::Atom), map(string, AString::String))).parse(input)
+    match input.first() {
+        Some(b'"' | b'{') => map(string, AString::String).parse(input),
+        _ => map(atom_ext, AString::Atom).parse(input),
+    }
 }
 
 /// `nil = "NIL"`
@@ -220,11 +228,10 @@ pub(crate) fn nil(input: &[u8]) -> PResult<'_, ()> {
 
 /// `nstring = string / nil`
 pub(crate) fn nstring(input: &[u8]) -> PResult<'_, NString> {
-    alt((
-        map(string, |s| NString(Some(s))),
-        map(nil, |()| NString(None)),
-    ))
-    .parse(input)
+    match input.first() {
+        Some(b'N' | b'n') => map(nil, |()| NString(None)).parse(input),
+        _ => map(string, |s| NString(Some(s))).parse(input),
+    }
 }
 
 /// `SP`
