@@ -233,6 +233,8 @@ fn append_message() -> impl Strategy<Value = AppendMessage> {
             .prop_map(|(d, m)| AppendData::Literal(Literal::new(d, m).unwrap())),
         (vec(any::<u8>(), 0..12), literal_mode())
             .prop_map(|(data, mode)| AppendData::Binary(Literal8 { data, mode })),
+        (vec(any::<u8>(), 0..12), literal_mode())
+            .prop_map(|(data, mode)| AppendData::Utf8(Literal8 { data, mode })),
     ];
     (option::of(vec(flag(), 0..3)), option::of(date_time()), data)
         .prop_map(|(flags, date, data)| AppendMessage { flags, date, data })

@@ -288,6 +288,8 @@ impl Fragmentizer {
             Some(Some((length, mode))) => {
                 let streamed = length > self.options.literal_stream_threshold;
                 let too_large = length > self.options.max_literal_size
+                    || (mode == LiteralMode::NonSync
+                        && length > self.options.max_non_sync_literal_size)
                     || (!streamed
                         && (self.message.len() as u64).saturating_add(length)
                             > self.options.max_message_size as u64);
@@ -486,6 +488,29 @@ mod tests {
                     reason: RejectReason::LineTooLong
                 },
                 msg(b"c NOOP\r\n"),
+            ]
+        );
+    }
+
+    #[test]
+    fn literal_minus_limits_only_non_sync_literals() {
+        // RFC 7888 LITERAL-: non-synchronizing literals are allowed up to 4096 octets.
+        let options = Options {
+            max_non_sync_literal_size: 4,
+            ..Options::default()
+        };
+        let events = run(options, &[b"a X {5+}\r\nhello\r\nb X {5}\r\n"]);
+        assert_eq!(
+            events,
+            vec![
+                FramingEvent::Rejected {
+                    tag: tag("a"),
+                    reason: RejectReason::LiteralTooLarge {
+                        length: 5,
+                        mode: LiteralMode::NonSync
+                    },
+                },
+                FramingEvent::ContinuationNeeded { length: 5 },
             ]
         );
     }

@@ -10,6 +10,9 @@ pub struct Options {
     pub max_line_length: usize,
     /// Largest literal accepted. Default 25 MiB, a common maximum message size.
     pub max_literal_size: u64,
+    /// Largest non-synchronizing literal (`{n+}`). Default: no limit beyond
+    /// `max_literal_size`. A server that advertises LITERAL- (RFC 7888) sets 4096.
+    pub max_non_sync_literal_size: u64,
     /// Largest whole message: every line and literal of one command or response. Default
     /// 26 MiB, so a maximal literal still fits with its command line.
     pub max_message_size: usize,
@@ -27,6 +30,7 @@ impl Default for Options {
         Self {
             max_line_length: 64 * 1024,
             max_literal_size: 25 * 1024 * 1024,
+            max_non_sync_literal_size: u64::MAX,
             max_message_size: 26 * 1024 * 1024,
             literal_stream_threshold: 1024 * 1024,
             max_nesting_depth: 64,

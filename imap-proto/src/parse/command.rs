@@ -351,6 +351,10 @@ fn append_message(input: &[u8]) -> PResult<'_, AppendMessage> {
     let (rest, data) = alt((
         map(literal, AppendData::Literal),
         map(literal8, AppendData::Binary),
+        map(
+            delimited(tag_no_case(&b"UTF8 ("[..]), literal8, tag(&b")"[..])),
+            AppendData::Utf8,
+        ),
     ))
     .parse(rest)?;
     Ok((rest, AppendMessage { flags, date, data }))
@@ -615,6 +619,7 @@ mod tests {
         b"b8 STATUS blurdybloop (UIDNEXT MESSAGES SIZE HIGHESTMODSEQ DELETED)\r\n",
         b"b9 APPEND saved-messages (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {5}\r\nhello\r\n",
         b"b9 APPEND INBOX {1+}\r\nx (\\Draft) ~{2}\r\n\0\x01\r\n",
+        b"b9 APPEND INBOX UTF8 (~{3+}\r\n\xc3\xa9!)\r\n",
         b"c1 IDLE\r\n",
         b"c2 CHECK\r\n",
         b"c3 CLOSE\r\n",

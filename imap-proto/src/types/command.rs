@@ -181,6 +181,8 @@ pub enum AppendData {
     Literal(Literal),
     /// `literal8` (RFC 3516 BINARY)
     Binary(Literal8),
+    /// `"UTF8" SP "(" literal8 ")"` (RFC 6855 UTF8=ACCEPT): a message with UTF-8 headers.
+    Utf8(Literal8),
 }
 
 /// `append-message = append-opts SP append-data` (RFC 3502 MULTIAPPEND).

@@ -93,6 +93,9 @@ impl Encode for AppendMessage {
         match &self.data {
             AppendData::Literal(l) => l.encode(e),
             AppendData::Binary(l) => l.encode(e),
+            AppendData::Utf8(l) => {
+                e.bytes(b"UTF8 (").value(l).bytes(b")");
+            }
         }
     }
 }

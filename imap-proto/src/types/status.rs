@@ -23,10 +23,12 @@ pub enum StatusItem {
     HighestModSeq,
     /// `APPENDLIMIT` (RFC 7889)
     AppendLimit,
+    /// `DELETED-STORAGE` (RFC 9208)
+    DeletedStorage,
 }
 
 impl StatusItem {
-    pub(crate) const ALL: [(StatusItem, &'static str); 9] = [
+    pub(crate) const ALL: [(StatusItem, &'static str); 10] = [
         (StatusItem::Messages, "MESSAGES"),
         (StatusItem::Recent, "RECENT"),
         (StatusItem::UidNext, "UIDNEXT"),
@@ -36,6 +38,7 @@ impl StatusItem {
         (StatusItem::Size, "SIZE"),
         (StatusItem::HighestModSeq, "HIGHESTMODSEQ"),
         (StatusItem::AppendLimit, "APPENDLIMIT"),
+        (StatusItem::DeletedStorage, "DELETED-STORAGE"),
     ];
 
     /// The keyword on the wire.
