@@ -243,6 +243,26 @@ fn only_append_may_stream_a_literal() {
 }
 
 #[test]
+fn large_fetch_bodies_are_sent_in_chunks() {
+    let mut s = preauth(Options::default());
+    let section = imap_proto::types::fetch::Section::new(vec![], None).unwrap();
+    let uid = imap_proto::types::response::FetchData::Uid(std::num::NonZeroU32::new(7).unwrap());
+    let seq = std::num::NonZeroU32::new(1).unwrap();
+    s.send_fetch_start(seq, &[uid], &section, None, 6).unwrap();
+    assert!(s.send_fetch_end().is_err(), "not all octets sent yet");
+    s.send_fetch_chunk(b"abc").unwrap();
+    let mut out = drain(&mut s);
+    s.send_fetch_chunk(b"def").unwrap();
+    assert!(s.send_fetch_chunk(b"g").is_err(), "more than announced");
+    s.send_fetch_end().unwrap();
+    out.extend(drain(&mut s));
+    assert_eq!(out, b"* 1 FETCH (UID 7 BODY[] {6}\r\nabcdef)\r\n");
+    // What was streamed decodes as one FETCH response.
+    let (rest, _) = ResponseCodec::default().decode(&out).unwrap();
+    assert!(rest.is_empty());
+}
+
+#[test]
 fn idle_waits_for_done() {
     let mut s = ServerSession::new(
         Options::default(),

@@ -16,7 +16,7 @@
 //! complete (small further MULTIAPPEND messages come whole as [`ServerEvent::AppendMessage`]).
 //! Any other command with such a literal is refused without reading it as a command.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, num::NonZeroU32};
 
 use super::{SessionError, State};
 use crate::{
@@ -27,13 +27,15 @@ use crate::{
     parse::command::{append_head, append_next_head, append_tail},
     types::{
         command::{AppendMessage, Base64, Command, CommandBody},
+        core::Number64,
         core::{LiteralMode, Tag},
         datetime::DateTime,
+        fetch::Section,
         flag::Flag,
         mailbox::Mailbox,
         response::{
-            Code, Continuation, Data, Greeting, GreetingKind, Response, ResponseText, SimpleCode,
-            StatusKind, Tagged, Text,
+            Code, Continuation, Data, FetchData, Greeting, GreetingKind, Response, ResponseText,
+            SimpleCode, StatusKind, Tagged, Text,
         },
         secret::Secret,
     },
@@ -163,6 +165,8 @@ pub struct ServerSession {
     /// Commands awaiting their tagged response; `None` for a streamed APPEND.
     in_progress: Vec<(Tag, Option<CommandBody>)>,
     output: Vec<u8>,
+    /// Octets still owed to a streamed FETCH literal.
+    streaming_fetch: Option<u64>,
     events: VecDeque<ServerEvent>,
 }
 
@@ -181,6 +185,7 @@ impl ServerSession {
             expect: Expect::Command,
             in_progress: Vec::new(),
             output: greeting.encode().dump(),
+            streaming_fetch: None,
             events: VecDeque::new(),
         }
     }
@@ -477,6 +482,64 @@ impl ServerSession {
             }),
         };
         self.push(&response);
+    }
+
+    /// Starts a FETCH response whose last item is a large body sent in chunks:
+    /// `* seq FETCH (items… BODY[section]<origin> {length}\r\n`. Send the body with
+    /// [`ServerSession::send_fetch_chunk`] (draining `poll_transmit` between chunks keeps
+    /// memory bounded) and close it with [`ServerSession::send_fetch_end`].
+    pub fn send_fetch_start(
+        &mut self,
+        seq: NonZeroU32,
+        items: &[FetchData],
+        section: &Section,
+        origin: Option<Number64>,
+        length: u64,
+    ) -> Result<(), SessionError> {
+        if self.streaming_fetch.is_some() {
+            return Err(SessionError::WrongState("a streamed FETCH is still open"));
+        }
+        let mut e = crate::encode::Encoder::new();
+        e.bytes(b"* ").number(seq.get()).bytes(b" FETCH (");
+        for item in items {
+            e.value(item).sp();
+        }
+        e.bytes(b"BODY").value(section);
+        if let Some(origin) = origin {
+            e.bytes(b"<").value(&origin).bytes(b">");
+        }
+        e.bytes(b" {").number(length).bytes(b"}\r\n");
+        self.output.extend(e.finish().dump());
+        self.streaming_fetch = Some(length);
+        Ok(())
+    }
+
+    /// Sends the next chunk of a streamed FETCH body; refuses more octets than announced.
+    pub fn send_fetch_chunk(&mut self, data: &[u8]) -> Result<(), SessionError> {
+        let Some(remaining) = self.streaming_fetch else {
+            return Err(SessionError::WrongState("no streamed FETCH is open"));
+        };
+        let Some(remaining) = remaining.checked_sub(data.len() as u64) else {
+            return Err(SessionError::WrongState(
+                "more octets than the literal announced",
+            ));
+        };
+        self.output.extend_from_slice(data);
+        self.streaming_fetch = Some(remaining);
+        Ok(())
+    }
+
+    /// Ends a streamed FETCH response (`)\r\n`) once every announced octet was sent.
+    pub fn send_fetch_end(&mut self) -> Result<(), SessionError> {
+        match self.streaming_fetch {
+            Some(0) => {
+                self.output.extend_from_slice(b")\r\n");
+                self.streaming_fetch = None;
+                Ok(())
+            }
+            Some(_) => Err(SessionError::WrongState("the literal is not complete")),
+            None => Err(SessionError::WrongState("no streamed FETCH is open")),
+        }
     }
 
     /// Sends untagged data. A `BYE` moves the session to [`State::Logout`].
