@@ -19,9 +19,18 @@
 //!   ([`codec::ResponseCodec`]); [`types::command::Command::encode`] and
 //!   [`types::response::Response::encode`] go the other way.
 //! - [`session`]: sans-IO client and server flows (literals and continuations, AUTHENTICATE,
-//!   IDLE, STARTTLS) on top of the codec.
+//!   IDLE, STARTTLS, APPEND and FETCH bodies streamed in chunks) on top of the codec.
 //! - [`fragmentizer`]: splits a byte stream into whole messages before parsing, enforcing
 //!   the limits in [`options::Options`].
+//! - `tokio_codec` (feature `tokio`): `tokio-util` `Decoder`/`Encoder` adapters; nothing else
+//!   needs a runtime (see `examples/examples/imap_blocking_client.rs` for plain `std` IO).
+//!
+//! Extensions: IDLE, UIDPLUS, MOVE, LITERAL+/LITERAL-, SASL-IR, ENABLE, NAMESPACE, ID,
+//! UNSELECT, CHILDREN, SPECIAL-USE, CREATE-SPECIAL-USE, LIST-EXTENDED, LIST-STATUS,
+//! STATUS=SIZE, CONDSTORE/QRESYNC (SELECT parameters, CHANGEDSINCE, UNCHANGEDSINCE, VANISHED,
+//! MODSEQ), ESEARCH, SEARCHRES, SORT, THREAD, QUOTA, APPENDLIMIT, BINARY, MULTIAPPEND,
+//! COMPRESS (the command), UTF8=ACCEPT (UTF-8 strings and APPEND UTF8), UNAUTHENTICATE and
+//! the response codes of RFC 5530.
 //!
 //! # A server, in the order the calls are made
 //!

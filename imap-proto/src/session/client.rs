@@ -1,7 +1,7 @@
 //! The client side of a session.
 //!
-//! [`ClientSession::enqueue_command`] tags and encodes a command; [`poll_transmit`]
-//! (ClientSession::poll_transmit) hands out its bytes up to each synchronizing literal and
+//! [`ClientSession::enqueue_command`] tags and encodes a command;
+//! [`ClientSession::poll_transmit`] hands out its bytes up to each synchronizing literal and
 //! holds the rest until the server's `+` arrives. RFC 3501 §4.3: "the client MUST wait to
 //! receive a command continuation request (described later in this document) before sending
 //! the octet data (and the remainder of the command)."
