@@ -20,7 +20,7 @@ use crate::types::{
     mailbox::Mailbox,
     non_empty::NonEmpty,
     quota::{QuotaLimit, QuotaResource},
-    search::{SearchKey, SearchReturnOption},
+    search::{EntryType, ModSeqEntry, SearchKey, SearchReturnOption},
     secret::Secret,
     sequence::{SeqNumber, Sequence, SequenceSet},
     sort::{SortCriterion, SortKey, Thread, ThreadAlgorithm},
@@ -136,7 +136,21 @@ pub(crate) fn search_key() -> impl Strategy<Value = SearchKey> {
         date().prop_map(SearchKey::Before),
         atom().prop_map(SearchKey::Keyword),
         number64().prop_map(SearchKey::Larger),
-        number64().prop_map(SearchKey::ModSeq),
+        (
+            option::of((
+                flag(),
+                prop_oneof![
+                    Just(EntryType::Private),
+                    Just(EntryType::Shared),
+                    Just(EntryType::All)
+                ]
+            )),
+            number64()
+        )
+            .prop_map(|(entry, value)| SearchKey::ModSeq {
+                entry: entry.map(|(flag, kind)| ModSeqEntry { flag, kind }),
+                value
+            }),
         sequence_set().prop_map(SearchKey::Uid),
         sequence_set().prop_map(SearchKey::SequenceSet),
     ];

@@ -3,14 +3,14 @@
 use nom::{
     Parser,
     bytes::streaming::{tag, take_while1},
-    combinator::map,
+    combinator::{map, opt},
     multi::separated_list1,
     sequence::{delimited, preceded},
 };
 
 use super::{
     ErrorKind, PResult,
-    core::{astring, atom, number64_value, sp},
+    core::{astring, atom, number64_value, quoted, sp},
     datetime::date,
     fail,
     fetch::non_empty,
@@ -19,7 +19,11 @@ use super::{
 };
 use crate::{
     keywords::by_name,
-    types::search::{SearchKey, SearchReturnOption},
+    types::{
+        core::Atom,
+        flag::Flag,
+        search::{EntryType, ModSeqEntry, SearchKey, SearchReturnOption},
+    },
 };
 
 /// `search-key`, refusing nesting deeper than `depth` (`NOT`, `OR` and parentheses each
@@ -82,7 +86,14 @@ pub(crate) fn search_key(input: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         b"UNKEYWORD" => map(preceded(sp, atom), SearchKey::Unkeyword).parse(rest),
         b"LARGER" => map(preceded(sp, number64_value), SearchKey::Larger).parse(rest),
         b"SMALLER" => map(preceded(sp, number64_value), SearchKey::Smaller).parse(rest),
-        b"MODSEQ" => map(preceded(sp, number64_value), SearchKey::ModSeq).parse(rest),
+        b"MODSEQ" => {
+            let (rest, entry) = opt(preceded(sp, modseq_entry)).parse(rest)?;
+            map(preceded(sp, number64_value), |value| SearchKey::ModSeq {
+                entry: entry.clone(),
+                value,
+            })
+            .parse(rest)
+        }
         b"UID" => map(preceded(sp, sequence_set), SearchKey::Uid).parse(rest),
         b"NOT" => map(preceded(sp, inner), |k| SearchKey::Not(Box::new(k))).parse(rest),
         b"OR" => map((sp, inner, sp, inner), |(_, a, _, b)| {
@@ -91,6 +102,31 @@ pub(crate) fn search_key(input: &[u8], depth: usize) -> PResult<'_, SearchKey> {
         .parse(rest),
         _ => reject(input, ErrorKind::Invalid),
     }
+}
+
+/// `entry-name SP entry-type-req`, where `entry-name = DQUOTE "/flags/" attr-flag DQUOTE`.
+fn modseq_entry(input: &[u8]) -> PResult<'_, ModSeqEntry> {
+    let (rest, name) = quoted(input)?;
+    let Some(flag) = name.as_str().strip_prefix("/flags/") else {
+        return fail(input, ErrorKind::Invalid);
+    };
+    let flag = match flag.strip_prefix('\\') {
+        Some(name) => Atom::try_from(name)
+            .map_err(|_| ())
+            .and_then(|a| Flag::from_backslash_atom(a).map_err(|_| ())),
+        None => Atom::try_from(flag).map(Flag::Keyword).map_err(|_| ()),
+    };
+    let Ok(flag) = flag else {
+        return fail(input, ErrorKind::Invalid);
+    };
+    let (rest, (_, kind)) = (sp, take_while1(|b: u8| b.is_ascii_alphabetic())).parse(rest)?;
+    let kind = match super::Upper::new(kind).as_slice() {
+        b"PRIV" => EntryType::Private,
+        b"SHARED" => EntryType::Shared,
+        b"ALL" => EntryType::All,
+        _ => return fail(input, ErrorKind::Invalid),
+    };
+    Ok((rest, ModSeqEntry { flag, kind }))
 }
 
 /// `search-return-opt`
@@ -119,6 +155,9 @@ mod tests {
             b"OR (DELETED SEEN) NOT (UID 1:5,7)",
             b"HEADER Message-ID \"<x@y>\" LARGER 1024 SMALLER 99999 KEYWORD $Junk",
             b"1:* UNKEYWORD $Seen SENTON 2-Mar-2020 MODSEQ 720162338 TEXT {3}\r\na\"b",
+            // RFC 7162 §3.1.5 example.
+            b"MODSEQ \"/flags/\\\\Draft\" all 620162338",
+            b"MODSEQ \"/flags/$Junk\" priv 0",
             b"$ NEW OLD RECENT UNDRAFT",
         ];
         for input in table {

@@ -54,8 +54,53 @@ pub enum SearchKey {
     SequenceSet(SequenceSet),
     /// `"(" search-key *(SP search-key) ")"`: all must match.
     And(NonEmpty<SearchKey>),
-    /// `MODSEQ mod-sequence-valzer` (RFC 7162), without the optional entry name.
-    ModSeq(Number64),
+    /// `MODSEQ [entry-name entry-type-req] mod-sequence-valzer` (RFC 7162 §3.1.5)
+    ModSeq {
+        /// Restricts the comparison to one flag's mod-sequence.
+        entry: Option<ModSeqEntry>,
+        /// Messages with a mod-sequence at least this high match.
+        value: Number64,
+    },
+}
+
+/// `entry-type-req = "priv" / "shared" / "all"`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryType {
+    /// `priv`
+    Private,
+    /// `shared`
+    Shared,
+    /// `all`
+    All,
+}
+
+/// `entry-name SP entry-type-req`, with `entry-flag-name = DQUOTE "/flags/" attr-flag DQUOTE`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModSeqEntry {
+    /// The flag whose mod-sequence is compared.
+    pub flag: crate::types::flag::Flag,
+    /// Private, shared or both.
+    pub kind: EntryType,
+}
+
+impl Encode for ModSeqEntry {
+    fn encode(&self, e: &mut Encoder) {
+        let mut name = b"/flags/".to_vec();
+        let mut flag = Encoder::new();
+        self.flag.encode(&mut flag);
+        name.extend(flag.finish().dump());
+        // A flag is ASCII without CR or LF, so it always fits a quoted string.
+        if let Ok(quoted) = std::str::from_utf8(&name).map(crate::types::core::Quoted::try_from)
+            && let Ok(quoted) = quoted
+        {
+            quoted.encode(e);
+        }
+        e.bytes(match self.kind {
+            EntryType::Private => b" priv".as_slice(),
+            EntryType::Shared => b" shared",
+            EntryType::All => b" all",
+        });
+    }
 }
 
 impl SearchKey {
@@ -112,8 +157,12 @@ impl Encode for SearchKey {
             SearchKey::Smaller(n) => {
                 e.bytes(b"SMALLER ").value(n);
             }
-            SearchKey::ModSeq(n) => {
-                e.bytes(b"MODSEQ ").value(n);
+            SearchKey::ModSeq { entry, value } => {
+                e.bytes(b"MODSEQ ");
+                if let Some(entry) = entry {
+                    e.value(entry).sp();
+                }
+                e.value(value);
             }
             SearchKey::Not(key) => {
                 e.bytes(b"NOT ").value(key.as_ref());
