@@ -20,6 +20,9 @@ pub struct Options {
     /// ([`crate::fragmentizer::FramingEvent::LiteralData`]), so a large APPEND needs bounded
     /// memory. Default 1 MiB.
     pub literal_stream_threshold: u64,
+    /// Refused commands in a row (malformed, oversized, wrong state) after which the server
+    /// session says BYE and ends. Default 20.
+    pub max_bad_commands: usize,
     /// Deepest nesting of parenthesised lists and `NOT`/`OR` search keys. Default 64, so that
     /// an `OR` chain of 32 terms, which nests 31 deep, parses.
     pub max_nesting_depth: usize,
@@ -33,6 +36,7 @@ impl Default for Options {
             max_non_sync_literal_size: u64::MAX,
             max_message_size: 26 * 1024 * 1024,
             literal_stream_threshold: 1024 * 1024,
+            max_bad_commands: 20,
             max_nesting_depth: 64,
         }
     }

@@ -263,6 +263,30 @@ fn large_fetch_bodies_are_sent_in_chunks() {
 }
 
 #[test]
+fn too_many_bad_commands_end_the_session() {
+    let mut options = Options::default();
+    options.max_bad_commands = 2;
+    let mut s = ServerSession::new(
+        options,
+        Greeting {
+            kind: GreetingKind::Ok,
+            text: text("hi"),
+        },
+    );
+    drain(&mut s);
+    s.handle_input(b"a FROB\r\nb NOOP\r\nc FROB\r\nd FROB\r\ne FROB\r\nf NOOP\r\n");
+    let ev = events(&mut s);
+    // A good command resets the count; the third bad one in a row says BYE.
+    assert_eq!(ev.len(), 5);
+    assert_eq!(s.state(), State::Logout);
+    let out = String::from_utf8(drain(&mut s)).unwrap();
+    assert!(
+        out.ends_with("e BAD [CLIENTBUG] Syntax error\r\n* BYE Too many invalid commands\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn idle_waits_for_done() {
     let mut s = ServerSession::new(
         Options::default(),

@@ -167,6 +167,9 @@ pub struct ServerSession {
     output: Vec<u8>,
     /// Octets still owed to a streamed FETCH literal.
     streaming_fetch: Option<u64>,
+    /// Refused commands since the last accepted one.
+    bad_in_a_row: usize,
+    max_bad_commands: usize,
     events: VecDeque<ServerEvent>,
 }
 
@@ -178,6 +181,7 @@ impl ServerSession {
             GreetingKind::PreAuth => State::Authenticated,
             GreetingKind::Bye => State::Logout,
         };
+        let max_bad_commands = options.max_bad_commands;
         Self {
             framer: Fragmentizer::new(options.clone()),
             codec: CommandCodec::new(options),
@@ -186,6 +190,8 @@ impl ServerSession {
             in_progress: Vec::new(),
             output: greeting.encode().dump(),
             streaming_fetch: None,
+            bad_in_a_row: 0,
+            max_bad_commands,
             events: VecDeque::new(),
         }
     }
@@ -252,10 +258,7 @@ impl ServerSession {
                     _ => (None, "Literal refused"),
                 };
                 self.push_bad(tag.clone(), code, text);
-                self.events.push_back(ServerEvent::Refused {
-                    tag,
-                    reason: Refusal::TooBig(reason),
-                });
+                self.refused(tag, Refusal::TooBig(reason));
             }
             FramingEvent::Message(message) => self.handle_message(&message),
             FramingEvent::MessageHead { data, length, mode } => {
@@ -435,13 +438,24 @@ impl ServerSession {
             CommandBody::StartTls => Expect::StartTls(command.tag.clone()),
             _ => Expect::Command,
         };
+        self.bad_in_a_row = 0;
         self.in_progress
             .push((command.tag.clone(), Some(command.body.clone())));
         self.events.push_back(ServerEvent::Command(command));
     }
 
+    /// Reports refused input; past `max_bad_commands` in a row the session says BYE.
     fn refused(&mut self, tag: Option<Tag>, reason: Refusal) {
         self.events.push_back(ServerEvent::Refused { tag, reason });
+        self.bad_in_a_row = self.bad_in_a_row.saturating_add(1);
+        if self.bad_in_a_row > self.max_bad_commands {
+            self.send_data(Data::Bye(ResponseText {
+                code: None,
+                // A fixed, valid text.
+                text: Text::try_from("Too many invalid commands")
+                    .unwrap_or_else(|_| unreachable!()),
+            }));
+        }
     }
 
     /// Ends a command in progress; `Some(None)` for a streamed APPEND.
