@@ -20,6 +20,11 @@ pub struct Options {
     /// ([`crate::fragmentizer::FramingEvent::LiteralData`]), so a large APPEND needs bounded
     /// memory. Default 1 MiB.
     pub literal_stream_threshold: u64,
+    /// Inactivity after which an authenticated session is logged out. Default 30 minutes,
+    /// the least RFC 9051 §5.4 allows for an autologout timer after authentication.
+    pub idle_timeout: std::time::Duration,
+    /// Inactivity after which a session that has not authenticated is closed. Default 60 s.
+    pub unauthenticated_timeout: std::time::Duration,
     /// Refused commands in a row (malformed, oversized, wrong state) after which the server
     /// session says BYE and ends. Default 20.
     pub max_bad_commands: usize,
@@ -36,6 +41,8 @@ impl Default for Options {
             max_non_sync_literal_size: u64::MAX,
             max_message_size: 26 * 1024 * 1024,
             literal_stream_threshold: 1024 * 1024,
+            idle_timeout: std::time::Duration::from_secs(30 * 60),
+            unauthenticated_timeout: std::time::Duration::from_secs(60),
             max_bad_commands: 20,
             max_nesting_depth: 64,
         }

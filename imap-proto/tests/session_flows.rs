@@ -287,6 +287,30 @@ fn too_many_bad_commands_end_the_session() {
 }
 
 #[test]
+fn inactivity_logs_out_with_time_passed_in() {
+    use std::time::{Duration, Instant};
+    let mut s = server();
+    drain(&mut s);
+    assert_eq!(s.poll_timeout(), None, "no time known yet");
+    let start = Instant::now();
+    s.handle_input_at(b"a LOGIN fred pw\r\n", start);
+    let tag = command_tag(&events(&mut s)[0]);
+    assert_eq!(s.poll_timeout(), Some(start + Duration::from_secs(60)));
+    s.send_tagged(ok(&tag)).unwrap();
+    // Authenticated: RFC 9051 §5.4 wants at least 30 minutes.
+    assert_eq!(s.poll_timeout(), Some(start + Duration::from_secs(30 * 60)));
+    assert!(!s.handle_timeout(start + Duration::from_secs(29 * 60)));
+    assert!(s.handle_timeout(start + Duration::from_secs(30 * 60)));
+    assert_eq!(s.state(), State::Logout);
+    assert!(
+        String::from_utf8(drain(&mut s))
+            .unwrap()
+            .ends_with("* BYE Autologout; idle for too long\r\n")
+    );
+    assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
 fn idle_waits_for_done() {
     let mut s = ServerSession::new(
         Options::default(),

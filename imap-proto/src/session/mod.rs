@@ -7,7 +7,10 @@
 //! 2. [`poll_event`](server::ServerSession::poll_event) until it returns `None`, acting on
 //!    each event (a server answers commands with `send_*`, a client reads responses);
 //! 3. [`poll_transmit`](server::ServerSession::poll_transmit) and write what it returns;
-//! 4. read again.
+//! 4. read again; a server that wants inactivity timeouts passes the time of each read with
+//!    [`handle_input_at`](server::ServerSession::handle_input_at), asks
+//!    [`poll_timeout`](server::ServerSession::poll_timeout) how long it may wait, and calls
+//!    [`handle_timeout`](server::ServerSession::handle_timeout) when that time comes.
 //!
 //! No method blocks, reads a clock or touches a socket; misuse returns a [`SessionError`].
 

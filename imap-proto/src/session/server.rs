@@ -16,7 +16,11 @@
 //! complete (small further MULTIAPPEND messages come whole as [`ServerEvent::AppendMessage`]).
 //! Any other command with such a literal is refused without reading it as a command.
 
-use std::{collections::VecDeque, num::NonZeroU32};
+use std::{
+    collections::VecDeque,
+    num::NonZeroU32,
+    time::{Duration, Instant},
+};
 
 use super::{SessionError, State};
 use crate::{
@@ -170,6 +174,10 @@ pub struct ServerSession {
     /// Refused commands since the last accepted one.
     bad_in_a_row: usize,
     max_bad_commands: usize,
+    /// When the client last sent something, as told by `handle_input_at`.
+    last_activity: Option<Instant>,
+    idle_timeout: Duration,
+    unauthenticated_timeout: Duration,
     events: VecDeque<ServerEvent>,
 }
 
@@ -182,6 +190,8 @@ impl ServerSession {
             GreetingKind::Bye => State::Logout,
         };
         let max_bad_commands = options.max_bad_commands;
+        let (idle_timeout, unauthenticated_timeout) =
+            (options.idle_timeout, options.unauthenticated_timeout);
         Self {
             framer: Fragmentizer::new(options.clone()),
             codec: CommandCodec::new(options),
@@ -192,6 +202,9 @@ impl ServerSession {
             streaming_fetch: None,
             bad_in_a_row: 0,
             max_bad_commands,
+            last_activity: None,
+            idle_timeout,
+            unauthenticated_timeout,
             events: VecDeque::new(),
         }
     }
@@ -204,6 +217,42 @@ impl ServerSession {
     /// Bytes read from the client.
     pub fn handle_input(&mut self, bytes: &[u8]) {
         self.framer.handle_input(bytes);
+    }
+
+    /// Bytes read from the client at `now`; also restarts the inactivity timer.
+    pub fn handle_input_at(&mut self, bytes: &[u8], now: Instant) {
+        self.last_activity = Some(now);
+        self.handle_input(bytes);
+    }
+
+    /// When [`ServerSession::handle_timeout`] must be called next, if ever: the inactivity
+    /// deadline, known once the caller passes time in with `handle_input_at`.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state == State::Logout {
+            return None;
+        }
+        let limit = match self.state {
+            State::NotAuthenticated => self.unauthenticated_timeout,
+            _ => self.idle_timeout,
+        };
+        self.last_activity?.checked_add(limit)
+    }
+
+    /// Logs the client out (`* BYE`) if the inactivity deadline has passed at `now`; returns
+    /// whether it did.
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        match self.poll_timeout() {
+            Some(deadline) if now >= deadline => {
+                self.send_data(Data::Bye(ResponseText {
+                    code: None,
+                    // A fixed, valid text.
+                    text: Text::try_from("Autologout; idle for too long")
+                        .unwrap_or_else(|_| unreachable!()),
+                }));
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Appends the bytes to send to `buf`; returns how many.
