@@ -354,6 +354,12 @@ fn literal_announcement(line: &[u8]) -> Option<Option<(u64, LiteralMode)>> {
     let body = line
         .strip_suffix(b"\r\n")
         .or_else(|| line.strip_suffix(b"\n"))?;
+    ends_like_literal(body)
+}
+
+/// Whether `body` (a line without its CRLF) ends like `{n}` or `{n+}`; the same answers as
+/// [`literal_announcement`]. Response text must not, or the framer would wait for a literal.
+pub(crate) fn ends_like_literal(body: &[u8]) -> Option<Option<(u64, LiteralMode)>> {
     let body = body.strip_suffix(b"}")?;
     let (body, mode) = match body.strip_suffix(b"+") {
         Some(body) => (body, LiteralMode::NonSync),

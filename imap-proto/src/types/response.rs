@@ -35,8 +35,15 @@ impl Text {
         &self.0
     }
 
-    /// Checks that `text` is valid: no NUL, CR or LF, no leading `[`.
+    /// Checks that `text` is valid: no NUL, CR or LF, no leading `[`, and no trailing `{n}`
+    /// or `{n+}`, which a reader frames as a literal announcement.
     pub fn validate(text: &str) -> Result<(), ValidationError> {
+        if crate::fragmentizer::ends_like_literal(text.as_bytes()).is_some() {
+            return Err(ValidationError::InvalidByte {
+                byte: b'}',
+                position: text.len().saturating_sub(1),
+            });
+        }
         if text.starts_with('[') {
             return Err(ValidationError::InvalidByte {
                 byte: b'[',
