@@ -323,6 +323,7 @@ fn idle_waits_for_done() {
     s.handle_input(b"a IDLE\r\nDONE\r\nb NOOP\r\n");
     let ev = events(&mut s);
     assert_eq!(ev.len(), 1, "input waits until IDLE is accepted");
+    assert_eq!(s.buffered(), b"DONE\r\nb NOOP\r\n".len());
     s.idle_accept(Text::try_from("idling").unwrap()).unwrap();
     let ev = events(&mut s);
     assert!(matches!(&ev[0], ServerEvent::IdleDone { tag } if tag.as_str() == "a"));

@@ -219,6 +219,13 @@ impl ServerSession {
         self.framer.handle_input(bytes);
     }
 
+    /// Bytes read but not yet framed. While the session waits for the caller (an
+    /// AUTHENTICATE, IDLE or STARTTLS decision) input is held here; stop reading from the
+    /// socket once this passes your budget, so a client that pipelines cannot make it grow.
+    pub fn buffered(&self) -> usize {
+        self.framer.buffered()
+    }
+
     /// Bytes read from the client at `now`; also restarts the inactivity timer.
     pub fn handle_input_at(&mut self, bytes: &[u8], now: Instant) {
         self.last_activity = Some(now);
