@@ -539,6 +539,24 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn bare_newline_scan_agrees_with_the_octet_rule(
+            prev_cr in any::<bool>(),
+            segment in proptest::collection::vec(
+                prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'a')], 0..40),
+        ) {
+            let mut prev = prev_cr;
+            let mut bare = false;
+            for &b in &segment {
+                bare |= (b == b'\n') != prev;
+                prev = b == b'\r';
+            }
+            prop_assert_eq!(has_bare_newline(prev_cr, &segment), bare);
+        }
+    }
+
     fn body_strategy() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(
             prop_oneof![
