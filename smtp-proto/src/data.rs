@@ -46,9 +46,9 @@ impl DataError {
                 Some((5, 5, 2)),
                 "Message contains bare CR or LF; lines must end with CRLF",
             ),
-            // RFC 5321 §4.5.3.1.10: "500 Line too long."
+            // RFC 5321 §4.5.3.1.9: "500 Line too long."
             DataError::LineTooLong { .. } => Reply::fixed(500, Some((5, 5, 2)), "Line too long"),
-            // RFC 1870 §6.1: "552 ... message size exceeds fixed maximum message size"
+            // RFC 1870 §6.1: "552 message size exceeds fixed maximium message size" (sic)
             DataError::TooBig { .. } => Reply::fixed(
                 552,
                 Some((5, 3, 4)),

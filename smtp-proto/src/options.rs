@@ -4,7 +4,8 @@ use std::time::Duration;
 
 /// What to do with a bare CR or a bare LF inside DATA.
 ///
-/// RFC 5321 §2.3.8: "Lines consisting of only CR or LF are not permitted ... In addition, the
+/// RFC 5321 §2.3.8: "Conforming implementations MUST NOT recognize or generate any other
+/// character or character sequence as a line terminator. ... In addition, the
 /// appearance of "bare" "CR" or "LF" characters in text (i.e., either without the other) has
 /// a long history of causing problems in mail implementations and applications that use the
 /// mail system as a tool." Whatever the policy, only `CRLF.CRLF` ends the data, so one DATA

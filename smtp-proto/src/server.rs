@@ -345,8 +345,9 @@ impl Server {
         }
         match self.deadline {
             Some(deadline) if !self.progress && now >= deadline => {
-                // RFC 5321 §4.5.3.2: a server that times out "SHOULD ... close the
-                // connection"; 421 tells the client why (§3.8).
+                // RFC 5321 §4.5.3.2.7: an SMTP server SHOULD wait at least 5 minutes for the
+                // next command; once that deadline passes it closes, and 421 tells the
+                // client why (§3.8).
                 Reply::fixed(421, Some((4, 4, 2)), "Timeout, closing connection")
                     .encode(&mut self.output);
                 self.reset_transaction();
@@ -432,7 +433,8 @@ impl Server {
         match pending {
             Pending::Nothing => {}
             Pending::Hello { esmtp } if positive => {
-                // RFC 5321 §4.1.4: an EHLO "is equivalent to a RSET".
+                // RFC 5321 §4.1.4: a later EHLO makes the server "reset the state exactly as if a
+                // RSET command had been issued".
                 self.greeted = true;
                 self.esmtp = esmtp;
                 self.reset_transaction();
@@ -609,7 +611,7 @@ impl Server {
             Err(CommandError::Incomplete) => Step::NeedInput,
             Err(CommandError::LineTooLong { .. }) => {
                 self.mode = Mode::SkipLine;
-                // RFC 4954 §4: "500 5.5.6 Authentication Exchange line is too long"
+                // RFC 4954: 500 with enhanced status 5.5.6, Authentication Exchange line is too long.
                 self.protocol_error(Reply::fixed(
                     500,
                     Some((5, 5, 6)),
@@ -731,7 +733,7 @@ impl Server {
             Err(CommandError::Incomplete) => return Step::NeedInput,
             Err(CommandError::LineTooLong { .. }) => {
                 self.mode = Mode::SkipLine;
-                // RFC 5321 §4.5.3.1.10 (sic §4.5.3.1.4): "500 Line too long."
+                // RFC 5321 §4.5.3.1.9: "500 Line too long."
                 self.protocol_error(Reply::fixed(500, Some((5, 5, 2)), "Line too long"));
                 return Step::Continue;
             }
@@ -771,7 +773,7 @@ impl Server {
         let lmtp = self.config.lmtp;
         match &command {
             Command::Ehlo(_) | Command::Helo(_) if lmtp => {
-                // RFC 2033 §4.1: "The LMTP protocol ... uses the LHLO command"
+                // RFC 2033 §4.1: LMTP uses LHLO in place of HELO and EHLO.
                 self.protocol_error(Reply::fixed(500, Some((5, 5, 1)), "LMTP requires LHLO"));
                 return Step::Continue;
             }
@@ -800,8 +802,8 @@ impl Server {
                 Reply::fixed(214, Some((2, 0, 0)), "See RFC 5321").encode(&mut self.output);
                 return Step::Continue;
             }
-            // RFC 5321 §3.5.3: "252 Cannot VRFY user, but will accept message and attempt
-            // delivery" is the reply that discloses nothing.
+            // RFC 5321 §4.2.2: "252 Cannot VRFY user, but will accept message and attempt
+            // delivery" (§3.5.3: "reply code 252 SHOULD be returned") is the reply that discloses nothing.
             Command::Vrfy(_) => {
                 Reply::fixed(
                     252,
@@ -828,7 +830,8 @@ impl Server {
                     return self.sequence_error("Need MAIL before RCPT");
                 }
                 if self.transaction.recipients >= self.options.max_recipients {
-                    // RFC 5321 §4.5.3.1.10: "452 too many recipients"
+                    // RFC 5321 §4.5.3.1.9: "452 Too many recipients"; §4.5.3.1.10: "it MUST use a
+                    // response code of 452"
                     Reply::fixed(452, Some((4, 5, 3)), "Too many recipients")
                         .encode(&mut self.output);
                     return Step::Continue;
@@ -918,7 +921,7 @@ impl Server {
                     .iter()
                     .any(|m| m.eq_ignore_ascii_case(mechanism.as_str()));
                 if !known {
-                    // RFC 4954 §4: "504 5.5.4 Unrecognized authentication type"
+                    // RFC 4954: 504 with enhanced status 5.5.4, unrecognized authentication type.
                     self.protocol_error(Reply::fixed(
                         504,
                         Some((5, 5, 4)),
@@ -950,8 +953,9 @@ impl Server {
         if let Some(size) = params.size
             && size > self.options.max_message_size
         {
-            // RFC 1870 §6.1: the server "MUST" reply "552 message size exceeds fixed maximum
-            // message size" when the declared size is too big.
+            // RFC 1870 §6.1: "If the indicated size is larger than the server's fixed maximum
+            // message size, the server responds with code "552 message size exceeds fixed
+            // maximium message size"." (sic)
             Reply::fixed(
                 552,
                 Some((5, 3, 4)),
@@ -989,7 +993,7 @@ impl Server {
     }
 
     fn unknown_parameters(&mut self) -> Step {
-        // RFC 5321 §4.1.1.11: "555 MAIL FROM/RCPT TO parameters not recognized or not
+        // RFC 5321 §4.2.2: "555 MAIL FROM/RCPT TO parameters not recognized or not
         // implemented"
         self.protocol_error(Reply::fixed(
             555,
