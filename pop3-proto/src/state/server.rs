@@ -242,8 +242,9 @@ impl Server {
                     self.phase = Phase::Discarding;
                     self.refuse(&CommandError::LineTooLong.to_string());
                 }
-                // RFC 1939 §3: "Servers MUST respond to an unrecognized, unimplemented, or
-                // syntactically invalid command with a negative status indicator."
+                // RFC 1939 §3: "A server MUST respond to an unrecognized, unimplemented, or
+                // syntactically invalid command by responding with a negative status
+                // indicator."
                 Err(CommandDecodeError::Invalid { consumed, error }) => {
                     self.io.input.advance(consumed);
                     self.refuse(&error.to_string());
@@ -256,8 +257,8 @@ impl Server {
     /// or answers it here.
     fn dispatch(&mut self, command: Command) -> Option<ServerEvent> {
         let kind = command.kind();
-        // RFC 1939 §3: "Servers MUST respond to a command issued when the session is in an
-        // incorrect state with a negative status indicator."
+        // RFC 1939 §3: "A server MUST respond to a command issued when the session is in an
+        // incorrect state by responding with a negative status indicator."
         if !allowed_in(kind, self.state) {
             self.refuse("command not valid in this state");
             return None;
