@@ -611,7 +611,8 @@ impl Server {
             Err(CommandError::Incomplete) => Step::NeedInput,
             Err(CommandError::LineTooLong { .. }) => {
                 self.mode = Mode::SkipLine;
-                // RFC 4954: 500 with enhanced status 5.5.6, Authentication Exchange line is too long.
+                // RFC 4954: 500 with enhanced status 5.5.6 when an authentication exchange line
+                // is too long.
                 self.protocol_error(Reply::fixed(
                     500,
                     Some((5, 5, 6)),
@@ -803,7 +804,8 @@ impl Server {
                 return Step::Continue;
             }
             // RFC 5321 §4.2.2: "252 Cannot VRFY user, but will accept message and attempt
-            // delivery" (§3.5.3: "reply code 252 SHOULD be returned") is the reply that discloses nothing.
+            // delivery" (§3.5.3: "reply code 252 SHOULD be returned") is the reply that
+            // discloses nothing.
             Command::Vrfy(_) => {
                 Reply::fixed(
                     252,

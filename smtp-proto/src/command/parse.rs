@@ -252,7 +252,8 @@ fn parse_mail(args: &[u8]) -> Result<Command<'_>, LineError> {
                     _ => return Err(syntax("RET=FULL/HDRS")),
                 });
             }
-            // RFC 3461 §4.4: "ENVID=" xtext; "The ENVID parameter MAY be up to 100 characters in length."
+            // RFC 3461 §4.4: "ENVID=" xtext; "The ENVID parameter MAY be up to 100 characters in
+            // length."
             Some(v) if is("ENVID") && params.envid.is_none() && v.len() <= 100 => {
                 params.envid = Some(XText::from_wire(text(v)?).map_err(|_| syntax("ENVID=xtext"))?);
             }
