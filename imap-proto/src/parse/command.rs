@@ -578,7 +578,7 @@ pub(crate) fn authenticate_data(input: &[u8]) -> PResult<'_, Option<Base64>> {
     .parse(input)
 }
 
-/// `idle-done = "DONE" CRLF` (RFC 2177)
+/// The `"DONE" CRLF` that ends `idle = "IDLE" CRLF "DONE"` (RFC 2177, RFC 9051 §9).
 pub(crate) fn idle_done(input: &[u8]) -> PResult<'_, ()> {
     value((), (tag_no_case(&b"DONE"[..]), crlf)).parse(input)
 }

@@ -188,7 +188,8 @@ pub(crate) fn literal(input: &[u8]) -> PResult<'_, Literal> {
     Ok((rest, Literal::unvalidated(data.to_vec(), mode)))
 }
 
-/// `literal8 = "~{" number64 ["+"] "}" CRLF *OCTET`
+/// `literal8 = "~{" number64 ["+"] "}" CRLF *OCTET`: RFC 9051's rule with the `["+"]` of
+/// RFC 4466, which RFC 7888 §8 lets LITERAL+ and LITERAL- use.
 pub(crate) fn literal8(input: &[u8]) -> PResult<'_, Literal8> {
     let (rest, _) = tag(&b"~"[..]).parse(input)?;
     let (rest, (length, mode)) = literal_header(rest)?;

@@ -196,8 +196,8 @@ impl Encode for Literal {
     }
 }
 
-/// `literal8 = "~{" number64 ["+"] "}" CRLF *OCTET` (RFC 3516 BINARY, RFC 9051): any octets,
-/// NUL included.
+/// `literal8 = "~{" number64 ["+"] "}" CRLF *OCTET` (RFC 3516 BINARY, RFC 9051; `["+"]` from
+/// RFC 4466 and RFC 7888): any octets, NUL included.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Literal8 {
     /// The octets.
