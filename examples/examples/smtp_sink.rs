@@ -8,7 +8,7 @@
 //! wants to send, drain its events, read more input. Bodies are streamed chunk by chunk, so a
 //! 50 MB message never sits in memory.
 
-use std::{env, io};
+use std::{env, io, time::Instant};
 
 use smtp_proto::{
     Options,
@@ -17,6 +17,7 @@ use smtp_proto::{
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
+    time,
 };
 
 #[tokio::main(flavor = "current_thread")]
@@ -44,6 +45,9 @@ async fn session(mut stream: TcpStream) -> io::Result<usize> {
     let mut buf = vec![0u8; 16 * 1024];
     let (mut messages, mut octets) = (0usize, 0usize);
     loop {
+        // The session keeps the idle deadline; the driver owns the clock. Past the deadline
+        // this queues a 421 and the Close event handled below.
+        server.handle_timeout(Instant::now());
         let mut closing = false;
         while let Some(event) = server.poll_event() {
             match event {
@@ -72,7 +76,14 @@ async fn session(mut stream: TcpStream) -> io::Result<usize> {
             return Ok(messages);
         }
         let room = server.input_room().min(buf.len());
-        let n = stream.read(&mut buf[..room]).await?;
+        let read = stream.read(&mut buf[..room]);
+        let n = match server.poll_timeout() {
+            Some(deadline) => match time::timeout_at(deadline.into(), read).await {
+                Ok(n) => n?,
+                Err(_elapsed) => continue,
+            },
+            None => read.await?,
+        };
         if n == 0 {
             return Ok(messages);
         }

@@ -445,7 +445,7 @@ pub fn read_parts<S: MailStore + ?Sized>(s: &S) {
 }
 
 /// A message appended with bare LF line ends reads back with CRLF, and its size counts the
-/// CRLF form (RFC 3501 RFC822.SIZE is the size "in RFC-2822 format").
+/// CRLF form (RFC 3501 §6.4.5: RFC822.SIZE is "The \[RFC-2822\] size of the message").
 pub fn bare_newlines_are_presented_as_crlf<S: MailStore + ?Sized>(s: &S) {
     let bob = user("bob");
     let inbox = MailboxName::inbox();

@@ -83,7 +83,11 @@ mod tests {
         maildir_filename(b"x:2,\xff");
         maildir_uidlist(b"3 V1795911969 N3 Gabc\n1 :a.b.c\n2 W5 :d.e.f:2,S\n");
         maildir_uidlist(b"1 5 9\n3 x\n");
+        // Found by cargo fuzz: a version 1 record with an empty file name.
+        maildir_uidlist(b"1 1 6 \n6666 \n\0");
         maildir_index(b"gradwell-index 1 V7 Bb\nA 2 1 10 5 0 base S kw\nF 3 1 -\nX 4 1\n");
+        // Found by cargo fuzz: a message re-added under an expunged UID.
+        maildir_index(b"gradwell-index 1 V7 Bb\nX 4 181\nA 58 181 13 0 0 1 b -\n");
         maildir_keywords(b"0 $Label1\n1 Work\n25 z\n26 over\n");
         mailbox_name(b"B&APw-cher/x");
         mailbox_name("Bücher/2024".as_bytes());

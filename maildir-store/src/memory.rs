@@ -10,7 +10,7 @@ use crate::{
     error::StoreError,
     mailbox_name::MailboxName,
     pop3::default_uidl,
-    store::{MailStore, header_of, slice_range, with_crlf},
+    store::{MailStore, check_rename, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags,
         Keyword, MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry,
@@ -95,6 +95,18 @@ impl State {
         self.users.get_mut(user).expect("user tree exists")
     }
 
+    /// Creates every missing ancestor of `name`.
+    fn ensure_parents(&mut self, user: &UserId, name: &MailboxName) {
+        let mut parent = name.parent();
+        while let Some(p) = parent {
+            if !self.user(user).mailboxes.contains_key(&p) {
+                let mb = self.new_mailbox(None);
+                self.user(user).mailboxes.insert(p.clone(), mb);
+            }
+            parent = p.parent();
+        }
+    }
+
     fn mailbox(&mut self, user: &UserId, name: &MailboxName) -> Result<&mut Mailbox, StoreError> {
         self.user(user)
             .mailboxes
@@ -134,14 +146,20 @@ impl Mailbox {
         Ok(uid)
     }
 
-    fn remove(&mut self, uids: &[Uid]) -> Vec<Uid> {
-        let mut removed: Vec<Uid> = uids
+    /// The UIDs among `uids` that exist, ascending, each once.
+    fn existing(&self, uids: &[Uid]) -> Vec<Uid> {
+        let mut found: Vec<Uid> = uids
             .iter()
             .copied()
             .filter(|u| self.messages.contains_key(u))
             .collect();
-        removed.sort_unstable();
-        removed.dedup();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    fn remove(&mut self, uids: &[Uid]) -> Vec<Uid> {
+        let removed = self.existing(uids);
         for uid in &removed {
             self.messages.remove(uid);
             let modseq = self.bump();
@@ -229,14 +247,7 @@ impl MailStore for MemStore {
         if state.user(user).mailboxes.contains_key(name) {
             return Err(StoreError::MailboxExists);
         }
-        let mut parent = name.parent();
-        while let Some(p) = parent {
-            if !state.user(user).mailboxes.contains_key(&p) {
-                let mb = state.new_mailbox(None);
-                state.user(user).mailboxes.insert(p.clone(), mb);
-            }
-            parent = p.parent();
-        }
+        state.ensure_parents(user, name);
         let mb = state.new_mailbox(special_use);
         state.user(user).mailboxes.insert(name.clone(), mb);
         Ok(())
@@ -264,12 +275,7 @@ impl MailStore for MemStore {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
-        if from.is_inbox() || to.is_inbox() {
-            return Err(StoreError::InboxIsSpecial);
-        }
-        if to.is_below(from) {
-            return Err(StoreError::RenameIntoSelf);
-        }
+        check_rename(from, to)?;
         let mut state = self.lock();
         let tree = state.user(user);
         if !tree.mailboxes.contains_key(from) {
@@ -299,14 +305,7 @@ impl MailStore for MemStore {
                 tree.mailboxes.insert(new, mb);
             }
         }
-        let mut parent = to.parent();
-        while let Some(p) = parent {
-            if !state.user(user).mailboxes.contains_key(&p) {
-                let mb = state.new_mailbox(None);
-                state.user(user).mailboxes.insert(p.clone(), mb);
-            }
-            parent = p.parent();
-        }
+        state.ensure_parents(user, to);
         Ok(())
     }
 
@@ -386,13 +385,7 @@ impl MailStore for MemStore {
     ) -> Result<StoreOutcome, StoreError> {
         let mut state = self.lock();
         let mb = state.mailbox(user, name)?;
-        let mut targets: Vec<Uid> = uids
-            .iter()
-            .copied()
-            .filter(|u| mb.messages.contains_key(u))
-            .collect();
-        targets.sort_unstable();
-        targets.dedup();
+        let targets = mb.existing(uids);
         let mut out = StoreOutcome::default();
         for uid in targets {
             let Some(current) = mb.messages.get(&uid).map(|m| m.meta.clone()) else {
@@ -461,11 +454,7 @@ impl MailStore for MemStore {
                 .ok_or(StoreError::NoSuchMessage(uid))?;
             Arc::clone(&msg.body)
         };
-        match part {
-            ReadPart::Whole => Ok(body.to_vec()),
-            ReadPart::Header => Ok(header_of(&body).to_vec()),
-            ReadPart::Range { start, len } => slice_range(&body, start, len),
-        }
+        select_part(body.to_vec(), part)
     }
 
     fn changes_since(
@@ -504,7 +493,7 @@ impl MailStore for MemStore {
         for mb in state.user(user).mailboxes.values() {
             for m in mb.messages.values() {
                 usage.messages += 1;
-                usage.bytes += m.meta.size;
+                usage.bytes = usage.bytes.saturating_add(m.meta.size);
             }
         }
         Ok(usage)

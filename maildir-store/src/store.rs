@@ -206,6 +206,26 @@ impl<R: Read> Read for CrlfReader<R> {
     }
 }
 
+/// The checks every RENAME makes before touching anything.
+pub(crate) fn check_rename(from: &MailboxName, to: &MailboxName) -> Result<(), StoreError> {
+    if from.is_inbox() || to.is_inbox() {
+        return Err(StoreError::InboxIsSpecial);
+    }
+    if to.is_below(from) {
+        return Err(StoreError::RenameIntoSelf);
+    }
+    Ok(())
+}
+
+/// The requested part of a whole (CRLF) message.
+pub(crate) fn select_part(message: Vec<u8>, part: ReadPart) -> Result<Vec<u8>, StoreError> {
+    match part {
+        ReadPart::Whole => Ok(message),
+        ReadPart::Header => Ok(header_of(&message).to_vec()),
+        ReadPart::Range { start, len } => slice_range(&message, start, len),
+    }
+}
+
 /// `message` with every bare LF turned into CRLF (IMAP and POP3 speak CRLF; Dovecot stores
 /// LF-only files and presents them this way, so we do too).
 pub(crate) fn with_crlf(message: Vec<u8>) -> Vec<u8> {

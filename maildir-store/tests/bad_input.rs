@@ -365,3 +365,77 @@ fn changes_made_by_other_processes_reach_the_feed() {
     assert!(ch.changed.iter().all(|m| m.modseq > mark));
     assert_ne!(ch.changed[0].modseq, ch.changed[1].modseq);
 }
+
+#[test]
+fn renames_hidden_from_the_cache_are_found_by_base_name() {
+    let t = Tree::new();
+    t.store
+        .create_mailbox(&t.bob, &MailboxName::new("Copies").expect("name"), None)
+        .expect("create");
+    let body = b"Subject: renamed\r\n\r\nx\r\n";
+    let req = AppendRequest::new(SystemTime::now()).with_flags(Flags::new().with(SystemFlag::Seen));
+    let uid = t
+        .store
+        .append(&t.bob, &MailboxName::inbox(), &mut &body[..], &req)
+        .expect("append");
+    // Let the directories settle so the scan is cached, then rename behind the cache's back
+    // within the same timestamp (restoring cur/'s mtime), as a same-tick race would.
+    std::thread::sleep(Duration::from_millis(2100));
+    t.store
+        .open(&t.bob, &MailboxName::inbox())
+        .expect("cached scan");
+    let cur = t.inbox().join("cur");
+    let old = files_in(&t.inbox())
+        .into_iter()
+        .find(|n| n.ends_with(":2,S"))
+        .expect("seen file");
+    let mtime = fs::metadata(&cur).expect("stat").modified().expect("mtime");
+    fs::rename(cur.join(&old), cur.join(old.replace(":2,S", ":2,FS"))).expect("rename");
+    fs::File::open(&cur)
+        .expect("open dir")
+        .set_times(fs::FileTimes::new().set_modified(mtime))
+        .expect("restore mtime");
+    let copied = t
+        .store
+        .copy(
+            &t.bob,
+            &MailboxName::inbox(),
+            &[uid],
+            &MailboxName::new("Copies").expect("name"),
+        )
+        .expect("copy");
+    assert_eq!(copied.mapping.len(), 1, "the renamed file was still copied");
+    let change = FlagChange::Add(Flags::new().with(SystemFlag::Answered));
+    let out = t
+        .store
+        .store_flags(&t.bob, &MailboxName::inbox(), &[uid], &change, None)
+        .expect("store");
+    assert_eq!(out.updated.len(), 1);
+    // The change applies to the flags the file had (F from the other writer), not the stale S.
+    assert!(
+        files_in(&t.inbox()).iter().any(|n| n.ends_with(":2,FRS")),
+        "{:?}",
+        files_in(&t.inbox())
+    );
+}
+
+#[test]
+fn exhausted_uid_space_is_an_error_not_a_duplicate() {
+    let t = Tree::new();
+    let uid = t.put(1);
+    let list_path = t.inbox().join("dovecot-uidlist");
+    let text = fs::read_to_string(&list_path).expect("read");
+    let text = text.replace(&format!("\n{} :", uid.get()), "\n4294967295 :");
+    fs::write(&list_path, text).expect("write");
+    fs::remove_file(t.inbox().join("gradwell-index")).expect("rm index");
+    let other = t.other();
+    assert_eq!(t.uids(&other), [u32::MAX]);
+    let r = other.append(
+        &t.bob,
+        &MailboxName::inbox(),
+        &mut &b"Subject: one too many\r\n\r\n"[..],
+        &AppendRequest::new(SystemTime::now()),
+    );
+    assert!(matches!(r, Err(StoreError::Corrupt { .. })), "{r:?}");
+    assert_eq!(t.uids(&other), [u32::MAX], "nothing was given a second UID");
+}

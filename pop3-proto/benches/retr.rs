@@ -143,6 +143,15 @@ fn benches(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("memchr_lines", name), |b| {
             b.iter(|| memchr_read(black_box(&wire)))
         });
+        // The same splitter copying each line out, as a reader that delivers the message
+        // must (the client state machine copies from the caller's read buffer).
+        let mut copied = Vec::with_capacity(wire.len());
+        group.bench_function(BenchmarkId::new("memchr_lines_copy", name), |b| {
+            b.iter(|| {
+                copied.clear();
+                memchr_copy(black_box(&wire), &mut copied);
+            })
+        });
         group.bench_function(BenchmarkId::new("body_decoder", name), |b| {
             b.iter(|| decode_body(black_box(&wire)))
         });

@@ -223,8 +223,8 @@ impl BodyEncoder {
 ///
 /// RFC 1939 §7: "the POP3 server sends the headers of the message, the blank line separating
 /// the headers from the body, and then the number of lines of the indicated message's body
-/// ... If the number of lines requested by the POP3 client is greater than than the number
-/// of lines in the body, then the POP3 server sends the entire message."
+/// ... Note that if the number of lines requested by the POP3 client is greater than than the
+/// number of lines in the body, then the POP3 server sends the entire message."
 pub fn top_of_message(message: &[u8], lines: u32) -> &[u8] {
     let body_start = match memmem::find(message, b"\r\n\r\n") {
         Some(blank) => blank + 4,

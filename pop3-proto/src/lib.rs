@@ -23,8 +23,10 @@
 //!    with [`Server::respond`], or for `RETR`/`TOP` with [`Server::start_body`], any number
 //!    of [`Server::send_body`] (each writes into the caller's buffer: send it between chunks,
 //!    and a 10 MB message never needs to be in memory) and [`Server::finish_body`].
-//! 4. After `+OK` to `STLS`: write output, handshake, [`Server::tls_established`].
-//! 5. Close the socket when [`Server::is_closed`].
+//! 4. After each read and at [`Server::poll_timeout`], call [`Server::handle_timeout`] with
+//!    the time (the idle autologout timer; time is always passed in).
+//! 5. After `+OK` to `STLS`: write output, handshake, [`Server::tls_established`].
+//! 6. Close the socket when [`Server::is_closed`].
 //!
 //! # Driving a client
 //!

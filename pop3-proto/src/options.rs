@@ -1,5 +1,7 @@
 //! [`Options`]: every limit the codec and the state machines enforce, with its default.
 
+use std::time::Duration;
+
 /// Limits and switches for the decoders and the [`Server`](crate::Server) and
 /// [`Client`](crate::Client) state machines.
 ///
@@ -44,6 +46,12 @@ pub struct Options {
     /// Most bytes either state machine holds unprocessed. `handle_input` takes no more than
     /// this; the caller feeds the rest after draining events. Default **65 536**.
     pub max_buffered_input: usize,
+    /// Server only: how long the server waits for the client before it closes the session
+    /// (see [`Server::handle_timeout`](crate::Server::handle_timeout)). Default **10 minutes**.
+    ///
+    /// RFC 1939 §3: "A POP3 server MAY have an inactivity autologout timer. Such a timer MUST
+    /// be of at least 10 minutes' duration."
+    pub idle_timeout: Duration,
     /// Client only: send commands back to back before the server has announced `PIPELINING`
     /// in its `CAPA` response. Default **false**: without it, one command is in flight at a
     /// time, as RFC 1939 clients do.
@@ -62,6 +70,7 @@ impl Default for Options {
             max_capability_lines: 256,
             max_bad_commands: 10,
             max_buffered_input: 65_536,
+            idle_timeout: Duration::from_secs(600),
             assume_pipelining: false,
         }
     }

@@ -7,6 +7,8 @@ use pop3_proto::{
     AuthLine, BodyEncoder, Client, ClientError, ClientEvent, Command, CommandKind, MsgNo, Options,
     RespCode, Response, ResponseError, ServerEvent, SessionState, Stat, Status,
 };
+use std::time::{Duration, Instant};
+
 use support::{Maildrop, feed, rfc_messages, rfc_server, run_server_script};
 
 /// The toy maildrop's CAPA answer in AUTHORIZATION state, before its `STLS` line.
@@ -567,4 +569,72 @@ fn client_protocol_errors_end_the_session() {
         greeting,
         Status::err("overloaded".try_into().unwrap()).with_code(RespCode::SysTemp)
     );
+}
+
+/// A 200 KB response offered in one call: the client takes no more than its buffers allow,
+/// the caller offers the rest after taking events, and the body arrives exact.
+#[test]
+fn client_takes_large_reads_in_bounded_steps() {
+    let mut client = greeted_client(Options::default());
+    client
+        .send(Command::User("mrose".try_into().unwrap()))
+        .unwrap();
+    client
+        .send(Command::Pass("tanstaaf".try_into().unwrap()))
+        .unwrap();
+    client.send(Command::Retr(MsgNo::MIN)).unwrap();
+    let body: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!(".{i}\r\n").into_bytes())
+        .collect();
+    let mut wire = b"+OK\r\n+OK\r\n+OK\r\n".to_vec();
+    let mut encoder = BodyEncoder::new();
+    encoder.encode(&body, &mut wire);
+    encoder.finish(&mut wire);
+    let (mut rest, mut received, mut ended) = (&wire[..], Vec::new(), false);
+    while !rest.is_empty() {
+        let taken = client.handle_input(rest);
+        assert!(taken <= 2 * Options::default().max_buffered_input);
+        rest = &rest[taken..];
+        while let Some(event) = client.poll_event().expect("valid session") {
+            match event {
+                ClientEvent::BodyData(data) => received.extend_from_slice(&data),
+                ClientEvent::BodyEnd => ended = true,
+                _ => {}
+            }
+        }
+        transmitted(&mut client);
+    }
+    assert!(ended);
+    assert_eq!(received, body);
+    assert_eq!(client.pending_commands(), 0);
+}
+
+/// RFC 1939 §3 autologout: the timer restarts on input, never counts time the application
+/// spends answering, and on expiry the session closes silently without entering UPDATE.
+#[test]
+fn idle_timer_closes_silently_without_update() {
+    let mut server = rfc_server();
+    let mut drop = Maildrop::new(rfc_messages());
+    let t0 = Instant::now();
+    let minutes = |m: u64| Duration::from_secs(60 * m);
+    assert_eq!(server.poll_timeout(), None);
+    server.handle_timeout(t0);
+    assert_eq!(server.poll_timeout(), Some(t0 + minutes(10)));
+    feed(
+        &mut server,
+        &mut drop,
+        b"USER mrose\r\nPASS tanstaaf\r\nDELE 1\r\n",
+    );
+    server.handle_timeout(t0 + minutes(5));
+    assert_eq!(server.poll_timeout(), Some(t0 + minutes(15)));
+    let mut out = Vec::new();
+    server.poll_transmit(&mut out);
+    server.handle_timeout(t0 + minutes(14));
+    assert!(!server.is_closed());
+    server.handle_timeout(t0 + minutes(15));
+    assert!(server.is_closed());
+    assert_eq!(server.state(), SessionState::Closed);
+    assert_eq!(server.poll_transmit(&mut out), 0);
+    assert!(drop.expunged.is_empty());
+    assert_eq!(server.poll_timeout(), None);
 }

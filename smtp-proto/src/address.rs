@@ -250,7 +250,7 @@ impl ForwardPath<'_> {
 
 /// Parses `"<" [ A-d-l ":" ] Mailbox ">"` or `<>` at the start of `input`.
 ///
-/// RFC 5321 §4.1.1.3: "Servers MUST be prepared to encounter a list of source routes in the
+/// RFC 5321 §3.3: "Servers MUST be prepared to encounter a list of source routes in the
 /// forward-path, but they SHOULD ignore the routes or MAY decline to support the relaying
 /// they imply." The route is parsed and dropped. Returns `None` for `<>`.
 pub(crate) fn parse_path(input: &[u8]) -> Result<(Option<Mailbox<'_>>, usize), AddressError> {

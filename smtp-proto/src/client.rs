@@ -22,6 +22,8 @@
 //!         }
 //!     }
 //!     client.poll_transmit(&mut out); write `out` to the socket
+//!     client.handle_timeout(now); sleep no longer than client.poll_timeout()
+//!     (ClientEvent::TimedOut: the server did not answer in time; close)
 //! }
 //! ```
 //!
@@ -31,7 +33,7 @@
 //! AUTH). Message content goes through [`crate::encode_data::DataEncoder`], so it is always
 //! dot-stuffed with CRLF line ends.
 
-use std::collections::VecDeque;
+use std::{collections::VecDeque, time::Instant};
 
 use crate::{
     base64,
@@ -125,6 +127,9 @@ pub enum ClientEvent {
     Closed,
     /// The server sent bytes that are not a valid reply; the session is closed.
     Malformed(ReplyError),
+    /// No reply arrived in time ([`Options::reply_timeout`],
+    /// [`Options::message_end_timeout`]); the session is closed.
+    TimedOut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +155,9 @@ pub struct Client {
     lmtp: bool,
     lmtp_replies_left: Option<usize>,
     closed_reported: bool,
+    deadline: Option<Instant>,
+    progress: bool,
+    timed_out: bool,
 }
 
 impl Client {
@@ -167,6 +175,9 @@ impl Client {
             lmtp: false,
             lmtp_replies_left: None,
             closed_reported: false,
+            deadline: None,
+            progress: false,
+            timed_out: false,
         }
     }
 
@@ -224,8 +235,49 @@ impl Client {
         n
     }
 
+    /// Passes the current time. Call it after sending or receiving and whenever the instant
+    /// from [`Client::poll_timeout`] has passed. While a reply is outstanding the deadline is
+    /// armed from the first call after progress (a reply received, a command sent); past it
+    /// the session closes with [`ClientEvent::TimedOut`]. The client never reads the clock.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Some(&front) = self.awaiting.front() else {
+            self.deadline = None;
+            return;
+        };
+        if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
+            self.deadline = None;
+            return;
+        }
+        match self.deadline {
+            Some(deadline) if !self.progress && now >= deadline => {
+                self.close();
+                self.timed_out = true;
+                self.closed_reported = true;
+                self.deadline = None;
+            }
+            Some(_) if !self.progress => {}
+            _ => {
+                let wait = if front == Sent::MessageEnd {
+                    self.options.message_end_timeout
+                } else {
+                    self.options.reply_timeout
+                };
+                self.deadline = Some(now + wait);
+                self.progress = false;
+            }
+        }
+    }
+
+    /// When [`Client::handle_timeout`] must be called next, if a reply is awaited.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// The next reply or state change, or `None` when more input is needed.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        if std::mem::take(&mut self.timed_out) {
+            return Some(ClientEvent::TimedOut);
+        }
         if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
             if self.phase == Phase::Closed && !self.closed_reported {
                 self.closed_reported = true;
@@ -247,6 +299,7 @@ impl Client {
             }
         };
         self.input.drain(..used);
+        self.progress = true;
         let code = reply.code();
         let Some(to) = self.awaiting.front().copied() else {
             // RFC 5321 §3.8: a server may send 421 at any time; anything else unasked for is
@@ -353,6 +406,7 @@ impl Client {
         };
         self.ready_to_send()?;
         command.encode(&mut self.output);
+        self.progress = true;
         self.awaiting.push_back(sent);
         self.group_ended = group_ending;
         Ok(())
@@ -364,6 +418,7 @@ impl Client {
             return Err(ClientError::WrongState);
         }
         line.encode(&mut self.output);
+        self.progress = true;
         self.awaiting.push_back(Sent::Auth);
         self.group_ended = true;
         Ok(())
@@ -387,6 +442,7 @@ impl Client {
         match std::mem::replace(&mut self.phase, Phase::Ready) {
             Phase::Content(encoder) => {
                 encoder.finish(&mut self.output);
+                self.progress = true;
                 self.awaiting.push_back(Sent::MessageEnd);
                 // RFC 2920 §3.1: "The actual transfer of message content is explicitly
                 // allowed to be the first "command" in a group", so MAIL may follow at once.
@@ -413,6 +469,7 @@ impl Client {
         }
         .encode(&mut self.output);
         self.output.extend_from_slice(chunk);
+        self.progress = true;
         self.awaiting
             .push_back(if last { Sent::MessageEnd } else { Sent::Bdat });
         self.group_ended = false;

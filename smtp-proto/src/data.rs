@@ -46,9 +46,9 @@ impl DataError {
                 Some((5, 5, 2)),
                 "Message contains bare CR or LF; lines must end with CRLF",
             ),
-            // RFC 5321 §4.5.3.1.10: "500 Line too long."
+            // RFC 5321 §4.5.3.1.9: "500 Line too long."
             DataError::LineTooLong { .. } => Reply::fixed(500, Some((5, 5, 2)), "Line too long"),
-            // RFC 1870 §6.1: "552 ... message size exceeds fixed maximum message size"
+            // RFC 1870 §6.1: "552 message size exceeds fixed maximium message size" (sic)
             DataError::TooBig { .. } => Reply::fixed(
                 552,
                 Some((5, 3, 4)),
@@ -490,6 +490,29 @@ mod tests {
         assert!(body.len() <= 30, "no chunk after the problem");
     }
 
+    /// The line limit at its default, for lines just under, at and over it, placed anywhere in
+    /// a longer body.
+    #[test]
+    fn default_line_limit_in_both_policies() {
+        for policy in [BareNewlinePolicy::Reject, BareNewlinePolicy::Accept] {
+            let options = Options {
+                bare_newline: policy,
+                ..Options::default()
+            };
+            for (long, ok) in [(998, true), (999, false), (1500, false)] {
+                for before in [0, 1, 70, 3000] {
+                    let mut input = b"short line\r\n".repeat(before / 12);
+                    input.extend(std::iter::repeat_n(b'x', long));
+                    input.extend_from_slice(b"\r\n");
+                    input.extend_from_slice(&b"tail line\r\n".repeat(50));
+                    input.extend_from_slice(b".\r\n");
+                    let outcome = run_all_splits(&options, &input).map(|r| r.1.is_ok());
+                    assert_eq!(outcome, Some(ok), "{policy:?} {long} after {before}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn bare_newline_scan_matches_a_simple_rule() {
         let simple = |prev_cr: bool, s: &[u8]| {
@@ -513,6 +536,24 @@ mod tests {
             bad[spot] = b'\n';
             assert_eq!(has_bare_newline(false, &bad), simple(false, &bad), "{spot}");
             assert!(has_bare_newline(false, &bad));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn bare_newline_scan_agrees_with_the_octet_rule(
+            prev_cr in any::<bool>(),
+            segment in proptest::collection::vec(
+                prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'a')], 0..40),
+        ) {
+            let mut prev = prev_cr;
+            let mut bare = false;
+            for &b in &segment {
+                bare |= (b == b'\n') != prev;
+                prev = b == b'\r';
+            }
+            prop_assert_eq!(has_bare_newline(prev_cr, &segment), bare);
         }
     }
 

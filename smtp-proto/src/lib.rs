@@ -2,8 +2,8 @@
 //! machines, for clients and servers.
 //!
 //! What it will not do: open sockets, spawn threads, read the clock or draw random numbers.
-//! The caller owns all IO (and the timers of RFC 5321 §4.5.3.2). It never depends on
-//! storage.
+//! The caller owns all IO and passes the time in (for the idle deadline of RFC 5321
+//! §4.5.3.2). It never depends on storage.
 //!
 //! # Layers
 //!
@@ -26,8 +26,9 @@
 //!    successful `MessageEnd` with [`server::Server::accept`] or [`server::Server::reply`];
 //!    write `MessageChunk`s to the spool; on `StartTls`, transmit, handshake, then call
 //!    [`server::Server::tls_established`]; on `Close`, transmit and close.
-//! 4. Read at most [`server::Server::input_room`] octets, pass them to
-//!    [`server::Server::handle_input`], and go to 2.
+//! 4. Read at most [`server::Server::input_room`] octets, waiting no longer than
+//!    [`server::Server::poll_timeout`]; pass them to [`server::Server::handle_input`], pass
+//!    the time to [`server::Server::handle_timeout`], and go to 2.
 //!
 //! ```
 //! use smtp_proto::{Options, server::{Event, Server, ServerConfig}};
@@ -59,7 +60,9 @@
 //!    [`client::Client::send_auth_line`] after a 334; it refuses to send when RFC 2920 says
 //!    to wait. After `ClientEvent::StartTls`, handshake, call
 //!    [`client::Client::tls_established`] and send EHLO again.
-//! 4. [`client::Client::poll_transmit`] and write the octets.
+//! 4. [`client::Client::poll_transmit`] and write the octets; pass the time to
+//!    [`client::Client::handle_timeout`] and wait no longer than
+//!    [`client::Client::poll_timeout`] for the next reply.
 //!
 //! ```
 //! use smtp_proto::{Command, Domain, Options, client::{Client, ClientEvent, Sent}};

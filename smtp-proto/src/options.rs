@@ -1,8 +1,11 @@
 //! Limits and policies, each with a documented default.
 
+use std::time::Duration;
+
 /// What to do with a bare CR or a bare LF inside DATA.
 ///
-/// RFC 5321 §2.3.8: "Lines consisting of only CR or LF are not permitted ... In addition, the
+/// RFC 5321 §2.3.8: "Conforming implementations MUST NOT recognize or generate any other
+/// character or character sequence as a line terminator. ... In addition, the
 /// appearance of "bare" "CR" or "LF" characters in text (i.e., either without the other) has
 /// a long history of causing problems in mail implementations and applications that use the
 /// mail system as a tool." Whatever the policy, only `CRLF.CRLF` ends the data, so one DATA
@@ -48,11 +51,26 @@ pub struct Options {
     pub max_errors: u32,
     /// Most lines in one multi-line reply the client accepts. Default 100.
     pub max_reply_lines: usize,
-    /// Largest piece of message body handed out at once by the server state machine.
-    /// Default 64 KiB; it bounds the buffer the session keeps while the caller is busy.
+    /// Input the server session buffers beyond one command (or SASL) line, and so the
+    /// largest piece of message body it hands out at once. Default 64 KiB; the session
+    /// refuses more input until the caller has polled its events (see
+    /// [`crate::server::Server::input_room`]). The client uses it as slack for its reply
+    /// buffer.
     pub max_chunk: usize,
     /// Bare CR / bare LF inside DATA. Default [`BareNewlinePolicy::Reject`].
     pub bare_newline: BareNewlinePolicy,
+    /// How long the server waits for the client to complete a command line (or to send more
+    /// message content) before it answers 421 and closes. A client that dribbles a line
+    /// octet by octet gains nothing: only a complete line or a piece of content resets the
+    /// deadline. Default 5 minutes: RFC 5321 §4.5.3.2.7 "An SMTP server SHOULD have a
+    /// timeout of at least 5 minutes while it is awaiting the next command from the sender."
+    pub idle_timeout: Duration,
+    /// How long the client waits for a reply before it gives up. Default 5 minutes, the
+    /// RFC 5321 §4.5.3.2 client timeouts for the greeting, MAIL, RCPT and most others.
+    pub reply_timeout: Duration,
+    /// How long the client waits for the reply to the end of the message. Default 10
+    /// minutes: RFC 5321 §4.5.3.2.6 "DATA Termination: 10 Minutes."
+    pub message_end_timeout: Duration,
 }
 
 impl Default for Options {
@@ -67,6 +85,9 @@ impl Default for Options {
             max_reply_lines: 100,
             max_chunk: 64 * 1024,
             bare_newline: BareNewlinePolicy::Reject,
+            idle_timeout: Duration::from_secs(300),
+            reply_timeout: Duration::from_secs(300),
+            message_end_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -312,8 +312,8 @@ impl fmt::Debug for Reply<'_> {
     }
 }
 
-/// An enhanced status at the start of `text` that fits `code` (RFC 2034 §4: "the status code
-/// ... MUST be ... preceded by ... the reply code"; its class follows the reply code).
+/// An enhanced status at the start of `text` that fits `code` (RFC 2034 §4: "All status codes
+/// returned by the server must agree with the primary response code").
 fn status_on(code: ReplyCode, text: &str) -> Option<(EnhancedStatus, usize)> {
     EnhancedStatus::parse_prefix(text).filter(|(s, _)| s.class == code.class())
 }

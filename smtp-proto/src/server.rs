@@ -16,7 +16,8 @@
 //!         Some(Event::TransactionReset) => drop any partial message
 //!         Some(Event::StartTls)         => poll_transmit, flush, TLS handshake, tls_established()
 //!         Some(Event::Close)            => poll_transmit, flush, close the socket
-//!         None => read from the socket, then server.handle_input(&bytes)
+//!         None => read from the socket until server.poll_timeout(), then
+//!                 server.handle_input(&bytes); server.handle_timeout(now)
 //!     }
 //! }
 //! ```
@@ -24,10 +25,11 @@
 //! Replies to pipelined commands collect in the output buffer until [`Server::poll_transmit`]
 //! is called, so draining events before transmitting sends one batch per group (RFC 2920).
 //! Protocol errors (bad syntax, bad sequence, limits) are answered by the state machine
-//! itself; after [`Options::max_errors`] of them it answers 421 and closes. Timeouts (RFC 5321
-//! §4.5.3.2) are the driver's: it owns the clock.
+//! itself; after [`Options::max_errors`] of them it answers 421 and closes. The session never
+//! reads the clock: the driver passes `now` to [`Server::handle_timeout`] and sleeps until
+//! [`Server::poll_timeout`] (RFC 5321 §4.5.3.2, [`Options::idle_timeout`]).
 
-use std::mem;
+use std::{mem, time::Instant};
 
 use crate::{
     address::ReversePath,
@@ -202,6 +204,8 @@ pub struct Server {
     authenticated: bool,
     transaction: Transaction,
     errors: u32,
+    deadline: Option<Instant>,
+    progress: bool,
 }
 
 impl Server {
@@ -233,6 +237,8 @@ impl Server {
             authenticated: false,
             transaction: Transaction::default(),
             errors: 0,
+            deadline: None,
+            progress: false,
         };
         let service = if server.config.lmtp { "LMTP" } else { "ESMTP" };
         let greeting = format!("{} {service} ready", server.config.hostname);
@@ -313,7 +319,10 @@ impl Server {
             match step {
                 Step::Continue => {}
                 Step::NeedInput => return None,
-                Step::Emit(event) => return Some(self.materialise(event)),
+                Step::Emit(event) => {
+                    self.progress = true;
+                    return Some(self.materialise(event));
+                }
             }
             if self.queued != Queued::Nothing {
                 return self.poll_event();
@@ -321,13 +330,50 @@ impl Server {
         }
     }
 
+    /// Passes the current time. Call it after [`Server::handle_input`] and whenever the
+    /// instant from [`Server::poll_timeout`] has passed. While the session waits for the
+    /// client, the deadline is armed [`Options::idle_timeout`] after the first call that
+    /// follows progress (a complete command, a piece of content); past it, the session
+    /// answers "421 4.4.2 Timeout" and closes. Time the application spends deciding is not
+    /// counted.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let waiting_for_client = self.pending == Pending::Nothing
+            && !matches!(self.mode, Mode::TlsHandshake | Mode::Closed);
+        if !waiting_for_client {
+            self.deadline = None;
+            return;
+        }
+        match self.deadline {
+            Some(deadline) if !self.progress && now >= deadline => {
+                // RFC 5321 §4.5.3.2.7: an SMTP server SHOULD wait at least 5 minutes for the
+                // next command; once that deadline passes it closes, and 421 tells the
+                // client why (§3.8).
+                Reply::fixed(421, Some((4, 4, 2)), "Timeout, closing connection")
+                    .encode(&mut self.output);
+                self.reset_transaction();
+                self.close();
+                self.deadline = None;
+            }
+            Some(_) if !self.progress => {}
+            _ => {
+                self.deadline = Some(now + self.options.idle_timeout);
+                self.progress = false;
+            }
+        }
+    }
+
+    /// When [`Server::handle_timeout`] must be called next, if a deadline is armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
     /// Turns an index-based event into one that borrows the input buffer.
-    fn materialise(&self, event: Pending2) -> Event<'_> {
+    fn materialise(&self, event: Located) -> Event<'_> {
         match event {
-            Pending2::Command(c) => Event::Command(c),
-            Pending2::Auth(s) => Event::AuthResponse(s),
-            Pending2::Chunk(start, end) => Event::MessageChunk(&self.input[start..end]),
-            Pending2::End(outcome, last) => Event::MessageEnd { outcome, last },
+            Located::Command(c) => Event::Command(c),
+            Located::Auth(s) => Event::AuthResponse(s),
+            Located::Chunk(start, end) => Event::MessageChunk(&self.input[start..end]),
+            Located::End(outcome, last) => Event::MessageEnd { outcome, last },
         }
     }
 
@@ -387,7 +433,8 @@ impl Server {
         match pending {
             Pending::Nothing => {}
             Pending::Hello { esmtp } if positive => {
-                // RFC 5321 §4.1.4: an EHLO "is equivalent to a RSET".
+                // RFC 5321 §4.1.4: a later EHLO makes the server "reset the state exactly as if a
+                // RSET command had been issued".
                 self.greeted = true;
                 self.esmtp = esmtp;
                 self.reset_transaction();
@@ -508,6 +555,7 @@ impl Server {
 
     /// Sends an error reply the session chose itself and counts it; closes after too many.
     fn protocol_error(&mut self, reply: Reply<'_>) {
+        self.progress = true;
         reply.encode(&mut self.output);
         self.errors += 1;
         if self.errors >= self.options.max_errors {
@@ -556,14 +604,15 @@ impl Server {
                     }
                     AuthLine::Response(secret) => {
                         self.pending = Pending::Auth;
-                        Step::Emit(Pending2::Auth(secret))
+                        Step::Emit(Located::Auth(secret))
                     }
                 }
             }
             Err(CommandError::Incomplete) => Step::NeedInput,
             Err(CommandError::LineTooLong { .. }) => {
                 self.mode = Mode::SkipLine;
-                // RFC 4954 §4: "500 5.5.6 Authentication Exchange line is too long"
+                // RFC 4954: 500 with enhanced status 5.5.6 when an authentication exchange line
+                // is too long.
                 self.protocol_error(Reply::fixed(
                     500,
                     Some((5, 5, 6)),
@@ -594,13 +643,13 @@ impl Server {
         self.consumed += used;
         match found {
             None => Step::NeedInput,
-            Some(Found::Range(from, to)) => Step::Emit(Pending2::Chunk(start + from, start + to)),
+            Some(Found::Range(from, to)) => Step::Emit(Located::Chunk(start + from, start + to)),
             Some(Found::Cr) => {
                 // Re-insert the CR in front of the unread input so it can be borrowed.
                 let at = self.consumed;
                 self.input.insert(at, b'\r');
                 self.consumed = at + 1;
-                Step::Emit(Pending2::Chunk(at, at + 1))
+                Step::Emit(Located::Chunk(at, at + 1))
             }
             Some(Found::End(outcome)) => {
                 self.mode = Mode::Commands;
@@ -628,7 +677,7 @@ impl Server {
                 self.transaction = Transaction::default();
             }
         }
-        Step::Emit(Pending2::End(outcome, last))
+        Step::Emit(Located::End(outcome, last))
     }
 
     fn next_bdat(&mut self) -> Step {
@@ -647,7 +696,7 @@ impl Server {
         match event {
             None => Step::NeedInput,
             Some(BdatEvent::Chunk(chunk)) if accepted => {
-                Step::Emit(Pending2::Chunk(start, start + chunk.len()))
+                Step::Emit(Located::Chunk(start, start + chunk.len()))
             }
             Some(BdatEvent::Chunk(_)) => Step::Continue,
             Some(BdatEvent::End(outcome)) => {
@@ -670,13 +719,22 @@ impl Server {
     }
 
     fn next_command(&mut self) -> Step {
-        let max = self.options.max_command_line;
+        // RFC 4954 §4: an AUTH line with an initial response may be longer than 512 octets
+        // (SASL tokens such as OAuth bearer tokens are); it gets the SASL line limit.
+        let auth = crate::address::strip_prefix_ignore_case(self.unread(), b"AUTH ").is_some();
+        let max = if auth {
+            self.options
+                .max_auth_line
+                .max(self.options.max_command_line)
+        } else {
+            self.options.max_command_line
+        };
         let (rest_len, command) = match decode_command(self.unread(), max) {
             Ok((rest, command)) => (rest.len(), command.into_owned()),
             Err(CommandError::Incomplete) => return Step::NeedInput,
             Err(CommandError::LineTooLong { .. }) => {
                 self.mode = Mode::SkipLine;
-                // RFC 5321 §4.5.3.1.10 (sic §4.5.3.1.4): "500 Line too long."
+                // RFC 5321 §4.5.3.1.9: "500 Line too long."
                 self.protocol_error(Reply::fixed(500, Some((5, 5, 2)), "Line too long"));
                 return Step::Continue;
             }
@@ -711,10 +769,12 @@ impl Server {
     }
 
     fn dispatch(&mut self, command: Command<'static>, pipelined_after: usize) -> Step {
+        // Every complete command counts as progress for the idle deadline.
+        self.progress = true;
         let lmtp = self.config.lmtp;
         match &command {
             Command::Ehlo(_) | Command::Helo(_) if lmtp => {
-                // RFC 2033 §4.1: "The LMTP protocol ... uses the LHLO command"
+                // RFC 2033 §4.1: LMTP uses LHLO in place of HELO and EHLO.
                 self.protocol_error(Reply::fixed(500, Some((5, 5, 1)), "LMTP requires LHLO"));
                 return Step::Continue;
             }
@@ -743,8 +803,9 @@ impl Server {
                 Reply::fixed(214, Some((2, 0, 0)), "See RFC 5321").encode(&mut self.output);
                 return Step::Continue;
             }
-            // RFC 5321 §3.5.3: "252 Cannot VRFY user, but will accept message and attempt
-            // delivery" is the reply that discloses nothing.
+            // RFC 5321 §4.2.2: "252 Cannot VRFY user, but will accept message and attempt
+            // delivery" (§3.5.3: "reply code 252 SHOULD be returned") is the reply that
+            // discloses nothing.
             Command::Vrfy(_) => {
                 Reply::fixed(
                     252,
@@ -771,7 +832,8 @@ impl Server {
                     return self.sequence_error("Need MAIL before RCPT");
                 }
                 if self.transaction.recipients >= self.options.max_recipients {
-                    // RFC 5321 §4.5.3.1.10: "452 too many recipients"
+                    // RFC 5321 §4.5.3.1.9: "452 Too many recipients"; §4.5.3.1.10: "it MUST use a
+                    // response code of 452"
                     Reply::fixed(452, Some((4, 5, 3)), "Too many recipients")
                         .encode(&mut self.output);
                     return Step::Continue;
@@ -832,6 +894,15 @@ impl Server {
                 self.pending = Pending::StartTls;
             }
             Command::Auth { mechanism, .. } => {
+                if !self.config.auth_mechanisms.is_empty() && !self.auth_offered() {
+                    // RFC 3207 §4: "530 Must issue a STARTTLS command first"
+                    self.protocol_error(Reply::fixed(
+                        530,
+                        Some((5, 7, 0)),
+                        "Must issue a STARTTLS command first",
+                    ));
+                    return Step::Continue;
+                }
                 if !self.auth_offered() || !self.esmtp {
                     self.protocol_error(Reply::fixed(503, Some((5, 5, 1)), "AUTH not available"));
                     return Step::Continue;
@@ -852,7 +923,7 @@ impl Server {
                     .iter()
                     .any(|m| m.eq_ignore_ascii_case(mechanism.as_str()));
                 if !known {
-                    // RFC 4954 §4: "504 5.5.4 Unrecognized authentication type"
+                    // RFC 4954: 504 with enhanced status 5.5.4, unrecognized authentication type.
                     self.protocol_error(Reply::fixed(
                         504,
                         Some((5, 5, 4)),
@@ -863,7 +934,7 @@ impl Server {
                 self.pending = Pending::Auth;
             }
         }
-        Step::Emit(Pending2::Command(command))
+        Step::Emit(Located::Command(command))
     }
 
     /// The checks the session makes on MAIL before the application sees it; `Some` when it
@@ -884,8 +955,9 @@ impl Server {
         if let Some(size) = params.size
             && size > self.options.max_message_size
         {
-            // RFC 1870 §6.1: the server "MUST" reply "552 message size exceeds fixed maximum
-            // message size" when the declared size is too big.
+            // RFC 1870 §6.1: "If the indicated size is larger than the server's fixed maximum
+            // message size, the server responds with code "552 message size exceeds fixed
+            // maximium message size"." (sic)
             Reply::fixed(
                 552,
                 Some((5, 3, 4)),
@@ -923,7 +995,7 @@ impl Server {
     }
 
     fn unknown_parameters(&mut self) -> Step {
-        // RFC 5321 §4.1.1.11: "555 MAIL FROM/RCPT TO parameters not recognized or not
+        // RFC 5321 §4.2.2: "555 MAIL FROM/RCPT TO parameters not recognized or not
         // implemented"
         self.protocol_error(Reply::fixed(
             555,
@@ -969,7 +1041,7 @@ impl Server {
 /// An event located by indices into the input buffer, so `poll_event` can borrow it after
 /// the state machine's own bookkeeping.
 #[derive(Debug)]
-enum Pending2 {
+enum Located {
     Command(Command<'static>),
     Auth(Secret<Vec<u8>>),
     Chunk(usize, usize),
@@ -980,5 +1052,5 @@ enum Pending2 {
 enum Step {
     Continue,
     NeedInput,
-    Emit(Pending2),
+    Emit(Located),
 }

@@ -272,3 +272,92 @@ fn client_and_server_in_memory() {
         b"Subject: pair\r\n\r\n.\r\n..\r\nlast line without newline\r\n"
     );
 }
+
+/// RFC 2033 §4.2: after the final dot, one reply per accepted recipient, in RCPT order.
+#[test]
+fn lmtp_client_expects_one_reply_per_recipient() {
+    let mut client = Client::new_lmtp(Options::default());
+    replies(&mut client, b"220 lmtp ready\r\n");
+    client
+        .send(&Command::Lhlo(
+            Domain::try_from("client.test").expect("valid"),
+        ))
+        .expect("lhlo");
+    assert_eq!(
+        replies(&mut client, b"250-lmtp\r\n250 PIPELINING\r\n"),
+        [(Sent::Lhlo, 250)]
+    );
+    client.send(&mail("a@b")).expect("mail");
+    for to in ["1@b", "2@b", "3@b"] {
+        client.send(&rcpt(to)).expect("rcpt");
+    }
+    client.send(&Command::Data).expect("data");
+    let got = replies(
+        &mut client,
+        b"250 ok\r\n250 ok\r\n550 no\r\n250 ok\r\n354 go\r\n",
+    );
+    assert_eq!(got.len(), 5);
+    assert_eq!(client.accepted_recipients(), 2);
+    client.send_data(b"hello\r\n").expect("content");
+    client.finish_data().expect("end");
+    // RFC 2920 §3.1: the next transaction may be pipelined right after the content.
+    client.send(&mail("c@d")).expect("pipelined after the dot");
+    assert_eq!(
+        transmit(&mut client),
+        "LHLO client.test\r\nMAIL FROM:<a@b>\r\nRCPT TO:<1@b>\r\nRCPT TO:<2@b>\r\nRCPT TO:<3@b>\r\nDATA\r\nhello\r\n.\r\nMAIL FROM:<c@d>\r\n"
+    );
+    let got = replies(&mut client, b"250 delivered to 1\r\n452 full\r\n250 ok\r\n");
+    assert_eq!(
+        got,
+        [
+            (Sent::MessageEnd, 250),
+            (Sent::MessageEnd, 452),
+            (Sent::Mail, 250)
+        ]
+    );
+}
+
+/// RFC 5321 §4.5.3.2: the client gives up when a reply does not come; the end of a message
+/// gets the longer DATA termination timeout.
+#[test]
+fn reply_timeouts() {
+    use std::time::{Duration, Instant};
+    let minute = Duration::from_secs(60);
+    let start = Instant::now();
+    let mut client = Client::new(Options::default());
+    client.handle_timeout(start);
+    assert_eq!(
+        client.poll_timeout(),
+        Some(start + 5 * minute),
+        "waiting for the greeting"
+    );
+    replies(&mut client, b"220 mx\r\n");
+    client.handle_timeout(start + minute);
+    assert_eq!(client.poll_timeout(), None, "nothing outstanding");
+    client.send(&ehlo()).expect("ehlo");
+    client.handle_timeout(start + 2 * minute);
+    replies(&mut client, b"250 mx\r\n");
+    client.send(&mail("a@b")).expect("mail");
+    client.handle_timeout(start + 3 * minute);
+    replies(&mut client, b"250 ok\r\n");
+    client.send(&rcpt("c@d")).expect("rcpt");
+    client.handle_timeout(start + 3 * minute);
+    replies(&mut client, b"250 ok\r\n");
+    client.send(&Command::Data).expect("data");
+    client.handle_timeout(start + 3 * minute);
+    replies(&mut client, b"354 go\r\n");
+    client.send_data(b"x").expect("content");
+    client.finish_data().expect("end");
+    client.handle_timeout(start + 4 * minute);
+    assert_eq!(
+        client.poll_timeout(),
+        Some(start + 14 * minute),
+        "DATA termination: 10 minutes"
+    );
+    client.handle_timeout(start + 13 * minute);
+    assert_eq!(client.poll_event(), None);
+    client.handle_timeout(start + 14 * minute);
+    assert_eq!(client.poll_event(), Some(ClientEvent::TimedOut));
+    assert_eq!(client.poll_event(), None);
+    assert_eq!(client.send(&Command::Quit), Err(ClientError::Closed));
+}

@@ -257,6 +257,11 @@ fn starttls_discards_pipelined_plaintext_and_resets() {
         ehlo.contains("STARTTLS") && !ehlo.contains("AUTH"),
         "no AUTH before TLS"
     );
+    assert_eq!(
+        codes(&h.accept_all(b"AUTH PLAIN\r\n")),
+        ["530"],
+        "TLS-05: no cleartext AUTH"
+    );
     let out = h.accept_all(b"STARTTLS\r\nRSET\r\nMAIL FROM:<i@x>\r\n");
     assert_eq!(out, "220 2.0.0 Ready to start TLS\r\n");
     assert_eq!(h.events.last(), Some(&Ev::StartTls));
@@ -291,6 +296,13 @@ fn auth_exchange() {
     let mut h = Harness::new(Options::default(), config);
     h.accept_all(b"EHLO c\r\n");
     assert_eq!(codes(&h.accept_all(b"AUTH CRAM-MD5\r\n")), ["504"]);
+    // A 2 KB initial response (an OAuth token) fits the SASL line limit, not the 512 one.
+    let token = "QUJD".repeat(500);
+    let long = format!("AUTH PLAIN {token}\r\n");
+    let out = h.feed(long.as_bytes(), |_| {
+        Answer::Reply(reply(535, "bad credentials"))
+    });
+    assert_eq!(codes(&out), ["535"]);
     // Cancelled exchange: RFC 4954 §4 requires 501.
     let out = h.feed(b"AUTH LOGIN\r\n*\r\n", |_| Answer::Challenge(b"Username:"));
     assert_eq!(
@@ -429,5 +441,63 @@ fn misuse_is_an_error_not_a_panic() {
     assert!(
         h.server.handle_input(&vec![b'x'; 1 << 20]).is_err(),
         "bounded buffer"
+    );
+}
+
+/// RFC 5321 §4.5.3.2.7 and THREATS LOAD-03: a client that dribbles a command line never
+/// resets the deadline; complete commands do.
+#[test]
+fn idle_deadline_is_per_command() {
+    use std::time::{Duration, Instant};
+    let mut h = Harness::smtp();
+    h.accept_all(b"");
+    let start = Instant::now();
+    let minute = Duration::from_secs(60);
+    assert_eq!(
+        h.server.poll_timeout(),
+        None,
+        "armed by the first handle_timeout"
+    );
+    h.server.handle_timeout(start);
+    assert_eq!(h.server.poll_timeout(), Some(start + 5 * minute));
+    // A complete command moves the deadline.
+    h.accept_all(b"EHLO c\r\n");
+    h.server.handle_timeout(start + 4 * minute);
+    assert_eq!(h.server.poll_timeout(), Some(start + 9 * minute));
+    // Dribbling octets of an unfinished line does not.
+    for (i, octet) in b"MAIL FROM:<a@b>".iter().enumerate() {
+        h.accept_all(std::slice::from_ref(octet));
+        h.server
+            .handle_timeout(start + 4 * minute + Duration::from_secs(10 * i as u64 + 10));
+    }
+    assert_eq!(h.server.poll_timeout(), Some(start + 9 * minute));
+    h.server.handle_timeout(start + 9 * minute);
+    let mut out = Vec::new();
+    h.server.poll_transmit(&mut out);
+    assert!(
+        out.starts_with(b"421 4.4.2"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    assert_eq!(h.server.poll_event(), Some(Event::Close));
+    assert!(h.server.is_closed());
+}
+
+#[test]
+fn the_application_thinking_is_not_the_client_idling() {
+    use std::time::{Duration, Instant};
+    let mut h = Harness::smtp();
+    h.accept_all(b"");
+    let start = Instant::now();
+    h.server.handle_input(b"EHLO c\r\n").expect("input");
+    assert!(matches!(h.server.poll_event(), Some(Event::Command(_))));
+    h.server.handle_timeout(start);
+    assert_eq!(h.server.poll_timeout(), None, "waiting for the application");
+    h.server.accept().expect("accept");
+    h.server.handle_timeout(start + Duration::from_secs(3600));
+    assert!(!h.server.is_closed());
+    assert_eq!(
+        h.server.poll_timeout(),
+        Some(start + Duration::from_secs(3600 + 300))
     );
 }

@@ -1,4 +1,4 @@
-//! Maildir file names: `unique[,S=size][,W=vsize][:2,FLAGS]` (https://cr.yp.to/proto/maildir.html
+//! Maildir file names: `unique[,S=size][,W=vsize][:2,FLAGS]` (<https://cr.yp.to/proto/maildir.html>
 //! and Dovecot's extensions). Pure parsing and formatting, no IO.
 
 use crate::types::{Flags, SystemFlag};

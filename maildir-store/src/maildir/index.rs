@@ -139,6 +139,10 @@ impl Index {
         let uid: u32 = num(t.next())?;
         match kind {
             "A" => {
+                // UIDs are never reused: a message added under an expunged UID is damage.
+                if self.vanished.iter().any(|(u, _)| *u == uid) {
+                    return Err(format!("A for expunged UID {uid}"));
+                }
                 let size = num(t.next())?;
                 let secs = num(t.next())?;
                 let nanos: u32 = num(t.next())?;
@@ -146,8 +150,9 @@ impl Index {
                 let base = t.next().ok_or("missing base")?.to_owned();
                 let letters = t.next().ok_or("missing flags")?;
                 let flags = parse_flags(letters, t).ok_or("bad flags")?;
-                let internal_date =
-                    SystemTime::UNIX_EPOCH + Duration::new(secs, nanos.min(999_999_999));
+                let internal_date = SystemTime::UNIX_EPOCH
+                    .checked_add(Duration::new(secs, nanos.min(999_999_999)))
+                    .ok_or("date out of range")?;
                 self.live.insert(
                     uid,
                     Entry {
@@ -266,5 +271,11 @@ mod tests {
         log.push_str("Q nonsense\n");
         assert_eq!(parse(log.as_bytes()).map(|_| ()), Err(9));
         assert_eq!(parse(b"junk\n").map(|_| ()), Err(0));
+        let far = "gradwell-index 1 V1 Bb\nA 1 1 1 18446744073709551615 0 0 b -\n";
+        assert_eq!(
+            parse(far.as_bytes()).map(|_| ()),
+            Err(0),
+            "no panic on a far date"
+        );
     }
 }

@@ -199,9 +199,28 @@ impl<'a> Locked<'a> {
         self.uidlist.next_uid().max(after_appends)
     }
 
+    /// The next UID, or an error once the 32-bit UID space is used up (RFC 3501 then asks
+    /// for a new UIDVALIDITY, which is an operator's decision).
+    pub(crate) fn allocate_uid(&self) -> Result<u32, StoreError> {
+        let next = self.next_uid();
+        let last = self
+            .uidlist_appends
+            .last()
+            .or(self.uidlist.records.last())
+            .map_or(0, |r| r.uid);
+        if next <= last {
+            return Err(StoreError::Corrupt {
+                file: "dovecot-uidlist",
+                detail: "UID space exhausted".into(),
+            });
+        }
+        Ok(next)
+    }
+
     /// Takes a fresh modseq.
     pub(crate) fn bump(&mut self) -> u64 {
-        self.index.highest += 1;
+        // Saturates rather than panics on a damaged index claiming modseq 2^64 - 1.
+        self.index.highest = self.index.highest.saturating_add(1);
         self.index.highest
     }
 
@@ -270,6 +289,9 @@ impl<'a> Locked<'a> {
             } else {
                 next
             };
+            if matched.last().is_some_and(|(r, _)| r.uid >= uid) {
+                break; // UID space exhausted: leave the rest without UIDs
+            }
             next = uid.saturating_add(1);
             matched.push((UidRecord::new(uid, base), f));
             self.uidlist.header_next_uid = next;
@@ -539,12 +561,13 @@ impl<'a> Locked<'a> {
     }
 
     /// The scanned state.
-    pub(crate) fn snapshot(&self) -> Snapshot {
+    /// Moves the scanned state out (the lock is only committed afterwards).
+    pub(crate) fn take_snapshot(&mut self) -> Snapshot {
         Snapshot {
             uid_validity: self.uidlist.uid_validity,
             next_uid: self.next_uid(),
             highest: self.index.highest,
-            msgs: self.msgs.clone(),
+            msgs: std::mem::take(&mut self.msgs),
             vanished: self.index.vanished.clone(),
         }
     }

@@ -1,6 +1,7 @@
 //! `MailStore` for [`Maildir`]: each trait call as filesystem steps.
 
 use std::{
+    collections::BTreeMap,
     fs::{self, File},
     io::{ErrorKind, Read},
     path::{Path, PathBuf},
@@ -17,7 +18,7 @@ use crate::{
         user_files,
     },
     pop3::default_uidl,
-    store::{CrlfReader, MailStore, header_of, slice_range, with_crlf},
+    store::{CrlfReader, MailStore, check_rename, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate,
         MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage,
@@ -222,7 +223,7 @@ impl Maildir {
         let validity = dst.uidlist.uid_validity;
         let mut mapping = Vec::with_capacity(picked.len());
         for ((old, m), kw) in picked.iter().zip(letters) {
-            let new_uid = dst.next_uid();
+            let new_uid = dst.allocate_uid()?;
             let physical = filename::field(&m.base, "S").unwrap_or(m.size);
             let base = self
                 .ctx
@@ -234,7 +235,8 @@ impl Maildir {
                 filename::format(&base, &m.flags, &kw, &m.other_letters)
             };
             let to = dst.dir.join(sub_dir(in_new)).join(&name);
-            match place(&src_dir.join(m.rel_path()), &to) {
+            let placed = retry_renamed(src_dir, m, |from| place(from, &to));
+            match placed {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::NotFound => continue, // expunged meanwhile
                 Err(e) => return Err(StoreError::io("placing message in destination")(e)),
@@ -259,15 +261,52 @@ impl Maildir {
         Ok(mapping)
     }
 
-    fn pick(snapshot: &Snapshot, uids: &[Uid]) -> Vec<(u32, Msg)> {
+    fn pick(msgs: &BTreeMap<u32, Msg>, uids: &[Uid]) -> Vec<(u32, Msg)> {
         let mut wanted: Vec<u32> = uids.iter().map(|u| u.get()).collect();
         wanted.sort_unstable();
         wanted.dedup();
         wanted
             .into_iter()
-            .filter_map(|u| snapshot.msgs.get(&u).map(|m| (u, m.clone())))
+            .filter_map(|u| msgs.get(&u).map(|m| (u, m.clone())))
             .collect()
     }
+}
+
+/// Runs `op` on the message's file; if the file was renamed by a process that does not take
+/// our lock (Dovecot changing flags, an MUA), finds it by its base name and tries once more.
+fn retry_renamed(
+    dir: &Path,
+    m: &Msg,
+    mut op: impl FnMut(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    match op(&dir.join(m.rel_path())) {
+        Err(e) if e.kind() == ErrorKind::NotFound => match find_by_base(dir, &m.base) {
+            Some(now) => op(&now),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+/// Where the message with this base name is now, if anywhere.
+fn find_by_base(dir: &Path, base: &str) -> Option<PathBuf> {
+    for sub in ["cur", "new"] {
+        let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let same = name == base
+                || name
+                    .strip_prefix(base)
+                    .is_some_and(|rest| rest.starts_with(':'));
+            if same {
+                return Some(entry.path());
+            }
+        }
+    }
+    None
 }
 
 impl MailStore for Maildir {
@@ -340,12 +379,7 @@ impl MailStore for Maildir {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
-        if from.is_inbox() || to.is_inbox() {
-            return Err(StoreError::InboxIsSpecial);
-        }
-        if to.is_below(from) {
-            return Err(StoreError::RenameIntoSelf);
-        }
+        check_rename(from, to)?;
         let user_dir = self.user_dir(user)?;
         self.mailbox_dir(user, from)?;
         let names = self.names(&user_dir)?;
@@ -424,7 +458,7 @@ impl MailStore for Maildir {
         locked.keywords_fit(flags.keywords())?;
         let letters = locked.letters_for(&flags)?;
         locked.write_keywords()?;
-        let new_uid = locked.next_uid();
+        let new_uid = locked.allocate_uid()?;
         let marker = (new_uid, locked.uidlist.uid_validity);
         let base = self.ctx.unique_base(Some(marker), tmp.size, tmp.vsize);
         let in_new = flags.is_empty();
@@ -468,7 +502,7 @@ impl MailStore for Maildir {
     ) -> Result<CopyResult, StoreError> {
         let src_dir = self.mailbox_dir(user, from)?;
         let dst_dir = self.mailbox_dir(user, to)?;
-        let picked = Self::pick(&*self.ctx.snapshot(&src_dir)?, uids);
+        let picked = Self::pick(&self.ctx.snapshot(&src_dir)?.msgs, uids);
         let mut dst = Locked::acquire(&self.ctx, &dst_dir)?;
         if dst.needs_scan {
             dst.scan()?;
@@ -506,7 +540,7 @@ impl MailStore for Maildir {
         if dst.needs_scan {
             dst.scan()?;
         }
-        let picked = Self::pick(&src.snapshot(), uids);
+        let picked = Self::pick(&src.msgs, uids);
         let mapping = self.transfer(&src_dir, &picked, &mut dst, |a, b| fs::rename(a, b))?;
         for (old, _) in &mapping {
             src.record_expunged(old.get());
@@ -531,7 +565,7 @@ impl MailStore for Maildir {
         let dir = self.mailbox_dir(user, name)?;
         let mut locked = Locked::acquire(&self.ctx, &dir)?;
         locked.scan()?;
-        let picked = Self::pick(&locked.snapshot(), uids);
+        let picked = Self::pick(&locked.msgs, uids);
         let mut out = StoreOutcome::default();
         let mut plan = Vec::new();
         for (u, m) in picked {
@@ -562,14 +596,35 @@ impl MailStore for Maildir {
         }
         locked.write_keywords()?;
         let mut touched_new = false;
-        for (u, m, new, letters) in lettered {
-            let file = filename::format(&m.base, &new, &letters, &m.other_letters);
+        for (u, m, mut new, mut letters) in lettered {
+            let mut file = filename::format(&m.base, &new, &letters, &m.other_letters);
             match fs::rename(dir.join(m.rel_path()), dir.join("cur").join(&file)) {
                 Ok(()) => {}
-                // Expunged by another process since the scan: nothing to change.
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    // Renamed by a writer that does not take our lock (Dovecot, an MUA):
+                    // apply the change to the flags the file has now, not the ones we saw.
+                    let Some(now) = find_by_base(&dir, &m.base) else {
+                        continue; // expunged meanwhile: nothing to change
+                    };
+                    let now_name = now.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let Some(parsed) = filename::parse(now_name) else {
+                        continue;
+                    };
+                    let mut current = parsed.flags.clone();
+                    for l in &parsed.keyword_letters {
+                        if let Some(kw) = locked.keywords.keyword(*l) {
+                            current.insert_keyword(kw.clone());
+                        }
+                    }
+                    new = change.apply(&current);
+                    letters = locked.letters_for(&new)?;
+                    file = filename::format(&m.base, &new, &letters, &parsed.other_letters);
+                    fs::rename(&now, dir.join("cur").join(&file))
+                        .map_err(StoreError::io("renaming message for new flags"))?;
+                }
                 Err(e) => return Err(StoreError::io("renaming message for new flags")(e)),
             }
+            // Other processes only move files out of new/, so a retried file was in cur/.
             touched_new |= m.in_new;
             let modseq = locked.record_flags(u, file, new.clone(), letters);
             out.updated
@@ -657,12 +712,7 @@ impl MailStore for Maildir {
         file.take(limit)
             .read_to_end(&mut raw)
             .map_err(StoreError::io("reading message file"))?;
-        let message = with_crlf(raw);
-        match part {
-            ReadPart::Whole => Ok(message),
-            ReadPart::Header => Ok(header_of(&message).to_vec()),
-            ReadPart::Range { start, len } => slice_range(&message, start, len),
-        }
+        select_part(with_crlf(raw), part)
     }
 
     fn read_stream(
@@ -713,8 +763,10 @@ impl MailStore for Maildir {
         for name in self.names(&user_dir)? {
             let dir = layout::mailbox_path(&user_dir, &name)?;
             let s: Arc<Snapshot> = self.ctx.snapshot(&dir)?;
-            usage.messages += s.msgs.len() as u64;
-            usage.bytes += s.msgs.values().map(|m| m.size).sum::<u64>();
+            usage.messages = usage.messages.saturating_add(s.msgs.len() as u64);
+            for m in s.msgs.values() {
+                usage.bytes = usage.bytes.saturating_add(m.size);
+            }
         }
         Ok(usage)
     }

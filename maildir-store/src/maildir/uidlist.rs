@@ -153,7 +153,7 @@ impl UidList {
         for line in text.split_terminator('\n') {
             let record = if v1 {
                 let (uid, name) = line.split_once(' ').ok_or("record without file name")?;
-                UidRecord::new(number(Some(uid))?, base_of(name).to_owned())
+                UidRecord::new(number(Some(uid))?, checked_base(name)?.to_owned())
             } else {
                 parse_v3_record(line)?
             };
@@ -178,15 +178,20 @@ fn parse_v3_record(line: &str) -> Result<UidRecord, String> {
         let key = chars.next().ok_or("empty field")?;
         ext.push((key, chars.as_str().to_owned()));
     }
-    let base = base_of(name);
-    if base.is_empty() || base.contains('/') {
-        return Err("bad file name".into());
-    }
     Ok(UidRecord {
         uid,
         ext,
-        base: base.to_owned(),
+        base: checked_base(name)?.to_owned(),
     })
+}
+
+/// The base of a recorded file name, which must be a usable Maildir name.
+fn checked_base(name: &str) -> Result<&str, String> {
+    let base = base_of(name);
+    if base.is_empty() || base.contains('/') || base.contains('\n') {
+        return Err("bad file name".into());
+    }
+    Ok(base)
 }
 
 fn base_of(name: &str) -> &str {

@@ -2,7 +2,8 @@
 
 use std::{fmt, num::NonZeroU32};
 
-/// A message UID: "a 32-bit value" that is never zero (RFC 3501 `nz-number`).
+/// A message UID: "A 32-bit value assigned to each message" (RFC 3501 §2.3.1.1) that is never
+/// zero (RFC 3501 `nz-number`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Uid(NonZeroU32);
 

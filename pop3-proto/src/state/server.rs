@@ -1,5 +1,7 @@
 //! [`Server`]: the server side of a POP3 session.
 
+use std::time::Instant;
+
 use bytes::{Buf, BufMut};
 
 use crate::{
@@ -76,6 +78,9 @@ enum Phase {
 ///    [`poll_event`](Self::poll_event) and answer each with [`respond`](Self::respond) (or
 ///    [`start_body`](Self::start_body), [`send_body`](Self::send_body) (which writes into
 ///    the caller's buffer directly), [`finish_body`](Self::finish_body) for `RETR`/`TOP`).
+///    After each read, and whenever [`poll_timeout`](Self::poll_timeout) is reached, call
+///    [`handle_timeout`](Self::handle_timeout) with the current time (the RFC 1939
+///    autologout timer; the machine never reads a clock itself).
 /// 3. After answering `STLS` with `+OK`: write the pending output, run the TLS handshake,
 ///    call [`tls_established`](Self::tls_established), and go on reading through TLS.
 /// 4. Stop when [`is_closed`](Self::is_closed) is true (after `QUIT`, or too many bad
@@ -120,6 +125,11 @@ pub struct Server {
     user: Option<UserName>,
     /// USER name awaiting the application's answer.
     pending_user: Option<UserName>,
+    /// When the idle timer last started (by the caller's clock); `None` until the first
+    /// `handle_timeout`.
+    idle_since: Option<Instant>,
+    /// Input arrived or the application answered since the last `handle_timeout`.
+    active: bool,
 }
 
 impl Server {
@@ -149,6 +159,8 @@ impl Server {
             utf8: false,
             user: None,
             pending_user: None,
+            idle_since: None,
+            active: false,
         }
     }
 
@@ -195,6 +207,7 @@ impl Server {
         if matches!(self.phase, Phase::Closing) {
             return data.len();
         }
+        self.active |= !data.is_empty();
         self.io.take_input(data)
     }
 
@@ -229,6 +242,9 @@ impl Server {
                     self.phase = Phase::Discarding;
                     self.refuse(&CommandError::LineTooLong.to_string());
                 }
+                // RFC 1939 §3: "A server MUST respond to an unrecognized, unimplemented, or
+                // syntactically invalid command by responding with a negative status
+                // indicator."
                 Err(CommandDecodeError::Invalid { consumed, error }) => {
                     self.io.input.advance(consumed);
                     self.refuse(&error.to_string());
@@ -241,6 +257,8 @@ impl Server {
     /// or answers it here.
     fn dispatch(&mut self, command: Command) -> Option<ServerEvent> {
         let kind = command.kind();
+        // RFC 1939 §3: "A server MUST respond to a command issued when the session is in an
+        // incorrect state by responding with a negative status indicator."
         if !allowed_in(kind, self.state) {
             self.refuse("command not valid in this state");
             return None;
@@ -349,6 +367,7 @@ impl Server {
             return Err(ServerError::WrongResponse { kind });
         }
         response.encode(&mut self.io.output);
+        self.active = true;
         self.phase = Phase::Ready;
         let ok = !response.is_err();
         match (kind, &response) {
@@ -403,6 +422,7 @@ impl Server {
     pub fn send_body(&mut self, chunk: &[u8], out: &mut impl BufMut) -> Result<(), ServerError> {
         match &mut self.phase {
             Phase::Body(encoder) => {
+                self.active = true;
                 self.io.transmit(out);
                 encoder.encode(chunk, out);
                 Ok(())
@@ -438,6 +458,44 @@ impl Server {
         self.user = None;
         self.phase = Phase::Ready;
         Ok(())
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should be called next: the end of the
+    /// idle period, or `None` before the timer is started or once the session is closing.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Closing => None,
+            _ => self
+                .idle_since
+                .map(|since| since + self.options.idle_timeout),
+        }
+    }
+
+    /// The inactivity autologout timer ([`Options::idle_timeout`]). Call it with the current
+    /// time after every read (that restarts the timer) and when
+    /// [`poll_timeout`](Self::poll_timeout) is reached. Time spent waiting for the
+    /// application (a long RETR, a slow store) is never counted against the client.
+    ///
+    /// RFC 1939 §3: "When the timer expires, the session does NOT enter the UPDATE state--the
+    /// server should close the TCP connection without removing any messages or sending any
+    /// response to the client." So an expired session closes silently, in state `Closed`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let waiting_for_client = matches!(
+            self.phase,
+            Phase::Ready | Phase::Discarding | Phase::AuthChallenged
+        );
+        match self.idle_since {
+            Some(since) if waiting_for_client && !self.active => {
+                if now.saturating_duration_since(since) >= self.options.idle_timeout {
+                    self.io.output.clear();
+                    self.close();
+                }
+            }
+            _ => {
+                self.idle_since = Some(now);
+                self.active = false;
+            }
+        }
     }
 
     /// Appends everything waiting to be sent to `out`; returns how many octets.

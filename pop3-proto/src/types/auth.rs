@@ -8,7 +8,7 @@ pub type SaslData = Secret<Vec<u8>>;
 /// A SASL mechanism name.
 ///
 /// RFC 4422 §3.1: "SASL mechanisms are named by character strings, from 1 to 20 characters in
-/// length, consisting of ASCII [ASCII] uppercase letters, digits, hyphens, and/or
+/// length, consisting of ASCII \[ASCII\] uppercase letters, digits, hyphens, and/or
 /// underscores." Decoders upper-case what clients send before checking.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mechanism(String);

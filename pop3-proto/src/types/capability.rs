@@ -16,7 +16,7 @@ pub enum ExpirePolicy {
 
 /// A capability announced in response to `CAPA`.
 ///
-/// RFC 2449 §5: "capa-tag *(SP param)"; tags are matched case-insensitively and written in
+/// RFC 2449 §3: "capa-tag *(SP param)"; tags are matched case-insensitively and written in
 /// upper case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]

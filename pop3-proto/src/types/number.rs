@@ -4,8 +4,8 @@ use std::{fmt, num::NonZeroU32};
 
 use crate::error::ValidationError;
 
-/// A message number (RFC 1939 §5: "Each message in the maildrop is assigned a message-number
-/// ... The first message in the maildrop is numbered 1").
+/// A message number (RFC 1939 §4: "The first message in the maildrop is assigned a
+/// message-number of "1"").
 ///
 /// Never zero. Decoders also bound it by [`Options::max_message_number`](crate::Options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -169,7 +169,7 @@ impl Status {
     ///
     /// RFC 1939 §7: "A POP3 server which implements the APOP command will include a timestamp
     /// in its banner greeting. The syntax of the timestamp corresponds to the `msg-id' in
-    /// [RFC822]".
+    /// \[RFC822\]".
     pub fn apop_timestamp(&self) -> Option<&str> {
         let text = self.text.as_str();
         let start = text.find('<')?;

@@ -72,7 +72,7 @@ impl AuthLine {
     }
 }
 
-/// RFC 4954 §4: "If the initial response ... is empty, the client MUST send "=" instead.
+/// RFC 4954 §4: an empty initial response is sent as a single "=".
 fn encode_sasl(data: &[u8], initial: bool, out: &mut Vec<u8>) {
     if data.is_empty() && initial {
         out.push(b'=');

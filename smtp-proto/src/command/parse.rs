@@ -26,15 +26,16 @@ pub enum CommandError {
     /// No complete line yet; read more input.
     #[error("incomplete command line")]
     Incomplete,
-    /// No line end within the limit. RFC 5321 §4.5.3.1.4 gives the reply: "500 Line too
-    /// long"; the caller must skip input up to and including the next LF.
+    /// No line end within the limit. RFC 5321 §4.5.3.1.9 gives the reply: "500 Line too
+    /// long."; the caller must skip input up to and including the next LF.
     #[error("command line longer than {max} octets")]
     LineTooLong {
         /// The limit that was exceeded.
         max: usize,
     },
-    /// The line ends with LF alone. RFC 5321 §2.3.8: "a line is a sequence of characters
-    /// ending with `<CRLF>`"; a bare LF is refused so that no two parsers can frame the same
+    /// The line ends with LF alone. RFC 5321 §2.3.8: "Conforming implementations MUST NOT
+    /// recognize or generate any other character or character sequence as a line
+    /// terminator."; a bare LF is refused so that no two parsers can frame the same
     /// bytes differently.
     #[error("line ended by a bare LF")]
     BareNewline {
@@ -106,8 +107,8 @@ pub fn decode_auth_line(input: &[u8], max_line: usize) -> Result<(&[u8], AuthLin
     let value = if line == b"*" {
         AuthLine::Cancel
     } else {
-        // "If the client is unable to ... decode the BASE64 ... the server ... MUST reject
-        // the AUTH command with a 501 reply." (RFC 4954 §4)
+        // "If the server cannot [BASE64] decode any client response, it MUST reject the AUTH
+        // command with a 501 reply (and an enhanced status code of 5.5.2)." (RFC 4954 §4)
         let decoded = base64::decode(line).ok_or(CommandError::Syntax {
             line_len,
             expected: "base64 SASL response",
@@ -251,7 +252,8 @@ fn parse_mail(args: &[u8]) -> Result<Command<'_>, LineError> {
                     _ => return Err(syntax("RET=FULL/HDRS")),
                 });
             }
-            // RFC 3461 §4.4: "ENVID=" xtext; "the ENVID ... MUST be no more than 100 characters"
+            // RFC 3461 §4.4: "ENVID=" xtext; "The ENVID parameter MAY be up to 100 characters in
+            // length."
             Some(v) if is("ENVID") && params.envid.is_none() && v.len() <= 100 => {
                 params.envid = Some(XText::from_wire(text(v)?).map_err(|_| syntax("ENVID=xtext"))?);
             }

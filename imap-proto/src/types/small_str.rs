@@ -1,0 +1,107 @@
+//! Short text kept inline: most tags, atoms and quoted strings in IMAP traffic are a few
+//! bytes, and storing them without a heap allocation is most of the decoder's speed.
+
+use std::{fmt, hash};
+
+/// Bytes that fit inline.
+const INLINE: usize = 22;
+
+/// Immutable UTF-8 text; up to 22 bytes without allocating.
+#[derive(Clone)]
+pub(crate) enum SmallStr {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl SmallStr {
+    pub(crate) fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut buf = [0u8; INLINE];
+        match buf.get_mut(..bytes.len()) {
+            Some(dest) => {
+                dest.copy_from_slice(bytes);
+                // bytes.len() <= INLINE = 22, which fits u8.
+                SmallStr::Inline {
+                    len: bytes.len() as u8,
+                    buf,
+                }
+            }
+            None => SmallStr::Heap(text.into()),
+        }
+    }
+
+    pub(crate) fn from_string(text: String) -> Self {
+        if text.len() <= INLINE {
+            Self::new(&text)
+        } else {
+            SmallStr::Heap(text.into_boxed_str())
+        }
+    }
+
+    /// The bytes, without the UTF-8 check `as_str` needs; for encoders.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            SmallStr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            SmallStr::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Inline bytes were copied from a &str, so they are UTF-8; the fallback is never
+            // taken.
+            SmallStr::Inline { len, buf } => buf
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            SmallStr::Heap(text) => text,
+        }
+    }
+}
+
+impl PartialEq for SmallStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SmallStr {}
+
+impl hash::Hash for SmallStr {
+    fn hash<H: hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl fmt::Debug for SmallStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_text_read_back() {
+        for text in [
+            "",
+            "INBOX",
+            "exactly twenty-two b..",
+            "a longer text that needs the heap",
+        ] {
+            assert_eq!(SmallStr::new(text).as_str(), text);
+            assert_eq!(SmallStr::from_string(text.to_owned()).as_str(), text);
+        }
+        assert!(matches!(
+            SmallStr::new("1234567890123456789012"),
+            SmallStr::Inline { .. }
+        ));
+        assert!(matches!(
+            SmallStr::new("12345678901234567890123"),
+            SmallStr::Heap(_)
+        ));
+        assert_eq!(SmallStr::new("é"), SmallStr::from_string("é".to_owned()));
+    }
+}
