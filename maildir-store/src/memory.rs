@@ -25,6 +25,8 @@ const KEYWORD_LIMIT: usize = 26;
 #[derive(Debug, Default)]
 pub struct MemStore {
     state: Mutex<State>,
+    /// The mirror-set record when this store is one side of a mirror.
+    mirror_state: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +62,39 @@ impl MemStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub(crate) fn mirror_state(&self) -> Option<String> {
+        self.mirror_state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_mirror_state(&self, text: String) {
+        *self.mirror_state.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+    }
+
+    /// Gives a mailbox that never held a message the UIDVALIDITY `v` (for mirrors).
+    pub(crate) fn adopt_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.last_uid_validity = state.last_uid_validity.max(v.get());
+        let mb = state.mailbox(user, name)?;
+        if mb.uid_validity == v {
+            return Ok(());
+        }
+        if mb.uid_next != Uid::MIN || !mb.vanished.is_empty() {
+            return Err(StoreError::ReplicasDiverged {
+                detail: format!("{name} has UIDVALIDITY {} and mail", mb.uid_validity),
+            });
+        }
+        mb.uid_validity = v;
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -217,6 +217,23 @@ impl<'a> Locked<'a> {
         Ok(next)
     }
 
+    /// True when the mailbox never held a message: no UID handed out, nothing expunged.
+    pub(crate) fn is_pristine(&self) -> bool {
+        self.scanned
+            && self.msgs.is_empty()
+            && self.next_uid() == 1
+            && self.index.vanished.is_empty()
+    }
+
+    /// Gives a pristine mailbox another UIDVALIDITY (the control files are rewritten at
+    /// commit). Nothing refers to the old value yet, so no client can be misled.
+    pub(crate) fn set_uid_validity(&mut self, v: u32) {
+        self.uidlist.uid_validity = v;
+        self.index.uid_validity = v;
+        self.uidlist_rewrite = true;
+        self.index_rewrite = true;
+    }
+
     /// Takes a fresh modseq.
     pub(crate) fn bump(&mut self) -> u64 {
         // Saturates rather than panics on a damaged index claiming modseq 2^64 - 1.

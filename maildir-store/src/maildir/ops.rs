@@ -202,6 +202,36 @@ impl Maildir {
         Err(StoreError::MessageVanished(u))
     }
 
+    /// Gives the mailbox the UIDVALIDITY `v` if it never held a message (see
+    /// [`crate::mirror::Replica::adopt_uid_validity`]).
+    pub(crate) fn adopt_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        locked.scan()?;
+        if locked.uidlist.uid_validity == v.get() {
+            return Ok(());
+        }
+        if !locked.is_pristine() {
+            return Err(StoreError::ReplicasDiverged {
+                detail: format!(
+                    "{name} has UIDVALIDITY {} and mail",
+                    locked.uidlist.uid_validity
+                ),
+            });
+        }
+        user_files::note_uid_validity(&self.ctx, &user_dir, v.get())?;
+        locked.set_uid_validity(v.get());
+        locked.commit(true)?;
+        self.ctx.forget(&dir);
+        Ok(())
+    }
+
     /// Puts copies (hard links) or moves (renames) of `picked` into the locked destination.
     fn transfer(
         &self,
