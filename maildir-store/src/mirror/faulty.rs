@@ -31,6 +31,8 @@ pub enum Scope {
     Writes,
     /// Every call.
     Everything,
+    /// Only writes of the mirror-state record (the survivor cannot record a fence).
+    StateRecord,
 }
 
 #[derive(Debug, Default)]
@@ -93,11 +95,20 @@ impl<S: Replica> FaultyStore<S> {
     }
 
     fn enter(&self, write: bool) -> Result<(), StoreError> {
+        self.enter_call(write, false)
+    }
+
+    fn enter_call(&self, write: bool, record: bool) -> Result<(), StoreError> {
         let mut a = self.lock();
         let Some((fault, scope)) = a.fault else {
             return Ok(());
         };
-        if !write && scope == Scope::Writes {
+        let hit = match scope {
+            Scope::Writes => write,
+            Scope::Everything => true,
+            Scope::StateRecord => record,
+        };
+        if !hit {
             return Ok(());
         }
         if write && a.grace > 0 {
@@ -130,7 +141,7 @@ impl<S: Replica> Replica for FaultyStore<S> {
     }
 
     fn write_mirror_state(&self, text: &str) -> Result<(), StoreError> {
-        self.enter(true)?;
+        self.enter_call(true, true)?;
         self.inner.write_mirror_state(text)
     }
 
