@@ -160,7 +160,7 @@ fn no_lone_acknowledgement_without_a_durable_fence_record() {
     );
     assert!(m.status().secondary.is_none());
     assert_eq!(
-        record(&*a.inner()),
+        record(a.inner()),
         "gradwell-mirror v1\nepoch 1\nstale none\n"
     );
     a.heal();
