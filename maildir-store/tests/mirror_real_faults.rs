@@ -1,0 +1,192 @@
+//! Real faults under a mirror of two Maildir replicas: the secondary's root is a small tmpfs
+//! that fills up, is remounted read-only, or is unmounted in the middle of a burst. Each test
+//! keeps a ledger of acknowledged deliveries and proves every one is on the primary exactly
+//! once, and that whatever the secondary kept is byte-identical under the same UID.
+//!
+//! These tests mount filesystems, so they need root (CI runs as root). They fail loudly, never
+//! skip, when mounting is impossible.
+
+mod mirror_support;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+};
+
+use maildir_store::{
+    MailStore, MailboxName, ReadPart,
+    maildir::{self, Maildir},
+    mirror::{Mirror, Options},
+};
+use mirror_support::{Ledger, bob};
+
+/// A tmpfs mounted on a fresh directory, unmounted on drop.
+struct Tmpfs {
+    _parent: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+impl Tmpfs {
+    fn new(size: &str) -> Self {
+        let parent = tempfile::tempdir().expect("temporary directory");
+        let dir = parent.path().join("replica");
+        fs::create_dir(&dir).expect("mount point");
+        let opts = format!("size={size}");
+        let path = dir.to_str().expect("utf-8 path");
+        if let Err(e) = run("mount", &["-t", "tmpfs", "-o", &opts, "tmpfs", path]) {
+            panic!("this test must mount a tmpfs (run as root, as CI does): {e}");
+        }
+        Self {
+            _parent: parent,
+            dir,
+        }
+    }
+
+    fn path(&self) -> &str {
+        self.dir.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Already unmounted by the test is fine.
+        let _ = run("umount", &["-l", self.path()]);
+    }
+}
+
+fn replica(root: &Path) -> Arc<Maildir> {
+    Maildir::init_replica(root).expect("init replica");
+    Arc::new(Maildir::open(root, maildir::Options::default()).expect("open replica"))
+}
+
+struct Set {
+    _a_dir: tempfile::TempDir,
+    a: Arc<Maildir>,
+    b: Arc<Maildir>,
+    mirror: Mirror,
+}
+
+fn set(b_root: &Path) -> Set {
+    let a_dir = tempfile::tempdir().expect("temporary directory");
+    let a = replica(a_dir.path());
+    let b = replica(b_root);
+    let mirror = Mirror::open(a.clone(), b.clone(), Options::default()).expect("open mirror");
+    Set {
+        _a_dir: a_dir,
+        a,
+        b,
+        mirror,
+    }
+}
+
+/// A body of about `kb` kilobytes for message `n`.
+fn big(n: usize, kb: usize) -> Vec<u8> {
+    let mut b = mirror_support::body(n);
+    b.extend(std::iter::repeat_n(b'x', kb * 1024));
+    b.extend_from_slice(b"\r\n");
+    b
+}
+
+/// Delivers `count` messages, calling `fault` before message `at`.
+fn burst(set: &Set, ledger: &mut Ledger, count: usize, at: usize, fault: impl FnOnce()) {
+    let mut fault = Some(fault);
+    for n in 0..count {
+        if n == at {
+            if let Some(f) = fault.take() {
+                f();
+            }
+        }
+        let b = big(n, 16);
+        let req = maildir_store::AppendRequest::new(std::time::SystemTime::UNIX_EPOCH);
+        match set
+            .mirror
+            .append(&bob(), &MailboxName::inbox(), &mut &b[..], &req)
+        {
+            Ok(uid) => ledger.acked.push((uid, b)),
+            Err(e) => panic!("message {n}: the primary must keep accepting: {e}"),
+        }
+    }
+}
+
+/// Whatever the secondary still shows is byte-identical to the primary under the same UID.
+fn secondary_is_a_clean_prefix(set: &Set) {
+    let inbox = MailboxName::inbox();
+    let Ok(view) = set.b.open(&bob(), &inbox) else {
+        return; // unreadable (unmounted): nothing on it can mislead anyone
+    };
+    for m in &view.messages {
+        let on_b = set.b.read(&bob(), &inbox, m.uid, ReadPart::Whole);
+        let on_a = set.a.read(&bob(), &inbox, m.uid, ReadPart::Whole);
+        if let Ok(on_b) = on_b {
+            assert_eq!(Some(&on_b), on_a.as_ref().ok(), "UID {} differs", m.uid);
+        }
+    }
+}
+
+fn check(set: &Set, ledger: &Ledger, count: usize) {
+    assert_eq!(ledger.acked.len(), count);
+    let st = set.mirror.status();
+    assert!(st.secondary.is_some(), "the secondary was fenced");
+    assert!(st.primary.is_none());
+    ledger.assert_all_present(&set.mirror);
+    ledger.assert_all_present(&*set.a);
+    secondary_is_a_clean_prefix(set);
+}
+
+/// MIR-03: the secondary's array fills up.
+#[test]
+fn secondary_fills_up() {
+    let fs = Tmpfs::new("512k");
+    let set = set(&fs.dir);
+    let mut ledger = Ledger::default();
+    burst(&set, &mut ledger, 60, usize::MAX, || {});
+    check(&set, &ledger, 60);
+    let reason = set.mirror.status().secondary.expect("fenced").reason;
+    assert!(reason.contains("space"), "{reason}");
+}
+
+/// MIR-04: the secondary's array is remounted read-only during the burst.
+#[test]
+fn secondary_goes_read_only() {
+    let fs = Tmpfs::new("8m");
+    let set = set(&fs.dir);
+    let mut ledger = Ledger::default();
+    burst(&set, &mut ledger, 30, 10, || {
+        run("mount", &["-o", "remount,ro", fs.path()]).expect("remount read-only");
+    });
+    check(&set, &ledger, 30);
+    let reason = set.mirror.status().secondary.expect("fenced").reason;
+    assert!(reason.contains("Read-only"), "{reason}");
+}
+
+/// MIR-01/MIR-07: the secondary's array is unmounted during the burst; its mount point is
+/// then a bare directory, and nothing may be created there.
+#[test]
+fn secondary_is_unmounted() {
+    let fs = Tmpfs::new("8m");
+    let set = set(&fs.dir);
+    let mut ledger = Ledger::default();
+    burst(&set, &mut ledger, 30, 10, || {
+        run("umount", &["-l", fs.path()]).expect("unmount");
+    });
+    check(&set, &ledger, 30);
+    let left: Vec<_> = fs::read_dir(&fs.dir).expect("mount point").collect();
+    assert!(left.is_empty(), "nothing created on the bare mount point");
+}
