@@ -108,19 +108,13 @@ fn big(n: usize, kb: usize) -> Vec<u8> {
 fn burst(set: &Set, ledger: &mut Ledger, count: usize, at: usize, fault: impl FnOnce()) {
     let mut fault = Some(fault);
     for n in 0..count {
-        if n == at {
-            if let Some(f) = fault.take() {
-                f();
-            }
-        }
-        let b = big(n, 16);
-        let req = maildir_store::AppendRequest::new(std::time::SystemTime::UNIX_EPOCH);
-        match set
-            .mirror
-            .append(&bob(), &MailboxName::inbox(), &mut &b[..], &req)
+        if n == at
+            && let Some(f) = fault.take()
         {
-            Ok(uid) => ledger.acked.push((uid, b)),
-            Err(e) => panic!("message {n}: the primary must keep accepting: {e}"),
+            f();
+        }
+        if let Err(e) = ledger.deliver_bytes(&set.mirror, big(n, 16)) {
+            panic!("message {n}: the primary must keep accepting: {e}");
         }
     }
 }
