@@ -256,3 +256,95 @@ fn a_lone_replica_needs_proof_or_an_override() {
     let m = open(&a, &b, quick()).expect("B is the proven survivor");
     assert_eq!(m.status().primary.map(|f| f.epoch), Some(2));
 }
+
+/// M3/M5 and MIR-06: while the secondary is fenced the primary takes deliveries, expunges,
+/// flag changes and mailbox changes; after resync the secondary equals the primary (same
+/// UIDs, UIDVALIDITY, MODSEQs, UIDLs), nothing expunged came back, and after the rejoin
+/// both take every write again.
+#[test]
+fn resync_brings_a_fenced_replica_level_and_rejoins_it() {
+    use maildir_store::{ExpungeSelector, FlagChange, Flags, SystemFlag, mirror::differences};
+    let (a, b) = replicas();
+    let m = open(&a, &b, quick()).expect("open");
+    let mut ledger = Ledger::default();
+    let inbox = MailboxName::inbox();
+    let old = MailboxName::new("Old").expect("name");
+    let archive = MailboxName::new("Archive/2026").expect("name");
+    m.create_mailbox(&bob(), &old, None).expect("create");
+    for n in 0..10 {
+        ledger.deliver(&m, n).expect("healthy");
+    }
+    b.arm(Fault::Errno(EIO), Scope::Writes);
+    for n in 10..30 {
+        ledger.deliver(&m, n).expect("primary alone");
+    }
+    assert!(m.status().secondary.is_some());
+    let expunged: Vec<_> = ledger.acked.drain(..5).map(|(u, _)| u).collect();
+    m.expunge(&bob(), &inbox, &ExpungeSelector::Uids(expunged.clone()))
+        .expect("expunge");
+    let seen = FlagChange::Add(Flags::new().with(SystemFlag::Seen));
+    let some: Vec<_> = ledger.acked.iter().take(8).map(|(u, _)| *u).collect();
+    m.store_flags(&bob(), &inbox, &some, &seen, None)
+        .expect("store");
+    m.create_mailbox(&bob(), &archive, None).expect("create");
+    m.copy(&bob(), &inbox, &some[..3], &archive).expect("copy");
+    m.delete_mailbox(&bob(), &old).expect("delete");
+    m.set_subscribed(&bob(), &archive, true).expect("subscribe");
+    assert!(!differences(&*a, &*b, &bob()).expect("compare").is_empty());
+
+    b.heal();
+    let report = m.rejoin().expect("resync and rejoin");
+    assert_eq!(report.messages_copied, 20 + 3);
+    assert_eq!(report.mailboxes_deleted, 1);
+    assert_eq!(report.mailboxes_created, 2, "Archive and Archive/2026");
+    assert_eq!(report.full_passes, 0, "the journal was enough");
+    assert!(report.lag > 0);
+    let st = m.status();
+    assert!(st.primary.is_none() && st.secondary.is_none());
+    assert_eq!(st.epoch, 3);
+    for r in [&a, &b] {
+        assert_eq!(record(&**r), "gradwell-mirror v1\nepoch 3\nstale none\n");
+    }
+    assert_eq!(
+        differences(&*a, &*b, &bob()).expect("compare"),
+        Vec::<String>::new()
+    );
+    for uid in &expunged {
+        let r = b
+            .inner()
+            .read(&bob(), &inbox, *uid, maildir_store::ReadPart::Whole);
+        assert!(r.is_err(), "expunged UID {uid} did not come back");
+    }
+    let changes = b
+        .inner()
+        .changes_since(&bob(), &inbox, maildir_store::ModSeq::ZERO)
+        .expect("changes");
+    assert_eq!(changes.vanished, expunged, "tombstones copied for QRESYNC");
+    for n in 30..35 {
+        ledger.deliver(&m, n).expect("both again");
+    }
+    ledger.assert_all_present(a.inner());
+    ledger.assert_all_present(b.inner());
+    assert_eq!(
+        differences(&*a, &*b, &bob()).expect("compare"),
+        Vec::<String>::new()
+    );
+}
+
+/// A resync never runs on a healthy set, and a second fault during resync leaves the
+/// replica fenced.
+#[test]
+fn resync_needs_a_fenced_replica_and_stops_on_faults() {
+    let (a, b) = replicas();
+    let m = open(&a, &b, quick()).expect("open");
+    let mut ledger = Ledger::default();
+    ledger.deliver(&m, 0).expect("healthy");
+    assert!(m.rejoin().is_err(), "nothing to rejoin");
+    b.arm(Fault::Errno(EIO), Scope::Writes);
+    ledger.deliver(&m, 1).expect("primary alone");
+    assert!(m.rejoin().is_err(), "still failing");
+    assert!(m.status().secondary.is_some());
+    b.heal();
+    m.rejoin().expect("healed");
+    ledger.assert_all_present(b.inner());
+}

@@ -3,6 +3,10 @@
 //! keeps a ledger of acknowledged deliveries and proves every one is on the primary exactly
 //! once, and that whatever the secondary kept is byte-identical under the same UID.
 //!
+//! After the fault is repaired (space freed, remounted read-write, a fresh array mounted)
+//! the mirror resyncs and readmits the secondary, and the ledger must then hold on both
+//! replicas, which must compare equal.
+//!
 //! These tests mount filesystems, so they need root (CI runs as root). They fail loudly, never
 //! skip, when mounting is impossible.
 
@@ -134,6 +138,24 @@ fn secondary_is_a_clean_prefix(set: &Set) {
     }
 }
 
+/// Repairs nothing itself: resyncs, rejoins, and checks the ledger on both sides.
+fn rejoin_and_check(set: &Set, ledger: &mut Ledger) {
+    let report = set.mirror.rejoin().expect("resync and rejoin");
+    assert!(report.messages_copied > 0, "{report:?}");
+    let st = set.mirror.status();
+    assert!(st.primary.is_none() && st.secondary.is_none());
+    ledger.assert_all_present(&*set.a);
+    ledger.assert_all_present(&*set.b);
+    let diff = maildir_store::mirror::differences(&*set.a, &*set.b, &bob()).expect("compare");
+    assert!(diff.is_empty(), "{diff:#?}");
+    // Both replicas take writes again.
+    let next = ledger.acked.len();
+    ledger
+        .deliver(&set.mirror, next + 1000)
+        .expect("delivered to both");
+    ledger.assert_all_present(&*set.b);
+}
+
 fn check(set: &Set, ledger: &Ledger, count: usize) {
     assert_eq!(ledger.acked.len(), count);
     let st = set.mirror.status();
@@ -154,6 +176,8 @@ fn secondary_fills_up() {
     check(&set, &ledger, 60);
     let reason = set.mirror.status().secondary.expect("fenced").reason;
     assert!(reason.contains("space"), "{reason}");
+    run("mount", &["-o", "remount,size=16m", fs.path()]).expect("grow the array");
+    rejoin_and_check(&set, &mut ledger);
 }
 
 /// MIR-04: the secondary's array is remounted read-only during the burst.
@@ -168,6 +192,8 @@ fn secondary_goes_read_only() {
     check(&set, &ledger, 30);
     let reason = set.mirror.status().secondary.expect("fenced").reason;
     assert!(reason.contains("Read-only"), "{reason}");
+    run("mount", &["-o", "remount,rw", fs.path()]).expect("read-write again");
+    rejoin_and_check(&set, &mut ledger);
 }
 
 /// MIR-01/MIR-07: the secondary's array is unmounted during the burst; its mount point is
@@ -183,4 +209,74 @@ fn secondary_is_unmounted() {
     check(&set, &ledger, 30);
     let left: Vec<_> = fs::read_dir(&fs.dir).expect("mount point").collect();
     assert!(left.is_empty(), "nothing created on the bare mount point");
+    assert!(
+        set.mirror.rejoin().is_err(),
+        "a bare mount point is no target"
+    );
+    // The operator mounts a replacement array and initialises it.
+    run(
+        "mount",
+        &["-t", "tmpfs", "-o", "size=16m", "tmpfs", fs.path()],
+    )
+    .expect("remount");
+    Maildir::init_replica(&fs.dir).expect("init the new array");
+    rejoin_and_check(&set, &mut ledger);
+}
+
+/// MIR-06: the secondary is replaced by a snapshot taken before it was fenced, while the
+/// primary delivered and expunged. It comes back only as a resync target; the expunged
+/// messages stay expunged and no UID is reused.
+#[test]
+fn a_stale_snapshot_returns() {
+    let fs = Tmpfs::new("32m");
+    let snapshot = tempfile::tempdir().expect("snapshot dir");
+    let a_dir = tempfile::tempdir().expect("temporary directory");
+    let a = replica(a_dir.path());
+    let b = replica(&fs.dir);
+    let mut ledger = Ledger::default();
+    {
+        let mirror = Mirror::open(a.clone(), b.clone(), Options::default()).expect("open");
+        for n in 0..20 {
+            ledger.deliver_bytes(&mirror, big(n, 1)).expect("both");
+        }
+        let snap = snapshot.path().to_str().expect("utf-8");
+        run("cp", &["-a", &format!("{}/.", fs.path()), snap]).expect("snapshot");
+        run("mount", &["-o", "remount,ro", fs.path()]).expect("read-only");
+        for n in 20..50 {
+            ledger
+                .deliver_bytes(&mirror, big(n, 1))
+                .expect("primary alone");
+        }
+        let old: Vec<_> = ledger.acked.drain(..15).map(|(u, _)| u).collect();
+        mirror
+            .expunge(
+                &bob(),
+                &MailboxName::inbox(),
+                &maildir_store::ExpungeSelector::Uids(old),
+            )
+            .expect("expunge on the primary");
+    }
+    // Swap the array for the old snapshot and restart.
+    run("umount", &["-l", fs.path()]).expect("unmount");
+    run(
+        "mount",
+        &["-t", "tmpfs", "-o", "size=32m", "tmpfs", fs.path()],
+    )
+    .expect("mount");
+    let snap = format!("{}/.", snapshot.path().to_str().expect("utf-8"));
+    run("cp", &["-a", &snap, fs.path()]).expect("restore snapshot");
+    let b = Arc::new(Maildir::open(&fs.dir, maildir::Options::default()).expect("open"));
+    let mirror = Mirror::open(a.clone(), b.clone(), Options::default()).expect("reopen");
+    assert!(mirror.status().secondary.is_some(), "the snapshot is stale");
+    let view = mirror.open(&bob(), &MailboxName::inbox()).expect("open");
+    assert_eq!(view.messages.len(), 35, "served from the primary");
+    let set = Set {
+        _a_dir: a_dir,
+        a,
+        b,
+        mirror,
+    };
+    rejoin_and_check(&set, &mut ledger);
+    let inbox = set.b.open(&bob(), &MailboxName::inbox()).expect("open");
+    assert_eq!(inbox.messages.len(), 36, "no expunged message came back");
 }

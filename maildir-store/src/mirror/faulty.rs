@@ -8,9 +8,9 @@ use std::{
 
 use super::replica::Replica;
 use crate::{
-    AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, MailStore, MailboxInfo,
-    MailboxName, MailboxView, ModSeq, Pop3Entry, QuotaUsage, ReadPart, SpecialUse, StoreError,
-    StoreOutcome, Uid, UidValidity, UserId,
+    AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, Flags, MailStore,
+    MailboxInfo, MailboxName, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage, ReadPart,
+    SpecialUse, StoreError, StoreOutcome, Uid, UidValidity, UserId,
 };
 
 /// What an armed fault does to a call.
@@ -135,6 +135,11 @@ impl<S: Replica> FaultyStore<S> {
 }
 
 impl<S: Replica> Replica for FaultyStore<S> {
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
+        self.enter(false)?;
+        self.inner.users()
+    }
+
     fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
         self.enter(false)?;
         self.inner.read_mirror_state()
@@ -153,6 +158,40 @@ impl<S: Replica> Replica for FaultyStore<S> {
     ) -> Result<(), StoreError> {
         self.enter(true)?;
         self.inner.adopt_uid_validity(user, name, v)
+    }
+
+    fn restore_message(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        meta: &MessageMeta,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.restore_message(user, name, meta, body)
+    }
+
+    fn restore_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        flags: &Flags,
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.restore_flags(user, name, uid, flags, modseq)
+    }
+
+    fn restore_expunge(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.restore_expunge(user, name, uids, modseq)
     }
 }
 

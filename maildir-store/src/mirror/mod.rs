@@ -36,21 +36,27 @@
 //! is set by an operator, because a lone replica cannot tell whether its peer moved on
 //! without it.
 //!
+//! # Resync
+//! A fenced replica is only a resync target: [`Mirror::resync_user`] and [`Mirror::rejoin`]
+//! copy the survivor's state to it with the survivor's identifiers (see the `resync` module
+//! notes), and `rejoin` readmits it under a new epoch.
+//!
 //! # Not yet (later work)
-//! Resync of a fenced replica (incremental from the change feed), merge by message identity
-//! after a double fault, the scrub, and placement/live moves between mirror sets. Until resync
-//! exists a fenced replica stays fenced for the life of the set.
+//! Merge by message identity after a double fault (split brain is refused instead), the
+//! verify-and-repair scrub (only [`differences`] exists), and placement/live moves between
+//! mirror sets.
 
 mod compare;
 mod faulty;
 mod replica;
+mod resync;
 mod state;
 mod worker;
 
 use std::{
     collections::{HashMap, HashSet},
     io::Read,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard, RwLock},
     time::{Duration, Instant},
 };
 
@@ -58,6 +64,7 @@ pub use self::{
     compare::differences,
     faulty::{Fault, FaultyStore, Scope},
     replica::{MIRROR_STATE_FILE, Replica},
+    resync::ResyncReport,
 };
 use self::{
     state::{Plan, Record, Seen},
@@ -173,6 +180,8 @@ pub struct Mirror {
     fencing: Mutex<()>,
     /// One lock per user with writes in flight, so both sides apply them in the same order.
     users: Mutex<HashMap<UserId, Arc<Mutex<()>>>>,
+    /// Held shared by every write and exclusively by [`Mirror::rejoin`]'s last pass.
+    barrier: RwLock<()>,
     /// Users whose INBOX has the same UIDVALIDITY on both sides (see [`Mirror::ensure_user`]).
     aligned: Mutex<HashSet<UserId>>,
 }
@@ -244,6 +253,7 @@ impl Mirror {
             fencing: Mutex::new(()),
             users: Mutex::new(HashMap::new()),
             aligned: Mutex::new(HashSet::new()),
+            barrier: RwLock::new(()),
         };
         mirror.start_up()?;
         Ok(mirror)
@@ -394,6 +404,7 @@ impl Mirror {
 
     /// Runs `f` holding the user's write lock.
     fn with_user<R>(&self, user: &UserId, f: impl FnOnce() -> R) -> R {
+        let _not_rejoining = self.barrier.read().unwrap_or_else(|e| e.into_inner());
         let lock = self.user_lock(user);
         let result = {
             let _in_order = lock.lock().unwrap_or_else(|e| e.into_inner());
