@@ -348,3 +348,42 @@ fn resync_needs_a_fenced_replica_and_stops_on_faults() {
     m.rejoin().expect("healed");
     ledger.assert_all_present(b.inner());
 }
+
+/// A full queue in front of a healthy replica is backpressure, not a fault: more concurrent
+/// writers than queue slots wait their turn and nobody is fenced.
+#[test]
+fn a_busy_replica_is_not_fenced() {
+    let (a, b) = replicas();
+    let mut options = quick();
+    options.workers_per_replica = 1;
+    options.queue_depth = 1;
+    let m = open(&a, &b, options).expect("open");
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let m = &m;
+            s.spawn(move || {
+                let user = maildir_store::UserId::new(&format!("u{t}")).expect("user");
+                for n in 0..10 {
+                    let body = mirror_support::body(n);
+                    let req = maildir_store::AppendRequest::new(std::time::SystemTime::UNIX_EPOCH);
+                    m.append(&user, &MailboxName::inbox(), &mut &body[..], &req)
+                        .expect("acknowledged");
+                }
+            });
+        }
+    });
+    let st = m.status();
+    assert!(st.primary.is_none() && st.secondary.is_none(), "{st:?}");
+    for t in 0..8 {
+        let user = maildir_store::UserId::new(&format!("u{t}")).expect("user");
+        let diff = maildir_store::mirror::differences(&*a, &*b, &user).expect("compare");
+        assert!(diff.is_empty(), "{diff:?}");
+        assert_eq!(
+            m.open(&user, &MailboxName::inbox())
+                .expect("open")
+                .messages
+                .len(),
+            10
+        );
+    }
+}

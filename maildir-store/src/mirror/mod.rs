@@ -340,7 +340,7 @@ impl Mirror {
     ) -> Result<Result<R, StoreError>, NoAnswer> {
         let deadline = Instant::now() + self.options.deadline;
         let worker = &self.workers[side.index()];
-        worker.submit(move |r| call(r))?.wait(deadline)
+        worker.submit(move |r| call(r), deadline)?.wait(deadline)
     }
 
     fn write_record(&self, side: Side, record: Record) -> Result<(), String> {
@@ -446,7 +446,9 @@ impl Mirror {
         let (u, n) = (user.clone(), name.clone());
         let call: Call<UidValidity> = Arc::new(move |r| Ok(r.open(&u, &n)?.uid_validity));
         let deadline = Instant::now() + self.options.deadline;
-        let [p, s] = self.submit_both(&call).map(|p| Self::collect(p, deadline));
+        let [p, s] = self
+            .submit_both(&call, deadline)
+            .map(|p| Self::collect(p, deadline));
         let want = match (&p, &s) {
             (Outcome::Answer(Ok(vp)), Outcome::Answer(Ok(vs))) if vp != vs => *vp,
             _ => return self.settle(p, s).map(|_| ()),
@@ -462,13 +464,13 @@ impl Mirror {
     }
 
     /// Queues `call` on every healthy side.
-    fn submit_both<R: Send + 'static>(&self, call: &Call<R>) -> [Queued<R>; 2] {
+    fn submit_both<R: Send + 'static>(&self, call: &Call<R>, deadline: Instant) -> [Queued<R>; 2] {
         Side::BOTH.map(|side| {
             if self.is_fenced(side) {
                 return None;
             }
             let call = Arc::clone(call);
-            Some(self.workers[side.index()].submit(move |r| call(r)))
+            Some(self.workers[side.index()].submit(move |r| call(r), deadline))
         })
     }
 
@@ -482,7 +484,9 @@ impl Mirror {
 
     fn write_locked<R: PartialEq + Send + 'static>(&self, call: Call<R>) -> Result<R, StoreError> {
         let deadline = Instant::now() + self.options.deadline;
-        let [p, s] = self.submit_both(&call).map(|p| Self::collect(p, deadline));
+        let [p, s] = self
+            .submit_both(&call, deadline)
+            .map(|p| Self::collect(p, deadline));
         self.settle(p, s)
     }
 

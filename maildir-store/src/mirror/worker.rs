@@ -8,7 +8,7 @@ use std::{
         mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError},
     },
     thread,
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use super::replica::Replica;
@@ -71,21 +71,33 @@ impl Worker {
         Ok(Self { queue })
     }
 
-    /// Queues `job` without blocking.
-    pub(crate) fn submit<R, F>(&self, job: F) -> Result<Pending<R>, NoAnswer>
+    /// Queues `job`. While the queue is full the caller waits (backpressure, not memory)
+    /// until `deadline`, then gives up with [`NoAnswer::QueueFull`].
+    pub(crate) fn submit<R, F>(&self, job: F, deadline: Instant) -> Result<Pending<R>, NoAnswer>
     where
         R: Send + 'static,
         F: FnOnce(&dyn Replica) -> R + Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel(1);
-        let boxed: Job = Box::new(move |r| {
+        let mut boxed: Job = Box::new(move |r| {
             // The caller may have stopped waiting; then nobody wants the answer.
             let _ = tx.send(job(r));
         });
-        match self.queue.try_send(boxed) {
-            Ok(()) => Ok(Pending { rx }),
-            Err(TrySendError::Full(_)) => Err(NoAnswer::QueueFull),
-            Err(TrySendError::Disconnected(_)) => Err(NoAnswer::Lost),
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.queue.try_send(boxed) {
+                Ok(()) => return Ok(Pending { rx }),
+                Err(TrySendError::Disconnected(_)) => return Err(NoAnswer::Lost),
+                Err(TrySendError::Full(back)) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(NoAnswer::QueueFull);
+                    }
+                    boxed = back;
+                    thread::sleep(pause.min(deadline - now));
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+            }
         }
     }
 }
@@ -103,13 +115,14 @@ impl<R> Pending<R> {
 
 #[cfg(test)]
 mod tests {
-    use std::{sync::Condvar, time::Duration};
+    use std::sync::Condvar;
 
     use super::*;
     use crate::MemStore;
 
     #[test]
     fn a_stuck_pool_refuses_work_instead_of_queueing_it() {
+        // One thread and two queue slots: the fourth job finds no room.
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
         let w = Worker::start("t", Arc::new(MemStore::new()), 1, 2).expect("spawn");
         let block = |gate: Arc<(Mutex<bool>, Condvar)>| {
@@ -121,12 +134,19 @@ mod tests {
                 }
             }
         };
-        let first = w.submit(block(Arc::clone(&gate))).expect("runs");
+        let now = Instant::now;
+        let first = w.submit(block(Arc::clone(&gate)), now()).expect("runs");
         // Give the thread time to take the first job so the queue holds exactly the next two.
         thread::sleep(Duration::from_millis(50));
-        let _q1 = w.submit(block(Arc::clone(&gate))).expect("queued");
-        let _q2 = w.submit(block(Arc::clone(&gate))).expect("queued");
-        assert_eq!(w.submit(|_| ()).err(), Some(NoAnswer::QueueFull));
+        let _q1 = w.submit(block(Arc::clone(&gate)), now()).expect("queued");
+        let _q2 = w.submit(block(Arc::clone(&gate)), now()).expect("queued");
+        let t = now();
+        let full = w.submit(|_| (), t + Duration::from_millis(50)).err();
+        assert_eq!(full, Some(NoAnswer::QueueFull));
+        assert!(
+            t.elapsed() >= Duration::from_millis(50),
+            "waited for room first"
+        );
         *gate.0.lock().expect("gate") = true;
         gate.1.notify_all();
         first
@@ -138,7 +158,10 @@ mod tests {
     fn a_late_answer_is_a_missed_deadline() {
         let w = Worker::start("t", Arc::new(MemStore::new()), 1, 1).expect("spawn");
         let p = w
-            .submit(|_| thread::sleep(Duration::from_millis(300)))
+            .submit(
+                |_| thread::sleep(Duration::from_millis(300)),
+                Instant::now(),
+            )
             .expect("queued");
         let r = p.wait(Instant::now() + Duration::from_millis(20));
         assert_eq!(r.err(), Some(NoAnswer::Deadline));
