@@ -387,3 +387,29 @@ fn a_busy_replica_is_not_fenced() {
         );
     }
 }
+
+/// A new set over a populated primary and an empty secondary starts degraded and the
+/// secondary is filled by resync; two populated trees with no records are refused.
+#[test]
+fn a_new_set_over_existing_mail() {
+    let (a, b) = replicas();
+    let mut ledger = Ledger::default();
+    for n in 0..5 {
+        ledger.deliver(a.inner(), n).expect("plain store");
+    }
+    let m = open(&a, &b, quick()).expect("open");
+    assert!(
+        m.status().secondary.is_some(),
+        "empty secondary is a resync target"
+    );
+    m.rejoin().expect("fill the secondary");
+    ledger.assert_all_present(b.inner());
+    let (c, d) = replicas();
+    Ledger::default()
+        .deliver(c.inner(), 0)
+        .expect("plain store");
+    Ledger::default()
+        .deliver(d.inner(), 0)
+        .expect("plain store");
+    assert!(open(&c, &d, quick()).is_err(), "two populated trees");
+}

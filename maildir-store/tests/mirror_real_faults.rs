@@ -280,3 +280,31 @@ fn a_stale_snapshot_returns() {
     let inbox = set.b.open(&bob(), &MailboxName::inbox()).expect("open");
     assert_eq!(inbox.messages.len(), 36, "no expunged message came back");
 }
+
+/// MIR-07 at start-up: the secondary's array is not mounted (its mount point is an empty
+/// directory). The set starts on the primary, which its record proves current, creates
+/// nothing on the bare mount point, and reports the secondary failed.
+#[test]
+fn start_with_the_secondary_unmounted() {
+    let fs = Tmpfs::new("8m");
+    let set = set(&fs.dir);
+    let mut ledger = Ledger::default();
+    ledger.deliver(&set.mirror, 0).expect("both");
+    run("mount", &["-o", "remount,ro", fs.path()]).expect("read-only");
+    ledger
+        .deliver(&set.mirror, 1)
+        .expect("primary alone; secondary fenced");
+    drop(set.mirror);
+    run("umount", &["-l", fs.path()]).expect("unmount");
+    let b: Arc<dyn maildir_store::mirror::Replica> =
+        match Maildir::open(&fs.dir, maildir::Options::default()) {
+            Ok(_) => panic!("an empty mount point must not open as a replica"),
+            Err(e) => Arc::new(maildir_store::mirror::Unavailable::new(e.to_string())),
+        };
+    let mirror = Mirror::open(set.a.clone(), b, Options::default()).expect("start on A");
+    assert!(mirror.status().secondary.is_some());
+    ledger.deliver(&mirror, 2).expect("served from A");
+    ledger.assert_all_present(&mirror);
+    let left: Vec<_> = fs::read_dir(&fs.dir).expect("mount point").collect();
+    assert!(left.is_empty(), "nothing created on the bare mount point");
+}

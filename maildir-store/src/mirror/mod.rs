@@ -34,7 +34,7 @@
 //! THREATS.md MIR-08) is refused. One unreadable side is fenced if the other's record proves
 //! it is the survivor; otherwise start-up is refused unless [`Options::trust_lone_replica`]
 //! is set by an operator, because a lone replica cannot tell whether its peer moved on
-//! without it.
+//! without it. A root that cannot even be opened is passed in as [`Unavailable`].
 //!
 //! # Resync
 //! A fenced replica is only a resync target: [`Mirror::resync_user`] and [`Mirror::rejoin`]
@@ -51,6 +51,7 @@ mod faulty;
 mod replica;
 mod resync;
 mod state;
+mod unavailable;
 mod worker;
 
 use std::{
@@ -65,6 +66,7 @@ pub use self::{
     faulty::{Fault, FaultyStore, Scope},
     replica::{MIRROR_STATE_FILE, Replica},
     resync::ResyncReport,
+    unavailable::Unavailable,
 };
 use self::{
     state::{Plan, Record, Seen},
@@ -281,6 +283,40 @@ impl Mirror {
                 Ok(())
             }
             Plan::Fresh(epoch) => {
+                // Two trees with no records are only "in sync" when the secondary is empty;
+                // an empty secondary next to a populated primary is a resync target, and two
+                // populated ones are an operator's call.
+                let users = |side| self.on(side, Arc::new(|r: &dyn Replica| r.users()));
+                let populated =
+                    [users(Side::Primary)?, users(Side::Secondary)?].map(|u| !u.is_empty());
+                match populated {
+                    [_, false] => {}
+                    [false, true] => {
+                        return Err(unavailable(
+                            "a new set's primary is empty but its secondary holds mail: swap them",
+                        ));
+                    }
+                    [true, true] => {
+                        return Err(unavailable(
+                            "a new set needs an empty secondary (initialise one and resync)",
+                        ));
+                    }
+                }
+                if populated[0] {
+                    let record = Record {
+                        epoch: epoch + 1,
+                        stale: Some(Side::Secondary),
+                    };
+                    self.write_record(Side::Primary, record)
+                        .map_err(|why| unavailable(&format!("new set: {why}")))?;
+                    let mut h = self.lock_health();
+                    h.epoch = epoch + 1;
+                    h.fenced[1] = Some(Fenced {
+                        reason: "new, empty secondary: resync it".into(),
+                        epoch: epoch + 1,
+                    });
+                    return Ok(());
+                }
                 let record = Record { epoch, stale: None };
                 for side in Side::BOTH {
                     self.write_record(side, record)

@@ -81,7 +81,7 @@ impl Mirror {
     }
 
     /// One call on one side, any missing answer as an error (a resync never fences).
-    fn on<R: Send + 'static>(&self, side: Side, call: Call<R>) -> Result<R, StoreError> {
+    pub(super) fn on<R: Send + 'static>(&self, side: Side, call: Call<R>) -> Result<R, StoreError> {
         self.ask(side, call).unwrap_or_else(|no| {
             Err(StoreError::ReplicaUnavailable {
                 reason: format!("{side:?} during resync: {no:?}"),
