@@ -102,6 +102,19 @@ impl Mirror {
     /// side is recorded on it first and then on the survivor, so a crash in between still
     /// leaves the survivor's record naming it stale.
     pub fn rejoin(&self) -> Result<ResyncReport, StoreError> {
+        self.rejoin_checked(false)
+    }
+
+    /// [`Mirror::rejoin`], but before readmitting the replica every message's bytes are
+    /// compared on both sides, not only the metadata. Use it for a replica fenced after an
+    /// IO error (THREATS.md MIR-02: a failed fsync may have dropped writes the replica
+    /// believes it has). Any difference refuses the rejoin with
+    /// [`StoreError::ReplicasDiverged`] and the replica stays fenced.
+    pub fn rejoin_verified(&self) -> Result<ResyncReport, StoreError> {
+        self.rejoin_checked(true)
+    }
+
+    fn rejoin_checked(&self, verify: bool) -> Result<ResyncReport, StoreError> {
         let (stale, good) = self.resync_sides()?;
         let mut report = ResyncReport::default();
         let users = self.on(good, Arc::new(|r: &dyn Replica| r.users()))?;
@@ -114,6 +127,9 @@ impl Mirror {
             let last = self.resync_locked(user, stale, good)?;
             report.lag += last.lag;
             report.messages_copied += last.messages_copied;
+            if verify {
+                self.verify_bytes(user, stale, good)?;
+            }
         }
         let epoch = self.lock_health().epoch + 1;
         let record = Record { epoch, stale: None };
@@ -164,6 +180,31 @@ impl Mirror {
             self.level_mailbox(stale, good, user, &info.name, &mut report)?;
         }
         Ok(report)
+    }
+
+    /// Every message of the user reads back the same on both sides.
+    fn verify_bytes(&self, user: &UserId, stale: Side, good: Side) -> Result<(), StoreError> {
+        let u = user.clone();
+        let names = self.on(good, Arc::new(move |r| r.list_mailboxes(&u)))?;
+        for info in names {
+            let name = info.name;
+            for meta in self.view(good, user, &name)?.messages {
+                let read = |side| {
+                    let (u, n, uid) = (user.clone(), name.clone(), meta.uid);
+                    self.on(
+                        side,
+                        Arc::new(move |r| r.read(&u, &n, uid, ReadPart::Whole)),
+                    )
+                };
+                if read(good)? != read(stale)? {
+                    return Err(diverged(format!(
+                        "{user} {name}: UID {} has different bytes on the replica being rejoined",
+                        meta.uid
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn t_delete(&self, stale: Side, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
