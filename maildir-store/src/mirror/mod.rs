@@ -227,6 +227,11 @@ fn agree<R: PartialEq>(a: &Result<R, StoreError>, b: &Result<R, StoreError>) -> 
     }
 }
 
+/// For [`crate::fuzzing`]: parses a mirror-state record and writes it back out.
+pub(crate) fn fuzz_record_round_trip(text: &str) -> Option<String> {
+    Record::parse(text).map(Record::to_text)
+}
+
 type Call<R> = Arc<dyn Fn(&dyn Replica) -> Result<R, StoreError> + Send + Sync>;
 
 /// A call queued on one side: `None` when that side is fenced.
