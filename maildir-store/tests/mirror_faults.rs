@@ -413,3 +413,40 @@ fn a_new_set_over_existing_mail() {
         .expect("plain store");
     assert!(open(&c, &d, quick()).is_err(), "two populated trees");
 }
+
+/// A writer killed after the secondary stored a message but before the primary did leaves an
+/// orphan on the secondary. The first use of the user notices, fences the secondary, and the
+/// resync retires the orphan's UID on both sides instead of reusing it.
+#[test]
+fn an_orphan_on_the_secondary_is_retired_not_reused() {
+    use maildir_store::{ModSeq, mirror::differences};
+    let (a, b) = replicas();
+    let mut ledger = Ledger::default();
+    {
+        let m = open(&a, &b, quick()).expect("open");
+        for n in 0..3 {
+            ledger.deliver(&m, n).expect("both");
+        }
+    }
+    let orphan = Ledger::default()
+        .deliver(b.inner(), 99)
+        .expect("the secondary alone, never acknowledged");
+    let m = open(&a, &b, quick()).expect("restart");
+    ledger.assert_all_present(&m);
+    assert!(m.status().secondary.is_some(), "the difference was noticed");
+    m.rejoin().expect("resync");
+    assert_eq!(
+        differences(&*a, &*b, &bob()).expect("compare"),
+        Vec::<String>::new()
+    );
+    for r in [a.inner(), b.inner()] {
+        let gone = r
+            .changes_since(&bob(), &MailboxName::inbox(), ModSeq::ZERO)
+            .expect("changes")
+            .vanished;
+        assert_eq!(gone, [orphan], "retired on both sides");
+    }
+    let next = ledger.deliver(&m, 3).expect("both");
+    assert!(next > orphan, "the orphan's UID is never reused");
+    ledger.assert_all_present(b.inner());
+}

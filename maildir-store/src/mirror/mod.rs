@@ -472,13 +472,32 @@ impl Mirror {
         if known(&self.aligned.lock().unwrap_or_else(|e| e.into_inner())) {
             return Ok(());
         }
-        self.with_user(user, || self.align_locked(user, &MailboxName::inbox()))?;
+        self.with_user(user, || {
+            self.align_locked(user, &MailboxName::inbox())?;
+            self.check_in_sync_locked(user)
+        })?;
         let mut aligned = self.aligned.lock().unwrap_or_else(|e| e.into_inner());
         if aligned.len() >= self.options.remembered_users {
             aligned.clear();
         }
         aligned.insert(user.clone());
         Ok(())
+    }
+
+    /// A writer killed between the two replicas' answers leaves them different with no
+    /// fence recorded. So the first time this process serves a user, both sides must show
+    /// the same mailbox list and the same INBOX (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ);
+    /// otherwise the secondary is fenced for resync. (Other mailboxes are checked by their
+    /// next write, whose UIDs or modseqs then disagree.)
+    fn check_in_sync_locked(&self, user: &UserId) -> Result<(), StoreError> {
+        let u = user.clone();
+        let call: Call<(Vec<MailboxName>, MailboxView)> = Arc::new(move |r| {
+            let names = r.list_mailboxes(&u)?.into_iter().map(|i| i.name).collect();
+            let mut inbox = r.open(&u, &MailboxName::inbox())?;
+            inbox.messages.clear();
+            Ok((names, inbox))
+        });
+        self.write_locked(call).map(|_| ())
     }
 
     /// Gives a just-created mailbox the primary's UIDVALIDITY on the secondary too. The

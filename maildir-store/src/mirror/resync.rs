@@ -12,7 +12,10 @@
 //! friends): same UIDs, flags, INTERNALDATEs and MODSEQs, and tombstones for every UID the
 //! survivor expunged, so an expunged message never comes back and no UID is handed out twice.
 //! Data only ever flows from the survivor to the fenced side; nothing on the survivor is
-//! deleted or changed by a resync (M3, M4).
+//! deleted or changed by a resync (M3, M4). The one thing a survivor may gain is a
+//! tombstone: a message only the target holds, from a write that was never acknowledged
+//! (the writer was killed between the two replicas' answers), has its UID retired on both
+//! sides rather than reused.
 //!
 //! Known limits: UIDLs recorded by a migration (not the default `%08Xu%08Xv`) are not copied;
 //! expunge tombstones copied by a resync carry the survivor's HIGHESTMODSEQ at the time
@@ -264,6 +267,7 @@ impl Mirror {
         name: &MailboxName,
         report: &mut ResyncReport,
     ) -> Result<(), StoreError> {
+        self.retire_orphans(stale, good, user, name, report)?;
         let first = self.view(stale, user, name)?;
         let lag = self.view(good, user, name)?.highest_modseq.get();
         report.lag += lag.saturating_sub(first.highest_modseq.get());
@@ -284,6 +288,43 @@ impl Mirror {
         Err(diverged(format!(
             "{user} {name}: still differs after a full pass"
         )))
+    }
+
+    /// Messages only the target has and the survivor never expunged are orphans of a write
+    /// that was never acknowledged (a writer killed between the two replicas' answers). They
+    /// cannot simply be dropped: a reader may have seen the UID. So the UID is retired on
+    /// both sides — a tombstone above both HIGHESTMODSEQs, UIDNEXT past it — and never
+    /// names anything again. The survivor gains only those tombstones.
+    fn retire_orphans(
+        &self,
+        stale: Side,
+        good: Side,
+        user: &UserId,
+        name: &MailboxName,
+        report: &mut ResyncReport,
+    ) -> Result<(), StoreError> {
+        let (sv, tv) = (self.view(good, user, name)?, self.view(stale, user, name)?);
+        let (u, n) = (user.clone(), name.clone());
+        let all = self.on(
+            good,
+            Arc::new(move |r| r.changes_since(&u, &n, ModSeq::ZERO)),
+        )?;
+        let orphans: Vec<Uid> = tv
+            .messages
+            .iter()
+            .map(|m| m.uid)
+            .filter(|u| sv.get(*u).is_none() && !all.vanished.contains(u))
+            .collect();
+        if orphans.is_empty() {
+            return Ok(());
+        }
+        report.expunges_applied += orphans.len();
+        let at = tv.highest_modseq.max(sv.highest_modseq).next();
+        for side in [good, stale] {
+            let (u, n, o) = (user.clone(), name.clone(), orphans.clone());
+            self.on(side, Arc::new(move |r| r.restore_expunge(&u, &n, &o, at)))?;
+        }
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)] // one step of one mailbox; splitting it hides the flow
