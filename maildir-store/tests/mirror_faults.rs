@@ -293,7 +293,13 @@ fn resync_brings_a_fenced_replica_level_and_rejoins_it() {
     assert!(!differences(&*a, &*b, &bob()).expect("compare").is_empty());
 
     b.heal();
+    let behind = m.lag(&bob()).expect("lag");
+    assert!(behind > 0);
     let report = m.rejoin().expect("resync and rejoin");
+    assert_eq!(
+        report.lag, behind,
+        "the lag the resync closed is the lag reported"
+    );
     assert_eq!(report.messages_copied, 20 + 3);
     assert_eq!(report.mailboxes_deleted, 1);
     assert_eq!(report.mailboxes_created, 2, "Archive and Archive/2026");

@@ -92,6 +92,36 @@ impl Mirror {
         })
     }
 
+    /// How far the fenced replica's copy of `user` is behind: the survivor's HIGHESTMODSEQ
+    /// minus the target's, summed over the survivor's mailboxes (a missing mailbox counts in
+    /// full). Zero when level. For monitoring while a replica is out and during a resync.
+    pub fn lag(&self, user: &UserId) -> Result<u64, StoreError> {
+        let (stale, good) = self.resync_sides()?;
+        let u = user.clone();
+        let names = self.on(good, Arc::new(move |r| r.list_mailboxes(&u)))?;
+        let mut lag = 0u64;
+        for info in names {
+            lag = lag.saturating_add(self.mailbox_lag(stale, good, user, &info.name)?);
+        }
+        Ok(lag)
+    }
+
+    fn mailbox_lag(
+        &self,
+        stale: Side,
+        good: Side,
+        user: &UserId,
+        name: &MailboxName,
+    ) -> Result<u64, StoreError> {
+        let want = self.view(good, user, name)?.highest_modseq.get();
+        let have = match self.view(stale, user, name) {
+            Ok(v) => v.highest_modseq.get(),
+            Err(StoreError::NoSuchMailbox) => 0,
+            Err(e) => return Err(e),
+        };
+        Ok(want.saturating_sub(have))
+    }
+
     /// Brings the fenced replica's copy of `user` level with the survivor. May run while
     /// serving: the user's writes wait for it. The replica stays fenced (see
     /// [`Mirror::rejoin`]).
@@ -171,6 +201,7 @@ impl Mirror {
             report.mailboxes_deleted += 1;
         }
         for info in &want {
+            report.lag += self.mailbox_lag(stale, good, user, &info.name)?;
             let target = self.target_mailbox(stale, good, user, &info.name, &mut report)?;
             let subscribed = have
                 .iter()
@@ -269,8 +300,6 @@ impl Mirror {
     ) -> Result<(), StoreError> {
         self.retire_orphans(stale, good, user, name, report)?;
         let first = self.view(stale, user, name)?;
-        let lag = self.view(good, user, name)?.highest_modseq.get();
-        report.lag += lag.saturating_sub(first.highest_modseq.get());
         for since in [first.highest_modseq, ModSeq::ZERO] {
             let (sv, tv) = (self.view(good, user, name)?, self.view(stale, user, name)?);
             if sv == tv {
