@@ -17,6 +17,10 @@ use mirror_support::{Ledger, bob};
 const EIO: i32 = 5;
 const ENOSPC: i32 = 28;
 const EROFS: i32 = 30;
+/// Permission loss (`chmod 000` cannot be tested for real as root, who ignores it).
+const EACCES: i32 = 13;
+/// A vanished mount: paths under the root are gone.
+const ENOENT: i32 = 2;
 
 type Faulty = Arc<FaultyStore<MemStore>>;
 
@@ -53,11 +57,11 @@ fn a_fresh_set_records_epoch_one_on_both_sides() {
     }
 }
 
-/// MIR-01/02/03/04 with the error each produces: the secondary fails mid-burst, is fenced
+/// MIR-01/02/03/04 (and permission loss) with the error each produces: the secondary fails mid-burst, is fenced
 /// with a record on the primary, and the burst goes on with no lost acknowledgement.
 #[test]
 fn secondary_errors_mid_burst_are_fenced_and_service_continues() {
-    for errno in [EIO, ENOSPC, EROFS] {
+    for errno in [EIO, ENOSPC, EROFS, EACCES, ENOENT] {
         let (a, b) = replicas();
         let m = open(&a, &b, quick()).expect("open");
         let mut ledger = Ledger::default();
