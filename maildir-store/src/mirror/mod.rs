@@ -7,7 +7,12 @@
 //! of one user are applied in the same order on both sides (one user's writes are serialised
 //! by the mirror), so both replicas hand out the same UIDs, UIDVALIDITY, MODSEQs and UIDLs;
 //! the mirror compares what the two sides answered and fences the secondary if they ever
-//! disagree, so a client never sees two identities for one message (M5).
+//! disagree, so a client never sees two identities for one message (M5). Each replica
+//! creates a new mailbox (or a user's INBOX) itself; the mirror then gives the secondary the
+//! primary's UIDVALIDITY ([`Replica::adopt_uid_validity`]).
+//!
+//! A full queue makes the writer wait, up to the deadline, for room (backpressure); only a
+//! replica that stays full that long counts as hung.
 //!
 //! # Reads
 //! From the preferred healthy replica (the primary unless it is fenced); a fault there fences
@@ -36,15 +41,36 @@
 //! is set by an operator, because a lone replica cannot tell whether its peer moved on
 //! without it. A root that cannot even be opened is passed in as [`Unavailable`].
 //!
+//! Two replicas without records form a new set only if the secondary is empty; an empty
+//! secondary next to a populated primary starts fenced and is filled by resync.
+//!
+//! A writer killed between the two replicas' answers leaves them different with no fence
+//! recorded. The first time a process serves a user it therefore compares the mailbox list
+//! and INBOX on both sides and fences the secondary if they differ; other mailboxes are
+//! checked by their next write (its UIDs or modseqs disagree).
+//!
 //! # Resync
 //! A fenced replica is only a resync target: [`Mirror::resync_user`] and [`Mirror::rejoin`]
 //! copy the survivor's state to it with the survivor's identifiers (see the `resync` module
-//! notes), and `rejoin` readmits it under a new epoch.
+//! notes), and `rejoin` readmits it under a new epoch. [`Mirror::rejoin_verified`] also
+//! compares every message's bytes (after an IO error, MIR-02). [`Mirror::lag`] and
+//! [`ResyncReport`] show how far behind it is.
+//!
+//! # Known limits
+//! - One user's writes are serialised inside one process. Two processes (front-ends)
+//!   writing the same user through their own `Mirror`s can apply changes in different orders
+//!   on the two replicas; the answers then disagree and the secondary is fenced (safe, but a
+//!   needless resync). A cross-process per-user lock is later work.
+//! - APPEND reads the whole message into memory once (both replicas need it); the caller's
+//!   message size limit bounds it.
+//! - Resync of an INBOX whose UIDVALIDITY differs and that already holds mail, or of a
+//!   mailbox where one UID names different messages on the two sides, is refused
+//!   ([`StoreError::ReplicasDiverged`]); rebuilding such a mailbox is operator work for now.
 //!
 //! # Not yet (later work)
 //! Merge by message identity after a double fault (split brain is refused instead), the
-//! verify-and-repair scrub (only [`differences`] exists), and placement/live moves between
-//! mirror sets.
+//! verify-and-repair scrub (only [`differences`] and [`Mirror::rejoin_verified`] exist), and
+//! placement/live moves between mirror sets.
 
 mod compare;
 mod faulty;
