@@ -61,6 +61,12 @@
 //!   writing the same user through their own `Mirror`s can apply changes in different orders
 //!   on the two replicas; the answers then disagree and the secondary is fenced (safe, but a
 //!   needless resync). A cross-process per-user lock is later work.
+//! - Health is per process: a fence is recorded durably on the survivor, but another
+//!   process serving the same set learns of it only when its own calls fail or when it
+//!   restarts (it then reads the record). Until then it keeps writing to both replicas, which
+//!   is safe for its own acknowledgements; a double fault seen differently by two processes
+//!   ends as split brain, refused at the next start. Sharing health between front-ends
+//!   (re-reading the records) is later work.
 //! - APPEND reads the whole message into memory once (both replicas need it); the caller's
 //!   message size limit bounds it.
 //! - Resync of an INBOX whose UIDVALIDITY differs and that already holds mail, or of a
