@@ -370,23 +370,6 @@ impl Mirror {
     ) -> Result<(), StoreError> {
         let (u, n) = (user.clone(), name.clone());
         let cs = self.on(good, Arc::new(move |r| r.changes_since(&u, &n, since)))?;
-        let mut gone: Vec<Uid> = cs.vanished.clone();
-        gone.extend(
-            tv.messages
-                .iter()
-                .map(|m| m.uid)
-                .filter(|u| sv.get(*u).is_none()),
-        );
-        gone.sort_unstable();
-        gone.dedup();
-        if !gone.is_empty() {
-            report.expunges_applied += gone.len();
-            let (u, n, at) = (user.clone(), name.clone(), cs.highest_modseq);
-            self.on(
-                stale,
-                Arc::new(move |r| r.restore_expunge(&u, &n, &gone, at)),
-            )?;
-        }
         for meta in cs.changed {
             let (u, n) = (user.clone(), name.clone());
             match tv.get(meta.uid) {
@@ -421,6 +404,24 @@ impl Mirror {
                     report.messages_copied += 1;
                 }
             }
+        }
+        // Tombstones last: they raise UIDNEXT, and the copies above need the UIDs below it.
+        let mut gone: Vec<Uid> = cs.vanished.clone();
+        gone.extend(
+            tv.messages
+                .iter()
+                .map(|m| m.uid)
+                .filter(|u| sv.get(*u).is_none()),
+        );
+        gone.sort_unstable();
+        gone.dedup();
+        if !gone.is_empty() {
+            report.expunges_applied += gone.len();
+            let (u, n, at) = (user.clone(), name.clone(), cs.highest_modseq);
+            self.on(
+                stale,
+                Arc::new(move |r| r.restore_expunge(&u, &n, &gone, at)),
+            )?;
         }
         Ok(())
     }
