@@ -1,4 +1,4 @@
-//! Random histories against a mirror whose secondary fails at a random step: after healing
+//! Random histories against a mirror one of whose replicas fails at a random step: after healing
 //! and a rejoin the two replicas must compare equal (UIDs, flags, MODSEQs, UIDVALIDITY,
 //! bytes, UIDLs), and no UID is ever handed out twice.
 
@@ -99,26 +99,28 @@ fn apply(m: &Mirror, user: &UserId, op: &Op, serial: usize, last_uid: &mut [u32;
     }
 }
 
-/// Runs `ops`, failing the secondary with `errno` before step `fail_at`, heals it, rejoins,
-/// and checks the replicas are equal before and after one more delivery.
+/// Runs `ops`, failing one replica (the primary if `primary`) with `errno` before step
+/// `fail_at`, heals it, rejoins, and checks the replicas are equal before and after one more
+/// delivery.
 fn run<S: Replica + 'static>(
     a: Arc<FaultyStore<S>>,
     b: Arc<FaultyStore<S>>,
     ops: &[Op],
-    fail_at: usize,
-    errno: i32,
+    (fail_at, errno, primary): (usize, i32, bool),
 ) -> Result<(), TestCaseError> {
+    let victim = if primary { a.clone() } else { b.clone() };
     let m = Mirror::open(a.clone(), b.clone(), Options::default()).expect("open");
     let user = UserId::new("bob").expect("user");
     let mut last_uid = [0u32; 3];
     for (i, op) in ops.iter().enumerate() {
         if i == fail_at {
-            b.arm(Fault::Errno(errno), Scope::Writes);
+            victim.arm(Fault::Errno(errno), Scope::Writes);
         }
         apply(&m, &user, op, i, &mut last_uid);
     }
-    b.heal();
-    if m.status().secondary.is_some() {
+    victim.heal();
+    let st = m.status();
+    if st.primary.is_some() || st.secondary.is_some() {
         m.rejoin().expect("rejoin");
     }
     let diff = differences(&*a, &*b, &user).expect("compare");
@@ -147,18 +149,20 @@ proptest! {
         ops in proptest::collection::vec(op(), 1..40),
         fail_at in 0..40usize,
         errno in prop_oneof![Just(5), Just(28), Just(30)],
+        primary in any::<bool>(),
     ) {
         let a = Arc::new(FaultyStore::new(MemStore::new()));
         let b = Arc::new(FaultyStore::new(MemStore::new()));
-        run(a, b, &ops, fail_at, errno)?;
+        run(a, b, &ops, (fail_at, errno, primary))?;
     }
 
     #[test]
     fn the_same_on_maildir_replicas(
         ops in proptest::collection::vec(op(), 1..30),
         fail_at in 0..30usize,
+        primary in any::<bool>(),
     ) {
         let (da, db) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
-        run(maildir_replica(&da), maildir_replica(&db), &ops, fail_at, 5)?;
+        run(maildir_replica(&da), maildir_replica(&db), &ops, (fail_at, 5, primary))?;
     }
 }
