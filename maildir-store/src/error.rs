@@ -59,6 +59,13 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+    /// The two replicas of a mirror set disagree in a way that cannot be aligned in place
+    /// (the secondary is then fenced and left for resync).
+    #[error("replicas diverged: {detail}")]
+    ReplicasDiverged {
+        /// What differs.
+        detail: String,
+    },
     /// An operating-system error, with what we were doing at the time.
     #[error("{context}: {source}")]
     Io {

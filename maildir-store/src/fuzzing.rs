@@ -73,6 +73,21 @@ pub fn mailbox_name(data: &[u8]) {
     assert_eq!(layout::parse_folder_dir(&dir), Some(name));
 }
 
+/// Any mirror-state record: parsing never panics, and what parses is written back to the
+/// same record.
+pub fn maildir_mirror_state(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(record) = crate::mirror::fuzz_record_round_trip(text) else {
+        return;
+    };
+    assert_eq!(
+        crate::mirror::fuzz_record_round_trip(&record),
+        Some(record.clone())
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +107,8 @@ mod tests {
         mailbox_name(b"B&APw-cher/x");
         mailbox_name("Bücher/2024".as_bytes());
         mailbox_name(b"a/../b");
+        maildir_mirror_state(b"gradwell-mirror v1\nepoch 4\nstale 1\n");
+        maildir_mirror_state(b"gradwell-mirror v1\nepoch 99999999999999999999\nstale 0\n");
     }
 
     proptest::proptest! {
@@ -103,6 +120,7 @@ mod tests {
             maildir_index(&data);
             maildir_keywords(&data);
             mailbox_name(&data);
+            maildir_mirror_state(&data);
         }
 
         #[test]

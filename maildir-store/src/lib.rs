@@ -6,6 +6,7 @@
 //! - [`MemStore`] keeps everything in memory.
 //! - [`maildir::Maildir`] keeps every user as a Maildir++ tree that Dovecot opens with the same
 //!   UIDs, flags and keywords (see that module for the on-disk format and durability rules).
+//! - [`mirror::Mirror`] keeps every mailbox on two replicas, fencing a failed one.
 //! - [`conformance`] is one behaviour suite that any implementation runs with
 //!   [`conformance_suite!`].
 //!
@@ -34,6 +35,7 @@ pub mod fuzzing;
 mod mailbox_name;
 pub mod maildir;
 mod memory;
+pub mod mirror;
 mod pop3;
 mod store;
 mod types;

@@ -25,6 +25,8 @@ const KEYWORD_LIMIT: usize = 26;
 #[derive(Debug, Default)]
 pub struct MemStore {
     state: Mutex<State>,
+    /// The mirror-set record when this store is one side of a mirror.
+    mirror_state: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +62,120 @@ impl MemStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub(crate) fn user_ids(&self) -> Vec<UserId> {
+        let mut users: Vec<UserId> = self.lock().users.keys().cloned().collect();
+        users.sort();
+        users
+    }
+
+    pub(crate) fn mirror_state(&self) -> Option<String> {
+        self.mirror_state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_mirror_state(&self, text: String) {
+        *self.mirror_state.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+    }
+
+    /// Gives a mailbox that never held a message the UIDVALIDITY `v` (for mirrors).
+    pub(crate) fn adopt_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        state.last_uid_validity = state.last_uid_validity.max(v.get());
+        let mb = state.mailbox(user, name)?;
+        if mb.uid_validity == v {
+            return Ok(());
+        }
+        if mb.uid_next != Uid::MIN || !mb.vanished.is_empty() {
+            return Err(StoreError::ReplicasDiverged {
+                detail: format!("{name} has UIDVALIDITY {} and mail", mb.uid_validity),
+            });
+        }
+        mb.uid_validity = v;
+        Ok(())
+    }
+
+    /// Resync: stores `body` under exactly `meta`'s UID, flags, date and modseq.
+    pub(crate) fn restore_message(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        meta: &MessageMeta,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        if meta.uid < mb.uid_next {
+            return Err(StoreError::ReplicasDiverged {
+                detail: format!("UID {} is below UIDNEXT {}", meta.uid, mb.uid_next),
+            });
+        }
+        mb.admit_keywords(&meta.flags)?;
+        mb.uid_next = meta.uid.next().ok_or(StoreError::Corrupt {
+            file: "mailbox",
+            detail: "UID space exhausted".into(),
+        })?;
+        mb.highest_modseq = mb.highest_modseq.max(meta.modseq);
+        let mut meta = meta.clone();
+        meta.size = body.len() as u64;
+        let body = Arc::new(body.to_vec());
+        mb.messages.insert(meta.uid, Message { meta, body });
+        Ok(())
+    }
+
+    /// Resync: gives a message exactly these flags at exactly this modseq.
+    pub(crate) fn restore_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        flags: &Flags,
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        mb.admit_keywords(flags)?;
+        let m = mb
+            .messages
+            .get_mut(&uid)
+            .ok_or(StoreError::NoSuchMessage(uid))?;
+        m.meta.flags = flags.clone();
+        m.meta.modseq = modseq;
+        mb.highest_modseq = mb.highest_modseq.max(modseq);
+        Ok(())
+    }
+
+    /// Resync: removes these messages (those present), recording every one as expunged at
+    /// `modseq` and keeping UIDNEXT above them.
+    pub(crate) fn restore_expunge(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        for &uid in uids {
+            mb.messages.remove(&uid);
+            if !mb.vanished.iter().any(|(u, _)| *u == uid) {
+                mb.vanished.push((uid, modseq));
+            }
+            // Never hand out a UID the peer used, even one this replica never saw.
+            if let Some(next) = uid.next() {
+                mb.uid_next = mb.uid_next.max(next);
+            }
+        }
+        mb.highest_modseq = mb.highest_modseq.max(modseq);
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -217,6 +217,23 @@ impl<'a> Locked<'a> {
         Ok(next)
     }
 
+    /// True when the mailbox never held a message: no UID handed out, nothing expunged.
+    pub(crate) fn is_pristine(&self) -> bool {
+        self.scanned
+            && self.msgs.is_empty()
+            && self.next_uid() == 1
+            && self.index.vanished.is_empty()
+    }
+
+    /// Gives a pristine mailbox another UIDVALIDITY (the control files are rewritten at
+    /// commit). Nothing refers to the old value yet, so no client can be misled.
+    pub(crate) fn set_uid_validity(&mut self, v: u32) {
+        self.uidlist.uid_validity = v;
+        self.index.uid_validity = v;
+        self.uidlist_rewrite = true;
+        self.index_rewrite = true;
+    }
+
     /// Takes a fresh modseq.
     pub(crate) fn bump(&mut self) -> u64 {
         // Saturates rather than panics on a damaged index claiming modseq 2^64 - 1.
@@ -506,9 +523,26 @@ impl<'a> Locked<'a> {
 
     /// Records a message that was just put in place under `uid`.
     pub(crate) fn record_new(&mut self, uid: u32, msg: Msg) {
+        let modseq = self.bump();
+        self.record_new_at(uid, msg, modseq);
+    }
+
+    /// Takes `modseq` if given (resync copies the peer's), else a fresh one.
+    pub(crate) fn modseq_or_bump(&mut self, given: Option<u64>) -> u64 {
+        match given {
+            Some(m) => {
+                self.index.highest = self.index.highest.max(m);
+                m
+            }
+            None => self.bump(),
+        }
+    }
+
+    /// Records a message that was just put in place under `uid`, with this modseq.
+    pub(crate) fn record_new_at(&mut self, uid: u32, msg: Msg, modseq: u64) {
+        self.index.highest = self.index.highest.max(modseq);
         self.uidlist_appends
             .push(UidRecord::new(uid, msg.base.clone()));
-        let modseq = self.bump();
         let entry = index::Entry {
             modseq,
             size: msg.size,
@@ -531,8 +565,9 @@ impl<'a> Locked<'a> {
         name: String,
         flags: Flags,
         letters: Vec<u8>,
+        given: Option<u64>,
     ) -> u64 {
-        let modseq = self.bump();
+        let modseq = self.modseq_or_bump(given);
         self.index_appends
             .push_str(&index::changed(modseq, uid, &flags));
         if let Some(e) = self.index.live.get_mut(&uid) {
@@ -551,12 +586,29 @@ impl<'a> Locked<'a> {
 
     /// Records that a message's file is gone.
     pub(crate) fn record_expunged(&mut self, uid: u32) {
+        self.record_expunged_at(uid, None);
+    }
+
+    /// Records that a message's file is gone, at `given` modseq or a fresh one.
+    pub(crate) fn record_expunged_at(&mut self, uid: u32, given: Option<u64>) {
         self.uidlist.header_next_uid = self.next_uid();
         self.msgs.remove(&uid);
         self.uidlist.records.retain(|r| r.uid != uid);
         self.uidlist_appends.retain(|r| r.uid != uid);
         self.uidlist_rewrite = true;
-        let modseq = self.bump();
+        let modseq = self.modseq_or_bump(given);
+        self.expunge_in_index(uid, modseq);
+    }
+
+    /// Resync: the peer expunged `uid` (which this replica never had or already dropped)
+    /// at `modseq`: keep the tombstone for QRESYNC and never hand the UID out.
+    pub(crate) fn record_absent_expunge(&mut self, uid: u32, modseq: u64) {
+        if self.index.vanished.iter().any(|(u, _)| *u == uid) || self.msgs.contains_key(&uid) {
+            return;
+        }
+        self.uidlist.header_next_uid = self.next_uid().max(uid.saturating_add(1));
+        self.uidlist_rewrite = true;
+        self.index.highest = self.index.highest.max(modseq);
         self.expunge_in_index(uid, modseq);
     }
 

@@ -66,7 +66,7 @@ pub(crate) mod filename;
 pub(crate) mod index;
 pub(crate) mod keywords;
 pub(crate) mod layout;
-mod lock;
+pub(crate) mod lock;
 mod mailbox;
 pub(crate) mod mutf7;
 mod ops;
@@ -135,7 +135,7 @@ impl Default for Options {
 /// A Maildir store on one replica root.
 #[derive(Debug)]
 pub struct Maildir {
-    ctx: Ctx,
+    pub(crate) ctx: Ctx,
 }
 
 /// State shared by every operation of one [`Maildir`].
@@ -259,6 +259,11 @@ impl Maildir {
     /// How many times a corrupt control file had to be rebuilt, for monitoring.
     pub fn rebuild_count(&self) -> u64 {
         self.ctx.rebuilds.load(Ordering::Relaxed)
+    }
+
+    /// Fails unless the replica root is still a mounted, initialised root (DESIGN.md M4).
+    pub(crate) fn check_replica_root(&self) -> Result<(), StoreError> {
+        check_root(&self.ctx.root)
     }
 
     /// Forgets this process's cached scans (the next open lists the directories again).

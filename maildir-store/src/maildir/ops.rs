@@ -202,6 +202,250 @@ impl Maildir {
         Err(StoreError::MessageVanished(u))
     }
 
+    /// APPEND; with `fixed`, the message gets exactly that UID and modseq (resync copying
+    /// the peer replica), which must be at or above UIDNEXT so no UID is ever reused.
+    pub(crate) fn deliver(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        message: &mut dyn Read,
+        request: &AppendRequest,
+        fixed: Option<(Uid, ModSeq)>,
+    ) -> Result<Uid, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut tmp = deliver::write_tmp(&self.ctx, &dir, message, request.internal_date)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        if locked.needs_scan {
+            locked.scan()?;
+        }
+        let flags = request.flags.clone();
+        locked.keywords_fit(flags.keywords())?;
+        let letters = locked.letters_for(&flags)?;
+        locked.write_keywords()?;
+        let new_uid = match fixed {
+            None => locked.allocate_uid()?,
+            Some((u, _)) if u.get() >= locked.next_uid() => u.get(),
+            Some((u, _)) => {
+                return Err(StoreError::ReplicasDiverged {
+                    detail: format!("UID {u} is below UIDNEXT {}", locked.next_uid()),
+                });
+            }
+        };
+        let marker = (new_uid, locked.uidlist.uid_validity);
+        let base = self.ctx.unique_base(Some(marker), tmp.size, tmp.vsize);
+        let in_new = flags.is_empty();
+        let file = if in_new {
+            base.clone()
+        } else {
+            filename::format(&base, &flags, &letters, &[])
+        };
+        let target_dir = dir.join(sub_dir(in_new));
+        fs::rename(&tmp.path, target_dir.join(&file))
+            .map_err(StoreError::io("renaming tmp/ file into place"))?;
+        tmp.kept = true;
+        let modseq = locked.modseq_or_bump(fixed.map(|(_, m)| m.get()));
+        locked.record_new_at(
+            new_uid,
+            Msg {
+                name: file,
+                in_new,
+                base,
+                flags,
+                keyword_letters: letters,
+                other_letters: Vec::new(),
+                size: tmp.vsize,
+                internal_date: tmp.internal_date,
+                header_len: tmp.header_len,
+                modseq: 0,
+                pop3_uidl: None,
+                pop3_order: None,
+            },
+            modseq,
+        );
+        locked.commit(false)?;
+        self.ctx.fsync_path(&target_dir)?;
+        uid(new_uid)
+    }
+
+    /// STORE; with `fixed`, every changed message gets that modseq (resync).
+    pub(crate) fn change_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        change: &FlagChange,
+        unchanged_since: Option<ModSeq>,
+        fixed: Option<ModSeq>,
+    ) -> Result<StoreOutcome, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        locked.scan()?;
+        let picked = Self::pick(&locked.msgs, uids);
+        let mut out = StoreOutcome::default();
+        let mut plan = Vec::new();
+        for (u, m) in picked {
+            if unchanged_since.is_some_and(|limit| m.modseq > limit.get()) {
+                out.modified.push(uid(u)?);
+                continue;
+            }
+            let new = change.apply(&m.flags);
+            if new == m.flags {
+                out.updated
+                    .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(m.modseq), false));
+                continue;
+            }
+            plan.push((u, m, new));
+        }
+        locked.keywords_fit(plan.iter().flat_map(|(_, _, f)| f.keywords()))?;
+        let mut lettered = Vec::with_capacity(plan.len());
+        for (u, m, new) in plan {
+            let mut letters = locked.letters_for(&new)?;
+            // Letters with no keyword behind them are not ours to drop.
+            letters.extend(
+                m.keyword_letters
+                    .iter()
+                    .filter(|l| locked.keywords.keyword(**l).is_none()),
+            );
+            letters.sort_unstable();
+            lettered.push((u, m, new, letters));
+        }
+        locked.write_keywords()?;
+        let mut touched_new = false;
+        for (u, m, mut new, mut letters) in lettered {
+            let mut file = filename::format(&m.base, &new, &letters, &m.other_letters);
+            match fs::rename(dir.join(m.rel_path()), dir.join("cur").join(&file)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    // Renamed by a writer that does not take our lock (Dovecot, an MUA):
+                    // apply the change to the flags the file has now, not the ones we saw.
+                    let Some(now) = find_by_base(&dir, &m.base) else {
+                        continue; // expunged meanwhile: nothing to change
+                    };
+                    let now_name = now.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let Some(parsed) = filename::parse(now_name) else {
+                        continue;
+                    };
+                    let mut current = parsed.flags.clone();
+                    for l in &parsed.keyword_letters {
+                        if let Some(kw) = locked.keywords.keyword(*l) {
+                            current.insert_keyword(kw.clone());
+                        }
+                    }
+                    new = change.apply(&current);
+                    letters = locked.letters_for(&new)?;
+                    file = filename::format(&m.base, &new, &letters, &parsed.other_letters);
+                    fs::rename(&now, dir.join("cur").join(&file))
+                        .map_err(StoreError::io("renaming message for new flags"))?;
+                }
+                Err(e) => return Err(StoreError::io("renaming message for new flags")(e)),
+            }
+            // Other processes only move files out of new/, so a retried file was in cur/.
+            touched_new |= m.in_new;
+            let modseq = locked.record_flags(u, file, new.clone(), letters, fixed.map(ModSeq::get));
+            out.updated
+                .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(modseq), true));
+        }
+        out.updated.sort_by_key(|f| f.uid);
+        let changed = out.updated.iter().any(|f| f.changed);
+        locked.commit(changed)?;
+        if changed {
+            self.ctx.fsync_path(&dir.join("cur"))?;
+            if touched_new {
+                self.ctx.fsync_path(&dir.join("new"))?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// EXPUNGE; with `fixed`, the tombstones get that modseq (resync).
+    pub(crate) fn remove_messages(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        which: &ExpungeSelector,
+        fixed: Option<ModSeq>,
+    ) -> Result<Vec<Uid>, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        locked.scan()?;
+        let deleted = |m: &Msg| m.flags.contains(SystemFlag::Deleted);
+        let mut chosen: Vec<u32> = match which {
+            ExpungeSelector::AllDeleted => locked
+                .msgs
+                .iter()
+                .filter(|(_, m)| deleted(m))
+                .map(|(u, _)| *u)
+                .collect(),
+            ExpungeSelector::DeletedAmong(set) => set
+                .iter()
+                .map(|u| u.get())
+                .filter(|u| locked.msgs.get(u).is_some_and(deleted))
+                .collect(),
+            ExpungeSelector::Uids(set) => set
+                .iter()
+                .map(|u| u.get())
+                .filter(|u| locked.msgs.contains_key(u))
+                .collect(),
+        };
+        chosen.sort_unstable();
+        chosen.dedup();
+        let mut removed = Vec::with_capacity(chosen.len());
+        for u in chosen {
+            let Some(rel) = locked.msgs.get(&u).map(Msg::rel_path) else {
+                continue;
+            };
+            match fs::remove_file(dir.join(rel)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io("removing expunged message")(e)),
+            }
+            locked.record_expunged_at(u, fixed.map(ModSeq::get));
+            removed.push(uid(u)?);
+        }
+        if let (Some(m), ExpungeSelector::Uids(set)) = (fixed, which) {
+            for u in set {
+                locked.record_absent_expunge(u.get(), m.get());
+            }
+        }
+        if !removed.is_empty() {
+            for sub in ["new", "cur"] {
+                self.ctx.fsync_path(&dir.join(sub))?;
+            }
+        }
+        locked.commit(false)?;
+        Ok(removed)
+    }
+
+    /// Gives the mailbox the UIDVALIDITY `v` if it never held a message (see
+    /// [`crate::mirror::Replica::adopt_uid_validity`]).
+    pub(crate) fn adopt_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        locked.scan()?;
+        if locked.uidlist.uid_validity == v.get() {
+            return Ok(());
+        }
+        if !locked.is_pristine() {
+            return Err(StoreError::ReplicasDiverged {
+                detail: format!(
+                    "{name} has UIDVALIDITY {} and mail",
+                    locked.uidlist.uid_validity
+                ),
+            });
+        }
+        user_files::note_uid_validity(&self.ctx, &user_dir, v.get())?;
+        locked.set_uid_validity(v.get());
+        locked.commit(true)?;
+        self.ctx.forget(&dir);
+        Ok(())
+    }
+
     /// Puts copies (hard links) or moves (renames) of `picked` into the locked destination.
     fn transfer(
         &self,
@@ -448,49 +692,7 @@ impl MailStore for Maildir {
         message: &mut dyn Read,
         request: &AppendRequest,
     ) -> Result<Uid, StoreError> {
-        let dir = self.mailbox_dir(user, name)?;
-        let mut tmp = deliver::write_tmp(&self.ctx, &dir, message, request.internal_date)?;
-        let mut locked = Locked::acquire(&self.ctx, &dir)?;
-        if locked.needs_scan {
-            locked.scan()?;
-        }
-        let flags = request.flags.clone();
-        locked.keywords_fit(flags.keywords())?;
-        let letters = locked.letters_for(&flags)?;
-        locked.write_keywords()?;
-        let new_uid = locked.allocate_uid()?;
-        let marker = (new_uid, locked.uidlist.uid_validity);
-        let base = self.ctx.unique_base(Some(marker), tmp.size, tmp.vsize);
-        let in_new = flags.is_empty();
-        let file = if in_new {
-            base.clone()
-        } else {
-            filename::format(&base, &flags, &letters, &[])
-        };
-        let target_dir = dir.join(sub_dir(in_new));
-        fs::rename(&tmp.path, target_dir.join(&file))
-            .map_err(StoreError::io("renaming tmp/ file into place"))?;
-        tmp.kept = true;
-        locked.record_new(
-            new_uid,
-            Msg {
-                name: file,
-                in_new,
-                base,
-                flags,
-                keyword_letters: letters,
-                other_letters: Vec::new(),
-                size: tmp.vsize,
-                internal_date: tmp.internal_date,
-                header_len: tmp.header_len,
-                modseq: 0,
-                pop3_uidl: None,
-                pop3_order: None,
-            },
-        );
-        locked.commit(false)?;
-        self.ctx.fsync_path(&target_dir)?;
-        uid(new_uid)
+        self.deliver(user, name, message, request, None)
     }
 
     fn copy(
@@ -562,84 +764,7 @@ impl MailStore for Maildir {
         change: &FlagChange,
         unchanged_since: Option<ModSeq>,
     ) -> Result<StoreOutcome, StoreError> {
-        let dir = self.mailbox_dir(user, name)?;
-        let mut locked = Locked::acquire(&self.ctx, &dir)?;
-        locked.scan()?;
-        let picked = Self::pick(&locked.msgs, uids);
-        let mut out = StoreOutcome::default();
-        let mut plan = Vec::new();
-        for (u, m) in picked {
-            if unchanged_since.is_some_and(|limit| m.modseq > limit.get()) {
-                out.modified.push(uid(u)?);
-                continue;
-            }
-            let new = change.apply(&m.flags);
-            if new == m.flags {
-                out.updated
-                    .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(m.modseq), false));
-                continue;
-            }
-            plan.push((u, m, new));
-        }
-        locked.keywords_fit(plan.iter().flat_map(|(_, _, f)| f.keywords()))?;
-        let mut lettered = Vec::with_capacity(plan.len());
-        for (u, m, new) in plan {
-            let mut letters = locked.letters_for(&new)?;
-            // Letters with no keyword behind them are not ours to drop.
-            letters.extend(
-                m.keyword_letters
-                    .iter()
-                    .filter(|l| locked.keywords.keyword(**l).is_none()),
-            );
-            letters.sort_unstable();
-            lettered.push((u, m, new, letters));
-        }
-        locked.write_keywords()?;
-        let mut touched_new = false;
-        for (u, m, mut new, mut letters) in lettered {
-            let mut file = filename::format(&m.base, &new, &letters, &m.other_letters);
-            match fs::rename(dir.join(m.rel_path()), dir.join("cur").join(&file)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    // Renamed by a writer that does not take our lock (Dovecot, an MUA):
-                    // apply the change to the flags the file has now, not the ones we saw.
-                    let Some(now) = find_by_base(&dir, &m.base) else {
-                        continue; // expunged meanwhile: nothing to change
-                    };
-                    let now_name = now.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                    let Some(parsed) = filename::parse(now_name) else {
-                        continue;
-                    };
-                    let mut current = parsed.flags.clone();
-                    for l in &parsed.keyword_letters {
-                        if let Some(kw) = locked.keywords.keyword(*l) {
-                            current.insert_keyword(kw.clone());
-                        }
-                    }
-                    new = change.apply(&current);
-                    letters = locked.letters_for(&new)?;
-                    file = filename::format(&m.base, &new, &letters, &parsed.other_letters);
-                    fs::rename(&now, dir.join("cur").join(&file))
-                        .map_err(StoreError::io("renaming message for new flags"))?;
-                }
-                Err(e) => return Err(StoreError::io("renaming message for new flags")(e)),
-            }
-            // Other processes only move files out of new/, so a retried file was in cur/.
-            touched_new |= m.in_new;
-            let modseq = locked.record_flags(u, file, new.clone(), letters);
-            out.updated
-                .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(modseq), true));
-        }
-        out.updated.sort_by_key(|f| f.uid);
-        let changed = out.updated.iter().any(|f| f.changed);
-        locked.commit(changed)?;
-        if changed {
-            self.ctx.fsync_path(&dir.join("cur"))?;
-            if touched_new {
-                self.ctx.fsync_path(&dir.join("new"))?;
-            }
-        }
-        Ok(out)
+        self.change_flags(user, name, uids, change, unchanged_since, None)
     }
 
     fn expunge(
@@ -648,50 +773,7 @@ impl MailStore for Maildir {
         name: &MailboxName,
         which: &ExpungeSelector,
     ) -> Result<Vec<Uid>, StoreError> {
-        let dir = self.mailbox_dir(user, name)?;
-        let mut locked = Locked::acquire(&self.ctx, &dir)?;
-        locked.scan()?;
-        let deleted = |m: &Msg| m.flags.contains(SystemFlag::Deleted);
-        let mut chosen: Vec<u32> = match which {
-            ExpungeSelector::AllDeleted => locked
-                .msgs
-                .iter()
-                .filter(|(_, m)| deleted(m))
-                .map(|(u, _)| *u)
-                .collect(),
-            ExpungeSelector::DeletedAmong(set) => set
-                .iter()
-                .map(|u| u.get())
-                .filter(|u| locked.msgs.get(u).is_some_and(deleted))
-                .collect(),
-            ExpungeSelector::Uids(set) => set
-                .iter()
-                .map(|u| u.get())
-                .filter(|u| locked.msgs.contains_key(u))
-                .collect(),
-        };
-        chosen.sort_unstable();
-        chosen.dedup();
-        let mut removed = Vec::with_capacity(chosen.len());
-        for u in chosen {
-            let Some(rel) = locked.msgs.get(&u).map(Msg::rel_path) else {
-                continue;
-            };
-            match fs::remove_file(dir.join(rel)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(StoreError::io("removing expunged message")(e)),
-            }
-            locked.record_expunged(u);
-            removed.push(uid(u)?);
-        }
-        if !removed.is_empty() {
-            for sub in ["new", "cur"] {
-                self.ctx.fsync_path(&dir.join(sub))?;
-            }
-        }
-        locked.commit(false)?;
-        Ok(removed)
+        self.remove_messages(user, name, which, None)
     }
 
     fn read(

@@ -31,15 +31,29 @@ fn read_text(path: &Path) -> Result<String, StoreError> {
 /// current time and the last value plus one (Dovecot keeps the last one in the same file, as
 /// 8 hex digits), so a re-created mailbox never repeats an old UIDVALIDITY.
 pub(crate) fn next_uid_validity(ctx: &Ctx, user_dir: &Path) -> Result<u32, StoreError> {
-    let path = user_dir.join(UIDVALIDITY);
-    let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
-    let last = u32::from_str_radix(read_text(&path)?.trim(), 16).unwrap_or(0);
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
     let now = u32::try_from(now).unwrap_or(u32::MAX);
-    let next = now.max(last.saturating_add(1)).max(1);
+    update_last_uid_validity(ctx, user_dir, |last| now.max(last.saturating_add(1)).max(1))
+}
+
+/// Records that `v` was handed out (a mirror's secondary adopting its primary's value), so
+/// later ones of this user are larger.
+pub(crate) fn note_uid_validity(ctx: &Ctx, user_dir: &Path, v: u32) -> Result<(), StoreError> {
+    update_last_uid_validity(ctx, user_dir, |last| last.max(v)).map(|_| ())
+}
+
+fn update_last_uid_validity(
+    ctx: &Ctx,
+    user_dir: &Path,
+    next: impl FnOnce(u32) -> u32,
+) -> Result<u32, StoreError> {
+    let path = user_dir.join(UIDVALIDITY);
+    let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
+    let last = u32::from_str_radix(read_text(&path)?.trim(), 16).unwrap_or(0);
+    let next = next(last);
     lock.replace_target(format!("{next:08x}").as_bytes(), ctx.options.fsync)?;
     Ok(next)
 }

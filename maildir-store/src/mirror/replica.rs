@@ -1,0 +1,221 @@
+//! What a store must offer to be one side of a [`Mirror`](super::Mirror): the trait calls,
+//! plus a small durable record of the mirror set's state kept beside the mail.
+
+use std::{fs, io::ErrorKind};
+
+use crate::{
+    error::StoreError,
+    mailbox_name::MailboxName,
+    maildir::{Maildir, lock::DotLock},
+    memory::MemStore,
+    store::MailStore,
+    types::{
+        AppendRequest, ExpungeSelector, FlagChange, Flags, MessageMeta, ModSeq, Uid, UidValidity,
+        UserId,
+    },
+};
+
+/// The file in a Maildir replica root that holds the mirror-set record.
+pub const MIRROR_STATE_FILE: &str = "gradwell-mirror-state";
+
+/// One replica of a mirror set: a [`MailStore`] that can also keep the set's state record
+/// (epoch and which side is stale) durably, on the same disk array as its mail, so the record
+/// is lost exactly when the mail is.
+pub trait Replica: MailStore {
+    /// The record last written with [`Replica::write_mirror_state`], or `None` if this replica
+    /// never had one. A missing or unmounted replica root is an error, not `None` (M4).
+    fn read_mirror_state(&self) -> Result<Option<String>, StoreError>;
+
+    /// Replaces the record durably: when this returns `Ok` the new text survives a crash.
+    fn write_mirror_state(&self, text: &str) -> Result<(), StoreError>;
+
+    /// Every user with a tree on this replica (resync walks them all).
+    fn users(&self) -> Result<Vec<UserId>, StoreError>;
+
+    /// Gives a mailbox that never held a message (no UID handed out, nothing expunged) the
+    /// UIDVALIDITY `v`, and makes sure this replica never hands out `v` again. The mirror
+    /// calls it on the secondary when a mailbox was just created on both sides (explicitly or
+    /// as a user's INBOX) and the two picked different values. A mailbox with history is
+    /// [`StoreError::ReplicasDiverged`].
+    fn adopt_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError>;
+
+    /// Resync: stores `body` under exactly `meta`'s UID, flags, INTERNALDATE and modseq. The
+    /// UID must be at or above the mailbox's UIDNEXT ([`StoreError::ReplicasDiverged`]
+    /// otherwise), so a UID is never reused.
+    fn restore_message(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        meta: &MessageMeta,
+        body: &[u8],
+    ) -> Result<(), StoreError>;
+
+    /// Resync: gives an existing message exactly `flags`, at exactly `modseq`.
+    fn restore_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        flags: &Flags,
+        modseq: ModSeq,
+    ) -> Result<(), StoreError>;
+
+    /// Resync: expunges these messages (those present) and records every one of them as
+    /// expunged at `modseq` (a tombstone for QRESYNC even if this replica never had it),
+    /// keeping UIDNEXT above them so none is ever handed out again.
+    fn restore_expunge(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        modseq: ModSeq,
+    ) -> Result<(), StoreError>;
+}
+
+impl Replica for Maildir {
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
+        self.check_replica_root()?;
+        let entries =
+            fs::read_dir(&self.ctx.root).map_err(StoreError::io("listing replica root"))?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(StoreError::io("listing replica root"))?;
+            let name = entry.file_name();
+            let Some(user) = name.to_str().and_then(|n| UserId::new(n).ok()) else {
+                continue;
+            };
+            // Only the normalised spelling is a user tree; `cur/` marks a complete one.
+            if user.as_str() == name && entry.path().join("cur").is_dir() {
+                out.push(user);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
+        self.check_replica_root()?;
+        match fs::read_to_string(self.ctx.root.join(MIRROR_STATE_FILE)) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("reading mirror state")(e)),
+        }
+    }
+
+    fn write_mirror_state(&self, text: &str) -> Result<(), StoreError> {
+        self.check_replica_root()?;
+        let target = self.ctx.root.join(MIRROR_STATE_FILE);
+        // The dotlock file is written, fsynced and renamed over the record: readers see the
+        // old record or the new one, never a torn one.
+        let lock = DotLock::acquire(&target, &self.ctx.lock_policy())?;
+        lock.replace_target(text.as_bytes(), self.ctx.options.fsync)?;
+        self.ctx.fsync_path(&self.ctx.root)
+    }
+
+    fn adopt_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        Maildir::adopt_uid_validity(self, user, name, v)
+    }
+
+    fn restore_message(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        meta: &MessageMeta,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        let request = AppendRequest::new(meta.internal_date).with_flags(meta.flags.clone());
+        let fixed = Some((meta.uid, meta.modseq));
+        self.deliver(user, name, &mut &body[..], &request, fixed)
+            .map(|_| ())
+    }
+
+    fn restore_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        flags: &Flags,
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        let change = FlagChange::Replace(flags.clone());
+        self.change_flags(user, name, &[uid], &change, None, Some(modseq))
+            .map(|_| ())
+    }
+
+    fn restore_expunge(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        let which = ExpungeSelector::Uids(uids.to_vec());
+        self.remove_messages(user, name, &which, Some(modseq))
+            .map(|_| ())
+    }
+}
+
+impl Replica for MemStore {
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
+        Ok(self.user_ids())
+    }
+
+    fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.mirror_state())
+    }
+
+    fn write_mirror_state(&self, text: &str) -> Result<(), StoreError> {
+        self.set_mirror_state(text.to_owned());
+        Ok(())
+    }
+
+    fn adopt_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        MemStore::adopt_uid_validity(self, user, name, v)
+    }
+
+    fn restore_message(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        meta: &MessageMeta,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        MemStore::restore_message(self, user, name, meta, body)
+    }
+
+    fn restore_flags(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        flags: &Flags,
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        MemStore::restore_flags(self, user, name, uid, flags, modseq)
+    }
+
+    fn restore_expunge(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uids: &[Uid],
+        modseq: ModSeq,
+    ) -> Result<(), StoreError> {
+        MemStore::restore_expunge(self, user, name, uids, modseq)
+    }
+}
