@@ -4,7 +4,7 @@
 # clients (swaks with STARTTLS, fetchmail over POP3S), and stops the server.
 #
 # Needs: python3 with pytest, swaks, fetchmail, curl. ACCEPT_SERVICES defaults to the
-# services gradwell offers today (smtp,pop3). Extra arguments go to pytest.
+# services gradwell offers today (smtp,pop3,submission). Extra arguments go to pytest.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 suite="${ACCEPT_SUITE:-$repo/../shared/acceptance}"
@@ -30,6 +30,7 @@ trap cleanup EXIT
 # Ports: a base that other test runs on this machine do not use; override with ACCEPT_PORT_BASE.
 base="${ACCEPT_PORT_BASE:-23000}"
 pop3=$((base + 110)); pop3s=$((base + 995)); smtp=$((base + 25))
+submission=$((base + 587)); submissions=$((base + 465))
 export ACCEPT_USERS="${ACCEPT_USERS:-alice:secret-alice,bob:secret-bob,carol:secret-carol}"
 
 # The quickstart makes the certificate and the replica roots; the test config replaces its own.
@@ -75,12 +76,22 @@ tls = "implicit"
 service = "smtp"
 address = "127.0.0.1:$smtp"
 tls = "starttls"
+
+[[listener]]
+service = "submission"
+address = "127.0.0.1:$submission"
+tls = "starttls"
+
+[[listener]]
+service = "submission"
+address = "127.0.0.1:$submissions"
+tls = "implicit"
 CONF
 : >"$work/aliases"
 
 RUST_LOG="${RUST_LOG:-info}" "$bin" serve --config "$work/accept.toml" 2>"$work/gradwell.log" &
 pid=$!
-for port in $pop3 $pop3s $smtp; do
+for port in $pop3 $pop3s $smtp $submission $submissions; do
     for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
         if ! kill -0 "$pid" 2>/dev/null; then cat "$work/gradwell.log" >&2; exit 1; fi
@@ -89,10 +100,11 @@ for port in $pop3 $pop3s $smtp; do
 done
 
 export MAIL_HOST=127.0.0.1 POP3_PORT=$pop3 POP3S_PORT=$pop3s SMTP_PORT=$smtp
+export SUBMISSION_PORT=$submission
 # Not offered yet: point at ports nothing listens on; ACCEPT_SERVICES deselects their tests.
-export IMAP_PORT=$((base + 143)) IMAPS_PORT=$((base + 993)) SUBMISSION_PORT=$((base + 587))
+export IMAP_PORT=$((base + 143)) IMAPS_PORT=$((base + 993))
 export MAIL_DOMAIN=example.test MAIL_CAFILE="$work/cert.pem" MAIL_TLS_NAME=localhost
-export ACCEPT_SERVICES="${ACCEPT_SERVICES:-smtp,pop3}"
+export ACCEPT_SERVICES="${ACCEPT_SERVICES:-smtp,pop3,submission}"
 export PYTHONDONTWRITEBYTECODE=1
 
 status=0

@@ -14,6 +14,8 @@ use crate::{
     accounts::{aliases::Aliases, penalty::Penalty, userdb::UserDb},
     config::Config,
     net::{conn::Timeouts, limits::PerIp, tls},
+    queue::store::Queue,
+    smtp::rate::RateLimiter,
 };
 
 /// Shared state of a running server.
@@ -34,6 +36,10 @@ pub struct App {
     pub tls: Option<TlsAcceptor>,
     /// Mailboxes with a POP3 session in TRANSACTION state (RFC 2449 `[IN-USE]`).
     pub pop3_locked: Mutex<HashSet<UserId>>,
+    /// The outbound queue, on every replica root of the first mirror set.
+    pub queue: Arc<Queue>,
+    /// Submission rate limits per authenticated user.
+    pub submit_rate: RateLimiter,
 }
 
 impl std::fmt::Debug for App {
@@ -69,8 +75,15 @@ impl App {
             Some(files) => Some(tls::acceptor(&files.cert, &files.key)?),
             None => None,
         };
+        let queue = Queue::open_configured(&config)
+            .context("key `storage.mirror_sets`: creating the outbound queue")?;
         let limits = &config.limits;
         Ok(Arc::new(App {
+            queue: Arc::new(queue),
+            submit_rate: RateLimiter::new(
+                limits.submission_max_messages_per_hour,
+                limits.submission_max_recipients_per_hour,
+            ),
             penalty: Penalty::new(
                 Duration::from_millis(limits.auth_penalty_initial_ms),
                 Duration::from_millis(limits.auth_penalty_max_ms),

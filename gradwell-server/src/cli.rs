@@ -41,6 +41,17 @@ enum Verb {
     Quickstart(quickstart::Args),
     /// Print the version.
     Version,
+    /// Inspect and manage the outbound queue.
+    Queue {
+        /// The configuration whose storage holds the queue.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: crate::queue::admin::Action,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +106,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("gradwell {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Verb::Queue {
+            config,
+            json,
+            action,
+        } => crate::queue::admin::run(&Config::load(&config)?, action, json),
     }
 }
 

@@ -43,6 +43,13 @@ pub struct Config {
     /// One entry per listening socket.
     #[serde(rename = "listener", default)]
     pub listeners: Vec<Listener>,
+    /// The outbound queue (submission's mail for other domains).
+    #[serde(default)]
+    pub queue: crate::queue::QueueConfig,
+    /// The next hop for outbound mail; without it, queued mail waits (and eventually
+    /// bounces) — submission still accepts it.
+    #[serde(default)]
+    pub relay: Option<crate::relay::RelayConfig>,
 }
 
 /// Log line format.
@@ -91,6 +98,8 @@ pub enum Service {
     Lmtp,
     /// POP3.
     Pop3,
+    /// Message submission (RFC 6409): AUTH required, mail for other domains is queued.
+    Submission,
 }
 
 /// How TLS is used on a listener.
@@ -152,6 +161,11 @@ pub struct Limits {
     pub pop3_max_bad_commands: u32,
     /// Seconds a graceful shutdown waits for sessions (default 10).
     pub shutdown_grace_secs: u64,
+    /// Submission: messages one authenticated user may submit per hour (default 500,
+    /// then `451 4.7.1`).
+    pub submission_max_messages_per_hour: u32,
+    /// Submission: recipients one authenticated user may name per hour (default 2000).
+    pub submission_max_recipients_per_hour: u32,
 }
 
 impl Default for Limits {
@@ -168,6 +182,8 @@ impl Default for Limits {
             smtp_max_command_line: 512,
             pop3_max_bad_commands: 20,
             shutdown_grace_secs: 10,
+            submission_max_messages_per_hour: 500,
+            submission_max_recipients_per_hour: 2000,
         }
     }
 }
@@ -242,6 +258,10 @@ impl Config {
                 bail!("key `listener[{i}].tls`: LMTP supports none or starttls");
             }
         }
+        self.queue.check()?;
+        if let Some(relay) = &self.relay {
+            relay.check()?;
+        }
         if self.limits.max_connections_per_ip == 0 {
             bail!("key `limits.max_connections_per_ip`: must be at least 1");
         }
@@ -267,6 +287,9 @@ impl Config {
         }
         for set in &mut self.storage.mirror_sets {
             set.iter_mut().for_each(fix);
+        }
+        if let Some(ca) = self.relay.as_mut().and_then(|r| r.ca_file.as_mut()) {
+            fix(ca);
         }
     }
 
@@ -298,7 +321,9 @@ tls = "none"
     #[test]
     fn example_config_parses() {
         let c = Config::parse(include_str!("../gradwell.example.toml")).unwrap();
-        assert_eq!(c.listeners.len(), 5);
+        assert_eq!(c.listeners.len(), 7);
+        assert_eq!(c.queue.max_messages, 10_000);
+        assert!(c.relay.is_some());
         assert_eq!(
             c.limits.smtp_max_message_size,
             Limits::default().smtp_max_message_size

@@ -63,8 +63,15 @@ impl Spool {
         self.len == 0
     }
 
+    /// The first `limit` octets (for header checks); blocking IO when spilled to disk.
+    pub fn head(&mut self, limit: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.reader()?.take(limit as u64).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
     /// A reader over the whole message, from the start; call once per recipient.
-    fn reader(&mut self) -> io::Result<Box<dyn Read + '_>> {
+    pub(crate) fn reader(&mut self) -> io::Result<Box<dyn Read + '_>> {
         match &mut self.file {
             Some(f) => {
                 f.seek(SeekFrom::Start(0))?;

@@ -11,6 +11,8 @@
 //! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
 //!   the failed-login penalty; [`config`]: the TOML file.
 //! - [`cli`], [`serve`], [`quickstart`]: the commands.
+//! - [`queue`] and [`relay`]: the outbound queue of submitted mail and the client that hands
+//!   it to the smart host.
 #![forbid(unsafe_code)]
 
 pub mod accounts;
@@ -21,6 +23,8 @@ pub mod delivery;
 pub mod logging;
 pub mod net;
 pub mod pop3;
+pub mod queue;
 pub mod quickstart;
+pub mod relay;
 pub mod serve;
 pub mod smtp;

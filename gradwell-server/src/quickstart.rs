@@ -30,6 +30,12 @@ pub struct Args {
     /// Inbound SMTP (MX) with STARTTLS.
     #[arg(long, default_value_t = 2525)]
     smtp_port: u16,
+    /// Submission with STARTTLS (587 style).
+    #[arg(long, default_value_t = 1587)]
+    submission_port: u16,
+    /// Submission over implicit TLS (465 style).
+    #[arg(long, default_value_t = 1465)]
+    submissions_port: u16,
     /// Create the setup and print it, but do not serve (for scripts and tests).
     #[arg(long)]
     no_serve: bool,
@@ -95,10 +101,29 @@ tls = "implicit"
 service = "smtp"
 address = "127.0.0.1:{smtp}"
 tls = "starttls"
+
+[[listener]]
+service = "submission"
+address = "127.0.0.1:{submission}"
+tls = "starttls"
+
+[[listener]]
+service = "submission"
+address = "127.0.0.1:{submissions}"
+tls = "implicit"
+
+# Mail for other domains is queued and handed to a smart host once one is configured:
+# [relay]
+# smart_host = "relay.example.net:587"
+# tls = "required"
+# username = "user"
+# password = "secret"
 "#,
         pop3 = args.pop3_port,
         pop3s = args.pop3s_port,
         smtp = args.smtp_port,
+        submission = args.submission_port,
+        submissions = args.submissions_port,
     )
 }
 

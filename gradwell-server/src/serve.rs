@@ -80,6 +80,7 @@ pub async fn serve_until(
             alive_tx.clone(),
         ));
     }
+    tokio::spawn(crate::queue::runner::run(app.clone(), stop_rx.clone()));
     drop(alive_tx);
     bound(addresses);
     stop.await;

@@ -3,4 +3,5 @@
 pub mod aliases;
 pub mod password;
 pub mod penalty;
+pub mod sasl;
 pub mod userdb;

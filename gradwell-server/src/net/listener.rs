@@ -88,7 +88,7 @@ async fn serve_one(
         if spec.tls != TlsMode::Implicit {
             let refusal: &[u8] = match spec.service {
                 Service::Pop3 => b"-ERR [SYS/TEMP] too many connections from your address\r\n",
-                Service::Smtp | Service::Lmtp => {
+                Service::Smtp | Service::Lmtp | Service::Submission => {
                     b"421 4.7.0 Too many connections from your address\r\n"
                 }
             };
@@ -109,7 +109,9 @@ async fn serve_one(
             .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;
     }
     match spec.service {
-        Service::Smtp | Service::Lmtp => smtp::serve(app, conn, spec, id, shutdown).await?,
+        Service::Smtp | Service::Lmtp | Service::Submission => {
+            smtp::serve(app, conn, spec, id, shutdown).await?
+        }
         Service::Pop3 => pop3::serve(app, conn, spec, shutdown).await?,
     }
     tracing::info!("disconnected");

@@ -5,20 +5,7 @@ use maildir_store::UserId;
 use pop3_proto::{RespCode, Response};
 
 use super::{Sasl, Session, status, status_code};
-use crate::net::conn::Next;
-
-/// Decodes RFC 4616 PLAIN: `[authzid] NUL authcid NUL passwd`.
-fn parse_plain(data: &[u8]) -> Option<(String, Vec<u8>)> {
-    let mut parts = data.splitn(3, |&b| b == 0);
-    let authzid = parts.next()?;
-    let authcid = std::str::from_utf8(parts.next()?).ok()?;
-    let password = parts.next()?;
-    // Logging in as someone else (an authorization identity) is for admins, not offered.
-    if !authzid.is_empty() && authzid != authcid.as_bytes() {
-        return None;
-    }
-    Some((authcid.to_owned(), password.to_vec()))
-}
+use crate::{accounts::sasl::parse_plain, net::conn::Next};
 
 impl Session {
     fn refuse_cleartext(&mut self) {
@@ -144,28 +131,5 @@ impl Session {
         }
         self.respond(status(true, "Begin TLS negotiation now"));
         Some(Next::StartTls)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_plain;
-
-    #[test]
-    fn plain_known_answers() {
-        assert_eq!(
-            parse_plain(b"\0alice\0pw"),
-            Some(("alice".into(), b"pw".to_vec()))
-        );
-        assert_eq!(
-            parse_plain(b"alice\0alice\0pw"),
-            Some(("alice".into(), b"pw".to_vec()))
-        );
-        assert_eq!(parse_plain(b"bob\0alice\0pw"), None);
-        assert_eq!(parse_plain(b"alice\0pw"), None);
-        assert_eq!(
-            parse_plain(b"\0alice\0p\0w"),
-            Some(("alice".into(), b"p\0w".to_vec()))
-        );
     }
 }

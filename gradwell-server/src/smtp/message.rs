@@ -29,20 +29,40 @@ impl Session {
             (false, false, _) => "SMTP",
         };
         let now = SystemTime::now();
-        let trace = Trace {
-            sender: self.sender.as_deref().unwrap_or(""),
-            helo: &self.helo,
-            peer: self.peer,
-            hostname: &self.app.config.hostname,
-            protocol,
-            id: &queue_id,
-            date: now,
+        let mut spool = std::mem::take(&mut self.spool);
+        if self.submission
+            && let Some(refusal) = self.submission_check(&mut spool)
+        {
+            self.refuse(refusal);
+            self.reset();
+            return;
         }
-        .render();
+        let (received, trace) = {
+            let t = Trace {
+                sender: self.sender.as_deref().unwrap_or(""),
+                helo: &self.helo,
+                peer: self.peer,
+                hostname: &self.app.config.hostname,
+                protocol,
+                id: &queue_id,
+                date: now,
+            };
+            (t.render_received(), t.render())
+        };
+        let queued = if self.remote.is_empty() {
+            Ok(())
+        } else {
+            let (back, result) = self.enqueue_remote(spool, received, now).await;
+            spool = back;
+            result
+        };
         let mut users: Vec<_> = self.recipients.iter().flatten().cloned().collect();
         users.sort();
         users.dedup();
-        let mut spool = std::mem::take(&mut self.spool);
+        if queued.is_err() {
+            // Nothing delivered locally either: the client's retry must not duplicate.
+            users.clear();
+        }
         let store = std::sync::Arc::clone(&self.app.store);
         let size = spool.len();
         let span = tracing::info_span!("message", queue_id = %queue_id);
@@ -72,7 +92,7 @@ impl Session {
         } else {
             // SMTP has one reply for all: any failure asks the client to retry later, so
             // nothing is lost (a retry may duplicate copies already stored).
-            vec![per_rcpt.into_iter().collect()]
+            vec![queued.and_then(|()| per_rcpt.into_iter().collect())]
         };
         for r in replies {
             match r {

@@ -3,11 +3,19 @@
 //! One file per step: [`hello`] (EHLO/HELO/LHLO), [`mail`] (MAIL FROM), [`rcpt`] (RCPT TO
 //! and the relay policy), [`message`] (DATA/BDAT content and the end-of-message delivery),
 //! [`trace`] (the fields added at delivery).
+//!
+//! Submission (RFC 6409) is the same session with a policy on top: [`auth`] (AUTH PLAIN and
+//! LOGIN), [`submission`] (AUTH before MAIL, owned senders, rate limits from [`rate`], the
+//! `From:` check from [`from_header`], other domains queued for the relay).
 
+mod auth;
+pub mod from_header;
 mod hello;
 mod mail;
 mod message;
+pub mod rate;
 pub mod rcpt;
+pub mod submission;
 pub mod trace;
 
 use std::{net::IpAddr, sync::Arc};
@@ -43,6 +51,11 @@ pub async fn serve(
     options.max_command_line = limits.smtp_max_command_line;
     let mut config = ServerConfig::new(app.config.hostname.clone());
     config.lmtp = lmtp;
+    let submission = spec.service == Service::Submission;
+    if submission {
+        config.auth_mechanisms = vec!["PLAIN".to_owned(), "LOGIN".to_owned()];
+        config.auth_requires_tls = !spec.allow_cleartext_auth;
+    }
     config.starttls = conn.can_start_tls();
     config.tls_active = conn.is_tls();
     let timeouts = app.timeouts();
@@ -59,6 +72,11 @@ pub async fn serve(
         spool: Spool::default(),
         messages: 0,
         extra: Vec::new(),
+        submission,
+        user: None,
+        sasl: None,
+        remote: Vec::new(),
+        refusals: 0,
         app,
     };
     drive(&mut conn, &mut session, timeouts, shutdown).await
@@ -84,6 +102,16 @@ struct Session {
     messages: u32,
     /// Replies the driver adds outside the state machine (timeouts, shutdown).
     extra: Vec<u8>,
+    /// The submission service: AUTH first, other domains queued.
+    submission: bool,
+    /// The authenticated user (submission).
+    user: Option<UserId>,
+    /// A SASL exchange in progress.
+    sasl: Option<auth::Sasl>,
+    /// Accepted recipients in other domains, for the queue (submission).
+    remote: Vec<String>,
+    /// Refusals decided here (not by the state machine), towards the error limit.
+    refusals: u32,
 }
 
 /// An event with nothing borrowed from the state machine.
@@ -94,6 +122,7 @@ enum Owned {
     StartTls,
     Close,
     Ignored,
+    Auth(smtp_proto::Secret<Vec<u8>>),
 }
 
 /// A reply built from our own constants.
@@ -123,14 +152,26 @@ impl Session {
         self.sender = None;
         self.recipients.clear();
         self.spool = Spool::default();
+        self.remote.clear();
     }
 
     async fn handle(&mut self, event: Owned) -> Option<Next> {
         match event {
             Owned::Command(Command::Ehlo(d) | Command::Lhlo(d)) => self.hello(d.as_str(), true),
             Owned::Command(Command::Helo(d)) => self.hello(d.as_str(), false),
+            Owned::Command(Command::Mail { from, params }) if self.submission => {
+                self.submission_mail(&from, &params)
+            }
             Owned::Command(Command::Mail { from, params }) => self.mail(&from, &params),
+            Owned::Command(Command::Rcpt { to, .. }) if self.submission => {
+                self.submission_rcpt(&to)
+            }
             Owned::Command(Command::Rcpt { to, .. }) => self.rcpt(&to),
+            Owned::Command(Command::Auth {
+                mechanism,
+                initial_response,
+            }) if self.submission => self.auth(mechanism.as_str(), initial_response).await,
+            Owned::Auth(data) if self.submission => self.auth_response(data).await,
             Owned::Command(Command::Data) => self.data(),
             Owned::Command(Command::StartTls) => self.accept(),
             // The MX offers no AUTH; submission is a separate service.
@@ -140,7 +181,9 @@ impl Session {
             Owned::MessageEnd { ok: false, .. } | Owned::Reset => self.reset(),
             Owned::StartTls => return Some(Next::StartTls),
             Owned::Close => return Some(Next::Close),
-            Owned::Ignored => self.answer(reply(501, (5, 5, 4), "Unexpected response")),
+            Owned::Auth(_) | Owned::Ignored => {
+                self.answer(reply(501, (5, 5, 4), "Unexpected response"))
+            }
         }
         None
     }
@@ -180,6 +223,7 @@ impl Handler for Session {
                 Some(Event::TransactionReset) => Owned::Reset,
                 Some(Event::StartTls) => Owned::StartTls,
                 Some(Event::Close) => Owned::Close,
+                Some(Event::AuthResponse(data)) => Owned::Auth(data),
                 Some(_) => Owned::Ignored,
             };
             if let Some(next) = self.handle(owned).await {
@@ -196,6 +240,8 @@ impl Handler for Session {
     fn tls_established(&mut self) {
         self.tls = true;
         self.reset();
+        self.user = None;
+        self.sasl = None;
         if let Err(e) = self.proto.tls_established() {
             tracing::error!(error = %e, "TLS state mismatch");
         }
@@ -203,8 +249,13 @@ impl Handler for Session {
 
     fn past_greeting(&self) -> bool {
         // RFC 5321 §4.5.3.2.7: the server timeout "SHOULD be at least 5 minutes"; only the
-        // wait for HELO/EHLO uses the shorter pre-auth timeout.
-        !self.helo.is_empty()
+        // wait for HELO/EHLO uses the shorter pre-auth timeout; on submission, the wait
+        // for a successful AUTH does too.
+        if self.submission {
+            self.user.is_some()
+        } else {
+            !self.helo.is_empty()
+        }
     }
 
     fn goodbye(&mut self, why: Goodbye) {

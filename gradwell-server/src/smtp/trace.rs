@@ -25,14 +25,21 @@ pub struct Trace<'a> {
 impl Trace<'_> {
     /// The fields, each ending in CRLF, ready to prepend.
     pub fn render(&self) -> Vec<u8> {
+        let mut out = format!("Return-Path: <{}>\r\n", self.sender).into_bytes();
+        out.extend_from_slice(&self.render_received());
+        out
+    }
+
+    /// Only the `Received:` field: what a relay adds (`Return-Path:` belongs to final
+    /// delivery, RFC 5321 §4.4).
+    pub fn render_received(&self) -> Vec<u8> {
         let helo: String = self
             .helo
             .chars()
             .filter(|c| !c.is_control() && !matches!(c, '(' | ')' | ';'))
             .collect();
         format!(
-            "Return-Path: <{}>\r\nReceived: from {helo} ([{}])\r\n\tby {} (Gradwell) with {} id {};\r\n\t{}\r\n",
-            self.sender,
+            "Received: from {helo} ([{}])\r\n\tby {} (Gradwell) with {} id {};\r\n\t{}\r\n",
             self.peer,
             self.hostname,
             self.protocol,

@@ -1,0 +1,273 @@
+//! The queue runner: hands due messages to the relay, records per-recipient outcomes,
+//! schedules retries, expires old messages and sends exactly one DSN per message on final
+//! failure (never for a `<>` sender).
+//!
+//! Delivery is at least once: a crash after the smart host accepted a message but before
+//! the envelope recorded it sends it again on restart; nothing accepted is ever lost.
+
+use std::{
+    collections::HashSet,
+    io::Read,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use maildir_store::UserId;
+use smtp_proto::{ForwardPath, Mailbox};
+use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsConnector;
+use tracing::Instrument;
+
+use super::{
+    dsn,
+    store::{Envelope, Queue, RcptState, unix},
+};
+use crate::{
+    app::App,
+    delivery::{self, Spool},
+    relay::{
+        self,
+        client::{Attempt, Deferral, Outcome},
+    },
+    smtp::rcpt::{Resolved, resolve},
+};
+
+/// Runs until `stop` turns true.
+pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    let connector = match app.config.relay.as_ref().map(relay::tls::connector) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "relay TLS setup failed; queued mail waits");
+            None
+        }
+        None => None,
+    };
+    let queue = Arc::clone(&app.queue);
+    let config = queue.config().clone();
+    let slots = Arc::new(Semaphore::new(config.concurrency));
+    let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
+    loop {
+        let listed = {
+            let q = Arc::clone(&queue);
+            tokio::task::spawn_blocking(move || q.list())
+                .await
+                .unwrap_or_default()
+        };
+        let now = unix(SystemTime::now());
+        for envelope in listed {
+            let due = !envelope.held && envelope.next_attempt <= now;
+            let claimed = due
+                && busy
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(envelope.id.clone());
+            if !claimed {
+                continue;
+            }
+            let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                return;
+            };
+            let (app, connector, busy) = (Arc::clone(&app), connector.clone(), Arc::clone(&busy));
+            tokio::spawn(async move {
+                let id = envelope.id.clone();
+                attempt(&app, connector.as_ref(), &id).await;
+                busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                drop(permit);
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(config.scan_interval_ms)) => {}
+            _ = queue.woken() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// One attempt for message `id`.
+async fn attempt(app: &Arc<App>, connector: Option<&TlsConnector>, id: &str) {
+    let span = tracing::info_span!("relay", queue_id = %id);
+    attempt_in_span(app, connector, id).instrument(span).await
+}
+
+async fn attempt_in_span(app: &Arc<App>, connector: Option<&TlsConnector>, id: &str) {
+    let queue = Arc::clone(&app.queue);
+    let Some(envelope) = blocking(&queue, {
+        let id = id.to_owned();
+        move |q| q.load(&id)
+    })
+    .await
+    .flatten() else {
+        return;
+    };
+    if envelope.held {
+        return;
+    }
+    let now = SystemTime::now();
+    let expired = unix(now).saturating_sub(envelope.created) > queue.config().max_age_secs;
+    let pending: Vec<String> = envelope.pending().map(|r| r.address.clone()).collect();
+    let outcomes: Result<Vec<Outcome>, Deferral> = if pending.is_empty() {
+        Ok(Vec::new())
+    } else if expired {
+        Ok(vec![
+            Outcome::Failed(
+                "4.4.7 message expired in the queue".into()
+            );
+            pending.len()
+        ])
+    } else {
+        relay_once(app, connector, &envelope, &pending).await
+    };
+    let outcomes = match outcomes {
+        Ok(o) => o,
+        Err(Deferral(why)) => vec![Outcome::Deferred(why); pending.len()],
+    };
+    for (address, outcome) in pending.iter().zip(&outcomes) {
+        tracing::info!(to = %address, outcome = ?outcome, "attempt");
+    }
+    let app = Arc::clone(app);
+    let id = id.to_owned();
+    let _ = tokio::task::spawn_blocking(move || record(&app, &id, &pending, &outcomes, now)).await;
+}
+
+async fn relay_once(
+    app: &App,
+    connector: Option<&TlsConnector>,
+    envelope: &Envelope,
+    pending: &[String],
+) -> Result<Vec<Outcome>, Deferral> {
+    let (Some(relay), Some(connector)) = (&app.config.relay, connector) else {
+        return Err(Deferral("4.3.5 no smart host is configured".into()));
+    };
+    let queue = Arc::clone(&app.queue);
+    let id = envelope.id.clone();
+    let content = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        let mut content = Vec::new();
+        queue.open_content(&id)?.read_to_end(&mut content)?;
+        Ok(content)
+    })
+    .await
+    .map_err(|_| Deferral("4.3.0 reading the queued message failed".into()))?
+    .map_err(|e| Deferral(format!("4.3.0 reading the queued message failed: {e}")))?;
+    let attempt = Attempt {
+        helo: &app.config.hostname,
+        sender: &envelope.sender,
+        recipients: pending,
+        content: &content,
+    };
+    relay::client::deliver(relay, connector, &attempt).await
+}
+
+async fn blocking<T: Send + 'static>(
+    queue: &Arc<Queue>,
+    f: impl FnOnce(&Queue) -> T + Send + 'static,
+) -> Option<T> {
+    let q = Arc::clone(queue);
+    tokio::task::spawn_blocking(move || f(&q)).await.ok()
+}
+
+/// Applies the outcomes to the envelope as it is on disk now (an operator may have held or
+/// deleted it meanwhile), then finishes or reschedules it.
+fn record(app: &App, id: &str, pending: &[String], outcomes: &[Outcome], now: SystemTime) {
+    let queue = &app.queue;
+    let Some(mut envelope) = queue.load(id) else {
+        return;
+    };
+    for (address, outcome) in pending.iter().zip(outcomes) {
+        let Some(r) = envelope
+            .recipients
+            .iter_mut()
+            .find(|r| &r.address == address && r.state == RcptState::Pending)
+        else {
+            continue;
+        };
+        let (state, reply) = match outcome {
+            Outcome::Delivered(t) => (RcptState::Delivered, t),
+            Outcome::Deferred(t) => (RcptState::Pending, t),
+            Outcome::Failed(t) => (RcptState::Failed, t),
+        };
+        r.state = state;
+        r.last_reply = Some(reply.clone());
+    }
+    envelope.attempts += 1;
+    envelope.next_attempt = unix(now) + queue.config().retry_delay(envelope.attempts);
+    if envelope.pending().next().is_some() {
+        if let Err(e) = queue.save(&mut envelope) {
+            tracing::error!(error = %e, "recording the attempt failed");
+        }
+        return;
+    }
+    let failed = envelope
+        .recipients
+        .iter()
+        .any(|r| r.state == RcptState::Failed);
+    if failed && !envelope.sender.is_empty() {
+        // RFC 3461 §6.2 and RFC 5321 §4.5.5: notify the sender; never answer `<>` (loops).
+        if let Err(e) = bounce(app, &envelope, now) {
+            tracing::error!(error = %e, "the DSN could not be sent; keeping the message");
+            envelope.next_attempt = unix(now) + queue.config().retry_delay(1);
+            let _ = queue.save(&mut envelope);
+            return;
+        }
+    }
+    if let Err(e) = queue.remove(id) {
+        tracing::error!(error = %e, "removing the finished message failed");
+    }
+    tracing::info!(failed, "finished");
+}
+
+/// Sends the DSN: straight into the mailbox when the sender is local (submission senders
+/// always are), else queued with a `<>` sender.
+fn bounce(app: &App, envelope: &Envelope, now: SystemTime) -> anyhow::Result<()> {
+    let mut original = Vec::new();
+    app.queue
+        .open_content(&envelope.id)?
+        .take(dsn::HEADER_LIMIT as u64)
+        .read_to_end(&mut original)?;
+    let report = dsn::render(&app.config.hostname, envelope, &original, now);
+    let local = Mailbox::try_from(envelope.sender.as_str()).ok().map(|m| {
+        resolve(
+            &app.config,
+            &app.users,
+            &app.aliases,
+            &ForwardPath::Mailbox(m),
+        )
+    });
+    match local {
+        Some(Resolved::Local(users)) => deliver_local(app, &users, &report, now),
+        _ if app.config.is_local_domain(domain_of(&envelope.sender)) => {
+            // A local domain without such a user any more: nobody to tell.
+            tracing::warn!(sender = %envelope.sender, "DSN dropped: sender no longer exists");
+            Ok(())
+        }
+        _ => {
+            let id = app.queue.enqueue(
+                "",
+                std::slice::from_ref(&envelope.sender),
+                &mut report.as_slice(),
+                now,
+            )?;
+            tracing::info!(dsn_id = %id, "DSN queued");
+            Ok(())
+        }
+    }
+}
+
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+fn deliver_local(
+    app: &App,
+    users: &[UserId],
+    report: &[u8],
+    now: SystemTime,
+) -> anyhow::Result<()> {
+    let mut spool = Spool::default();
+    spool.write(report)?;
+    let results = delivery::deliver(&app.store, b"Return-Path: <>\r\n", &mut spool, users, now);
+    if results.iter().any(Result::is_err) {
+        anyhow::bail!("local delivery of the DSN failed");
+    }
+    tracing::info!(users = users.len(), "DSN delivered");
+    Ok(())
+}
