@@ -1,0 +1,479 @@
+//! Submission and the outbound relay against a fake smart host started by each test: byte
+//! exact single arrival, 4xx retried, 5xx answered by exactly one DSN, line endings
+//! normalised with no second transaction, and a `kill -9` of the server losing nothing.
+
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
+
+use gradwell_server::{config::Config, queue::store::Queue, serve::serve_until};
+use maildir_store::{MailStore, MailboxName, ReadPart, UserId, maildir::Maildir};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream},
+    sync::oneshot,
+};
+
+/// What the fake smart host saw and will answer.
+#[derive(Default)]
+struct SinkState {
+    /// The content of each accepted transaction (dot-unstuffed) and its recipients.
+    accepted: Vec<(Vec<String>, Vec<u8>)>,
+    /// Transactions that reached the end of data, accepted or not.
+    ended: usize,
+    /// Replies to RCPT, in turn (then 250).
+    rcpt_replies: VecDeque<String>,
+    /// Replies to the end of data, in turn (then 250).
+    data_replies: VecDeque<String>,
+    /// A line of the wire content that ended in a bare LF or held a bare CR.
+    bare_line_endings: bool,
+}
+
+#[derive(Clone)]
+struct Sink {
+    addr: SocketAddr,
+    state: Arc<Mutex<SinkState>>,
+}
+
+impl Sink {
+    async fn start() -> Sink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Sink::serve(listener)
+    }
+
+    fn serve(listener: TcpListener) -> Sink {
+        let sink = Sink {
+            addr: listener.local_addr().unwrap(),
+            state: Arc::default(),
+        };
+        let state = Arc::clone(&sink.state);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(session(tcp, Arc::clone(&state)));
+            }
+        });
+        sink
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SinkState> {
+        self.state.lock().unwrap()
+    }
+}
+
+async fn session(tcp: TcpStream, state: Arc<Mutex<SinkState>>) {
+    let (read, mut write) = tcp.into_split();
+    let mut read = BufReader::new(read);
+    write.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
+    let mut rcpts = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        if read.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let text = String::from_utf8_lossy(&line).to_ascii_uppercase();
+        let reply = if text.starts_with("EHLO") {
+            "250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 100000000".to_owned()
+        } else if text.starts_with("MAIL") {
+            rcpts.clear();
+            "250 2.1.0 ok".to_owned()
+        } else if text.starts_with("RCPT") {
+            let r = state.lock().unwrap().rcpt_replies.pop_front();
+            let r = r.unwrap_or_else(|| "250 2.1.5 ok".to_owned());
+            if r.starts_with('2') {
+                let t = String::from_utf8_lossy(&line);
+                rcpts.push(t[t.find('<').unwrap() + 1..t.rfind('>').unwrap()].to_owned());
+            }
+            r
+        } else if text.starts_with("DATA") {
+            write.write_all(b"354 go\r\n").await.unwrap();
+            let mut content = Vec::new();
+            loop {
+                let mut l = Vec::new();
+                if read.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let body = &l[..l.len() - 1];
+                if !l.ends_with(b"\r\n") || body[..body.len().saturating_sub(1)].contains(&b'\r') {
+                    state.lock().unwrap().bare_line_endings = true;
+                }
+                if l == b".\r\n" {
+                    break;
+                }
+                content.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
+            }
+            let mut s = state.lock().unwrap();
+            s.ended += 1;
+            let r = s
+                .data_replies
+                .pop_front()
+                .unwrap_or_else(|| "250 2.0.0 queued".to_owned());
+            if r.starts_with('2') {
+                s.accepted.push((std::mem::take(&mut rcpts), content));
+            }
+            r
+        } else if text.starts_with("QUIT") {
+            let _ = write.write_all(b"221 bye\r\n").await;
+            return;
+        } else {
+            "250 ok".to_owned()
+        };
+        write
+            .write_all(format!("{reply}\r\n").as_bytes())
+            .await
+            .unwrap();
+    }
+}
+
+/// A directory with users, a replica root and a config for submission on `port` relaying to
+/// `smart_host`.
+fn setup(dir: &Path, port: u16, smart_host: SocketAddr) -> std::path::PathBuf {
+    let root = dir.join("replica-a");
+    std::fs::create_dir_all(&root).unwrap();
+    Maildir::init_replica(&root).unwrap();
+    std::fs::write(
+        dir.join("users"),
+        "alice:{PLAIN}pw-alice\nbob:{PLAIN}pw-bob\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("aliases"), "sales@example.test alice\n").unwrap();
+    let config = format!(
+        r#"
+hostname = "mx.example.test"
+local_domains = ["example.test"]
+users_file = "users"
+aliases_file = "aliases"
+postmaster = "alice"
+[storage]
+mirror_sets = [["replica-a"]]
+[limits]
+auth_penalty_initial_ms = 10
+auth_penalty_max_ms = 20
+shutdown_grace_secs = 2
+[queue]
+retry_schedule_secs = [1]
+scan_interval_ms = 100
+[relay]
+smart_host = "{smart_host}"
+tls = "none"
+[[listener]]
+service = "submission"
+address = "127.0.0.1:{port}"
+tls = "none"
+allow_cleartext_auth = true
+"#
+    );
+    let path = dir.join("gradwell.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    async fn start(config: &Path) -> Server {
+        let config = Config::load(config).unwrap();
+        let (addr_tx, addr_rx) = oneshot::channel();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let done = tokio::spawn(serve_until(
+            config,
+            move |a| {
+                let _ = addr_tx.send(a[0]);
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        let addr = addr_rx.await.unwrap();
+        Server {
+            addr,
+            stop: Some(stop),
+            done,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let _ = self.done.await;
+    }
+}
+
+/// A line-based SMTP client.
+struct Smtp {
+    read: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    write: tokio::net::tcp::OwnedWriteHalf,
+}
+
+impl Smtp {
+    async fn connect(addr: SocketAddr) -> Smtp {
+        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
+        let mut s = Smtp {
+            read: BufReader::new(r),
+            write: w,
+        };
+        assert_eq!(s.reply().await.0, 220);
+        s
+    }
+
+    async fn reply(&mut self) -> (u16, String) {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            self.read.read_line(&mut line).await.unwrap();
+            all.push_str(&line);
+            if line.len() < 4 || line.as_bytes()[3] != b'-' {
+                return (line[..3].parse().unwrap(), all);
+            }
+        }
+    }
+
+    async fn cmd(&mut self, line: &str) -> (u16, String) {
+        self.write
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.reply().await
+    }
+
+    /// Logs in as alice and sends `content` (CRLF lines, unstuffed) from her address.
+    async fn submit(addr: SocketAddr, to: &[&str], content: &[u8]) -> (u16, String) {
+        let mut s = Smtp::connect(addr).await;
+        assert_eq!(s.cmd("EHLO client.test").await.0, 250);
+        assert_eq!(s.cmd("AUTH PLAIN AGFsaWNlAHB3LWFsaWNl").await.0, 235);
+        assert_eq!(s.cmd("MAIL FROM:<alice@example.test>").await.0, 250);
+        for rcpt in to {
+            assert_eq!(s.cmd(&format!("RCPT TO:<{rcpt}>")).await.0, 250, "{rcpt}");
+        }
+        assert_eq!(s.cmd("DATA").await.0, 354);
+        let mut stuffed = Vec::new();
+        smtp_proto::encode_data::encode_message(content, &mut stuffed);
+        s.write.write_all(&stuffed).await.unwrap();
+        let reply = s.reply().await;
+        let _ = s.cmd("QUIT").await;
+        reply
+    }
+}
+
+const MESSAGE: &[u8] = b"From: Alice <alice@example.test>\r\nTo: x@far.example\r\nSubject: relay\r\n\r\nline one\r\n.leading dot\r\n..two dots\r\n.\r\nlast\r\n";
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn inbox(dir: &Path, user: &str) -> Vec<Vec<u8>> {
+    let store = Maildir::open(&dir.join("replica-a"), Default::default()).unwrap();
+    let user = UserId::new(user).unwrap();
+    let Ok(view) = store.open(&user, &MailboxName::inbox()) else {
+        return Vec::new();
+    };
+    view.messages
+        .iter()
+        .map(|m| {
+            store
+                .read(&user, &MailboxName::inbox(), m.uid, ReadPart::Whole)
+                .unwrap()
+        })
+        .collect()
+}
+
+fn queue_len(dir: &Path) -> usize {
+    Queue::open(&[dir.join("replica-a")], Default::default(), false)
+        .unwrap()
+        .list()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayed_message_arrives_byte_exact_once() {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&setup(dir.path(), 0, sink.addr)).await;
+    let (code, text) =
+        Smtp::submit(server.addr, &["x@far.example", "bob@example.test"], MESSAGE).await;
+    assert_eq!(code, 250, "{text}");
+    wait_for("relay", || sink.state().accepted.len() == 1).await;
+    wait_for("empty queue", || queue_len(dir.path()) == 0).await;
+    let (rcpts, content) = sink.state().accepted[0].clone();
+    assert_eq!(rcpts, ["x@far.example"]);
+    assert!(
+        content.starts_with(b"Received: from client.test"),
+        "trace first"
+    );
+    assert!(content.ends_with(MESSAGE), "byte-exact content");
+    assert!(
+        !content.starts_with(b"Return-Path"),
+        "no Return-Path on relay"
+    );
+    // The local recipient got it directly.
+    let bob = inbox(dir.path(), "bob");
+    assert_eq!(bob.len(), 1);
+    assert!(bob[0].ends_with(MESSAGE));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.state().ended, 1, "exactly one transaction");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_failure_is_retried() {
+    let sink = Sink::start().await;
+    sink.state()
+        .data_replies
+        .push_back("451 4.3.0 try later".into());
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&setup(dir.path(), 0, sink.addr)).await;
+    assert_eq!(
+        Smtp::submit(server.addr, &["x@far.example"], MESSAGE)
+            .await
+            .0,
+        250
+    );
+    wait_for("retry", || sink.state().accepted.len() == 1).await;
+    assert_eq!(sink.state().ended, 2, "one deferral, one success");
+    wait_for("empty queue", || queue_len(dir.path()) == 0).await;
+    assert!(inbox(dir.path(), "alice").is_empty(), "no DSN for success");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_failure_sends_exactly_one_dsn() {
+    let sink = Sink::start().await;
+    sink.state()
+        .rcpt_replies
+        .push_back("550 5.1.1 no such user".into());
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&setup(dir.path(), 0, sink.addr)).await;
+    let to = ["gone@far.example", "ok@far.example"];
+    assert_eq!(Smtp::submit(server.addr, &to, MESSAGE).await.0, 250);
+    wait_for("empty queue", || queue_len(dir.path()) == 0).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let alice = inbox(dir.path(), "alice");
+    assert_eq!(alice.len(), 1, "exactly one DSN");
+    let dsn = String::from_utf8_lossy(&alice[0]);
+    assert!(dsn.starts_with("Return-Path: <>\r\n"), "{dsn}");
+    assert!(dsn.contains("report-type=delivery-status"));
+    assert!(dsn.contains("Final-Recipient: rfc822; gone@far.example"));
+    assert!(dsn.contains("Status: 5.1.1"));
+    assert!(!dsn.contains("Final-Recipient: rfc822; ok@far.example"));
+    assert_eq!(sink.state().accepted.len(), 1, "the other recipient got it");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_line_ends_reach_the_wire_normalised_in_one_transaction() {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), 0, sink.addr);
+    // Content as a careless local producer might queue it: bare LF, bare CR, and the
+    // smuggling shapes `\n.\n` and `\r\n.\n`.
+    let content = b"Subject: smuggle\n\nfirst\n.\nMAIL FROM:<evil@x>\r\n.\nlast\rline\n";
+    Queue::open(&[dir.path().join("replica-a")], Default::default(), false)
+        .unwrap()
+        .enqueue(
+            "alice@example.test",
+            &["x@far.example".to_owned()],
+            &mut &content[..],
+            SystemTime::now(),
+        )
+        .unwrap();
+    let server = Server::start(&config).await;
+    wait_for("relay", || sink.state().accepted.len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = sink.state();
+    assert_eq!(s.ended, 1, "one transaction");
+    assert!(!s.bare_line_endings, "only CRLF on the wire");
+    assert_eq!(
+        s.accepted[0].1,
+        b"Subject: smuggle\r\n\r\nfirst\r\n.\r\nMAIL FROM:<evil@x>\r\n.\r\nlast\r\nline\r\n"
+    );
+    drop(s);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sender_and_from_must_belong_to_the_user() {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&setup(dir.path(), 0, sink.addr)).await;
+    let mut s = Smtp::connect(server.addr).await;
+    s.cmd("EHLO client.test").await;
+    assert_eq!(s.cmd("MAIL FROM:<alice@example.test>").await.0, 530);
+    // authzid bob, authcid alice: refused.
+    assert_eq!(s.cmd("AUTH PLAIN Ym9iAGFsaWNlAHB3LWFsaWNl").await.0, 535);
+    assert_eq!(s.cmd("AUTH PLAIN AGFsaWNlAHB3LWFsaWNl").await.0, 235);
+    assert_eq!(s.cmd("MAIL FROM:<bob@example.test>").await.0, 553);
+    assert_eq!(s.cmd("MAIL FROM:<>").await.0, 553);
+    // An alias that reaches alice is hers.
+    assert_eq!(s.cmd("MAIL FROM:<sales@example.test>").await.0, 250);
+    assert_eq!(s.cmd("RCPT TO:<x@far.example>").await.0, 250);
+    assert_eq!(s.cmd("DATA").await.0, 354);
+    let (code, text) = s
+        .cmd("From: Bob <bob@example.test>\r\nSubject: spoof\r\n\r\nhi\r\n.")
+        .await;
+    assert_eq!(code, 553, "{text}");
+    assert!(text.contains("5.7.1"));
+    let _ = s.cmd("QUIT").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(queue_len(dir.path()), 0, "nothing queued");
+    assert_eq!(sink.state().ended, 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_loses_nothing() {
+    // The smart host is down at first: the message waits in the queue.
+    let parked = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sink_addr = parked.local_addr().unwrap();
+    drop(parked);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), port, sink_addr);
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gradwell"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let up = || async {
+        for _ in 0..200 {
+            if TcpStream::connect(addr).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server did not start");
+    };
+    let mut child = spawn();
+    up().await;
+    assert_eq!(Smtp::submit(addr, &["x@far.example"], MESSAGE).await.0, 250);
+    // SIGKILL: no shutdown code runs.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(queue_len(dir.path()), 1, "queued before 250");
+    let sink = Sink::serve(TcpListener::bind(sink_addr).await.unwrap());
+    let mut child = spawn();
+    up().await;
+    wait_for("relay after restart", || sink.state().accepted.len() == 1).await;
+    assert!(sink.state().accepted[0].1.ends_with(MESSAGE));
+    wait_for("empty queue", || queue_len(dir.path()) == 0).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
