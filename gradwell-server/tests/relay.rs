@@ -142,11 +142,11 @@ fn setup(dir: &Path, port: u16, smart_host: SocketAddr) -> std::path::PathBuf {
     std::fs::write(dir.join("aliases"), "sales@example.test alice\n").unwrap();
     let config = format!(
         r#"
-hostname = "mx.example.test"
-local_domains = ["example.test"]
+postmaster = "alice"
 users_file = "users"
 aliases_file = "aliases"
-postmaster = "alice"
+hostname = "relay-test.example.test"
+local_domains = ["example.test"]
 [storage]
 mirror_sets = [["replica-a"]]
 [limits]
@@ -391,14 +391,15 @@ async fn bare_line_ends_reach_the_wire_normalised_in_one_transaction() {
     let server = Server::start(&config).await;
     wait_for("relay", || sink.state().accepted.len() == 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let s = sink.state();
-    assert_eq!(s.ended, 1, "one transaction");
-    assert!(!s.bare_line_endings, "only CRLF on the wire");
-    assert_eq!(
-        s.accepted[0].1,
-        b"Subject: smuggle\r\n\r\nfirst\r\n.\r\nMAIL FROM:<evil@x>\r\n.\r\nlast\r\nline\r\n"
-    );
-    drop(s);
+    {
+        let s = sink.state();
+        assert_eq!(s.ended, 1, "one transaction");
+        assert!(!s.bare_line_endings, "only CRLF on the wire");
+        assert_eq!(
+            s.accepted[0].1,
+            b"Subject: smuggle\r\n\r\nfirst\r\n.\r\nMAIL FROM:<evil@x>\r\n.\r\nlast\r\nline\r\n"
+        );
+    }
     server.stop().await;
 }
 
