@@ -139,6 +139,40 @@ RC
 }
 real_clients || status=1
 
+# Real submission clients, as a customer's client would send: swaks (STARTTLS + AUTH PLAIN),
+# Python's smtplib (implicit TLS + AUTH LOGIN) and msmtp (STARTTLS + AUTH), certificates
+# verified; each message must land in the recipient's mailbox.
+submission_clients() {
+    local from="${pairs[0]%%:*}" pass="${pairs[0]#*:}" to="${pairs[1]%%:*}@example.test"
+    local sender="$from@example.test" t1="swaks-$RANDOM$RANDOM" t2="smtplib-$RANDOM$RANDOM" t3="msmtp-$RANDOM$RANDOM"
+    swaks --silent 2 --server 127.0.0.1 --port "$submission" --tls --tls-verify --tls-ca-path "$work/cert.pem" \
+        --tls-sni localhost --auth PLAIN --auth-user "$from" --auth-password "$pass" \
+        --from "$sender" --to "$to" --header "From: $sender" --header "Subject: $t1" --body "sent by swaks"
+    python3 - "$submissions" "$work/cert.pem" "$from" "$pass" "$sender" "$to" "$t2" <<'PY'
+import smtplib, ssl, sys
+port, ca, user, pw, sender, to, token = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+with smtplib.SMTP_SSL("127.0.0.1", int(port), context=ctx) as s:  # the certificate names 127.0.0.1 too
+    s.login(user, pw)  # smtplib picks PLAIN or LOGIN from the EHLO list
+    s.sendmail(sender, [to], f"From: {sender}\r\nTo: {to}\r\nSubject: {token}\r\n\r\nsent by smtplib\r\n")
+PY
+    printf 'From: %s\nTo: %s\nSubject: %s\n\nsent by msmtp\n' "$sender" "$to" "$t3" |
+        msmtp --host=127.0.0.1 --port="$submission" --tls=on --tls-starttls=on \
+            --tls-trust-file="$work/cert.pem" --tls-host-override=localhost --auth=on --user="$from" \
+            --passwordeval="echo $pass" --from="$sender" "$to"
+    local token
+    for token in "$t1" "$t2" "$t3"; do
+        if ! grep -rqs "Subject: $token" "$work/replica-a"; then
+            echo "submission clients: $token was not delivered" >&2
+            return 1
+        fi
+    done
+    echo "submission clients: swaks (STARTTLS+AUTH), smtplib (implicit TLS+AUTH) and msmtp delivered"
+}
+case ",$ACCEPT_SERVICES," in
+*,submission,*) submission_clients || status=1 ;;
+esac
+
 if [ "$status" -ne 0 ]; then
     echo "--- gradwell log (last 60 lines) ---" >&2
     tail -n 60 "$work/gradwell.log" >&2

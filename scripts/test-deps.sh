@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what ./test.sh needs beyond the Rust toolchain, when it is missing: Dovecot (the
 # peer of maildir-store's interoperability test), the acceptance run's real clients (swaks,
-# fetchmail, curl) and pytest. Does nothing when all are present; needs root otherwise.
+# fetchmail, curl, msmtp) and pytest. Does nothing when all are present; needs root otherwise.
 set -euo pipefail
 
 # Debian packages the tests drive as real peers: Dovecot reads and writes the Maildir trees
 # maildir-store's interoperability test checks; swaks, fetchmail and curl are the real mail
-# clients of the acceptance run (scripts/acceptance.sh; swaks needs Net::SSLeay for STARTTLS,
+# clients of the acceptance run (scripts/acceptance.sh; msmtp submits as a customer's
+# client would; swaks needs Net::SSLeay for STARTTLS,
 # only a Recommends of the package).
 export DEBIAN_FRONTEND=noninteractive
-apt_packages=(dovecot-imapd swaks libnet-ssleay-perl fetchmail curl ca-certificates)
+apt_packages=(dovecot-imapd swaks libnet-ssleay-perl fetchmail curl ca-certificates msmtp)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
