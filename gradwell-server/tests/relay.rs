@@ -10,13 +10,18 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use gradwell_server::{config::Config, queue::store::Queue, serve::serve_until};
+use gradwell_server::{
+    config::Config,
+    queue::store::{Envelope, Queue, RcptState},
+    serve::serve_until,
+};
 use maildir_store::{MailStore, MailboxName, ReadPart, UserId, maildir::Maildir};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
     net::{TcpListener, TcpStream},
     sync::oneshot,
 };
+use tokio_rustls::TlsAcceptor;
 
 /// What the fake smart host saw and will answer.
 #[derive(Default)]
@@ -31,6 +36,10 @@ struct SinkState {
     data_replies: VecDeque<String>,
     /// A line of the wire content that ended in a bare LF or held a bare CR.
     bare_line_endings: bool,
+    /// MAIL commands seen (in any session, plaintext or TLS).
+    mail_commands: usize,
+    /// Completed TLS handshakes.
+    tls_sessions: usize,
 }
 
 #[derive(Clone)]
@@ -42,10 +51,10 @@ struct Sink {
 impl Sink {
     async fn start() -> Sink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Sink::serve(listener)
+        Sink::serve(listener, None)
     }
 
-    fn serve(listener: TcpListener) -> Sink {
+    fn serve(listener: TcpListener, tls: Option<TlsAcceptor>) -> Sink {
         let sink = Sink {
             addr: listener.local_addr().unwrap(),
             state: Arc::default(),
@@ -53,7 +62,7 @@ impl Sink {
         let state = Arc::clone(&sink.state);
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
-                tokio::spawn(session(tcp, Arc::clone(&state)));
+                tokio::spawn(session(tcp, Arc::clone(&state), tls.clone()));
             }
         });
         sink
@@ -64,21 +73,51 @@ impl Sink {
     }
 }
 
-async fn session(tcp: TcpStream, state: Arc<Mutex<SinkState>>) {
-    let (read, mut write) = tcp.into_split();
-    let mut read = BufReader::new(read);
-    write.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
+async fn session(tcp: TcpStream, state: Arc<Mutex<SinkState>>, tls: Option<TlsAcceptor>) {
+    let mut plain = BufReader::new(tcp);
+    let _ = plain.get_mut().write_all(b"220 sink.test ESMTP\r\n").await;
+    if commands(&mut plain, &state, tls.is_some()).await != Some(Upgrade) {
+        return;
+    }
+    // Plaintext the client pipelined after STARTTLS is dropped with the buffer.
+    let Some(acceptor) = tls else { return };
+    let Ok(stream) = acceptor.accept(plain.into_inner()).await else {
+        return;
+    };
+    state.lock().unwrap().tls_sessions += 1;
+    commands(&mut BufReader::new(stream), &state, false).await;
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Upgrade;
+
+/// Serves commands until QUIT, EOF or STARTTLS (`Some(Upgrade)`).
+async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut BufReader<S>,
+    state: &Mutex<SinkState>,
+    offer_tls: bool,
+) -> Option<Upgrade> {
     let mut rcpts = Vec::new();
     loop {
         let mut line = Vec::new();
-        if read.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
-            return;
+        if io.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
+            return None;
         }
         let text = String::from_utf8_lossy(&line).to_ascii_uppercase();
         let reply = if text.starts_with("EHLO") {
-            "250-sink.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 100000000".to_owned()
+            let tls = if offer_tls { "250-STARTTLS\r\n" } else { "" };
+            format!("250-sink.test\r\n{tls}250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 100000000")
+        } else if text.starts_with("STARTTLS") && offer_tls {
+            // The 220 and, in the same segment, a forged refusal that a careless client would
+            // take as the answer to its EHLO inside TLS (CVE-2021-38371's shape).
+            let _ = io
+                .get_mut()
+                .write_all(b"220 2.0.0 go ahead\r\n554 5.0.0 injected\r\n")
+                .await;
+            return Some(Upgrade);
         } else if text.starts_with("MAIL") {
             rcpts.clear();
+            state.lock().unwrap().mail_commands += 1;
             "250 2.1.0 ok".to_owned()
         } else if text.starts_with("RCPT") {
             let r = state.lock().unwrap().rcpt_replies.pop_front();
@@ -89,12 +128,12 @@ async fn session(tcp: TcpStream, state: Arc<Mutex<SinkState>>) {
             }
             r
         } else if text.starts_with("DATA") {
-            write.write_all(b"354 go\r\n").await.unwrap();
+            let _ = io.get_mut().write_all(b"354 go\r\n").await;
             let mut content = Vec::new();
             loop {
                 let mut l = Vec::new();
-                if read.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
-                    return;
+                if io.read_until(b'\n', &mut l).await.unwrap_or(0) == 0 {
+                    return None;
                 }
                 let body = &l[..l.len() - 1];
                 if !l.ends_with(b"\r\n") || body[..body.len().saturating_sub(1)].contains(&b'\r') {
@@ -116,21 +155,27 @@ async fn session(tcp: TcpStream, state: Arc<Mutex<SinkState>>) {
             }
             r
         } else if text.starts_with("QUIT") {
-            let _ = write.write_all(b"221 bye\r\n").await;
-            return;
+            let _ = io.get_mut().write_all(b"221 bye\r\n").await;
+            return None;
         } else {
             "250 ok".to_owned()
         };
-        write
+        let _ = io
+            .get_mut()
             .write_all(format!("{reply}\r\n").as_bytes())
-            .await
-            .unwrap();
+            .await;
+        let _ = io.get_mut().flush().await;
     }
 }
 
 /// A directory with users, a replica root and a config for submission on `port` relaying to
 /// `smart_host`.
 fn setup(dir: &Path, port: u16, smart_host: SocketAddr) -> std::path::PathBuf {
+    setup_relay(dir, port, smart_host, "tls = \"none\"")
+}
+
+/// As [`setup`], with `relay` as the `[relay]` TLS settings.
+fn setup_relay(dir: &Path, port: u16, smart_host: SocketAddr, relay: &str) -> std::path::PathBuf {
     let root = dir.join("replica-a");
     std::fs::create_dir_all(&root).unwrap();
     Maildir::init_replica(&root).unwrap();
@@ -158,7 +203,7 @@ retry_schedule_secs = [1]
 scan_interval_ms = 100
 [relay]
 smart_host = "{smart_host}"
-tls = "none"
+{relay}
 [[listener]]
 service = "submission"
 address = "127.0.0.1:{port}"
@@ -469,7 +514,7 @@ async fn kill_dash_nine_loses_nothing() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(queue_len(dir.path()), 1, "queued before 250");
-    let sink = Sink::serve(TcpListener::bind(sink_addr).await.unwrap());
+    let sink = Sink::serve(TcpListener::bind(sink_addr).await.unwrap(), None);
     let mut child = spawn();
     up().await;
     wait_for("relay after restart", || sink.state().accepted.len() == 1).await;
@@ -477,4 +522,94 @@ async fn kill_dash_nine_loses_nothing() {
     wait_for("empty queue", || queue_len(dir.path()) == 0).await;
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// A sink that offers STARTTLS with a certificate for `localhost`; returns it and the CA
+/// file that verifies it.
+async fn tls_sink(dir: &Path) -> (Sink, std::path::PathBuf) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let ca = dir.join("sink-ca.pem");
+    std::fs::write(&ca, cert.cert.pem()).unwrap();
+    let key = rustls_pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    (
+        Sink::serve(listener, Some(TlsAcceptor::from(Arc::new(config)))),
+        ca,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_verified_and_injected_plaintext_discarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sink, ca) = tls_sink(dir.path()).await;
+    let relay = format!(
+        "tls = \"required\"\nca_file = {:?}\ntls_name = \"localhost\"",
+        ca
+    );
+    let server = Server::start(&setup_relay(dir.path(), 0, sink.addr, &relay)).await;
+    assert_eq!(
+        Smtp::submit(server.addr, &["x@far.example"], MESSAGE)
+            .await
+            .0,
+        250
+    );
+    wait_for("relay over TLS", || sink.state().accepted.len() == 1).await;
+    assert_eq!(sink.state().tls_sessions, 1);
+    assert!(sink.state().accepted[0].1.ends_with(MESSAGE));
+    server.stop().await;
+}
+
+/// Submits [`MESSAGE`] to a far recipient and returns its envelope after the first attempt.
+async fn submit_and_wait_for_an_attempt(dir: &Path, server: SocketAddr) -> Envelope {
+    assert_eq!(
+        Smtp::submit(server, &["x@far.example"], MESSAGE).await.0,
+        250
+    );
+    let queue = || Queue::open(&[dir.join("replica-a")], Default::default(), false).unwrap();
+    wait_for("a failed attempt", || {
+        queue().list().first().is_some_and(|e| e.attempts >= 1)
+    })
+    .await;
+    queue().list().remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_certificate_when_tls_required_defers_without_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sink, _ca) = tls_sink(dir.path()).await;
+    // The Mozilla roots do not vouch for the sink's self-signed certificate.
+    let relay = "tls = \"required\"\ntls_name = \"localhost\"";
+    let server = Server::start(&setup_relay(dir.path(), 0, sink.addr, relay)).await;
+    let envelope = &submit_and_wait_for_an_attempt(dir.path(), server.addr).await;
+    let why = envelope.recipients[0].last_reply.clone().unwrap();
+    assert!(why.starts_with("4.7.5"), "{why}");
+    assert_eq!(
+        envelope.recipients[0].state,
+        RcptState::Pending,
+        "deferred, not bounced"
+    );
+    assert_eq!(sink.state().mail_commands, 0, "no plaintext fallback");
+    assert!(inbox(dir.path(), "alice").is_empty(), "no DSN");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_required_but_not_offered_defers() {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup_relay(dir.path(), 0, sink.addr, "tls = \"required\"");
+    let server = Server::start(&config).await;
+    let envelope = submit_and_wait_for_an_attempt(dir.path(), server.addr).await;
+    let why = envelope.recipients[0].last_reply.clone().unwrap();
+    assert!(why.starts_with("4.7.10"), "{why}");
+    assert_eq!(sink.state().mail_commands, 0);
+    server.stop().await;
 }
