@@ -174,6 +174,32 @@ fn setup(dir: &Path, port: u16, smart_host: SocketAddr) -> std::path::PathBuf {
     setup_relay(dir, port, smart_host, "tls = \"none\"")
 }
 
+/// Lines added to the `[limits]` and `[queue]` sections by [`setup_with`].
+#[derive(Default)]
+struct Extra<'a> {
+    limits: &'a str,
+    queue: &'a str,
+}
+
+/// A sink, a directory and a server on them configured with `extra`.
+async fn start_with(extra: Extra<'_>) -> (Sink, tempfile::TempDir, Server) {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&setup_with(dir.path(), sink.addr, extra)).await;
+    (sink, dir, server)
+}
+
+/// As [`setup`], with extra limits and queue settings.
+fn setup_with(dir: &Path, smart_host: SocketAddr, extra: Extra<'_>) -> std::path::PathBuf {
+    let path = setup(dir, 0, smart_host);
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[limits]\n", &format!("[limits]\n{}\n", extra.limits))
+        .replace("[queue]\n", &format!("[queue]\n{}\n", extra.queue));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// As [`setup`], with `relay` as the `[relay]` TLS settings.
 fn setup_relay(dir: &Path, port: u16, smart_host: SocketAddr, relay: &str) -> std::path::PathBuf {
     let root = dir.join("replica-a");
@@ -612,4 +638,142 @@ async fn tls_required_but_not_offered_defers() {
     assert!(why.starts_with("4.7.10"), "{why}");
     assert_eq!(sink.state().mail_commands, 0);
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_queue_answers_452_and_rates_451() {
+    let (sink, dir, server) = start_with(Extra {
+        limits: "submission_max_messages_per_hour = 2",
+        queue: "max_messages = 1",
+    })
+    .await;
+    // One message already waits (its host refuses for a while), so the queue is full.
+    sink.state()
+        .data_replies
+        .extend(std::iter::repeat_n("451 4.3.0 later".to_owned(), 30));
+    assert_eq!(
+        submit_and_wait_for_an_attempt(dir.path(), server.addr)
+            .await
+            .attempts,
+        1
+    );
+    let mut s = Smtp::connect(server.addr).await;
+    s.cmd("EHLO client.test").await;
+    assert_eq!(s.cmd("AUTH PLAIN AGFsaWNlAHB3LWFsaWNl").await.0, 235);
+    assert_eq!(s.cmd("MAIL FROM:<alice@example.test>").await.0, 250);
+    let (code, text) = s.cmd("RCPT TO:<y@far.example>").await;
+    assert_eq!(code, 452, "{text}");
+    assert!(text.contains("4.3.1"), "{text}");
+    // Local recipients still work when the queue is full.
+    assert_eq!(s.cmd("RCPT TO:<bob@example.test>").await.0, 250);
+    assert_eq!(s.cmd("RSET").await.0, 250);
+    // The third MAIL this hour is over the rate.
+    let (code, text) = s.cmd("MAIL FROM:<alice@example.test>").await;
+    assert_eq!(code, 451, "{text}");
+    assert!(text.contains("4.7.1"), "{text}");
+    let _ = s.cmd("QUIT").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_errors_end_with_421() {
+    let (_sink, _dir, server) = start_with(Extra {
+        limits: "smtp_max_errors = 3",
+        ..Extra::default()
+    })
+    .await;
+    let mut s = Smtp::connect(server.addr).await;
+    s.cmd("EHLO client.test").await;
+    assert_eq!(s.cmd("MAIL FROM:<alice@example.test>").await.0, 530);
+    assert_eq!(s.cmd("MAIL FROM:<alice@example.test>").await.0, 530);
+    let (code, text) = s.cmd("MAIL FROM:<alice@example.test>").await;
+    assert_eq!(code, 421, "{text}");
+    let mut rest = String::new();
+    let n = s.read.read_line(&mut rest).await.unwrap();
+    assert_eq!(n, 0, "closed after 421, got {rest:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_message_bounces_once_and_null_sender_never_does() {
+    let (sink, dir, server) = start_with(Extra {
+        queue: "max_age_secs = 3600",
+        ..Extra::default()
+    })
+    .await;
+    let queue = Queue::open(&[dir.path().join("replica-a")], Default::default(), false).unwrap();
+    let long_ago = SystemTime::now() - Duration::from_secs(7200);
+    for sender in ["alice@example.test", ""] {
+        queue
+            .enqueue(
+                sender,
+                &["x@far.example".to_owned()],
+                &mut &MESSAGE[..],
+                long_ago,
+            )
+            .unwrap();
+    }
+    wait_for("empty queue", || queue_len(dir.path()) == 0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alice = inbox(dir.path(), "alice");
+    assert_eq!(alice.len(), 1, "one DSN, for the non-null sender only");
+    let dsn = String::from_utf8_lossy(&alice[0]);
+    assert!(dsn.contains("Status: 4.4.7"), "{dsn}");
+    assert_eq!(sink.state().ended, 0, "expired mail is not sent");
+    assert_eq!(queue_len(dir.path()), 0, "no DSN queued for <>");
+    server.stop().await;
+}
+
+#[test]
+fn queue_verbs_list_show_hold_release_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), 0, "127.0.0.1:9".parse().unwrap());
+    let id = Queue::open(&[dir.path().join("replica-a")], Default::default(), false)
+        .unwrap()
+        .enqueue(
+            "alice@example.test",
+            &["x@far.example".to_owned()],
+            &mut &MESSAGE[..],
+            SystemTime::now(),
+        )
+        .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gradwell"))
+            .arg("queue")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let listed: Vec<Envelope> = serde_json::from_str(&run(&["--json", "list"])).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, id);
+    assert_eq!(listed[0].recipients[0].state, RcptState::Pending);
+    assert!(run(&["list"]).contains(&id));
+    run(&["hold", &id]);
+    let shown: Envelope = serde_json::from_str(&run(&["--json", "show", &id])).unwrap();
+    assert!(shown.held);
+    assert!(run(&["show", &id]).contains("Subject: relay"));
+    run(&["release", &id]);
+    let shown: Envelope = serde_json::from_str(&run(&["--json", "show", &id])).unwrap();
+    assert!(!shown.held);
+    run(&["retry", "all"]);
+    let deleted: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "delete", &id])).unwrap();
+    assert_eq!(deleted["ok"], true);
+    assert_eq!(run(&["list"]).trim(), "0 message(s)");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(["queue", "--config"])
+        .arg(&config)
+        .args(["show", "../../etc/passwd"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "IDs are hex only");
 }
