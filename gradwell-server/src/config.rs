@@ -132,6 +132,11 @@ pub struct Listener {
     /// Allow passwords before TLS on this listener (default false; then not advertised).
     #[serde(default)]
     pub allow_cleartext_auth: bool,
+    /// Submission only: clients in these ranges (CIDR) may send without AUTH and with any
+    /// sender, as Postfix's `permit_mynetworks` (web applications, a trusted MTA). Default
+    /// none.
+    #[serde(default)]
+    pub trusted_networks: Vec<crate::net::network::Network>,
 }
 
 /// Limits; every field has a default.

@@ -777,3 +777,25 @@ fn queue_verbs_list_show_hold_release_delete() {
         .unwrap();
     assert!(!out.status.success(), "IDs are hex only");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_networks_submit_without_auth() {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), 0, sink.addr);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "allow_cleartext_auth = true",
+        "allow_cleartext_auth = true\ntrusted_networks = [\"127.0.0.0/8\", \"::1\"]",
+    );
+    std::fs::write(&config, text).unwrap();
+    let server = Server::start(&config).await;
+    let mut s = Smtp::connect(server.addr).await;
+    s.cmd("EHLO webapp.test").await;
+    assert_eq!(s.cmd("MAIL FROM:<app@elsewhere.example>").await.0, 250);
+    assert_eq!(s.cmd("RCPT TO:<x@far.example>").await.0, 250);
+    assert_eq!(s.cmd("DATA").await.0, 354);
+    assert_eq!(s.cmd("Subject: from the app\r\n\r\nhi\r\n.").await.0, 250);
+    let _ = s.cmd("QUIT").await;
+    wait_for("relay", || sink.state().accepted.len() == 1).await;
+    server.stop().await;
+}

@@ -131,6 +131,7 @@ pub async fn run_unix(
         tls: TlsMode::None,
         proxy_protocol: false,
         allow_cleartext_auth: false,
+        trusted_networks: Vec::new(),
     };
     let mut stop = shutdown.clone();
     loop {

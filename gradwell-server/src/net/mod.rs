@@ -4,5 +4,6 @@
 pub mod conn;
 pub mod limits;
 pub mod listener;
+pub mod network;
 pub mod proxy;
 pub mod tls;

@@ -77,6 +77,11 @@ pub async fn serve(
         sasl: None,
         remote: Vec::new(),
         refusals: 0,
+        trusted: submission
+            && spec
+                .trusted_networks
+                .iter()
+                .any(|n| n.contains(conn.peer.ip())),
         app,
     };
     drive(&mut conn, &mut session, timeouts, shutdown).await
@@ -112,6 +117,8 @@ struct Session {
     remote: Vec<String>,
     /// Refusals decided here (not by the state machine), towards the error limit.
     refusals: u32,
+    /// The client is in the listener's `trusted_networks`: no AUTH needed (submission).
+    trusted: bool,
 }
 
 /// An event with nothing borrowed from the state machine.

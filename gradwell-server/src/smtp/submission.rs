@@ -55,6 +55,10 @@ impl Session {
 
     /// MAIL on submission: authenticated, an owned sender, within the rate.
     pub(super) fn submission_mail(&mut self, from: &ReversePath<'_>, params: &MailParams<'_>) {
+        if self.trusted && self.user.is_none() {
+            // A trusted network (Postfix's permit_mynetworks): any sender, no per-user rate.
+            return self.mail(from, params);
+        }
         let Some(user) = self.user.clone() else {
             // RFC 4954 §6: "530 5.7.0 Authentication required".
             return self.refuse(reply(530, (5, 7, 0), "Authentication required"));
@@ -88,11 +92,14 @@ impl Session {
 
     /// RCPT on submission: local users as on the MX, other domains queued.
     pub(super) fn submission_rcpt(&mut self, to: &ForwardPath<'_>) {
-        let Some(user) = self.user.clone() else {
+        let user = self.user.clone();
+        if user.is_none() && !self.trusted {
             return self.refuse(reply(530, (5, 7, 0), "Authentication required"));
-        };
+        }
         let app = &self.app;
-        if !app.submit_rate.take(&user, Unit::Recipient, Instant::now()) {
+        if let Some(user) = &user
+            && !app.submit_rate.take(user, Unit::Recipient, Instant::now())
+        {
             return self.answer(reply(
                 451,
                 (4, 7, 1),
