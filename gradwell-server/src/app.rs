@@ -77,6 +77,7 @@ impl App {
         };
         let queue = Queue::open_configured(&config)
             .context("key `storage.mirror_sets`: creating the outbound queue")?;
+        queue.recover();
         let limits = &config.limits;
         Ok(Arc::new(App {
             queue: Arc::new(queue),

@@ -113,8 +113,8 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// Opens (creating) the queue directory under each replica root and removes content
-    /// files whose envelope never got written.
+    /// Opens (creating) the queue directory under each replica root. Safe while a server
+    /// uses the queue (the admin verbs do this); only the server calls [`Queue::recover`].
     pub fn open(roots: &[PathBuf], config: QueueConfig, fsync: bool) -> io::Result<Queue> {
         let mut dirs = Vec::new();
         for root in roots {
@@ -130,9 +130,14 @@ impl Queue {
             bytes: AtomicU64::new(0),
             wake: tokio::sync::Notify::new(),
         };
-        queue.remove_orphans();
         queue.list();
         Ok(queue)
+    }
+
+    /// At server start, before any session: removes what a crash left half-written
+    /// (temporary files, content whose envelope never got written).
+    pub fn recover(&self) {
+        self.remove_orphans();
     }
 
     /// The queue the configuration describes: on every replica root of the first mirror set.
@@ -486,6 +491,11 @@ mod tests {
         assert!(q.load(&id).unwrap().held);
         fs::write(roots[0].join(QUEUE_DIR).join("00ff.msg"), b"half").unwrap();
         let q = open(&roots);
+        assert!(
+            roots[0].join(QUEUE_DIR).join("00ff.msg").exists(),
+            "open alone cleans nothing"
+        );
+        q.recover();
         assert!(!roots[0].join(QUEUE_DIR).join("00ff.msg").exists());
         assert_eq!(q.list().len(), 1);
     }
