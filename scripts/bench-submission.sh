@@ -62,6 +62,7 @@ CONF
 
 # Postfix: a private instance (own config and queue directories), relaying to the sink.
 mkdir -p "$pf_dir" "$work/pf-queue" "$work/pf-data"
+chown postfix "$work/pf-data"
 cat >"$pf_dir/main.cf" <<CONF
 compatibility_level = 3.6
 queue_directory = $work/pf-queue
@@ -78,6 +79,7 @@ smtpd_relay_restrictions = permit_mynetworks, reject
 smtp_tls_security_level = none
 smtpd_tls_security_level = none
 maillog_file = $work/pf-maillog
+maillog_file_prefixes = $work
 default_process_limit = 200
 smtp_destination_concurrency_limit = $SESSIONS
 default_destination_concurrency_limit = $SESSIONS
@@ -106,7 +108,7 @@ scache    unix  -  -  n  -    1  scache
 postlog   unix-dgram n - n -  1  postlogd
 CONF
 postfix -c "$pf_dir" check >/dev/null 2>&1 || true
-postfix -c "$pf_dir" start >/dev/null
+postfix -c "$pf_dir" start >/dev/null 2>&1 || { cat "$work/pf-maillog" >&2; exit 1; }
 
 RUST_LOG=warn "$gradwell" serve --config "$work/gw/bench.toml" 2>"$work/gw.log" &
 gw_pid=$!

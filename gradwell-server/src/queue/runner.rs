@@ -46,21 +46,29 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let config = queue.config().clone();
     let slots = Arc::new(Semaphore::new(config.concurrency));
     let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut scan = true;
     loop {
-        let listed = {
+        // New messages are attempted at once; the periodic scan finds retries and anything
+        // queued before a restart.
+        let mut due = queue.take_fresh();
+        if scan {
             let q = Arc::clone(&queue);
-            tokio::task::spawn_blocking(move || q.list())
+            let listed = tokio::task::spawn_blocking(move || q.list())
                 .await
-                .unwrap_or_default()
-        };
-        let now = unix(SystemTime::now());
-        for envelope in listed {
-            let due = !envelope.held && envelope.next_attempt <= now;
-            let claimed = due
-                && busy
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(envelope.id.clone());
+                .unwrap_or_default();
+            let now = unix(SystemTime::now());
+            due.extend(
+                listed
+                    .into_iter()
+                    .filter(|e| !e.held && e.next_attempt <= now)
+                    .map(|e| e.id),
+            );
+        }
+        for id in due {
+            let claimed = busy
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.clone());
             if !claimed {
                 continue;
             }
@@ -69,17 +77,16 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             };
             let (app, connector, busy) = (Arc::clone(&app), connector.clone(), Arc::clone(&busy));
             tokio::spawn(async move {
-                let id = envelope.id.clone();
                 attempt(&app, connector.as_ref(), &id).await;
                 busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                 drop(permit);
             });
         }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(config.scan_interval_ms)) => {}
-            _ = queue.woken() => {}
+        scan = tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(config.scan_interval_ms)) => true,
+            _ = queue.woken() => false,
             _ = stop.wait_for(|s| *s) => return,
-        }
+        };
     }
 }
 

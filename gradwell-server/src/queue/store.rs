@@ -110,6 +110,8 @@ pub struct Queue {
     bytes: AtomicU64,
     /// Tells the runner that a message arrived.
     wake: tokio::sync::Notify,
+    /// IDs queued since the runner last looked.
+    fresh: std::sync::Mutex<Vec<String>>,
 }
 
 impl Queue {
@@ -129,6 +131,7 @@ impl Queue {
             count: AtomicUsize::new(0),
             bytes: AtomicU64::new(0),
             wake: tokio::sync::Notify::new(),
+            fresh: std::sync::Mutex::default(),
         };
         queue.list();
         Ok(queue)
@@ -167,6 +170,11 @@ impl Queue {
         self.wake.notify_one();
     }
 
+    /// IDs queued by this process since the last call, for an attempt without a scan.
+    pub fn take_fresh(&self) -> Vec<String> {
+        std::mem::take(&mut *self.fresh.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Resolves when [`Queue::wake`] is called.
     pub async fn woken(&self) {
         self.wake.notified().await;
@@ -181,10 +189,15 @@ impl Queue {
             };
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path.extension().is_some_and(|e| e == "msg")
-                    && !path.with_extension("env").exists()
-                {
-                    tracing::info!(path = %path.display(), "removing content without envelope");
+                // Either half alone is a message that was never acknowledged: a crash came
+                // before the directory fsync that follows both renames.
+                let other = match path.extension().and_then(|e| e.to_str()) {
+                    Some("msg") => path.with_extension("env"),
+                    Some("env") => path.with_extension("msg"),
+                    _ => continue,
+                };
+                if !other.exists() {
+                    tracing::info!(path = %path.display(), "removing half-written queue file");
                     let _ = fs::remove_file(&path);
                 }
             }
@@ -226,6 +239,10 @@ impl Queue {
         self.save(&mut envelope)?;
         self.count.fetch_add(1, Ordering::Relaxed);
         self.bytes.fetch_add(size, Ordering::Relaxed);
+        self.fresh
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id.clone());
         tracing::info!(queue_id = %id, size, recipients = recipients.len(), "queued");
         Ok(id)
     }
@@ -254,7 +271,8 @@ impl Queue {
         for dir in &self.dirs {
             let tmp = dir.join("tmp").join(&name);
             if tmp.exists() {
-                self.publish(&tmp, &dir.join(&name), dir)?;
+                // The directory is fsynced once, after the envelope's rename.
+                fs::rename(&tmp, dir.join(&name))?;
             }
         }
         if ok == 0 {
@@ -364,11 +382,9 @@ impl Queue {
             if let Some(e) = read_envelope(&env) {
                 size = e.size;
             }
+            // Not fsynced: a removal lost in a crash only means one more delivery attempt.
             remove_if_present(&env)?;
             remove_if_present(&dir.join(format!("{id}.msg")))?;
-            if self.fsync {
-                File::open(dir)?.sync_all()?;
-            }
         }
         let _ = self
             .count
