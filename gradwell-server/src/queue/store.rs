@@ -506,6 +506,11 @@ mod tests {
         fs::write(roots[1].join(QUEUE_DIR).join(format!("{id}.env")), stale).unwrap();
         assert!(q.load(&id).unwrap().held);
         fs::write(roots[0].join(QUEUE_DIR).join("00ff.msg"), b"half").unwrap();
+        fs::copy(
+            roots[0].join(QUEUE_DIR).join(format!("{id}.env")),
+            roots[0].join(QUEUE_DIR).join("00fe.env"),
+        )
+        .unwrap();
         let q = open(&roots);
         assert!(
             roots[0].join(QUEUE_DIR).join("00ff.msg").exists(),
@@ -513,6 +518,7 @@ mod tests {
         );
         q.recover();
         assert!(!roots[0].join(QUEUE_DIR).join("00ff.msg").exists());
+        assert!(!roots[0].join(QUEUE_DIR).join("00fe.env").exists());
         assert_eq!(q.list().len(), 1);
     }
 
