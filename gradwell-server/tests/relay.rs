@@ -799,3 +799,26 @@ async fn trusted_networks_submit_without_auth() {
     wait_for("relay", || sink.state().accepted.len() == 1).await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_auth_timeout_applies_until_auth() {
+    let (_sink, _dir, server) = start_with(Extra {
+        limits: "pre_auth_timeout_secs = 1",
+        ..Extra::default()
+    })
+    .await;
+    // Greeting with EHLO is not enough on submission: only AUTH ends the short timeout.
+    let mut s = Smtp::connect(server.addr).await;
+    assert_eq!(s.cmd("EHLO client.test").await.0, 250);
+    let started = std::time::Instant::now();
+    let (code, text) = s.reply().await;
+    assert_eq!(code, 421, "{text}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // After AUTH the idle timeout (600 s) applies instead.
+    let mut s = Smtp::connect(server.addr).await;
+    s.cmd("EHLO client.test").await;
+    assert_eq!(s.cmd("AUTH PLAIN AGFsaWNlAHB3LWFsaWNl").await.0, 235);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(s.cmd("NOOP").await.0, 250);
+    server.stop().await;
+}
