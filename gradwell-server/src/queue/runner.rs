@@ -98,6 +98,15 @@ async fn attempt(app: &Arc<App>, connector: Option<&TlsConnector>, id: &str) {
 
 async fn attempt_in_span(app: &Arc<App>, connector: Option<&TlsConnector>, id: &str) {
     let queue = Arc::clone(&app.queue);
+    // Another server process sharing the storage may be delivering it right now.
+    let Some(claim) = blocking(&queue, {
+        let id = id.to_owned();
+        move |q| q.claim(&id)
+    })
+    .await
+    .flatten() else {
+        return;
+    };
     let Some(envelope) = blocking(&queue, {
         let id = id.to_owned();
         move |q| q.load(&id)
@@ -133,7 +142,11 @@ async fn attempt_in_span(app: &Arc<App>, connector: Option<&TlsConnector>, id: &
     }
     let app = Arc::clone(app);
     let id = id.to_owned();
-    let _ = tokio::task::spawn_blocking(move || record(&app, &id, &pending, &outcomes, now)).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        record(&app, &id, &pending, &outcomes, now);
+        drop(claim);
+    })
+    .await;
 }
 
 async fn relay_once(
