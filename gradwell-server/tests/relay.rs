@@ -822,3 +822,35 @@ async fn pre_auth_timeout_applies_until_auth() {
     assert_eq!(s.cmd("NOOP").await.0, 250);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_eight_bit_message_streams_across_chunk_boundaries() {
+    let sink = Sink::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), 0, sink.addr);
+    // CRLF split across the 64 KiB read boundary, a dot line right after it, 8-bit text.
+    let mut content = b"Subject: big\r\n\r\n".to_vec();
+    while content.len() + 100 < 65_535 {
+        content.extend_from_slice(&[b'a'; 98]);
+        content.extend_from_slice(b"\r\n");
+    }
+    content.resize(65_535, b'b');
+    content.extend_from_slice(b"\r\n.dot after the boundary\r\n");
+    for _ in 0..3000 {
+        content.extend_from_slice("caf\u{e9} ligne \u{2014} 8-bit\r\n".as_bytes());
+    }
+    Queue::open(&[dir.path().join("replica-a")], Default::default(), false)
+        .unwrap()
+        .enqueue(
+            "alice@example.test",
+            &["x@far.example".to_owned()],
+            &mut content.as_slice(),
+            SystemTime::now(),
+        )
+        .unwrap();
+    let server = Server::start(&config).await;
+    wait_for("relay", || sink.state().accepted.len() == 1).await;
+    assert!(sink.state().accepted[0].1 == content, "byte-exact");
+    assert!(!sink.state().bare_line_endings);
+    server.stop().await;
+}

@@ -27,7 +27,7 @@ use crate::{
     delivery::{self, Spool},
     relay::{
         self,
-        client::{Attempt, Deferral, Outcome},
+        client::{Attempt, Content, Deferral, Outcome},
     },
     smtp::rcpt::{Resolved, resolve},
 };
@@ -160,14 +160,11 @@ async fn relay_once(
     };
     let queue = Arc::clone(&app.queue);
     let id = envelope.id.clone();
-    let content = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        let mut content = Vec::new();
-        queue.open_content(&id)?.read_to_end(&mut content)?;
-        Ok(content)
-    })
-    .await
-    .map_err(|_| Deferral("4.3.0 reading the queued message failed".into()))?
-    .map_err(|e| Deferral(format!("4.3.0 reading the queued message failed: {e}")))?;
+    let content =
+        tokio::task::spawn_blocking(move || queue.content_path(&id).and_then(Content::inspect))
+            .await
+            .map_err(|_| Deferral("4.3.0 reading the queued message failed".into()))?
+            .map_err(|e| Deferral(format!("4.3.0 reading the queued message failed: {e}")))?;
     let attempt = Attempt {
         helo: &app.config.hostname,
         sender: &envelope.sender,

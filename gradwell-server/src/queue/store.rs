@@ -355,6 +355,18 @@ impl Queue {
         all
     }
 
+    /// The content file of a message (on the first root that has it).
+    pub fn content_path(&self, id: &str) -> io::Result<PathBuf> {
+        if !valid_id(id) {
+            return Err(io::Error::from(io::ErrorKind::NotFound));
+        }
+        self.dirs
+            .iter()
+            .map(|d| d.join(format!("{id}.msg")))
+            .find(|p| p.exists())
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+
     /// Opens the content of a message (from the first root that has it).
     pub fn open_content(&self, id: &str) -> io::Result<File> {
         let mut last = io::Error::from(io::ErrorKind::NotFound);

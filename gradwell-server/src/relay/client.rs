@@ -210,7 +210,75 @@ pub struct Attempt<'a> {
     /// The recipients still pending.
     pub recipients: &'a [String],
     /// The content as queued (CRLF or not: the encoder normalises).
-    pub content: &'a [u8],
+    pub content: &'a Content,
+}
+
+/// Octets read from the content file at a time: what one attempt holds in memory.
+const CHUNK: usize = 64 * 1024;
+
+/// A queued message's content, streamed from its file so a large message never sits in
+/// memory whole.
+#[derive(Debug)]
+pub struct Content {
+    path: std::path::PathBuf,
+    size: u64,
+    eight_bit: bool,
+}
+
+impl Content {
+    /// Looks at the file once (blocking IO): its size, and whether any octet is 8-bit
+    /// (then `BODY=8BITMIME`, RFC 6152).
+    pub fn inspect(path: std::path::PathBuf) -> io::Result<Content> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&path)?;
+        let mut buf = vec![0u8; CHUNK];
+        let (mut size, mut eight_bit) = (0u64, false);
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            eight_bit |= !buf[..n].is_ascii();
+        }
+        Ok(Content {
+            path,
+            size,
+            eight_bit,
+        })
+    }
+
+    /// Feeds the file to the session's DATA encoder chunk by chunk, flushing each.
+    async fn send(&self, wire: &mut Wire) -> Result<(), Deferral> {
+        use std::io::{Read, Seek};
+        let mut file = std::fs::File::open(&self.path)?;
+        let mut offset = 0u64;
+        loop {
+            let (back, chunk) = tokio::task::spawn_blocking(move || {
+                let mut buf = vec![0u8; CHUNK];
+                let n = file
+                    .seek(io::SeekFrom::Start(offset))
+                    .and_then(|_| file.read(&mut buf));
+                (
+                    file,
+                    n.map(|n| {
+                        buf.truncate(n);
+                        buf
+                    }),
+                )
+            })
+            .await
+            .map_err(|_| Deferral("4.3.0 reading the queued message failed".into()))?;
+            file = back;
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            offset += chunk.len() as u64;
+            wire.client.send_data(&chunk)?;
+            wire.flush().await?;
+        }
+    }
 }
 
 /// Delivers `attempt` to the smart host; one outcome per recipient, in order.
@@ -324,8 +392,8 @@ async fn send_envelope(wire: &mut Wire, attempt: &Attempt<'_>) -> Result<Vec<Out
         )
     };
     let mut params = MailParams::default();
-    params.size = Some(attempt.content.len() as u64).filter(|_| offers("SIZE"));
-    if !attempt.content.is_ascii() && offers("8BITMIME") {
+    params.size = Some(attempt.content.size).filter(|_| offers("SIZE"));
+    if attempt.content.eight_bit && offers("8BITMIME") {
         params.body = Some(Body::EightBitMime);
     }
     let ascii = attempt.sender.is_ascii() && attempt.recipients.iter().all(|r| r.is_ascii());
@@ -384,10 +452,7 @@ async fn send_envelope(wire: &mut Wire, attempt: &Attempt<'_>) -> Result<Vec<Out
     };
     if !accepted.is_empty() {
         let verdict = if data.code().get() == 354 {
-            for chunk in attempt.content.chunks(64 * 1024) {
-                wire.client.send_data(chunk)?;
-                wire.flush().await?;
-            }
+            attempt.content.send(wire).await?;
             wire.client.finish_data()?;
             wire.reply(Sent::MessageEnd).await?
         } else {
