@@ -854,3 +854,104 @@ async fn large_eight_bit_message_streams_across_chunk_boundaries() {
     assert!(!sink.state().bare_line_endings);
     server.stop().await;
 }
+
+/// A DNS server for the MX test: `far.example` has an MX, `nomx.example` only an address
+/// (implicit MX), `nullmx.example` a null MX (RFC 7505), `gone.example` does not exist.
+async fn fake_dns() -> SocketAddr {
+    use hickory_resolver::proto::{
+        op::{Message, ResponseCode},
+        rr::{
+            Name, RData, Record, RecordType,
+            rdata::{A, MX},
+        },
+    };
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(query) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
+            reply.metadata.recursion_desired = query.metadata.recursion_desired;
+            reply.metadata.recursion_available = true;
+            for q in &query.queries {
+                reply.add_query(q.clone());
+                let name = q.name().to_ascii().to_ascii_lowercase();
+                let answer = |data| Record::from_rdata(q.name().clone(), 60, data);
+                let localhost = RData::A(A(std::net::Ipv4Addr::LOCALHOST));
+                match (name.as_str(), q.query_type()) {
+                    ("far.example.", RecordType::MX) => {
+                        let mx = Name::from_ascii("mx.far.example.").unwrap();
+                        reply.add_answer(answer(RData::MX(MX::new(10, mx))));
+                    }
+                    ("nullmx.example.", RecordType::MX) => {
+                        reply.add_answer(answer(RData::MX(MX::new(0, Name::root()))));
+                    }
+                    ("mx.far.example." | "nomx.example.", RecordType::A) => {
+                        reply.add_answer(answer(localhost));
+                    }
+                    ("gone.example.", _) => reply.metadata.response_code = ResponseCode::NXDomain,
+                    _ => {}
+                }
+            }
+            let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mx_lookup_routes_per_domain_and_fails_null_mx_and_missing_domains() {
+    let sink = Sink::start().await;
+    let dns = fake_dns().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), 0, sink.addr);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        &format!("smart_host = \"{}\"\n", sink.addr),
+        &format!(
+            "dns_servers = [\"{dns}\"]\nmx_port = {}\n",
+            sink.addr.port()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    let server = Server::start(&config).await;
+    let to = [
+        "a@far.example",
+        "b@nomx.example",
+        "c@nullmx.example",
+        "d@gone.example",
+    ];
+    assert_eq!(Smtp::submit(server.addr, &to, MESSAGE).await.0, 250);
+    wait_for("empty queue", || queue_len(dir.path()) == 0).await;
+    let mut delivered: Vec<Vec<String>> = sink
+        .state()
+        .accepted
+        .iter()
+        .map(|(r, _)| r.clone())
+        .collect();
+    delivered.sort();
+    assert_eq!(
+        delivered,
+        [["a@far.example"], ["b@nomx.example"]],
+        "one transaction per domain"
+    );
+    let alice = inbox(dir.path(), "alice");
+    assert_eq!(alice.len(), 1, "one DSN");
+    let dsn = String::from_utf8_lossy(&alice[0]);
+    assert!(
+        dsn.contains(
+            "Final-Recipient: rfc822; c@nullmx.example\r\nAction: failed\r\nStatus: 5.1.10"
+        ),
+        "{dsn}"
+    );
+    assert!(
+        dsn.contains("Final-Recipient: rfc822; d@gone.example\r\nAction: failed\r\nStatus: 5.1.2"),
+        "{dsn}"
+    );
+    server.stop().await;
+}

@@ -26,18 +26,47 @@ use crate::{
     app::App,
     delivery::{self, Spool},
     relay::{
-        self,
+        self, RelayConfig,
         client::{Attempt, Content, Deferral, Outcome},
+        mx::{MxResolver, Target},
     },
     smtp::rcpt::{Resolved, resolve},
 };
 
+/// How queued mail leaves: the TLS connector and, without a smart host, the MX resolver.
+#[derive(Clone)]
+struct Route {
+    connector: TlsConnector,
+    mx: Option<MxResolver>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("mx", &self.mx)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    fn new(relay: &RelayConfig) -> anyhow::Result<Route> {
+        let mx = match relay.smart_host {
+            Some(_) => None,
+            None => Some(MxResolver::new(relay)?),
+        };
+        Ok(Route {
+            connector: relay::tls::connector(relay)?,
+            mx,
+        })
+    }
+}
+
 /// Runs until `stop` turns true.
 pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
-    let connector = match app.config.relay.as_ref().map(relay::tls::connector) {
+    let route = match app.config.relay.as_ref().map(Route::new) {
         Some(Ok(c)) => Some(c),
         Some(Err(e)) => {
-            tracing::error!(error = %format!("{e:#}"), "relay TLS setup failed; queued mail waits");
+            tracing::error!(error = %format!("{e:#}"), "relay set-up failed; queued mail waits");
             None
         }
         None => None,
@@ -75,9 +104,9 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
                 return;
             };
-            let (app, connector, busy) = (Arc::clone(&app), connector.clone(), Arc::clone(&busy));
+            let (app, route, busy) = (Arc::clone(&app), route.clone(), Arc::clone(&busy));
             tokio::spawn(async move {
-                attempt(&app, connector.as_ref(), &id).await;
+                attempt(&app, route.as_ref(), &id).await;
                 busy.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                 drop(permit);
             });
@@ -91,12 +120,12 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
 }
 
 /// One attempt for message `id`.
-async fn attempt(app: &Arc<App>, connector: Option<&TlsConnector>, id: &str) {
+async fn attempt(app: &Arc<App>, route: Option<&Route>, id: &str) {
     let span = tracing::info_span!("relay", queue_id = %id);
-    attempt_in_span(app, connector, id).instrument(span).await
+    attempt_in_span(app, route, id).instrument(span).await
 }
 
-async fn attempt_in_span(app: &Arc<App>, connector: Option<&TlsConnector>, id: &str) {
+async fn attempt_in_span(app: &Arc<App>, route: Option<&Route>, id: &str) {
     let queue = Arc::clone(&app.queue);
     // Another server process sharing the storage may be delivering it right now.
     let Some(claim) = blocking(&queue, {
@@ -131,7 +160,7 @@ async fn attempt_in_span(app: &Arc<App>, connector: Option<&TlsConnector>, id: &
             pending.len()
         ])
     } else {
-        relay_once(app, connector, &envelope, &pending).await
+        relay_once(app, route, &envelope, &pending).await
     };
     let outcomes = match outcomes {
         Ok(o) => o,
@@ -149,14 +178,17 @@ async fn attempt_in_span(app: &Arc<App>, connector: Option<&TlsConnector>, id: &
     .await;
 }
 
+/// The hosts to try for a group of recipients, or the outcome for all of them.
+type Hosts = Result<Vec<Target>, Outcome>;
+
 async fn relay_once(
     app: &App,
-    connector: Option<&TlsConnector>,
+    route: Option<&Route>,
     envelope: &Envelope,
     pending: &[String],
 ) -> Result<Vec<Outcome>, Deferral> {
-    let (Some(relay), Some(connector)) = (&app.config.relay, connector) else {
-        return Err(Deferral("4.3.5 no smart host is configured".into()));
+    let (Some(relay), Some(route)) = (&app.config.relay, route) else {
+        return Err(Deferral("4.3.5 no relay is configured".into()));
     };
     let queue = Arc::clone(&app.queue);
     let id = envelope.id.clone();
@@ -165,13 +197,68 @@ async fn relay_once(
             .await
             .map_err(|_| Deferral("4.3.0 reading the queued message failed".into()))?
             .map_err(|e| Deferral(format!("4.3.0 reading the queued message failed: {e}")))?;
-    let attempt = Attempt {
-        helo: &app.config.hostname,
-        sender: &envelope.sender,
-        recipients: pending,
-        content: &content,
-    };
-    relay::client::deliver(relay, connector, &attempt).await
+    // Recipients grouped by where they go: all to the smart host, or per domain by MX.
+    let mut groups: Vec<(Hosts, Vec<usize>)> = Vec::new();
+    match (relay.smart_host_target(), &route.mx) {
+        (Some(target), _) => groups.push((Ok(vec![target]), (0..pending.len()).collect())),
+        (None, Some(mx)) => {
+            let mut domains: Vec<(String, Vec<usize>)> = Vec::new();
+            for (i, address) in pending.iter().enumerate() {
+                let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+                let domain = domain.to_ascii_lowercase();
+                match domains.iter_mut().find(|(d, _)| *d == domain) {
+                    Some((_, members)) => members.push(i),
+                    None => domains.push((domain, vec![i])),
+                }
+            }
+            for (domain, members) in domains {
+                groups.push((mx.targets(&domain).await, members));
+            }
+        }
+        (None, None) => return Err(Deferral("4.3.5 no route for outbound mail".into())),
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; pending.len()];
+    for (targets, members) in groups {
+        let recipients: Vec<String> = members.iter().map(|&i| pending[i].clone()).collect();
+        let attempt = Attempt {
+            helo: &app.config.hostname,
+            sender: &envelope.sender,
+            recipients: &recipients,
+            content: &content,
+        };
+        let results = match targets {
+            Err(outcome) => vec![outcome; members.len()],
+            Ok(targets) => first_verdict(relay, &route.connector, &targets, &attempt).await,
+        };
+        for (i, outcome) in members.into_iter().zip(results) {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Outcome::Deferred("4.4.2 no verdict".into())))
+        .collect())
+}
+
+/// Tries the hosts in order until one gives verdicts (RFC 5321 §5.1: a host that cannot be
+/// reached or fails before the transaction means "try the next").
+async fn first_verdict(
+    relay: &RelayConfig,
+    connector: &TlsConnector,
+    targets: &[Target],
+    attempt: &Attempt<'_>,
+) -> Vec<Outcome> {
+    let mut last = Deferral("4.4.1 no host to try".into());
+    for target in targets {
+        match relay::client::deliver(relay, connector, target, attempt).await {
+            Ok(outcomes) => return outcomes,
+            Err(deferral) => {
+                tracing::info!(host = %target.host, why = %deferral.0, "host failed");
+                last = deferral;
+            }
+        }
+    }
+    vec![Outcome::Deferred(last.0); attempt.recipients.len()]
 }
 
 async fn blocking<T: Send + 'static>(

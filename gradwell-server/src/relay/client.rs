@@ -18,7 +18,7 @@ use tokio::{
 };
 use tokio_rustls::{TlsConnector, client::TlsStream};
 
-use super::{RelayConfig, RelayTls};
+use super::{RelayConfig, RelayTls, mx::Target};
 
 /// What became of one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,16 +281,16 @@ impl Content {
     }
 }
 
-/// Delivers `attempt` to the smart host; one outcome per recipient, in order.
+/// Delivers `attempt` to `target` (the smart host or an MX host); one outcome per
+/// recipient, in order.
 pub async fn deliver(
     relay: &RelayConfig,
     connector: &TlsConnector,
+    target: &Target,
     attempt: &Attempt<'_>,
 ) -> Result<Vec<Outcome>, Deferral> {
-    let (host, port) = relay
-        .host_port()
-        .ok_or_else(|| Deferral("4.3.5 relay.smart_host is not host:port".into()))?;
-    let tcp = tokio::time::timeout(relay.connect_timeout(), TcpStream::connect((host, port)))
+    let address = (target.host.as_str(), target.port);
+    let tcp = tokio::time::timeout(relay.connect_timeout(), TcpStream::connect(address))
         .await
         .map_err(|_| Deferral("4.4.1 connecting to the smart host timed out".into()))??;
     let _ = tcp.set_nodelay(true);
@@ -303,9 +303,9 @@ pub async fn deliver(
         timeout: relay.reply_timeout(),
     };
     if relay.tls == RelayTls::Implicit {
-        wire.start_tls(connector, relay.tls_name()).await?;
+        wire.start_tls(connector, &target.tls_name).await?;
     }
-    let result = transaction(relay, connector, &mut wire, attempt).await;
+    let result = transaction(relay, connector, &target.tls_name, &mut wire, attempt).await;
     if result.is_ok() {
         // A polite goodbye; its reply does not matter.
         if wire.send(&Command::Quit, &mut Vec::new()).await.is_ok() {
@@ -318,6 +318,7 @@ pub async fn deliver(
 async fn transaction(
     relay: &RelayConfig,
     connector: &TlsConnector,
+    tls_name: &str,
     wire: &mut Wire,
     attempt: &Attempt<'_>,
 ) -> Result<Vec<Outcome>, Deferral> {
@@ -342,7 +343,7 @@ async fn transaction(
                 other => return Err(Deferral(format!("4.7.10 STARTTLS: {other:?}"))),
             }
             wire.flush().await?;
-            wire.start_tls(connector, relay.tls_name()).await?;
+            wire.start_tls(connector, tls_name).await?;
             wire.client.tls_established()?;
             wire.ehlo(&helo).await?;
         }

@@ -4,13 +4,15 @@
 //! - [`client`]: one delivery attempt (connect, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA),
 //!   pipelined when the next hop offers PIPELINING; content goes through smtp-proto's DATA
 //!   encoder, so it is dot-stuffed and CRLF-normalised and no bare LF or CR reaches the wire.
+//! - [`mx`]: direct delivery by MX lookup (hickory-resolver) when no smart host is set.
 //! - [`tls`]: the rustls connector that verifies the next hop's certificate against the
 //!   Mozilla roots (webpki-roots) or a configured CA file.
 
 pub mod client;
+pub mod mx;
 pub mod tls;
 
-use std::{fmt, path::PathBuf, time::Duration};
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::bail;
 use serde::Deserialize;
@@ -53,8 +55,10 @@ impl fmt::Debug for Password {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayConfig {
-    /// The smart host as `host:port`, e.g. `relay.example.net:587`.
-    pub smart_host: String,
+    /// The smart host as `host:port`, e.g. `relay.example.net:587`. Without it, mail goes
+    /// straight to each recipient domain's MX hosts.
+    #[serde(default)]
+    pub smart_host: Option<String>,
     /// TLS policy (default `required`).
     #[serde(default)]
     pub tls: RelayTls,
@@ -77,6 +81,16 @@ pub struct RelayConfig {
     /// client timeout is 10 minutes for the end of data).
     #[serde(default = "default_reply_timeout")]
     pub reply_timeout_secs: u64,
+    /// MX delivery: DNS servers as `ip:port` (default: the system's, `/etc/resolv.conf`).
+    #[serde(default)]
+    pub dns_servers: Vec<SocketAddr>,
+    /// MX delivery: the port on the MX hosts (default 25).
+    #[serde(default = "default_mx_port")]
+    pub mx_port: u16,
+}
+
+fn default_mx_port() -> u16 {
+    25
 }
 
 fn default_connect_timeout() -> u64 {
@@ -89,11 +103,10 @@ fn default_reply_timeout() -> u64 {
 
 impl RelayConfig {
     pub(crate) fn check(&self) -> anyhow::Result<()> {
-        if self.host_port().is_none() {
-            bail!(
-                "key `relay.smart_host`: {:?} is not host:port",
-                self.smart_host
-            );
+        if let Some(host) = &self.smart_host
+            && self.host_port().is_none()
+        {
+            bail!("key `relay.smart_host`: {host:?} is not host:port");
         }
         if self.username.is_some() != self.password.is_some() {
             bail!("key `relay.username`: give both username and password, or neither");
@@ -103,18 +116,20 @@ impl RelayConfig {
 
     /// The host and port of the smart host.
     pub fn host_port(&self) -> Option<(&str, u16)> {
-        let (host, port) = self.smart_host.rsplit_once(':')?;
+        let (host, port) = self.smart_host.as_deref()?.rsplit_once(':')?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let port = port.parse().ok()?;
         (!host.is_empty()).then_some((host, port))
     }
 
-    /// The name checked in the smart host's certificate.
-    pub fn tls_name(&self) -> &str {
-        self.tls_name
-            .as_deref()
-            .or_else(|| self.host_port().map(|(h, _)| h))
-            .unwrap_or("")
+    /// The smart host as a delivery target, when one is configured.
+    pub fn smart_host_target(&self) -> Option<mx::Target> {
+        let (host, port) = self.host_port()?;
+        Some(mx::Target {
+            host: host.to_owned(),
+            port,
+            tls_name: self.tls_name.clone().unwrap_or_else(|| host.to_owned()),
+        })
     }
 
     /// The connect timeout.
@@ -143,9 +158,12 @@ mod tests {
         let r = parse("relay.example.net:587");
         assert_eq!(r.host_port(), Some(("relay.example.net", 587)));
         assert_eq!(r.tls, RelayTls::Required);
-        assert_eq!(r.tls_name(), "relay.example.net");
+        assert_eq!(r.smart_host_target().unwrap().tls_name, "relay.example.net");
+        assert_eq!(r.mx_port, 25);
         assert!(!format!("{r:?}").contains("\"p\""), "password redacted");
         assert_eq!(parse("[::1]:25").host_port(), Some(("::1", 25)));
         assert!(parse("relay.example.net").check().is_err());
+        let mx: RelayConfig = toml::from_str("dns_servers = [\"127.0.0.1:5353\"]").unwrap();
+        assert!(mx.check().is_ok() && mx.smart_host_target().is_none());
     }
 }
