@@ -223,6 +223,8 @@ pub struct Content {
     path: std::path::PathBuf,
     size: u64,
     eight_bit: bool,
+    /// The whole content when it fits in one chunk (most mail): no second read.
+    small: Option<Vec<u8>>,
 }
 
 impl Content {
@@ -231,26 +233,35 @@ impl Content {
     pub fn inspect(path: std::path::PathBuf) -> io::Result<Content> {
         use std::io::Read;
         let mut file = std::fs::File::open(&path)?;
+        let mut first = Vec::new();
+        (&mut file).take(CHUNK as u64).read_to_end(&mut first)?;
+        let (mut size, mut eight_bit, mut more) = (first.len() as u64, !first.is_ascii(), false);
         let mut buf = vec![0u8; CHUNK];
-        let (mut size, mut eight_bit) = (0u64, false);
         loop {
             let n = file.read(&mut buf)?;
             if n == 0 {
                 break;
             }
+            more = true;
             size += n as u64;
             eight_bit |= !buf[..n].is_ascii();
         }
+        let small = (!more).then_some(first);
         Ok(Content {
             path,
             size,
             eight_bit,
+            small,
         })
     }
 
     /// Feeds the file to the session's DATA encoder chunk by chunk, flushing each.
     async fn send(&self, wire: &mut Wire) -> Result<(), Deferral> {
         use std::io::{Read, Seek};
+        if let Some(bytes) = &self.small {
+            wire.client.send_data(bytes)?;
+            return Ok(wire.flush().await?);
+        }
         let mut file = std::fs::File::open(&self.path)?;
         let mut offset = 0u64;
         loop {
