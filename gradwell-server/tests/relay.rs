@@ -40,6 +40,10 @@ struct SinkState {
     mail_commands: usize,
     /// Completed TLS handshakes.
     tls_sessions: usize,
+    /// SASL mechanisms to offer in EHLO (none: no AUTH).
+    auth_offer: Option<&'static str>,
+    /// The AUTH command and response lines received, as sent (base64).
+    auth_lines: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -106,7 +110,27 @@ async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
         let text = String::from_utf8_lossy(&line).to_ascii_uppercase();
         let reply = if text.starts_with("EHLO") {
             let tls = if offer_tls { "250-STARTTLS\r\n" } else { "" };
-            format!("250-sink.test\r\n{tls}250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 100000000")
+            let auth = state.lock().unwrap().auth_offer;
+            let auth = auth
+                .map(|m| format!("250-AUTH {m}\r\n"))
+                .unwrap_or_default();
+            format!(
+                "250-sink.test\r\n{tls}{auth}250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 100000000"
+            )
+        } else if text.starts_with("AUTH") {
+            let trimmed = |l: &[u8]| String::from_utf8_lossy(l).trim_end().to_owned();
+            state.lock().unwrap().auth_lines.push(trimmed(&line));
+            if text.starts_with("AUTH LOGIN") {
+                for prompt in ["334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n"] {
+                    let _ = io.get_mut().write_all(prompt.as_bytes()).await;
+                    let mut answer = Vec::new();
+                    if io.read_until(b'\n', &mut answer).await.unwrap_or(0) == 0 {
+                        return None;
+                    }
+                    state.lock().unwrap().auth_lines.push(trimmed(&answer));
+                }
+            }
+            "235 2.7.0 ok".to_owned()
         } else if text.starts_with("STARTTLS") && offer_tls {
             // The 220 and, in the same segment, a forged refusal that a careless client would
             // take as the answer to its EHLO inside TLS (CVE-2021-38371's shape).
@@ -954,4 +978,33 @@ async fn mx_lookup_routes_per_domain_and_fails_null_mx_and_missing_domains() {
         "{dsn}"
     );
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relay_authenticates_with_plain_or_login() {
+    for (offer, expected) in [
+        (
+            "PLAIN LOGIN",
+            &["AUTH PLAIN AHJlbGF5LXVzZXIAcmVsYXktcHc="][..],
+        ),
+        (
+            "LOGIN",
+            &["AUTH LOGIN", "cmVsYXktdXNlcg==", "cmVsYXktcHc="][..],
+        ),
+    ] {
+        let sink = Sink::start().await;
+        sink.state().auth_offer = Some(offer);
+        let dir = tempfile::tempdir().unwrap();
+        let relay = "tls = \"none\"\nusername = \"relay-user\"\npassword = \"relay-pw\"";
+        let server = Server::start(&setup_relay(dir.path(), 0, sink.addr, relay)).await;
+        assert_eq!(
+            Smtp::submit(server.addr, &["x@far.example"], MESSAGE)
+                .await
+                .0,
+            250
+        );
+        wait_for("relay", || sink.state().accepted.len() == 1).await;
+        assert_eq!(sink.state().auth_lines, expected, "{offer}");
+        server.stop().await;
+    }
 }

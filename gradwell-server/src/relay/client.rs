@@ -10,7 +10,7 @@ use rustls_pki_types::ServerName;
 use smtp_proto::{
     Command, Domain, ForwardPath, Mailbox, Reply, ReversePath, Secret,
     client::{Client, ClientError, ClientEvent, Sent},
-    command::{Body, MailParams, Mechanism, RcptParams},
+    command::{AuthLine, Body, MailParams, Mechanism, RcptParams},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -175,6 +175,51 @@ impl Wire {
                 render(&reply)
             )))
         }
+    }
+
+    /// AUTH PLAIN (RFC 4616) with an initial response, or LOGIN when only that is offered
+    /// (common on hosted relays).
+    async fn authenticate(&mut self, user: &str, password: &str) -> Result<(), Deferral> {
+        let offered = |m: &str| {
+            self.client
+                .extensions()
+                .is_some_and(|e| e.auth_mechanisms().any(|o| o.eq_ignore_ascii_case(m)))
+        };
+        let login = offered("LOGIN") && !offered("PLAIN");
+        let (name, initial) = if login {
+            ("LOGIN", None)
+        } else {
+            let mut response = vec![0];
+            response.extend_from_slice(user.as_bytes());
+            response.push(0);
+            response.extend_from_slice(password.as_bytes());
+            ("PLAIN", Some(Secret::new(response)))
+        };
+        let mechanism =
+            Mechanism::try_from(name).map_err(|_| Deferral("4.3.5 mechanism name".into()))?;
+        self.send(
+            &Command::Auth {
+                mechanism,
+                initial_response: initial,
+            },
+            &mut Vec::new(),
+        )
+        .await?;
+        if login {
+            // RFC 4954 §4: each 334 asks for the next piece; user name, then password.
+            for answer in [user, password] {
+                let challenge = self.reply(Sent::Auth).await?;
+                if challenge.code().get() != 334 {
+                    return Err(Deferral(format!(
+                        "4.4.2 smart host refused our credentials: {}",
+                        render(&challenge)
+                    )));
+                }
+                let line = AuthLine::Response(Secret::new(answer.as_bytes().to_vec()));
+                self.client.send_auth_line(&line)?;
+            }
+        }
+        self.expect_positive(Sent::Auth, "our credentials").await
     }
 
     async fn ehlo(&mut self, helo: &Domain<'_>) -> Result<(), Deferral> {
@@ -372,22 +417,7 @@ async fn transaction(
                 "4.7.10 not sending credentials without TLS".into(),
             ));
         }
-        let mut response = Vec::new();
-        response.push(0);
-        response.extend_from_slice(user.as_bytes());
-        response.push(0);
-        response.extend_from_slice(password.expose().as_bytes());
-        let mechanism =
-            Mechanism::try_from("PLAIN").map_err(|_| Deferral("4.3.5 mechanism name".into()))?;
-        wire.send(
-            &Command::Auth {
-                mechanism,
-                initial_response: Some(Secret::new(response)),
-            },
-            &mut Vec::new(),
-        )
-        .await?;
-        wire.expect_positive(Sent::Auth, "our credentials").await?;
+        wire.authenticate(user, password.expose()).await?;
     }
     send_envelope(wire, attempt).await
 }
