@@ -9,7 +9,7 @@
 //! - [`smtp`] and [`pop3`]: protocol sessions on smtp-proto and pop3-proto, one file per
 //!   command (group).
 //! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
-//!   the failed-login penalty; [`config`]: the TOML file.
+//!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror set.
 //! - [`cli`], [`serve`], [`quickstart`]: the commands.
 #![forbid(unsafe_code)]
 
@@ -24,3 +24,4 @@ pub mod pop3;
 pub mod quickstart;
 pub mod serve;
 pub mod smtp;
+pub mod storage;

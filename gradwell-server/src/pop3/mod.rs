@@ -2,12 +2,13 @@
 //!
 //! One file per command group: [`capa`], [`auth`] (USER, PASS, AUTH, STLS), [`listing`]
 //! (STAT, LIST, UIDL), [`retr`] (RETR, TOP), [`dele`] (DELE, RSET) and [`quit`] (QUIT and
-//! the UPDATE state).
+//! the UPDATE state); [`lock`] is the maildrop lock shared across processes.
 
 mod auth;
 mod capa;
 mod dele;
 mod listing;
+pub mod lock;
 mod quit;
 mod retr;
 
@@ -54,6 +55,7 @@ pub async fn serve(
         login_name: None,
         sasl: None,
         user: None,
+        maildrop: None,
         entries: Vec::new(),
         deleted: Vec::new(),
         backlog: Vec::new(),
@@ -90,6 +92,8 @@ struct Session {
     sasl: Option<Sasl>,
     /// The logged-in user, whose maildrop this session holds.
     user: Option<UserId>,
+    /// The lock file(s) behind `user`, shared with other processes on the same roots.
+    maildrop: Option<lock::MaildropLock>,
     /// The maildrop as it was at login (RFC 1939 §5: numbers stay fixed for the session).
     entries: Vec<Pop3Entry>,
     /// DELE marks, one per entry.
@@ -131,6 +135,7 @@ impl Session {
     }
 
     fn unlock(&mut self) {
+        self.maildrop = None;
         if let Some(user) = self.user.take() {
             self.app
                 .pop3_locked
