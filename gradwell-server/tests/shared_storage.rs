@@ -1,6 +1,7 @@
 //! Servers over two replica roots: every delivery lands on both, a lost replica is fenced
-//! while the other serves, and the POP3 maildrop lock holds across two servers sharing the
-//! roots (as two front-end hosts sharing the arrays would).
+//! while the other serves, the POP3 maildrop lock holds across two servers sharing the
+//! roots (as two front-end hosts sharing the arrays would), and RETR's read-ahead returns
+//! the same octets in any order.
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -258,4 +259,34 @@ fn the_maildrop_lock_holds_across_two_servers_on_the_same_roots() {
     }
     let mut c = relocked.expect("lock released after the connection dropped");
     assert!(c.ask("STAT").starts_with("+OK 1 "), "nothing deleted");
+}
+
+#[test]
+fn retr_in_any_order_returns_each_message_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(&setup(dir.path()));
+    for n in 1..=6 {
+        assert!(deliver(&server, &format!("message {n}")).starts_with("250 "));
+    }
+    let (mut c, answer) = pop3_login(&server);
+    assert!(answer.starts_with("+OK"), "{answer}");
+    let retr = |c: &mut Talk, n: u32| {
+        let ok = c.ask(&format!("RETR {n}"));
+        assert!(ok.starts_with("+OK"), "RETR {n}: {ok}");
+        let body = c.until_dot();
+        let octets: usize = ok.split(' ').nth(1).unwrap().parse().unwrap();
+        assert_eq!(body.len(), octets, "RETR {n} sends what it announces");
+        assert!(body.contains(&format!("body of message {n}\r\n")), "{body}");
+    };
+    // In order (read ahead), backwards, skipping, and after a DELE in the read-ahead range.
+    for n in [1, 2, 3, 1, 5, 4, 6] {
+        retr(&mut c, n);
+    }
+    assert!(c.ask("DELE 3").starts_with("+OK"));
+    retr(&mut c, 2);
+    assert!(c.ask("RETR 3").starts_with("-ERR"), "deleted");
+    retr(&mut c, 4);
+    assert!(c.ask("TOP 5 0").starts_with("+OK"));
+    assert!(c.until_dot().ends_with("\r\n\r\n"), "the header only");
+    retr(&mut c, 6);
 }

@@ -58,6 +58,7 @@ pub async fn serve(
         maildrop: None,
         entries: Vec::new(),
         deleted: Vec::new(),
+        ahead: retr::Ahead::new(),
         backlog: Vec::new(),
         extra: Vec::new(),
         app,
@@ -98,6 +99,8 @@ struct Session {
     entries: Vec<Pop3Entry>,
     /// DELE marks, one per entry.
     deleted: Vec<bool>,
+    /// Messages read ahead of the client's next RETR (see [`retr`]).
+    ahead: retr::Ahead,
     backlog: Vec<u8>,
     extra: Vec<u8>,
 }
@@ -136,6 +139,7 @@ impl Session {
 
     fn unlock(&mut self) {
         self.maildrop = None;
+        self.ahead.clear();
         if let Some(user) = self.user.take() {
             self.app
                 .pop3_locked
