@@ -67,6 +67,7 @@ pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
             })?;
             let mirror = Arc::new(mirror);
             log_status(&mirror.status());
+            watch_health(Arc::downgrade(&mirror))?;
             Ok(Opened {
                 store: mirror.clone(),
                 mirror: Some(mirror),
@@ -86,6 +87,31 @@ fn replica(root: &Path, storage: &Storage) -> Arc<dyn Replica> {
             Arc::new(Unavailable::new(format!("{}: {e}", root.display())))
         }
     }
+}
+
+/// How often the health watcher looks at the mirror set.
+const HEALTH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Logs every change of the set's health (a replica fenced, an epoch moved) as it happens,
+/// not only when some session's call fails; stops when the mirror is dropped.
+fn watch_health(mirror: std::sync::Weak<Mirror>) -> anyhow::Result<()> {
+    let mut last = mirror.upgrade().map(|m| m.status());
+    std::thread::Builder::new()
+        .name("mirror-health".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(HEALTH_EVERY);
+                let Some(now) = mirror.upgrade().map(|m| m.status()) else {
+                    return;
+                };
+                if last.as_ref() != Some(&now) {
+                    log_status(&now);
+                    last = Some(now);
+                }
+            }
+        })
+        .context("starting the mirror health watcher")?;
+    Ok(())
 }
 
 /// Says which replicas are fenced; an operator resyncs them.
