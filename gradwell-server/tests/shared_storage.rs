@@ -290,3 +290,23 @@ fn retr_in_any_order_returns_each_message_exactly() {
     assert!(c.until_dot().ends_with("\r\n\r\n"), "the header only");
     retr(&mut c, 6);
 }
+
+#[test]
+fn a_lone_replica_at_start_needs_the_operator_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path());
+    drop(Running::start(&config)); // both replicas record the new set
+    std::fs::remove_dir_all(dir.path().join("replica-b")).unwrap();
+    // The survivor's record does not prove the other side is behind: refuse, naming the key.
+    let err = gradwell_server::app::App::open(Config::load(&config).unwrap()).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(err.contains("storage.mirror_sets"), "{err}");
+
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace("[storage]", "[storage]\nmirror_trust_lone_replica = true");
+    std::fs::write(&config, text).unwrap();
+    let server = Running::start(&config);
+    assert!(deliver(&server, "alone").starts_with("250 "));
+    assert_eq!(on_root(&dir.path().join("replica-a")).len(), 1);
+    assert!(!dir.path().join("replica-b").exists(), "nothing recreated");
+}
