@@ -53,7 +53,7 @@ cert = "cert.pem"
 key = "key.pem"
 
 [storage]
-mirror_sets = [["replica-a"]]
+mirror_sets = [["replica-a", "replica-b"]]
 
 [limits]
 # The suite opens 500 connections at once from 127.0.0.1.

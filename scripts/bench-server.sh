@@ -4,6 +4,7 @@
 # generator (examples/mail_load.rs, built on smtp-proto's and pop3-proto's client sides).
 #
 #   scripts/bench-server.sh            # needs root (Dovecot drops to `nobody`)
+#   MIRROR=1 scripts/bench-server.sh   # gradwell on a mirror set of two replica roots
 #
 # Prints one line per run and a summary with medians; both servers fsync every delivery
 # (gradwell storage.fsync = true; Dovecot mail_fsync = always). Passwords are {PLAIN} for
@@ -11,6 +12,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 SESSIONS="${SESSIONS:-20}" MESSAGES="${MESSAGES:-50}" SIZE="${SIZE:-4096}" ROUNDS="${ROUNDS:-5}" RUNS="${RUNS:-3}" IDLE="${IDLE:-200}"
+MIRROR="${MIRROR:-0}"
 target="${CARGO_TARGET_DIR:-$repo/target}"
 command -v dovecot >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-pop3d dovecot-lmtpd >/dev/null
@@ -43,7 +45,7 @@ local_domains = ["example.test"]
 users_file = "users"
 postmaster = "gw0"
 [storage]
-mirror_sets = [["replica-a"]]
+mirror_sets = $([ "$MIRROR" = 1 ] && echo '[["replica-a", "replica-b"]]' || echo '[["replica-a"]]')
 fsync = true
 [limits]
 max_connections_per_ip = 10000
@@ -113,6 +115,8 @@ dovecot -c "$work/dovecot/dovecot.conf"
 for port in $gw_pop3 $gw_lmtp $dv_pop3 $dv_lmtp; do
     for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
+# Dovecot may write its pid file after its listeners are up.
+for _ in $(seq 100); do [ -s "$work/dovecot/run/master.pid" ] && break; sleep 0.1; done
 dv_master="$(cat "$work/dovecot/run/master.pid")"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -164,7 +168,7 @@ per_session() { # name port pids-command
 per_session gradwell "$gw_pop3" "echo $gw_pid"
 per_session dovecot "$dv_pop3" dv_pids
 
-echo "=== summary: medians of $RUNS runs; $SESSIONS sessions; $MESSAGES messages of $SIZE octets per LMTP session; POP3 $ROUNDS rounds per session"
+echo "=== summary (gradwell mirrored on two replicas: $MIRROR): medians of $RUNS runs; $SESSIONS sessions; $MESSAGES messages of $SIZE octets per LMTP session; POP3 $ROUNDS rounds per session"
 for key in gradwell-lmtp dovecot-lmtp gradwell-pop3 dovecot-pop3; do
     echo "$key msgs/s $(awk -v k="$key" '$1 == k {print $2}' "$work/results" | median)"
 done

@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::Context;
-use maildir_store::{MailStore, UserId, maildir::Maildir};
+use maildir_store::{MailStore, UserId, mirror::Mirror};
 use tokio_rustls::TlsAcceptor;
 
 use crate::{
@@ -16,6 +16,7 @@ use crate::{
     net::{conn::Timeouts, limits::PerIp, tls},
     queue::store::Queue,
     smtp::rate::RateLimiter,
+    storage,
 };
 
 /// Shared state of a running server.
@@ -36,6 +37,8 @@ pub struct App {
     pub tls: Option<TlsAcceptor>,
     /// Mailboxes with a POP3 session in TRANSACTION state (RFC 2449 `[IN-USE]`).
     pub pop3_locked: Mutex<HashSet<UserId>>,
+    /// The mirror behind `store` when the set has two replica roots (health, resync).
+    pub mirror: Option<Arc<Mirror>>,
     /// The outbound queue, on every replica root of the first mirror set.
     pub queue: Arc<Queue>,
     /// Submission rate limits per authenticated user.
@@ -59,18 +62,7 @@ impl App {
             Some(path) => Aliases::load(path).context("key `aliases_file`")?,
             None => Aliases::default(),
         };
-        // Config::check guarantees exactly one set with one root.
-        let root = config
-            .storage
-            .mirror_sets
-            .first()
-            .and_then(|s| s.first())
-            .context("key `storage.mirror_sets`: empty")?;
-        let mut options = maildir_store::maildir::Options::default();
-        options.fsync = config.storage.fsync;
-        let store = Maildir::open(root, options).with_context(|| {
-            format!("key `storage.mirror_sets`: replica root {}", root.display())
-        })?;
+        let opened = storage::open(&config.storage)?;
         let tls = match &config.tls {
             Some(files) => Some(tls::acceptor(&files.cert, &files.key)?),
             None => None,
@@ -92,11 +84,35 @@ impl App {
             per_ip: PerIp::new(limits.max_connections_per_ip),
             users,
             aliases,
-            store: Arc::new(store),
+            store: opened.store,
             tls,
             pop3_locked: Mutex::new(HashSet::new()),
+            mirror: opened.mirror,
             config,
         }))
+    }
+
+    /// The replica roots that are not fenced (all of them for a one-root set), where
+    /// cross-process locks such as the POP3 maildrop lock are taken.
+    pub fn healthy_roots(&self) -> Vec<std::path::PathBuf> {
+        let roots = self
+            .config
+            .storage
+            .mirror_sets
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        let Some(mirror) = &self.mirror else {
+            return roots;
+        };
+        let status = mirror.status();
+        let fenced = [status.primary.is_some(), status.secondary.is_some()];
+        roots
+            .into_iter()
+            .zip(fenced)
+            .filter(|(_, f)| !f)
+            .map(|(r, _)| r)
+            .collect()
     }
 
     /// Session timeouts.

@@ -82,10 +82,50 @@ pub struct Storage {
     /// fsync before acknowledging (default true; turn off only for throwaway trees).
     #[serde(default = "yes")]
     pub fsync: bool,
+    /// A set of two roots: milliseconds a replica may take to answer one call before it is
+    /// fenced and the other serves alone (default 2000, DESIGN.md M2).
+    #[serde(default = "mirror_deadline_ms")]
+    pub mirror_deadline_ms: u64,
+    /// A set of two roots: threads serving each replica (default 4).
+    #[serde(default = "mirror_workers_per_replica")]
+    pub mirror_workers_per_replica: usize,
+    /// A set of two roots: calls that may wait for a replica's threads before it counts as
+    /// hung (default 64).
+    #[serde(default = "mirror_queue_depth")]
+    pub mirror_queue_depth: usize,
+    /// A set of two roots: start on one readable replica even when its record does not prove
+    /// it was the survivor (default false; an operator override, the lone replica may be
+    /// stale).
+    #[serde(default)]
+    pub mirror_trust_lone_replica: bool,
 }
 
 fn yes() -> bool {
     true
+}
+
+fn mirror_deadline_ms() -> u64 {
+    2000
+}
+
+fn mirror_workers_per_replica() -> usize {
+    4
+}
+
+fn mirror_queue_depth() -> usize {
+    64
+}
+
+impl Storage {
+    /// The mirrored store's options from these keys.
+    pub fn mirror_options(&self) -> maildir_store::mirror::Options {
+        let mut o = maildir_store::mirror::Options::default();
+        o.deadline = Duration::from_millis(self.mirror_deadline_ms);
+        o.workers_per_replica = self.mirror_workers_per_replica;
+        o.queue_depth = self.mirror_queue_depth;
+        o.trust_lone_replica = self.mirror_trust_lone_replica;
+        o
+    }
 }
 
 /// Which protocol a listener speaks.
@@ -242,16 +282,7 @@ impl Config {
                 self.postmaster
             );
         }
-        match self.storage.mirror_sets.as_slice() {
-            [set] if set.len() == 1 => {}
-            [set] if set.is_empty() => {
-                bail!("key `storage.mirror_sets`: a set needs a replica root")
-            }
-            [_] => bail!(
-                "key `storage.mirror_sets`: the mirrored store is not built yet; list one replica root per set"
-            ),
-            _ => bail!("key `storage.mirror_sets`: exactly one mirror set is supported for now"),
-        }
+        self.check_storage()?;
         for (i, l) in self.listeners.iter().enumerate() {
             if l.tls != TlsMode::None && self.tls.is_none() {
                 bail!(
@@ -269,6 +300,37 @@ impl Config {
         }
         if self.limits.max_connections_per_ip == 0 {
             bail!("key `limits.max_connections_per_ip`: must be at least 1");
+        }
+        Ok(())
+    }
+
+    fn check_storage(&self) -> anyhow::Result<()> {
+        let s = &self.storage;
+        match s.mirror_sets.as_slice() {
+            [] => bail!("key `storage.mirror_sets`: list one mirror set"),
+            [set] if set.is_empty() => {
+                bail!("key `storage.mirror_sets`: a set needs a replica root")
+            }
+            [set] if set.len() > 2 => bail!(
+                "key `storage.mirror_sets`: a mirror set has one or two replica roots, not {}",
+                set.len()
+            ),
+            [set] if set.len() == 2 && set[0] == set[1] => {
+                bail!("key `storage.mirror_sets`: the two replica roots must differ")
+            }
+            [_] => {}
+            _ => bail!(
+                "key `storage.mirror_sets`: several mirror sets need per-user placement, which is not built yet; list one set"
+            ),
+        }
+        if s.mirror_deadline_ms == 0 {
+            bail!("key `storage.mirror_deadline_ms`: must be at least 1");
+        }
+        if s.mirror_workers_per_replica == 0 {
+            bail!("key `storage.mirror_workers_per_replica`: must be at least 1");
+        }
+        if s.mirror_queue_depth == 0 {
+            bail!("key `storage.mirror_queue_depth`: must be at least 1");
         }
         Ok(())
     }
@@ -370,9 +432,40 @@ tls = "none"
     }
 
     #[test]
-    fn two_replicas_refused_until_mirror_lands() {
+    fn two_replicas_make_a_mirror_with_default_options() {
         let text = MINIMAL.replace(r#"[["replica-a"]]"#, r#"[["a", "b"]]"#);
-        let err = format!("{:#}", Config::parse(&text).unwrap_err());
-        assert!(err.contains("storage.mirror_sets"), "{err}");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.storage.mirror_sets[0].len(), 2);
+        let o = c.storage.mirror_options();
+        assert_eq!(o.deadline, Duration::from_secs(2));
+        assert_eq!(o.workers_per_replica, 4);
+        assert_eq!(o.queue_depth, 64);
+        assert!(!o.trust_lone_replica);
+        let text = text.replace(
+            "[storage]",
+            "[storage]\nmirror_deadline_ms = 500\nmirror_trust_lone_replica = true",
+        );
+        let o = Config::parse(&text).unwrap().storage.mirror_options();
+        assert_eq!(o.deadline, Duration::from_millis(500));
+        assert!(o.trust_lone_replica);
+    }
+
+    #[test]
+    fn storage_shapes_not_served_name_the_key() {
+        for (sets, extra) in [
+            (r#"[["a", "b"], ["c", "d"]]"#, ""),
+            (r#"[["a", "b", "c"]]"#, ""),
+            (r#"[["a", "a"]]"#, ""),
+            (r#"[[]]"#, ""),
+            ("[]", ""),
+            (r#"[["a", "b"]]"#, "mirror_queue_depth = 0\n"),
+        ] {
+            let text = MINIMAL.replace(
+                r#"mirror_sets = [["replica-a"]]"#,
+                &format!("{extra}mirror_sets = {sets}"),
+            );
+            let err = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(err.contains("storage.mirror_"), "{sets}: {err}");
+        }
     }
 }

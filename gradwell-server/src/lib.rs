@@ -9,7 +9,7 @@
 //! - [`smtp`] and [`pop3`]: protocol sessions on smtp-proto and pop3-proto, one file per
 //!   command (group).
 //! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
-//!   the failed-login penalty; [`config`]: the TOML file.
+//!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror set.
 //! - [`cli`], [`serve`], [`quickstart`]: the commands.
 //! - [`queue`] and [`relay`]: the outbound queue of submitted mail and the client that hands
 //!   it to the smart host.
@@ -28,3 +28,4 @@ pub mod quickstart;
 pub mod relay;
 pub mod serve;
 pub mod smtp;
+pub mod storage;

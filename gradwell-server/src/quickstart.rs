@@ -81,8 +81,8 @@ cert = "cert.pem"
 key = "key.pem"
 
 [storage]
-# replica-b is the second array; list it here once the mirrored store lands.
-mirror_sets = [["replica-a"]]
+# Two replica roots: every message is durable on both before it is acknowledged.
+mirror_sets = [["replica-a", "replica-b"]]
 
 [limits]
 max_connections_per_ip = 50

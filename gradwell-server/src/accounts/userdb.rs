@@ -8,10 +8,11 @@
 use std::{
     collections::BTreeMap,
     fs,
+    hash::{BuildHasher, RandomState},
     io::Write,
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
-    sync::RwLock,
+    sync::{Arc, RwLock},
     time::SystemTime,
 };
 
@@ -32,7 +33,14 @@ struct Entry {
 #[derive(Debug, Default, Clone)]
 struct Users {
     entries: BTreeMap<String, Entry>,
+    /// Stored passwords sampled evenly from the file. An unknown user is checked against one
+    /// of them, so it costs what a wrong password costs for a real user of the same file:
+    /// with `{PLAIN}` users a fixed Argon2 hash would make unknown names stand out.
+    decoys: Vec<StoredPassword>,
 }
+
+/// How many stored passwords [`Users::decoys`] samples.
+const DECOYS: usize = 64;
 
 impl Users {
     fn parse(text: &str) -> Users {
@@ -54,7 +62,13 @@ impl Users {
                 },
             );
         }
-        Users { entries }
+        let step = entries.len().div_ceil(DECOYS).max(1);
+        let decoys = entries
+            .values()
+            .step_by(step)
+            .map(|e| e.password.clone())
+            .collect();
+        Users { entries, decoys }
     }
 
     fn render(&self) -> String {
@@ -79,7 +93,10 @@ type Stamp = Option<(SystemTime, u64)>;
 #[derive(Debug)]
 pub struct UserDb {
     path: PathBuf,
-    cache: RwLock<(Stamp, Users)>,
+    cache: RwLock<(Stamp, Arc<Users>)>,
+    /// Keys the choice of decoy per name, differently in every process, so that a client
+    /// cannot pick names that land on a cheap scheme in a mixed file.
+    decoy_key: RandomState,
 }
 
 fn stamp(path: &Path) -> Stamp {
@@ -94,16 +111,17 @@ impl UserDb {
             .with_context(|| format!("reading users file {}", path.display()))?;
         Ok(UserDb {
             path: path.to_owned(),
-            cache: RwLock::new((stamp(path), Users::parse(&text))),
+            cache: RwLock::new((stamp(path), Arc::new(Users::parse(&text)))),
+            decoy_key: RandomState::new(),
         })
     }
 
-    fn current(&self) -> Users {
+    fn current(&self) -> Arc<Users> {
         let now = stamp(&self.path);
         {
             let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
             if cache.0 == now {
-                return cache.1.clone();
+                return Arc::clone(&cache.1);
             }
         }
         // A read error keeps the last good copy: a half-written file never locks everyone out.
@@ -115,8 +133,8 @@ impl UserDb {
                 .1
                 .clone();
         };
-        let users = Users::parse(&text);
-        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = (now, users.clone());
+        let users = Arc::new(Users::parse(&text));
+        *self.cache.write().unwrap_or_else(|e| e.into_inner()) = (now, Arc::clone(&users));
         users
     }
 
@@ -135,10 +153,22 @@ impl UserDb {
             Some(e) if e.password.verify(password) => UserId::new(name).ok(),
             Some(_) => None,
             None => {
-                StoredPassword::verify_dummy(password);
+                match self.decoy(&users, name) {
+                    Some(decoy) => drop(decoy.verify(password)),
+                    None => StoredPassword::verify_dummy(password),
+                }
                 None
             }
         }
+    }
+
+    /// The stored password an unknown `name` is checked against: the same one every time
+    /// for one name (as for a real user), none when the file is empty.
+    fn decoy<'u>(&self, users: &'u Users, name: &str) -> Option<&'u StoredPassword> {
+        let n = users.decoys.len();
+        let pick = self.decoy_key.hash_one(name.to_ascii_lowercase());
+        // The remainder is below `n`, which is a usize.
+        users.decoys.get((pick % n.max(1) as u64) as usize)
     }
 
     /// Login names, sorted.
@@ -246,6 +276,72 @@ mod tests {
         assert!(db.authenticate("alice", b"wrong").is_none());
         assert!(db.authenticate("nobody", b"secret-alice").is_none());
         assert!(db.exists("bob"));
+    }
+
+    /// Median wall time of `f` over interleaved runs (a ratio check, not a benchmark).
+    fn median_nanos(runs: usize, mut f: impl FnMut()) -> u128 {
+        let mut times: Vec<u128> = (0..runs)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed().as_nanos()
+            })
+            .collect();
+        times.sort_unstable();
+        times[runs / 2]
+    }
+
+    #[test]
+    fn an_unknown_user_is_checked_like_a_wrong_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users");
+        let mut text = String::new();
+        for i in 0..200 {
+            text.push_str(&format!("user{i}:{{PLAIN}}pw-{i}\n"));
+        }
+        fs::write(&path, &text).unwrap();
+        let db = UserDb::open(&path).unwrap();
+        let users = db.current();
+        assert!(users.decoys.len() <= DECOYS && !users.decoys.is_empty());
+        for name in ["nobody", "NoBody", "x", "someone-else"] {
+            let decoy = db.decoy(&users, name).unwrap();
+            assert!(
+                decoy.as_field().starts_with("{PLAIN}"),
+                "same scheme as the file"
+            );
+            assert_eq!(Some(decoy), db.decoy(&users, name), "stable per name");
+        }
+        assert!(
+            db.authenticate("nobody", b"pw-0").is_none(),
+            "a decoy never logs in"
+        );
+        // Before decoys an unknown name cost one Argon2 hash (tens of milliseconds) while a
+        // wrong {PLAIN} password cost microseconds: a 10,000-fold gap. Now both are one
+        // {PLAIN} comparison; the bound only has to catch that gap, not measure noise.
+        let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            wrong.push(median_nanos(101, || drop(db.authenticate("user7", b"bad"))));
+            unknown.push(median_nanos(101, || {
+                drop(db.authenticate("nobody", b"bad"))
+            }));
+        }
+        let (wrong, unknown) = (wrong.iter().min().unwrap(), unknown.iter().min().unwrap());
+        assert!(
+            *unknown < wrong * 20 && *wrong < unknown * 20,
+            "wrong {wrong} ns, unknown {unknown} ns"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_still_costs_a_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users");
+        fs::write(&path, "# nobody yet\n").unwrap();
+        let db = UserDb::open(&path).unwrap();
+        assert!(
+            db.decoy(&db.current(), "nobody").is_none(),
+            "falls back to the Argon2 dummy"
+        );
     }
 
     #[test]

@@ -4,7 +4,11 @@
 use maildir_store::UserId;
 use pop3_proto::{RespCode, Response};
 
-use super::{Sasl, Session, status, status_code};
+use super::{
+    Sasl, Session,
+    lock::{self, LockError},
+    status, status_code,
+};
 use crate::{accounts::sasl::parse_plain, net::conn::Next};
 
 impl Session {
@@ -88,15 +92,35 @@ impl Session {
                 "maildrop already locked by another session",
             ));
         }
-        let store = std::sync::Arc::clone(&self.app.store);
+        let app = std::sync::Arc::clone(&self.app);
         let who = user.clone();
-        let view = tokio::task::spawn_blocking(move || store.pop3_view(&who)).await;
-        match view {
-            Ok(Ok(entries)) => {
+        let opened = tokio::task::spawn_blocking(move || {
+            let roots = app.healthy_roots();
+            let roots: Vec<_> = roots.iter().map(|r| r.as_path()).collect();
+            let held = lock::lock(&roots, &who, &app.config.hostname)?;
+            let entries = app
+                .store
+                .pop3_view(&who)
+                .map_err(|e| LockError::Unavailable(e.to_string()))?;
+            Ok::<_, LockError>((held, entries))
+        })
+        .await;
+        match opened {
+            Ok(Ok((held, entries))) => {
                 tracing::info!(user = %user, messages = entries.len(), "logged in");
+                self.maildrop = Some(held);
                 self.deleted = vec![false; entries.len()];
                 self.entries = entries;
                 self.respond(status(true, "maildrop locked and ready"));
+            }
+            Ok(Err(LockError::InUse)) => {
+                tracing::info!(user = %user, "maildrop in use by another process");
+                self.unlock();
+                self.respond(status_code(
+                    false,
+                    RespCode::InUse,
+                    "maildrop already locked by another session",
+                ));
             }
             other => {
                 tracing::error!(user = %user, error = ?other.map(|r| r.err()), "maildrop unavailable");

@@ -2,12 +2,13 @@
 //!
 //! One file per command group: [`capa`], [`auth`] (USER, PASS, AUTH, STLS), [`listing`]
 //! (STAT, LIST, UIDL), [`retr`] (RETR, TOP), [`dele`] (DELE, RSET) and [`quit`] (QUIT and
-//! the UPDATE state).
+//! the UPDATE state); [`lock`] is the maildrop lock shared across processes.
 
 mod auth;
 mod capa;
 mod dele;
 mod listing;
+pub mod lock;
 mod quit;
 mod retr;
 
@@ -54,8 +55,10 @@ pub async fn serve(
         login_name: None,
         sasl: None,
         user: None,
+        maildrop: None,
         entries: Vec::new(),
         deleted: Vec::new(),
+        ahead: retr::Ahead::new(),
         backlog: Vec::new(),
         extra: Vec::new(),
         app,
@@ -90,10 +93,14 @@ struct Session {
     sasl: Option<Sasl>,
     /// The logged-in user, whose maildrop this session holds.
     user: Option<UserId>,
+    /// The lock file(s) behind `user`, shared with other processes on the same roots.
+    maildrop: Option<lock::MaildropLock>,
     /// The maildrop as it was at login (RFC 1939 §5: numbers stay fixed for the session).
     entries: Vec<Pop3Entry>,
     /// DELE marks, one per entry.
     deleted: Vec<bool>,
+    /// Messages read ahead of the client's next RETR (see [`retr`]).
+    ahead: retr::Ahead,
     backlog: Vec<u8>,
     extra: Vec<u8>,
 }
@@ -131,6 +138,8 @@ impl Session {
     }
 
     fn unlock(&mut self) {
+        self.maildrop = None;
+        self.ahead.clear();
         if let Some(user) = self.user.take() {
             self.app
                 .pop3_locked

@@ -120,9 +120,21 @@ impl Queue {
     pub fn open(roots: &[PathBuf], config: QueueConfig, fsync: bool) -> io::Result<Queue> {
         let mut dirs = Vec::new();
         for root in roots {
+            // A missing root is a vanished replica (an unmounted array): never recreate it,
+            // or the queue would land on whatever is underneath the mount point.
+            if !root.is_dir() {
+                tracing::warn!(root = %root.display(), "replica root missing; no queue there");
+                continue;
+            }
             let dir = root.join(QUEUE_DIR);
             fs::create_dir_all(dir.join("tmp"))?;
             dirs.push(dir);
+        }
+        if dirs.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                "no replica root exists for the queue",
+            ));
         }
         let queue = Queue {
             dirs,
@@ -183,7 +195,7 @@ impl Queue {
     fn remove_orphans(&self) {
         for dir in &self.dirs {
             let _ = fs::remove_dir_all(dir.join("tmp"));
-            let _ = fs::create_dir_all(dir.join("tmp"));
+            let _ = fs::create_dir(dir.join("tmp"));
             let Ok(entries) = fs::read_dir(dir) else {
                 continue;
             };
@@ -475,6 +487,9 @@ mod tests {
     use super::*;
 
     fn open(roots: &[PathBuf]) -> Queue {
+        for r in roots {
+            fs::create_dir_all(r).unwrap();
+        }
         Queue::open(roots, QueueConfig::default(), true).unwrap()
     }
 
@@ -496,9 +511,10 @@ mod tests {
             assert!(r.join(QUEUE_DIR).join(format!("{id}.msg")).exists());
             assert!(r.join(QUEUE_DIR).join(format!("{id}.env")).exists());
         }
-        // Losing one root loses nothing.
+        // Losing one root loses nothing, and the vanished root is not recreated.
         fs::remove_dir_all(&roots[0]).unwrap();
-        let q = open(&roots);
+        let q = Queue::open(&roots, QueueConfig::default(), true).unwrap();
+        assert!(!roots[0].exists());
         let all = q.list();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].pending().count(), 2);

@@ -795,4 +795,17 @@ impl MailStore for Mirror {
         let u = user.clone();
         self.read_any(user, Arc::new(move |r| r.pop3_view(&u)))
     }
+
+    /// Opens the stream on the preferred replica within the deadline (falling back as any
+    /// read does); the reads that follow run on the caller's thread, so a large message is
+    /// never held whole. A replica that hangs mid-message stalls only that reader.
+    fn read_stream(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Box<dyn Read + Send>, StoreError> {
+        let (u, n) = (user.clone(), name.clone());
+        self.read_any(user, Arc::new(move |r| r.read_stream(&u, &n, uid)))
+    }
 }

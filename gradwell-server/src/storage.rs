@@ -1,0 +1,133 @@
+//! Opens the configured mirror set: one replica root is a plain Maildir; two are
+//! maildir-store's [`Mirror`], which acknowledges a write only once it is durable on every
+//! healthy replica and fences a replica that fails or hangs (DESIGN.md M1, M2).
+
+use std::{path::Path, sync::Arc};
+
+use anyhow::{Context, bail};
+use maildir_store::{
+    MailStore,
+    maildir::{self, Maildir},
+    mirror::{Mirror, MirrorStatus, Replica, Unavailable},
+};
+
+use crate::config::Storage;
+
+/// The opened store, and the mirror behind it when the set has two roots (for health).
+#[derive(Clone)]
+pub struct Opened {
+    /// What sessions read and write.
+    pub store: Arc<dyn MailStore>,
+    /// The same store as a mirror, when it is one.
+    pub mirror: Option<Arc<Mirror>>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("mirror", &self.mirror.as_ref().map(|m| m.status()))
+            .finish_non_exhaustive()
+    }
+}
+
+fn maildir_options(storage: &Storage) -> maildir::Options {
+    let mut options = maildir::Options::default();
+    options.fsync = storage.fsync;
+    options
+}
+
+/// Opens the one mirror set `Config::check` allows.
+pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
+    let roots = match storage.mirror_sets.as_slice() {
+        [set] => set.as_slice(),
+        _ => bail!("key `storage.mirror_sets`: list exactly one mirror set"),
+    };
+    match roots {
+        [root] => {
+            let store = Maildir::open(root, maildir_options(storage)).with_context(|| {
+                format!("key `storage.mirror_sets`: replica root {}", root.display())
+            })?;
+            Ok(Opened {
+                store: Arc::new(store),
+                mirror: None,
+            })
+        }
+        [a, b] => {
+            let mirror = Mirror::open(
+                replica(a, storage),
+                replica(b, storage),
+                storage.mirror_options(),
+            )
+            .with_context(|| {
+                format!(
+                    "key `storage.mirror_sets`: mirror set {} + {}",
+                    a.display(),
+                    b.display()
+                )
+            })?;
+            let mirror = Arc::new(mirror);
+            log_status(&mirror.status());
+            watch_health(Arc::downgrade(&mirror))?;
+            Ok(Opened {
+                store: mirror.clone(),
+                mirror: Some(mirror),
+            })
+        }
+        _ => bail!("key `storage.mirror_sets`: a mirror set has one or two replica roots"),
+    }
+}
+
+/// A root that cannot be opened (unmounted array, missing marker) joins the set as
+/// [`Unavailable`]: the mirror decides from the other side's record whether it may serve.
+fn replica(root: &Path, storage: &Storage) -> Arc<dyn Replica> {
+    match Maildir::open(root, maildir_options(storage)) {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            tracing::warn!(root = %root.display(), error = %e, "replica root unavailable");
+            Arc::new(Unavailable::new(format!("{}: {e}", root.display())))
+        }
+    }
+}
+
+/// How often the health watcher looks at the mirror set.
+const HEALTH_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Logs every change of the set's health (a replica fenced, an epoch moved) as it happens,
+/// not only when some session's call fails; stops when the mirror is dropped.
+fn watch_health(mirror: std::sync::Weak<Mirror>) -> anyhow::Result<()> {
+    let mut last = mirror.upgrade().map(|m| m.status());
+    std::thread::Builder::new()
+        .name("mirror-health".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(HEALTH_EVERY);
+                let Some(now) = mirror.upgrade().map(|m| m.status()) else {
+                    return;
+                };
+                if last.as_ref() != Some(&now) {
+                    log_status(&now);
+                    last = Some(now);
+                }
+            }
+        })
+        .context("starting the mirror health watcher")?;
+    Ok(())
+}
+
+/// Says which replicas are fenced; an operator resyncs them.
+pub fn log_status(status: &MirrorStatus) {
+    for (side, fenced) in [
+        ("primary", &status.primary),
+        ("secondary", &status.secondary),
+    ] {
+        match fenced {
+            Some(f) => tracing::warn!(
+                side,
+                epoch = f.epoch,
+                reason = %f.reason,
+                "mirror replica fenced: serving from the other; resync it"
+            ),
+            None => tracing::info!(side, epoch = status.epoch, "mirror replica healthy"),
+        }
+    }
+}
