@@ -64,11 +64,11 @@ fn status_items_values(
 /// `resp-text-code`
 fn code(input: &[u8]) -> PResult<'_, Code> {
     let (rest, name) = atom(input)?;
-    if let Some(simple) = by_name(&SimpleCode::ALL, name.as_str().as_bytes()) {
+    if let Some(simple) = by_name(&SimpleCode::ALL, name.as_bytes()) {
         return Ok((rest, Code::Simple(simple)));
     }
     let nz = |rest| preceded(sp, nz_number).parse(rest);
-    match super::Upper::new(name.as_str().as_bytes()).as_slice() {
+    match super::Upper::new(name.as_bytes()).as_slice() {
         b"BADCHARSET" => map(
             opt(preceded(
                 sp,

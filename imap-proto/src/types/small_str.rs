@@ -30,6 +30,25 @@ impl SmallStr {
         }
     }
 
+    /// Text the caller has checked to be ASCII (so valid UTF-8) is copied without a
+    /// second UTF-8 check.
+    pub(crate) fn from_ascii(bytes: &[u8]) -> Self {
+        debug_assert!(bytes.is_ascii());
+        let mut buf = [0u8; INLINE];
+        match buf.get_mut(..bytes.len()) {
+            Some(dest) => {
+                dest.copy_from_slice(bytes);
+                // bytes.len() <= INLINE = 22, which fits u8.
+                SmallStr::Inline {
+                    len: bytes.len() as u8,
+                    buf,
+                }
+            }
+            // ASCII is UTF-8, so nothing is replaced.
+            None => SmallStr::Heap(String::from_utf8_lossy(bytes).into()),
+        }
+    }
+
     pub(crate) fn from_string(text: String) -> Self {
         if text.len() <= INLINE {
             Self::new(&text)
@@ -103,5 +122,8 @@ mod tests {
             SmallStr::Heap(_)
         ));
         assert_eq!(SmallStr::new("é"), SmallStr::from_string("é".to_owned()));
+        for text in ["", "INBOX", "a longer ASCII text that needs the heap"] {
+            assert_eq!(SmallStr::from_ascii(text.as_bytes()), SmallStr::new(text));
+        }
     }
 }
