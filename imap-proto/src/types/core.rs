@@ -29,10 +29,11 @@ macro_rules! string_newtype {
                 self.0.as_bytes()
             }
 
-            /// Built by the parser after the grammar already checked every byte.
-            pub(crate) fn unvalidated(value: &str) -> Self {
+            /// Built by the parser from octets its ASCII character class accepted, so no
+            /// UTF-8 check is needed.
+            pub(crate) fn unvalidated_ascii(value: &[u8]) -> Self {
                 debug_assert!(Self::validate(value).is_ok());
-                Self(SmallStr::new(value))
+                Self(SmallStr::from_ascii(value))
             }
         }
 
