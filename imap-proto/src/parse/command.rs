@@ -12,8 +12,7 @@ use nom::{
 use super::{
     ErrorKind, PResult,
     core::{
-        astring, atom, crlf, literal, literal8, nil, nstring, number64_value, nz_number,
-        nz_number64, sp, string, tag_,
+        astring, atom, crlf, literal, literal8, number64_value, nz_number, nz_number64, sp, tag_,
     },
     datetime::date_time,
     fail,
@@ -552,20 +551,9 @@ fn store(input: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     ))
 }
 
-/// `id = "ID" SP id-params-list`; `id-params-list = "(" *(string SP nstring) ")" / nil`
+/// `id = "ID" SP id-params-list`
 fn id(input: &[u8]) -> PResult<'_, CommandBody> {
-    let pair = map((string, sp, nstring), |(name, _, value)| (name, value));
-    preceded(
-        sp,
-        alt((
-            map(nil, |()| CommandBody::Id(None)),
-            map(
-                delimited(tag(&b"("[..]), separated_list0(sp, pair), tag(&b")"[..])),
-                |fields| CommandBody::Id(Some(fields)),
-            ),
-        )),
-    )
-    .parse(input)
+    map(preceded(sp, super::id::id_params_list), CommandBody::Id).parse(input)
 }
 
 /// The client's reply during AUTHENTICATE: `base64 CRLF`, or `"*" CRLF` to cancel.

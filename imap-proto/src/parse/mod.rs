@@ -9,6 +9,7 @@ pub(crate) mod core;
 pub(crate) mod datetime;
 pub(crate) mod fetch;
 pub(crate) mod flag;
+pub(crate) mod id;
 pub(crate) mod mailbox;
 pub(crate) mod quota;
 pub(crate) mod response;

@@ -486,21 +486,7 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
             },
         )
         .parse(rest),
-        b"ID" => preceded(
-            sp,
-            alt((
-                map(nil, |()| Data::Id(None)),
-                map(
-                    delimited(
-                        tag(&b"("[..]),
-                        separated_list0(sp, map((string, sp, nstring), |(n, _, v)| (n, v))),
-                        tag(&b")"[..]),
-                    ),
-                    |fields| Data::Id(Some(fields)),
-                ),
-            )),
-        )
-        .parse(rest),
+        b"ID" => map(preceded(sp, super::id::id_params_list), Data::Id).parse(rest),
         _ => reject(input, ErrorKind::Invalid),
     }
 }
