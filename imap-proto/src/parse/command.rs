@@ -5,7 +5,7 @@ use nom::{
     branch::alt,
     bytes::streaming::{tag, tag_no_case, take_while1},
     combinator::{map, opt, value},
-    multi::{many0, many1, separated_list0, separated_list1},
+    multi::{many1, separated_list0, separated_list1},
     sequence::{delimited, preceded, terminated},
 };
 
@@ -420,7 +420,7 @@ pub(crate) fn append_next_head(input: &[u8]) -> PResult<'_, AppendHead> {
 
 /// `*(SP append-message) CRLF`: the rest of an APPEND after a streamed literal.
 pub(crate) fn append_tail(input: &[u8]) -> PResult<'_, Vec<AppendMessage>> {
-    terminated(many0(preceded(sp, append_message)), crlf).parse(input)
+    terminated(super::many0_lazy(preceded(sp, append_message)), crlf).parse(input)
 }
 
 /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`

@@ -7,7 +7,7 @@ use nom::{
     branch::alt,
     bytes::streaming::{tag, tag_no_case, take_while, take_while1},
     combinator::{map, opt, value},
-    multi::{many0, many1, separated_list0, separated_list1},
+    multi::{many1, separated_list0, separated_list1},
     sequence::{delimited, preceded, terminated},
 };
 
@@ -283,7 +283,7 @@ fn esearch(input: &[u8]) -> PResult<'_, Data> {
         },
     };
     let (rest, uid) = opt(preceded(sp, tag_no_case(&b"UID"[..]))).parse(rest)?;
-    let (rest, items) = many0(preceded(sp, esearch_item)).parse(rest)?;
+    let (rest, items) = super::many0_lazy(preceded(sp, esearch_item)).parse(rest)?;
     Ok((
         rest,
         Data::ESearch {
@@ -442,7 +442,7 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
             let (rest, caps) = non_empty(rest, caps)?;
             Ok((rest, Data::Capability(caps)))
         }
-        b"ENABLED" => map(many0(preceded(sp, atom)), Data::Enabled).parse(rest),
+        b"ENABLED" => map(super::many0_lazy(preceded(sp, atom)), Data::Enabled).parse(rest),
         b"LIST" => map(preceded(sp, list_item), Data::List).parse(rest),
         b"LSUB" => map(preceded(sp, list_item), Data::Lsub).parse(rest),
         b"STATUS" => map(
@@ -451,7 +451,7 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
         )
         .parse(rest),
         b"SEARCH" => {
-            let (rest, numbers) = many0(preceded(sp, nz_number)).parse(rest)?;
+            let (rest, numbers) = super::many0_lazy(preceded(sp, nz_number)).parse(rest)?;
             let (rest, mod_seq) = opt(delimited(
                 (sp, tag(&b"("[..]), tag_no_case(&b"MODSEQ"[..]), sp),
                 nz_number64,
