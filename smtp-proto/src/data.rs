@@ -262,8 +262,14 @@ impl DataDecoder {
         if self.size > self.max_size {
             self.problem = Some(DataError::TooBig { max: self.max_size });
         } else if self.policy == BareNewlinePolicy::Reject && has_bare_newline(prev_cr, segment) {
+            // RFC 5321 §2.3.8: "SMTP client implementations MUST NOT transmit these
+            // characters except when they are intended as line terminators and then MUST, as
+            // indicated above, transmit them only as a <CRLF> sequence."
             self.problem = Some(DataError::BareNewline);
         } else if !self.line_lengths_ok(search, segment) {
+            // RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the
+            // <CRLF> is 1000 octets (not counting the leading dot duplicated for
+            // transparency)." The limit is `max_text_line`, 1000 by default.
             self.problem = Some(DataError::LineTooLong { max: self.max_line });
         }
     }
