@@ -43,3 +43,17 @@ pub(crate) fn is_list_char(b: u8) -> bool {
 pub(crate) fn is_text_char(b: u8) -> bool {
     is_char(b) && b != b'\r' && b != b'\n'
 }
+
+/// ASCII `QUOTED-CHAR`s that stand for themselves: `<any TEXT-CHAR except
+/// quoted-specials>`, as a table, because quoted strings are the most common value in
+/// responses and the decoder scans them octet by octet.
+pub(crate) static PLAIN_QUOTED_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 1;
+    while b < 0x80 {
+        table[b] =
+            b != b'\r' as usize && b != b'\n' as usize && b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    table
+};

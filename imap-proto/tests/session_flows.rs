@@ -524,3 +524,37 @@ fn responses_decode_from_server_output() {
         Ok((&b""[..], Response::Data(Data::Exists(1))))
     );
 }
+
+#[test]
+fn client_tracks_what_enable_enabled() {
+    use imap_proto::types::{core::Atom, non_empty::NonEmpty};
+    let mut c = ClientSession::new(Options::default());
+    c.handle_input(b"* PREAUTH ready\r\n");
+    assert!(matches!(c.poll_event(), Some(ClientEvent::Greeting(_))));
+    // An ENABLED nobody asked for enables nothing.
+    c.handle_input(b"* ENABLED CONDSTORE\r\n");
+    assert!(matches!(c.poll_event(), Some(ClientEvent::Data(_))));
+    assert!(c.enabled().is_empty());
+    let asked = NonEmpty::try_from(vec![
+        Atom::try_from("CONDSTORE").unwrap(),
+        Atom::try_from("UTF8=ACCEPT").unwrap(),
+        Atom::try_from("X-UNKNOWN").unwrap(),
+    ])
+    .unwrap();
+    let tag = c.enqueue_command(CommandBody::Enable(asked));
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    assert_eq!(out, b"A1 ENABLE CONDSTORE UTF8=ACCEPT X-UNKNOWN\r\n");
+    // The server enables what it supports; an unknown capability is left out.
+    c.handle_input(b"* ENABLED condstore UTF8=ACCEPT\r\n");
+    c.handle_input(format!("{} OK done\r\n", tag.as_str()).as_bytes());
+    while c.poll_event().is_some() {}
+    let names: Vec<&str> = c.enabled().iter().map(|a| a.as_str()).collect();
+    assert_eq!(names, ["condstore", "UTF8=ACCEPT"]);
+    assert!(c.is_enabled("CONDSTORE") && c.is_enabled("utf8=accept"));
+    assert!(!c.is_enabled("X-UNKNOWN"));
+    // Once the ENABLE is complete, a stray ENABLED changes nothing.
+    c.handle_input(b"* ENABLED QRESYNC\r\n");
+    while c.poll_event().is_some() {}
+    assert!(!c.is_enabled("QRESYNC"));
+}

@@ -9,11 +9,10 @@
 //! default [`BareNewlinePolicy::Reject`] they make the message fail after its end, so one DATA
 //! never yields two messages.
 
-use memchr::{memmem, memrchr};
-
 use crate::{
     options::{BareNewlinePolicy, Options},
     reply::Reply,
+    search::Search,
 };
 
 /// Why a message read with DATA (or BDAT) is refused after its end.
@@ -125,17 +124,12 @@ pub struct DataDecoder {
     policy: BareNewlinePolicy,
 }
 
-/// Searches `\n.`, whose octets are rare as a pair; a search for `\r\n.` would stop at
-/// every line end, because CR and LF are both common. The CR is checked after a hit.
-static LF_DOT: std::sync::LazyLock<memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memmem::Finder::new(b"\n."));
-
 /// The end of the content run that starts inside a line (`prev_cr`: the octet before `rest`
 /// was a CR) and the state after it: just past the CRLF of the next line that starts with
 /// a dot, or the whole of `rest`.
-fn line_dot(prev_cr: bool, rest: &[u8]) -> (usize, State) {
+fn line_dot(search: &Search, prev_cr: bool, rest: &[u8]) -> (usize, State) {
     let mut from = 0;
-    while let Some(hit) = LF_DOT.find(&rest[from..]) {
+    while let Some(hit) = search.lf_dot(&rest[from..]) {
         let lf = from + hit;
         let after_cr = match lf.checked_sub(1) {
             Some(before) => rest[before] == b'\r',
@@ -198,6 +192,7 @@ impl DataDecoder {
     /// [`DataDecoder::decode`] with chunks given as positions in `input`, for callers that
     /// must borrow the input again later (the server session).
     pub(crate) fn decode_indexed(&mut self, input: &[u8]) -> (usize, Option<Found>) {
+        let search = Search::get();
         let mut pos = 0;
         let mut start = 0;
         loop {
@@ -209,12 +204,14 @@ impl DataDecoder {
                 State::LineStart if byte == b'.' => {
                     // RFC 5321 §4.5.2: "If the first character is a period and there are
                     // other characters on the line, the first character is deleted."
+                    // The dot is consumed with the chunk before it, so the next call starts
+                    // after it.
+                    self.state = State::Dot;
                     if let Some(chunk) = self.chunk(start, pos) {
-                        return (pos, Some(chunk));
+                        return (pos + 1, Some(chunk));
                     }
                     pos += 1;
                     start = pos;
-                    self.state = State::Dot;
                 }
                 State::LineStart => self.state = State::Mid { cr: false },
                 State::Dot if byte == b'\r' => {
@@ -246,9 +243,9 @@ impl DataDecoder {
                         // The CRLF straddles two inputs.
                         (1, State::LineStart)
                     } else {
-                        line_dot(cr, rest)
+                        line_dot(search, cr, rest)
                     };
-                    self.scan(cr, &rest[..end]);
+                    self.scan(search, cr, &rest[..end]);
                     self.state = next;
                     pos += end;
                 }
@@ -257,7 +254,7 @@ impl DataDecoder {
     }
 
     /// Checks a run of content octets that starts inside a line.
-    fn scan(&mut self, prev_cr: bool, segment: &[u8]) {
+    fn scan(&mut self, search: &Search, prev_cr: bool, segment: &[u8]) {
         if self.problem.is_some() {
             return;
         }
@@ -265,15 +262,21 @@ impl DataDecoder {
         if self.size > self.max_size {
             self.problem = Some(DataError::TooBig { max: self.max_size });
         } else if self.policy == BareNewlinePolicy::Reject && has_bare_newline(prev_cr, segment) {
+            // RFC 5321 §2.3.8: "SMTP client implementations MUST NOT transmit these
+            // characters except when they are intended as line terminators and then MUST, as
+            // indicated above, transmit them only as a <CRLF> sequence."
             self.problem = Some(DataError::BareNewline);
-        } else if !self.line_lengths_ok(segment) {
+        } else if !self.line_lengths_ok(search, segment) {
+            // RFC 5321 §4.5.3.1.6: "The maximum total length of a text line including the
+            // <CRLF> is 1000 octets (not counting the leading dot duplicated for
+            // transparency)." The limit is `max_text_line`, 1000 by default.
             self.problem = Some(DataError::LineTooLong { max: self.max_line });
         }
     }
 
     /// Counts a static chunk; returns whether to hand it out.
     fn account(&mut self, chunk: &[u8]) -> bool {
-        self.scan(false, chunk);
+        self.scan(Search::get(), false, chunk);
         self.problem.is_none() && self.policy == BareNewlinePolicy::Accept
     }
 
@@ -284,12 +287,12 @@ impl DataDecoder {
     /// Tracks the current line length across calls; false once a line, CRLF included,
     /// exceeds the limit. Looks for the last LF in each limit-sized window, so a body of
     /// short lines costs about one search per window, not one per line.
-    fn line_lengths_ok(&mut self, segment: &[u8]) -> bool {
+    fn line_lengths_ok(&mut self, search: &Search, segment: &[u8]) -> bool {
         let mut pos = 0;
         while pos < segment.len() {
             let room = self.max_line.saturating_sub(self.line_len);
             let end = segment.len().min(pos.saturating_add(room));
-            match memrchr(b'\n', &segment[pos..end]) {
+            match search.last_lf(&segment[pos..end]) {
                 Some(lf) => {
                     self.line_len = 0;
                     pos += lf + 1;

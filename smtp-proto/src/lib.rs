@@ -103,6 +103,7 @@ pub mod encode_data;
 pub mod fuzzing;
 pub mod options;
 pub mod reply;
+mod search;
 pub mod secret;
 pub mod server;
 #[cfg(test)]

@@ -345,9 +345,9 @@ impl Server {
         }
         match self.deadline {
             Some(deadline) if !self.progress && now >= deadline => {
-                // RFC 5321 §4.5.3.2.7: an SMTP server SHOULD wait at least 5 minutes for the
-                // next command; once that deadline passes it closes, and 421 tells the
-                // client why (§3.8).
+                // RFC 5321 §4.5.3.2.7: "An SMTP server SHOULD have a timeout of at least 5
+                // minutes while it is awaiting the next command from the sender." Once that
+                // deadline passes it closes, and 421 tells the client why (§3.8).
                 Reply::fixed(421, Some((4, 4, 2)), "Timeout, closing connection")
                     .encode(&mut self.output);
                 self.reset_transaction();
@@ -451,8 +451,10 @@ impl Server {
                 self.mode = Mode::Data(DataDecoder::new(&self.options));
             }
             Pending::StartTls if positive => {
-                // RFC 3207 §4.2 and CVE-2011-0411: plaintext that followed STARTTLS was sent
-                // before the handshake and must never be executed.
+                // RFC 3207 §4.2: "The server MUST discard any knowledge obtained from the
+                // client, such as the argument to the EHLO command, which was not obtained
+                // from the TLS negotiation itself." Plaintext that followed STARTTLS was sent
+                // before the handshake and is never executed (CVE-2011-0411).
                 self.consumed = self.input.len();
                 self.mode = Mode::TlsHandshake;
                 self.queued = Queued::StartTls;
@@ -623,7 +625,8 @@ impl Server {
             Err(e) => {
                 self.consumed += e.line_len().unwrap_or(0);
                 self.mode = Mode::Commands;
-                // RFC 4954 §4: undecodable BASE64 gets 501.
+                // RFC 4954 §4: "If the server cannot [BASE64] decode any client response, it
+                // MUST reject the AUTH command with a 501 reply".
                 self.protocol_error(Reply::fixed(
                     501,
                     Some((5, 5, 2)),

@@ -5,7 +5,7 @@ use nom::{
     branch::alt,
     bytes::streaming::tag,
     combinator::{map, opt},
-    multi::{many0, many1, separated_list1},
+    multi::{many1, separated_list1},
     sequence::{delimited, preceded},
 };
 
@@ -179,7 +179,7 @@ fn extension_tail(input: &[u8], depth: usize) -> PResult<'_, Option<ExtensionTai
         None => (rest, None),
         Some(location) => {
             let (rest, extensions) =
-                many0(preceded(sp, |i| body_extension(i, depth))).parse(rest)?;
+                super::many0_lazy(preceded(sp, |i| body_extension(i, depth))).parse(rest)?;
             (
                 rest,
                 Some(LocationTail {

@@ -5,15 +5,14 @@ use nom::{
     branch::alt,
     bytes::streaming::{tag, tag_no_case, take_while1},
     combinator::{map, opt, value},
-    multi::{many0, many1, separated_list0, separated_list1},
+    multi::{many1, separated_list0, separated_list1},
     sequence::{delimited, preceded, terminated},
 };
 
 use super::{
     ErrorKind, PResult,
     core::{
-        astring, atom, crlf, literal, literal8, nil, nstring, number64_value, nz_number,
-        nz_number64, sp, string, tag_,
+        astring, atom, crlf, literal, literal8, number64_value, nz_number, nz_number64, sp, tag_,
     },
     datetime::date_time,
     fail,
@@ -421,7 +420,7 @@ pub(crate) fn append_next_head(input: &[u8]) -> PResult<'_, AppendHead> {
 
 /// `*(SP append-message) CRLF`: the rest of an APPEND after a streamed literal.
 pub(crate) fn append_tail(input: &[u8]) -> PResult<'_, Vec<AppendMessage>> {
-    terminated(many0(preceded(sp, append_message)), crlf).parse(input)
+    terminated(super::many0_lazy(preceded(sp, append_message)), crlf).parse(input)
 }
 
 /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
@@ -552,20 +551,9 @@ fn store(input: &[u8], uid: bool) -> PResult<'_, CommandBody> {
     ))
 }
 
-/// `id = "ID" SP id-params-list`; `id-params-list = "(" *(string SP nstring) ")" / nil`
+/// `id = "ID" SP id-params-list`
 fn id(input: &[u8]) -> PResult<'_, CommandBody> {
-    let pair = map((string, sp, nstring), |(name, _, value)| (name, value));
-    preceded(
-        sp,
-        alt((
-            map(nil, |()| CommandBody::Id(None)),
-            map(
-                delimited(tag(&b"("[..]), separated_list0(sp, pair), tag(&b")"[..])),
-                |fields| CommandBody::Id(Some(fields)),
-            ),
-        )),
-    )
-    .parse(input)
+    map(preceded(sp, super::id::id_params_list), CommandBody::Id).parse(input)
 }
 
 /// The client's reply during AUTHENTICATE: `base64 CRLF`, or `"*" CRLF` to cancel.

@@ -8,7 +8,7 @@ use nom::{
 
 use super::{ErrorKind, PResult, fail, reject};
 use crate::{
-    chars::{is_astring_char, is_atom_char, is_tag_char, is_text_char},
+    chars::{PLAIN_QUOTED_CHAR, is_astring_char, is_atom_char, is_tag_char, is_text_char},
     types::core::{
         AString, Atom, AtomExt, IString, Literal, Literal8, LiteralMode, NString, Number64,
         NzNumber64, Quoted, Tag,
@@ -77,33 +77,48 @@ pub(crate) fn nz_number(input: &[u8]) -> PResult<'_, std::num::NonZeroU32> {
     }
 }
 
-/// Text made of bytes the caller's class allows; valid UTF-8 because the classes are ASCII.
-fn ascii_run(input: &[u8], class: fn(u8) -> bool) -> PResult<'_, &str> {
-    let (rest, run) = take_while1(class).parse(input)?;
-    match std::str::from_utf8(run) {
-        Ok(text) => Ok((rest, text)),
-        Err(_) => fail(input, ErrorKind::Invalid),
-    }
+/// A run of octets the caller's ASCII class allows (every class here is ASCII-only, so
+/// the run is valid UTF-8 without a check).
+fn ascii_run(input: &[u8], class: fn(u8) -> bool) -> PResult<'_, &[u8]> {
+    take_while1(class).parse(input)
 }
 
 /// `atom = 1*ATOM-CHAR`
 pub(crate) fn atom(input: &[u8]) -> PResult<'_, Atom> {
-    map(|i| ascii_run(i, is_atom_char), Atom::unvalidated).parse(input)
+    map(|i| ascii_run(i, is_atom_char), Atom::unvalidated_ascii).parse(input)
 }
 
 /// `1*ASTRING-CHAR`
 pub(crate) fn atom_ext(input: &[u8]) -> PResult<'_, AtomExt> {
-    map(|i| ascii_run(i, is_astring_char), AtomExt::unvalidated).parse(input)
+    map(
+        |i| ascii_run(i, is_astring_char),
+        AtomExt::unvalidated_ascii,
+    )
+    .parse(input)
 }
 
 /// `tag = 1*<any ASTRING-CHAR except "+">`
 pub(crate) fn tag_(input: &[u8]) -> PResult<'_, Tag> {
-    map(|i| ascii_run(i, is_tag_char), Tag::unvalidated).parse(input)
+    map(|i| ascii_run(i, is_tag_char), Tag::unvalidated_ascii).parse(input)
 }
 
 /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`
 pub(crate) fn quoted(input: &[u8]) -> PResult<'_, Quoted> {
     let (mut rest, _) = tag(&b"\""[..]).parse(input)?;
+    // Fastest path, most quoted strings: plain ASCII up to the closing quote, found in one
+    // table-driven pass with no UTF-8 check needed.
+    if let Some(end) = rest
+        .iter()
+        .position(|&b| !PLAIN_QUOTED_CHAR[usize::from(b)])
+        && rest.get(end) == Some(&b'"')
+    {
+        let (content, after) = rest.split_at(end);
+        // `after` starts with the closing quote found above.
+        return Ok((
+            after.get(1..).unwrap_or_default(),
+            Quoted::unvalidated_ascii(content),
+        ));
+    }
     // Fast path: no escape before the closing quote, so the content is one slice.
     if let Some(end) = memchr::memchr2(b'"', b'\\', rest)
         && rest.get(end) == Some(&b'"')
@@ -273,9 +288,13 @@ pub(crate) mod tests {
             (
                 b"INBOX ",
                 b" ",
-                AString::Atom(AtomExt::unvalidated("INBOX")),
+                AString::Atom(AtomExt::unvalidated_ascii(b"INBOX")),
             ),
-            (b"a]b)", b")", AString::Atom(AtomExt::unvalidated("a]b"))),
+            (
+                b"a]b)",
+                b")",
+                AString::Atom(AtomExt::unvalidated_ascii(b"a]b")),
+            ),
             (
                 b"\"a\\\"b\\\\\" ",
                 b" ",

@@ -9,6 +9,7 @@ pub(crate) mod core;
 pub(crate) mod datetime;
 pub(crate) mod fetch;
 pub(crate) mod flag;
+pub(crate) mod id;
 pub(crate) mod mailbox;
 pub(crate) mod quota;
 pub(crate) mod response;
@@ -16,7 +17,7 @@ pub(crate) mod search;
 pub(crate) mod sequence;
 pub(crate) mod sort;
 
-use nom::{IResult, error::FromExternalError};
+use nom::{IResult, Parser, error::FromExternalError};
 
 /// What went wrong, kept crate-private; the public decoders translate it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,31 @@ pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, ParseError<'a>>;
 /// A hard failure (no backtracking into alternatives) of the given kind.
 pub(crate) fn fail<T>(input: &[u8], kind: ErrorKind) -> PResult<'_, T> {
     Err(nom::Err::Failure(ParseError { input, kind }))
+}
+
+/// `many0` that allocates only once an item is found: nom's reserves room for four items
+/// up front, which costs an allocation for every empty list (BODYSTRUCTURE's extension
+/// lists, SEARCH with no hits). Same results otherwise, including `Incomplete`.
+pub(crate) fn many0_lazy<'a, O>(
+    mut item: impl Parser<&'a [u8], Output = O, Error = ParseError<'a>>,
+) -> impl FnMut(&'a [u8]) -> PResult<'a, Vec<O>> {
+    move |mut input| {
+        let mut items = Vec::new();
+        loop {
+            match item.parse(input) {
+                // An item that consumes nothing would repeat forever; nom refuses it too.
+                Ok((rest, _)) if rest.len() == input.len() => {
+                    return reject(input, ErrorKind::Nom(nom::error::ErrorKind::Many0));
+                }
+                Ok((rest, value)) => {
+                    items.push(value);
+                    input = rest;
+                }
+                Err(nom::Err::Error(_)) => return Ok((input, items)),
+                Err(other) => return Err(other),
+            }
+        }
+    }
 }
 
 /// A soft error: alternatives may still match.

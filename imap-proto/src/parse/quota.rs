@@ -4,7 +4,7 @@ use nom::{
     Parser,
     bytes::streaming::tag,
     combinator::map,
-    multi::{many0, separated_list0, separated_list1},
+    multi::{separated_list0, separated_list1},
     sequence::{delimited, preceded},
 };
 
@@ -62,7 +62,10 @@ pub(crate) fn quota_data(input: &[u8]) -> PResult<'_, Data> {
 /// `quotaroot-response = "QUOTAROOT" SP mailbox *(SP quota-root-name)`, after "QUOTAROOT".
 pub(crate) fn quota_root_data(input: &[u8]) -> PResult<'_, Data> {
     map(
-        (preceded(sp, mailbox), many0(preceded(sp, astring))),
+        (
+            preceded(sp, mailbox),
+            super::many0_lazy(preceded(sp, astring)),
+        ),
         |(mailbox, roots)| Data::QuotaRoot { mailbox, roots },
     )
     .parse(input)

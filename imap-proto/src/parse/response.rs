@@ -7,7 +7,7 @@ use nom::{
     branch::alt,
     bytes::streaming::{tag, tag_no_case, take_while, take_while1},
     combinator::{map, opt, value},
-    multi::{many0, many1, separated_list0, separated_list1},
+    multi::{many1, separated_list0, separated_list1},
     sequence::{delimited, preceded, terminated},
 };
 
@@ -64,11 +64,11 @@ fn status_items_values(
 /// `resp-text-code`
 fn code(input: &[u8]) -> PResult<'_, Code> {
     let (rest, name) = atom(input)?;
-    if let Some(simple) = by_name(&SimpleCode::ALL, name.as_str().as_bytes()) {
+    if let Some(simple) = by_name(&SimpleCode::ALL, name.as_bytes()) {
         return Ok((rest, Code::Simple(simple)));
     }
     let nz = |rest| preceded(sp, nz_number).parse(rest);
-    match super::Upper::new(name.as_str().as_bytes()).as_slice() {
+    match super::Upper::new(name.as_bytes()).as_slice() {
         b"BADCHARSET" => map(
             opt(preceded(
                 sp,
@@ -283,7 +283,7 @@ fn esearch(input: &[u8]) -> PResult<'_, Data> {
         },
     };
     let (rest, uid) = opt(preceded(sp, tag_no_case(&b"UID"[..]))).parse(rest)?;
-    let (rest, items) = many0(preceded(sp, esearch_item)).parse(rest)?;
+    let (rest, items) = super::many0_lazy(preceded(sp, esearch_item)).parse(rest)?;
     Ok((
         rest,
         Data::ESearch {
@@ -442,7 +442,7 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
             let (rest, caps) = non_empty(rest, caps)?;
             Ok((rest, Data::Capability(caps)))
         }
-        b"ENABLED" => map(many0(preceded(sp, atom)), Data::Enabled).parse(rest),
+        b"ENABLED" => map(super::many0_lazy(preceded(sp, atom)), Data::Enabled).parse(rest),
         b"LIST" => map(preceded(sp, list_item), Data::List).parse(rest),
         b"LSUB" => map(preceded(sp, list_item), Data::Lsub).parse(rest),
         b"STATUS" => map(
@@ -451,7 +451,7 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
         )
         .parse(rest),
         b"SEARCH" => {
-            let (rest, numbers) = many0(preceded(sp, nz_number)).parse(rest)?;
+            let (rest, numbers) = super::many0_lazy(preceded(sp, nz_number)).parse(rest)?;
             let (rest, mod_seq) = opt(delimited(
                 (sp, tag(&b"("[..]), tag_no_case(&b"MODSEQ"[..]), sp),
                 nz_number64,
@@ -486,21 +486,7 @@ fn data(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
             },
         )
         .parse(rest),
-        b"ID" => preceded(
-            sp,
-            alt((
-                map(nil, |()| Data::Id(None)),
-                map(
-                    delimited(
-                        tag(&b"("[..]),
-                        separated_list0(sp, map((string, sp, nstring), |(n, _, v)| (n, v))),
-                        tag(&b")"[..]),
-                    ),
-                    |fields| Data::Id(Some(fields)),
-                ),
-            )),
-        )
-        .parse(rest),
+        b"ID" => map(preceded(sp, super::id::id_params_list), Data::Id).parse(rest),
         _ => reject(input, ErrorKind::Invalid),
     }
 }

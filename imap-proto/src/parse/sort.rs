@@ -6,7 +6,7 @@ use nom::{
     Parser,
     bytes::streaming::{tag, tag_no_case},
     combinator::{map, opt},
-    multi::{many0, many1, separated_list1},
+    multi::{many1, separated_list1},
     sequence::{delimited, preceded, terminated},
 };
 
@@ -121,7 +121,7 @@ pub(crate) fn thread_data(input: &[u8], max_depth: usize) -> PResult<'_, Vec<Thr
 
 /// `"SORT" *(SP nz-number)`, after "SORT".
 pub(crate) fn sort_data(input: &[u8]) -> PResult<'_, Vec<NonZeroU32>> {
-    many0(preceded(sp, nz_number)).parse(input)
+    super::many0_lazy(preceded(sp, nz_number)).parse(input)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::{
     options::Options,
     types::{
         command::{Base64, Command, CommandBody},
-        core::{LiteralMode, Tag},
+        core::{Atom, LiteralMode, Tag},
         response::{Continuation, Data, Greeting, GreetingKind, Response, StatusKind, Tagged},
     },
 };
@@ -60,6 +60,8 @@ pub struct ClientSession {
     queue: VecDeque<Pending>,
     waiting_for_plus: bool,
     in_progress: Vec<(Tag, CommandBody)>,
+    /// Capabilities the server reported enabled (RFC 5161); they last for the connection.
+    enabled: Vec<Atom>,
     output: Vec<u8>,
     events: VecDeque<ClientEvent>,
 }
@@ -81,9 +83,25 @@ impl ClientSession {
             queue: VecDeque::new(),
             waiting_for_plus: false,
             in_progress: Vec::new(),
+            enabled: Vec::new(),
             output: Vec::new(),
             events: VecDeque::new(),
         }
+    }
+
+    /// The capabilities the server has enabled with `* ENABLED` in answer to this client's
+    /// ENABLE commands (RFC 5161), in the order reported, each once. An extension that
+    /// changes the server's responses (CONDSTORE, QRESYNC, UTF8=ACCEPT) is in effect only
+    /// once it is listed here.
+    pub fn enabled(&self) -> &[Atom] {
+        &self.enabled
+    }
+
+    /// Whether `capability` (compared case-insensitively, as IMAP atoms are) is enabled.
+    pub fn is_enabled(&self, capability: &str) -> bool {
+        self.enabled
+            .iter()
+            .any(|c| c.as_bytes().eq_ignore_ascii_case(capability.as_bytes()))
     }
 
     /// The protocol state as the client has seen it.
@@ -222,11 +240,31 @@ impl ClientSession {
                 if matches!(data, Data::Bye(_)) {
                     self.state = State::Logout;
                 }
+                if let Data::Enabled(capabilities) = &data {
+                    self.record_enabled(capabilities);
+                }
                 self.events.push_back(ClientEvent::Data(data));
             }
             Response::Tagged(tagged) => {
                 self.complete(&tagged);
                 self.events.push_back(ClientEvent::Tagged(tagged));
+            }
+        }
+    }
+
+    /// Records an `* ENABLED` list. RFC 5161 §3.2 makes it the answer to an ENABLE
+    /// command, so one that arrives while no ENABLE is in progress enables nothing.
+    fn record_enabled(&mut self, capabilities: &[Atom]) {
+        let asked = self
+            .in_progress
+            .iter()
+            .any(|(_, body)| matches!(body, CommandBody::Enable(_)));
+        if !asked {
+            return;
+        }
+        for capability in capabilities {
+            if !self.is_enabled(capability.as_str()) {
+                self.enabled.push(capability.clone());
             }
         }
     }

@@ -24,10 +24,16 @@ macro_rules! string_newtype {
                 self.0.as_str()
             }
 
-            /// Built by the parser after the grammar already checked every byte.
-            pub(crate) fn unvalidated(value: &str) -> Self {
+            /// The value's octets, without the UTF-8 check `as_str` makes.
+            pub fn as_bytes(&self) -> &[u8] {
+                self.0.as_bytes()
+            }
+
+            /// Built by the parser from octets its ASCII character class accepted, so no
+            /// UTF-8 check is needed.
+            pub(crate) fn unvalidated_ascii(value: &[u8]) -> Self {
                 debug_assert!(Self::validate(value).is_ok());
-                Self(SmallStr::new(value))
+                Self(SmallStr::from_ascii(value))
             }
         }
 
@@ -122,6 +128,11 @@ impl Quoted {
     pub(crate) fn unvalidated(value: String) -> Self {
         debug_assert!(Self::validate(&value).is_ok());
         Self(SmallStr::from_string(value))
+    }
+
+    /// From plain ASCII `QUOTED-CHAR`s the parser checked.
+    pub(crate) fn unvalidated_ascii(value: &[u8]) -> Self {
+        Self(SmallStr::from_ascii(value))
     }
 }
 

@@ -67,7 +67,7 @@ impl Flag {
     /// Builds a flag from the atom after `\`: a system flag or an extension.
     pub(crate) fn from_backslash_atom(atom: Atom) -> Result<Self, ValidationError> {
         for (name, flag) in SYSTEM_FLAGS {
-            if name.eq_ignore_ascii_case(atom.as_str()) {
+            if name.as_bytes().eq_ignore_ascii_case(atom.as_bytes()) {
                 return Ok(flag);
             }
         }

@@ -4,7 +4,7 @@ use crate::{
     encode::{Encode, Encoder},
     error::ValidationError,
     mutf7,
-    types::core::AString,
+    types::{core::AString, small_str::SmallStr},
 };
 
 /// `mailbox = "INBOX" / astring`, held as the decoded Unicode name.
@@ -21,14 +21,15 @@ pub enum Mailbox {
     Other(MailboxName),
 }
 
-/// A mailbox name other than INBOX.
+/// A mailbox name other than INBOX; names up to 22 bytes are held without a heap
+/// allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MailboxName(String);
+pub struct MailboxName(SmallStr);
 
 impl MailboxName {
     /// The Unicode name.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
@@ -54,11 +55,11 @@ impl Mailbox {
             .all(|b| (0x20..=0x7e).contains(b) && *b != b'&');
         let name = if plain {
             // Printable ASCII without "&" is its own canonical modified UTF-7.
-            String::from_utf8(bytes.to_vec()).map_err(|_| ValidationError::InvalidMutf7)?
+            SmallStr::from_ascii(bytes)
         } else if bytes.is_ascii() {
-            mutf7::decode(bytes)?
+            SmallStr::from_string(mutf7::decode(bytes)?)
         } else {
-            String::from_utf8(bytes.to_vec()).map_err(|_| ValidationError::InvalidMutf7)?
+            SmallStr::new(std::str::from_utf8(bytes).map_err(|_| ValidationError::InvalidMutf7)?)
         };
         Ok(Mailbox::Other(MailboxName(name)))
     }
@@ -86,7 +87,7 @@ impl TryFrom<&str> for Mailbox {
                 position: 0,
             });
         }
-        Ok(Mailbox::Other(MailboxName(name.to_owned())))
+        Ok(Mailbox::Other(MailboxName(SmallStr::new(name))))
     }
 }
 

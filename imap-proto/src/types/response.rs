@@ -17,6 +17,7 @@ use crate::{
         non_empty::NonEmpty,
         quota::QuotaResource,
         sequence::SequenceSet,
+        small_str::SmallStr,
         sort::Thread,
         status::StatusItem,
     },
@@ -26,13 +27,16 @@ use crate::{
 ///
 /// It may be empty (RFC 9051 makes it optional) and must not start with `[`, which would be
 /// read back as a response code.
+///
+/// Held inline up to 22 bytes ("Completed", "UIDs valid"), so most status responses decode
+/// without a heap allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Text(String);
+pub struct Text(SmallStr);
 
 impl Text {
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 
     /// Checks that `text` is valid: no NUL, CR or LF, no leading `[`, and no trailing `{n}`
@@ -65,7 +69,7 @@ impl TryFrom<&str> for Text {
 
     fn try_from(text: &str) -> Result<Self, ValidationError> {
         Self::validate(text)?;
-        Ok(Self(text.to_owned()))
+        Ok(Self(SmallStr::new(text)))
     }
 }
 

@@ -15,19 +15,43 @@ pub(crate) enum SmallStr {
 
 impl SmallStr {
     pub(crate) fn new(text: &str) -> Self {
-        let bytes = text.as_bytes();
+        Self::inline(text.as_bytes()).unwrap_or_else(|| SmallStr::Heap(text.into()))
+    }
+
+    /// Text the caller has checked to be ASCII (so valid UTF-8) is copied without a
+    /// second UTF-8 check.
+    pub(crate) fn from_ascii(bytes: &[u8]) -> Self {
+        debug_assert!(bytes.is_ascii());
+        Self::inline(bytes).unwrap_or_else(|| match std::str::from_utf8(bytes) {
+            Ok(text) => SmallStr::Heap(text.into()),
+            // ASCII is UTF-8: not taken.
+            Err(_) => SmallStr::Heap(String::from_utf8_lossy(bytes).into()),
+        })
+    }
+
+    /// `bytes` (which must be UTF-8) stored inline, if they fit. The copy is done as two
+    /// overlapping fixed-size moves instead of a `memcpy` call of variable length: short
+    /// strings are the most common value the decoder builds.
+    fn inline(bytes: &[u8]) -> Option<Self> {
+        let len = bytes.len();
         let mut buf = [0u8; INLINE];
-        match buf.get_mut(..bytes.len()) {
-            Some(dest) => {
-                dest.copy_from_slice(bytes);
-                // bytes.len() <= INLINE = 22, which fits u8.
-                SmallStr::Inline {
-                    len: bytes.len() as u8,
-                    buf,
+        match len {
+            0 => {}
+            1..=3 => {
+                for (d, s) in buf.iter_mut().zip(bytes) {
+                    *d = *s;
                 }
             }
-            None => SmallStr::Heap(text.into()),
+            4..=7 => overlapping::<4>(&mut buf, bytes),
+            8..=15 => overlapping::<8>(&mut buf, bytes),
+            16..=INLINE => overlapping::<16>(&mut buf, bytes),
+            _ => return None,
         }
+        // len <= INLINE = 22, which fits u8.
+        Some(SmallStr::Inline {
+            len: len as u8,
+            buf,
+        })
     }
 
     pub(crate) fn from_string(text: String) -> Self {
@@ -56,6 +80,19 @@ impl SmallStr {
                 .unwrap_or_default(),
             SmallStr::Heap(text) => text,
         }
+    }
+}
+
+/// Copies `src` (`N <= src.len() <= 2 * N`, and no longer than `dest`) as its first and
+/// its last `N` octets, which overlap in the middle.
+fn overlapping<const N: usize>(dest: &mut [u8; INLINE], src: &[u8]) {
+    let len = src.len();
+    let tail = len.saturating_sub(N);
+    if let (Some(d), Some(s)) = (dest.get_mut(..N), src.get(..N)) {
+        d.copy_from_slice(s);
+    }
+    if let (Some(d), Some(s)) = (dest.get_mut(tail..len), src.get(tail..)) {
+        d.copy_from_slice(s);
     }
 }
 
@@ -103,5 +140,17 @@ mod tests {
             SmallStr::Heap(_)
         ));
         assert_eq!(SmallStr::new("é"), SmallStr::from_string("é".to_owned()));
+        for text in ["", "INBOX", "a longer ASCII text that needs the heap"] {
+            assert_eq!(SmallStr::from_ascii(text.as_bytes()), SmallStr::new(text));
+        }
+        // Every length, across the overlapping-copy size classes.
+        let long = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for len in 0..=long.len() {
+            assert_eq!(SmallStr::new(&long[..len]).as_str(), &long[..len]);
+            assert_eq!(
+                SmallStr::from_ascii(&long.as_bytes()[..len]).as_str(),
+                &long[..len]
+            );
+        }
     }
 }
