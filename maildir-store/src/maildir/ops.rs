@@ -289,7 +289,9 @@ impl Maildir {
                 continue;
             }
             let new = change.apply(&m.flags);
-            if new == m.flags {
+            // Resync asks for exactly this modseq: an equal flag set at another modseq
+            // still changes.
+            if new == m.flags && fixed.is_none_or(|f| f.get() == m.modseq) {
                 out.updated
                     .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(m.modseq), false));
                 continue;

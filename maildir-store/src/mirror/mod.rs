@@ -73,13 +73,19 @@
 //!   mailbox where one UID names different messages on the two sides, is refused
 //!   ([`StoreError::ReplicasDiverged`]); rebuilding such a mailbox is operator work for now.
 //!
+//! # Double fault
+//! A set refused as split brain (both sides took writes) is brought back by an operator with
+//! [`Mirror::merge_split`]: a merge by message identity in the manner of Cyrus (conflicting
+//! messages get fresh UIDs after the last one, UIDVALIDITY is kept, expunges are honoured,
+//! no message is dropped), then a resync and rejoin ([`MergeReport`]).
+//!
 //! # Not yet (later work)
-//! Merge by message identity after a double fault (split brain is refused instead), the
-//! verify-and-repair scrub (only [`differences`] and [`Mirror::rejoin_verified`] exist), and
-//! placement/live moves between mirror sets.
+//! The verify-and-repair scrub (only [`differences`] and [`Mirror::rejoin_verified`] exist),
+//! and placement/live moves between mirror sets.
 
 mod compare;
 mod faulty;
+mod merge;
 mod replica;
 mod resync;
 mod state;
@@ -96,6 +102,7 @@ use std::{
 pub use self::{
     compare::differences,
     faulty::{Fault, FaultyStore, Scope},
+    merge::MergeReport,
     replica::{MIRROR_STATE_FILE, Replica},
     resync::ResyncReport,
     unavailable::Unavailable,
@@ -277,6 +284,17 @@ impl Mirror {
         secondary: Arc<dyn Replica>,
         options: Options,
     ) -> Result<Self, StoreError> {
+        let mirror = Self::with_workers(primary, secondary, options)?;
+        mirror.start_up()?;
+        Ok(mirror)
+    }
+
+    /// The set's threads and state, before either record is read.
+    fn with_workers(
+        primary: Arc<dyn Replica>,
+        secondary: Arc<dyn Replica>,
+        options: Options,
+    ) -> Result<Self, StoreError> {
         let start = |name: &str, r: Arc<dyn Replica>| {
             Worker::start(name, r, options.workers_per_replica, options.queue_depth)
                 .map_err(StoreError::io("starting mirror worker threads"))
@@ -294,7 +312,6 @@ impl Mirror {
             aligned: Mutex::new(HashSet::new()),
             barrier: RwLock::new(()),
         };
-        mirror.start_up()?;
         Ok(mirror)
     }
 

@@ -246,7 +246,7 @@ impl Mirror {
         self.on(stale, Arc::new(move |r| r.delete_mailbox(&u, &n)))
     }
 
-    fn view(
+    pub(super) fn view(
         &self,
         side: Side,
         user: &UserId,
