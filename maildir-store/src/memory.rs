@@ -178,6 +178,22 @@ impl MemStore {
         Ok(())
     }
 
+    /// Scrub repair: empties a mailbox, tombstones too, as if it never held a message.
+    pub(crate) fn reset_mailbox(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        mb.messages.clear();
+        mb.vanished.clear();
+        mb.keywords.clear();
+        mb.uid_next = Uid::MIN;
+        mb.highest_modseq = ModSeq::new(1);
+        Ok(())
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent data (every mutation is completed
         // before anything can fail), so a poisoned lock is still usable.

@@ -80,7 +80,11 @@ impl Maildir {
     }
 
     /// The directory of an existing mailbox.
-    fn mailbox_dir(&self, user: &UserId, name: &MailboxName) -> Result<PathBuf, StoreError> {
+    pub(super) fn mailbox_dir(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+    ) -> Result<PathBuf, StoreError> {
         let dir = layout::mailbox_path(&self.user_dir(user)?, name)?;
         if !dir.join("cur").is_dir() {
             return Err(StoreError::NoSuchMailbox);

@@ -193,6 +193,16 @@ impl<S: Replica> Replica for FaultyStore<S> {
         self.enter(true)?;
         self.inner.restore_expunge(user, name, uids, modseq)
     }
+
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
+        self.enter(false)?;
+        self.inner.check_mailbox(user, name)
+    }
+
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.reset_mailbox(user, name)
+    }
 }
 
 impl<S: Replica> MailStore for FaultyStore<S> {

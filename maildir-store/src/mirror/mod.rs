@@ -79,15 +79,22 @@
 //! messages get fresh UIDs after the last one, UIDVALIDITY is kept, expunges are honoured,
 //! no message is dropped), then a resync and rejoin ([`MergeReport`]).
 //!
+//! # Scrub
+//! [`Mirror::scrub`] is a separate verify-and-repair pass over a serving set: each replica's
+//! control files against its message files, then both replicas' metadata and message
+//! checksums compared; a side the evidence names damaged is fenced, its damaged mailboxes are
+//! refilled from the other side, and it is readmitted once equal. Progress goes to a
+//! callback; the [`ScrubReport`] lists every finding.
+//!
 //! # Not yet (later work)
-//! The verify-and-repair scrub (only [`differences`] and [`Mirror::rejoin_verified`] exist),
-//! and placement/live moves between mirror sets.
+//! Placement and live moves between mirror sets.
 
 mod compare;
 mod faulty;
 mod merge;
 mod replica;
 mod resync;
+mod scrub;
 mod state;
 mod unavailable;
 mod worker;
@@ -105,6 +112,7 @@ pub use self::{
     merge::MergeReport,
     replica::{MIRROR_STATE_FILE, Replica},
     resync::ResyncReport,
+    scrub::{ScrubFinding, ScrubProgress, ScrubReport},
     unavailable::Unavailable,
 };
 use self::{

@@ -75,9 +75,27 @@ pub trait Replica: MailStore {
         uids: &[Uid],
         modseq: ModSeq,
     ) -> Result<(), StoreError>;
+
+    /// Scrub: problems this replica finds in its own copy of a mailbox without asking its
+    /// peer — control files that do not parse, a listed message whose file is gone, a file
+    /// whose length is not the one its name records. Empty when sound.
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError>;
+
+    /// Scrub repair: empties the mailbox on this replica (messages, expunge tombstones,
+    /// control files), leaving it in place and never having held a message, so a resync
+    /// refills it with the peer's identifiers. The mirror calls it only on a fenced replica.
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError>;
 }
 
 impl Replica for Maildir {
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
+        Maildir::check_mailbox(self, user, name)
+    }
+
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        Maildir::reset_mailbox(self, user, name)
+    }
+
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
         self.check_replica_root()?;
         let entries =
@@ -166,6 +184,15 @@ impl Replica for Maildir {
 }
 
 impl Replica for MemStore {
+    /// Nothing to check: a memory store has no control files apart from its messages.
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
+        self.open(user, name).map(|_| Vec::new())
+    }
+
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        MemStore::reset_mailbox(self, user, name)
+    }
+
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
         Ok(self.user_ids())
     }

@@ -84,6 +84,14 @@ impl Replica for Unavailable {
     ) -> Result<(), StoreError> {
         self.fail()
     }
+
+    fn check_mailbox(&self, _: &UserId, _: &MailboxName) -> Result<Vec<String>, StoreError> {
+        self.fail()
+    }
+
+    fn reset_mailbox(&self, _: &UserId, _: &MailboxName) -> Result<(), StoreError> {
+        self.fail()
+    }
 }
 
 impl MailStore for Unavailable {
