@@ -89,6 +89,7 @@
 //! # Not yet (later work)
 //! Placement and live moves between mirror sets.
 
+mod as_restore;
 mod compare;
 mod faulty;
 mod merge;
@@ -106,11 +107,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub(crate) use self::compare::metadata_differences;
 pub use self::{
     compare::differences,
     faulty::{Fault, FaultyStore, Scope},
     merge::MergeReport,
-    replica::{MIRROR_STATE_FILE, Replica},
+    replica::{MIRROR_STATE_FILE, Replica, Restore},
     resync::ResyncReport,
     scrub::{ScrubFinding, ScrubProgress, ScrubReport},
     unavailable::Unavailable,
@@ -295,6 +297,22 @@ impl Mirror {
         let mirror = Self::with_workers(primary, secondary, options)?;
         mirror.start_up()?;
         Ok(mirror)
+    }
+
+    /// A pairing that copies one store into another with the same identifiers (a move
+    /// between mirror sets): `target` starts fenced, as a resync target, in memory only;
+    /// nothing is recorded on either side.
+    pub(crate) fn pairing(
+        source: Arc<dyn Replica>,
+        target: Arc<dyn Replica>,
+        options: Options,
+    ) -> Result<Self, StoreError> {
+        let pair = Self::with_workers(source, target, options)?;
+        pair.lock_health().fenced[Side::Secondary.index()] = Some(Fenced {
+            reason: "copy target".into(),
+            epoch: 0,
+        });
+        Ok(pair)
     }
 
     /// The set's threads and state, before either record is read.
