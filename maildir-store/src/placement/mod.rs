@@ -36,10 +36,12 @@
 //! 3. catch up: more resync passes from the source's change journal, until the copy is
 //!    at most [`Options::cutover_lag`] behind ([`Options::catch_up_passes`] at most), and
 //!    every copied message's bytes are compared;
-//! 4. fence: the user's calls are held back (waiting for the ones in flight), one last
-//!    journal pass copies what arrived meanwhile, and both copies are compared (mailbox
-//!    list, every mailbox's UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message metadata, the
-//!    POP3 view, the bytes of messages copied since step 3);
+//! 4. fence: the user's calls are held back (waiting for the ones in flight), and one last
+//!    journal pass per mailbox copies what arrived meanwhile (each new message read back
+//!    and compared); the copy is proved level by the mailbox list, every mailbox's
+//!    UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, and the user's message and byte counts. If
+//!    the mailbox list changed since step 3, a full resync and a full comparison (every
+//!    message's metadata, the POP3 view, bytes) run instead, still fenced;
 //! 5. switch: the map names the target and drops the `moving` line (written durably while
 //!    still fenced); the fence lifts and calls go to the target;
 //! 6. retire: the old copy is removed from the source (other mailboxes deleted, INBOX
