@@ -86,8 +86,10 @@
 //! refilled from the other side, and it is readmitted once equal. Progress goes to a
 //! callback; the [`ScrubReport`] lists every finding.
 //!
-//! # Not yet (later work)
-//! Placement and live moves between mirror sets.
+//! # Several sets
+//! A whole `Mirror` is a [`Restore`] store (restore calls go to both replicas like any
+//! write), so [`crate::placement::Placement`] can spread users over several sets and move a
+//! user live from one set to another with the same identifiers.
 
 mod as_restore;
 mod compare;

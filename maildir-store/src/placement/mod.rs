@@ -34,11 +34,11 @@
 //!    MODSEQs, expunge tombstones, POP3 UIDLs) by the mirror's resync, while writers go on
 //!    writing to the source;
 //! 3. catch up: more resync passes from the source's change journal, until the copy is
-//!    at most [`Options::cutover_lag`] behind ([`Options::catch_up_passes`] at most), and
-//!    every copied message's bytes are compared;
+//!    at most [`Options::cutover_lag`] behind ([`Options::catch_up_passes`] at most); every
+//!    copied message's bytes are compared; then quick journal-only passes (new messages read
+//!    back) until one has next to nothing left;
 //! 4. fence: the user's calls are held back (waiting for the ones in flight), and one last
-//!    journal pass per mailbox copies what arrived meanwhile (each new message read back
-//!    and compared); the copy is proved level by the mailbox list, every mailbox's
+//!    journal pass per mailbox copies what arrived meanwhile; the copy is proved level by the mailbox list, every mailbox's
 //!    UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, and the user's message and byte counts. If
 //!    the mailbox list changed since step 3, a full resync and a full comparison (every
 //!    message's metadata, the POP3 view, bytes) run instead, still fenced;

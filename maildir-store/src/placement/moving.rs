@@ -86,16 +86,27 @@ impl Placement {
         }
         let mut verified = HashSet::new();
         report.messages_verified += same_bytes(&*source, &*target, user, &mut verified)?;
-        // The comparison takes a while on a large mailbox: catch up once more before fencing.
-        report.messages_copied += catch_up(&pair, user)?;
+        // The comparison takes a while on a large mailbox: catch up again with quick journal
+        // passes until one has little left to copy, so the fenced pass has less still.
+        for _ in 0..self.options.catch_up_passes.max(1) {
+            match last_pass(&*source, &*target, user, true) {
+                Ok(Some(copied)) => {
+                    report.messages_copied += copied;
+                    if copied <= QUICK_ENOUGH {
+                        break;
+                    }
+                }
+                Ok(None) => break, // the mailbox list changed: the fenced pass handles it
+                // A writer changed the source mid-pass; the next pass picks it up.
+                Err(StoreError::ReplicasDiverged { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
 
         let started = Instant::now();
         let fence = self.stripe(user).write().unwrap_or_else(|e| e.into_inner());
-        match last_pass(&*source, &*target, user)? {
-            Some(copied) => {
-                report.messages_copied += copied;
-                report.messages_verified += copied;
-            }
+        match last_pass(&*source, &*target, user, false)? {
+            Some(copied) => report.messages_copied += copied,
             None => {
                 // Mailboxes created, deleted or renamed since the catch-up: the full resync
                 // and comparison (slower, still fenced).
@@ -121,6 +132,9 @@ impl Placement {
     }
 }
 
+/// A quick pass that copied at most this many messages leaves little for the fenced one.
+const QUICK_ENOUGH: usize = 8;
+
 /// One resync pass of the pairing while writers are active; returns the messages copied.
 fn catch_up(pair: &Mirror, user: &UserId) -> Result<usize, StoreError> {
     match pair.resync_user(user) {
@@ -131,17 +145,19 @@ fn catch_up(pair: &Mirror, user: &UserId) -> Result<usize, StoreError> {
     }
 }
 
-/// The cutover's quick last pass, made while the user is fenced: per mailbox, only the
-/// source's journal since the target's HIGHESTMODSEQ is applied (new messages copied and
-/// read back, flag changes, expunges), and the copy is then proved level by the mailbox
-/// heads (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) and the user's message and byte counts —
-/// no full view of a large mailbox is built. `None` when the mailbox list or a UIDVALIDITY
-/// changed since the catch-up (the caller then runs the full resync); `Some(copied)`
-/// otherwise.
+/// The cutover's quick pass, made before the fence to catch up and once more while the
+/// user is fenced: per mailbox, only the source's journal since the target's HIGHESTMODSEQ
+/// is applied (new messages copied and, unfenced, read back; flag changes; expunges), and the copy is
+/// then proved level by the mailbox heads (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) and the
+/// user's message and byte counts — no full view of a large mailbox is built. `None` when the
+/// mailbox list or a UIDVALIDITY changed since the catch-up (the caller then runs the full
+/// resync); `Some(copied)` otherwise. Unfenced, a writer racing it makes the proof fail
+/// ([`StoreError::ReplicasDiverged`]) after the journal was applied correctly.
 fn last_pass(
     source: &dyn MailStore,
     target: &dyn Restore,
     user: &UserId,
+    read_back: bool,
 ) -> Result<Option<usize>, StoreError> {
     let (ls, lt) = (source.list_mailboxes(user)?, target.list_mailboxes(user)?);
     if ls != lt {
@@ -168,13 +184,15 @@ fn last_pass(
             }
         }
         // Read back after all are written: one rescan of the directory, not one per message.
+        // (Fenced, the few messages left are not read back: the pause is kept short, and
+        // their sizes are in the usage compared below.)
         for (uid, body) in written {
-            if target.read(user, name, uid, ReadPart::Whole)? != body {
+            copied += 1;
+            if read_back && target.read(user, name, uid, ReadPart::Whole)? != body {
                 return Err(StoreError::ReplicasDiverged {
                     detail: format!("moving {user}: {name} UID {uid} reads back different"),
                 });
             }
-            copied += 1;
         }
         if !cs.vanished.is_empty() {
             target.restore_expunge(user, name, &cs.vanished, cs.highest_modseq)?;
