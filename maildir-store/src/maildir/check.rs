@@ -41,7 +41,7 @@ fn message_files(dir: &Path) -> Result<HashMap<String, (String, u64)>, StoreErro
 
 impl Maildir {
     /// Problems in one mailbox on this replica alone (see
-    /// [`crate::mirror::Replica::check_mailbox`]).
+    /// [`crate::mirror::Restore::check_mailbox`]).
     pub(crate) fn check_mailbox(
         &self,
         user: &UserId,
@@ -84,7 +84,7 @@ impl Maildir {
     }
 
     /// Empties one mailbox on this replica: messages, tombstones and control files (see
-    /// [`crate::mirror::Replica::reset_mailbox`]). Folders below it and the user's own files
+    /// [`crate::mirror::Restore::reset_mailbox`]). Folders below it and the user's own files
     /// (subscriptions, UIDVALIDITY counter) stay.
     pub(crate) fn reset_mailbox(
         &self,

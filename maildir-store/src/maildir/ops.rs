@@ -423,7 +423,7 @@ impl Maildir {
     }
 
     /// Gives the mailbox the UIDVALIDITY `v` if it never held a message (see
-    /// [`crate::mirror::Replica::adopt_uid_validity`]).
+    /// [`crate::mirror::Restore::adopt_uid_validity`]).
     pub(crate) fn adopt_uid_validity(
         &self,
         user: &UserId,

@@ -9,7 +9,7 @@
 //! the mirror compares what the two sides answered and fences the secondary if they ever
 //! disagree, so a client never sees two identities for one message (M5). Each replica
 //! creates a new mailbox (or a user's INBOX) itself; the mirror then gives the secondary the
-//! primary's UIDVALIDITY ([`Replica::adopt_uid_validity`]).
+//! primary's UIDVALIDITY ([`Restore::adopt_uid_validity`]).
 //!
 //! A full queue makes the writer wait, up to the deadline, for room (backpressure); only a
 //! replica that stays full that long counts as hung.

@@ -8,7 +8,7 @@
 //! modseq zero follows, and if that fails too the mailbox is reported diverged and the
 //! replica stays fenced.
 //!
-//! Everything is copied with the survivor's identifiers ([`Replica::restore_message`] and
+//! Everything is copied with the survivor's identifiers ([`Restore::restore_message`] and
 //! friends): same UIDs, flags, INTERNALDATEs and MODSEQs, and tombstones for every UID the
 //! survivor expunged, so an expunged message never comes back and no UID is handed out twice.
 //! Data only ever flows from the survivor to the fenced side; nothing on the survivor is

@@ -3,7 +3,7 @@
 //!
 //! Per user, holding the user's write lock, [`Mirror::scrub`] compares:
 //! - each replica's own control files against its message files
-//!   ([`Replica::check_mailbox`]: a uidlist that does not parse, a listed file that is gone,
+//!   ([`Restore::check_mailbox`](super::Restore::check_mailbox): a uidlist that does not parse, a listed file that is gone,
 //!   a file whose length is not the one its name records), read before anything opens them;
 //! - the mailbox lists with attributes, each mailbox's UIDVALIDITY, UIDNEXT and
 //!   HIGHESTMODSEQ, every message's metadata, and a checksum of every message's bytes
@@ -20,7 +20,7 @@
 //! With `repair`, a user whose findings name exactly one damaged side is repaired while every
 //! write of this process waits (the rejoin barrier; a mailbox repair takes as long as copying
 //! that mailbox): the damaged side is fenced durably, each damaged mailbox on it is emptied
-//! ([`Replica::reset_mailbox`]) and refilled by a resync from the other side with the same
+//! ([`Restore::reset_mailbox`](super::Restore::reset_mailbox)) and refilled by a resync from the other side with the same
 //! identifiers, the user is compared again, and only if it is now clean is the side readmitted
 //! under a new epoch. If it is not clean the side stays fenced, further repairs stop, and the
 //! report says so ([`ScrubReport::left_fenced`]).
