@@ -10,7 +10,7 @@ use crate::{
     error::StoreError,
     mailbox_name::MailboxName,
     pop3::default_uidl,
-    store::{MailStore, check_rename, select_part, with_crlf},
+    store::{MailStore, check_rename, rename_inbox, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags,
         Keyword, MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry,
@@ -407,6 +407,9 @@ impl MailStore for MemStore {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
+        if from.is_inbox() {
+            return rename_inbox(self, user, to);
+        }
         check_rename(from, to)?;
         let mut state = self.lock();
         let tree = state.user(user);

@@ -18,7 +18,7 @@ use crate::{
         user_files,
     },
     pop3::default_uidl,
-    store::{CrlfReader, MailStore, check_rename, select_part, with_crlf},
+    store::{CrlfReader, MailStore, check_rename, rename_inbox, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate,
         MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage,
@@ -629,6 +629,9 @@ impl MailStore for Maildir {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
+        if from.is_inbox() {
+            return rename_inbox(self, user, to);
+        }
         check_rename(from, to)?;
         let user_dir = self.user_dir(user)?;
         self.mailbox_dir(user, from)?;

@@ -776,6 +776,10 @@ impl MailStore for Mirror {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
+        if from.is_inbox() {
+            // Through the mirror's own calls, so the new mailbox gets one UIDVALIDITY.
+            return crate::store::rename_inbox(self, user, to);
+        }
         let (u, f, t) = (user.clone(), from.clone(), to.clone());
         self.write(user, Arc::new(move |r| r.rename_mailbox(&u, &f, &t)))
     }
