@@ -318,6 +318,7 @@ impl Maildir {
         locked.write_keywords()?;
         let mut touched_new = false;
         for (u, m, mut new, mut letters) in lettered {
+            locked.keep_alive();
             let mut file = filename::format(&m.base, &new, &letters, &m.other_letters);
             match fs::rename(dir.join(m.rel_path()), dir.join("cur").join(&file)) {
                 Ok(()) => {}
@@ -397,6 +398,7 @@ impl Maildir {
         chosen.dedup();
         let mut removed = Vec::with_capacity(chosen.len());
         for u in chosen {
+            locked.keep_alive();
             let Some(rel) = locked.msgs.get(&u).map(Msg::rel_path) else {
                 continue;
             };
@@ -473,6 +475,7 @@ impl Maildir {
         let validity = dst.uidlist.uid_validity;
         let mut mapping = Vec::with_capacity(picked.len());
         for ((old, m), kw) in picked.iter().zip(letters) {
+            dst.keep_alive();
             let new_uid = dst.allocate_uid()?;
             let physical = filename::field(&m.base, "S").unwrap_or(m.size);
             let base = self
