@@ -206,13 +206,12 @@ mod tests {
         let lock = dir.path().join("f.lock");
         let mut held = DotLock::acquire(&target, &policy(Duration::from_secs(60))).unwrap();
         // A long operation: the lock file now looks ten minutes old to everyone else.
-        let old = SystemTime::now() - Duration::from_secs(600);
-        File::options()
-            .write(true)
-            .open(&lock)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        let age = || {
+            let old = SystemTime::now() - Duration::from_secs(600);
+            let file = File::options().write(true).open(&lock).unwrap(); // Unwrap: test.
+            file.set_modified(old).unwrap(); // Unwrap: test setup.
+        };
+        age();
         held.refresh(Duration::ZERO);
         let other = DotLock::acquire(&target, &policy(Duration::from_secs(60)));
         assert!(
@@ -220,12 +219,7 @@ mod tests {
             "refreshed: still held"
         );
         // Without the refresh the same age makes it stale (a hung holder on this host).
-        File::options()
-            .write(true)
-            .open(&lock)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        age();
         assert!(DotLock::acquire(&target, &policy(Duration::from_secs(60))).is_ok());
     }
 
