@@ -156,15 +156,19 @@ fn live_move_with_concurrent_appends_loses_nothing() {
             })
         })
         .collect();
-    while ledger.lock().expect("ledger").len() < 10 {
-        thread::yield_now();
-    }
+    let wait_for = |n: usize| {
+        // Bounded, so a writer that died fails the test instead of hanging it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while ledger.lock().expect("ledger").len() < n {
+            assert!(std::time::Instant::now() < deadline, "writers stopped");
+            thread::sleep(Duration::from_millis(1));
+        }
+    };
+    wait_for(10);
     let report = store.move_user(&user, 1).expect("move");
     // Keep writing a little after the switch, then stop.
     let after_switch = ledger.lock().expect("ledger").len();
-    while ledger.lock().expect("ledger").len() < after_switch + 10 {
-        thread::yield_now();
-    }
+    wait_for(after_switch + 10);
     stop.store(true, Ordering::Relaxed);
     for w in writers {
         w.join().expect("writer");
