@@ -190,6 +190,14 @@ impl<'a> Locked<'a> {
         Ok(me)
     }
 
+    /// Keeps the mailbox lock fresh during a long operation (call it once per message).
+    pub(crate) fn keep_alive(&mut self) {
+        let every = self.ctx.options.stale_lock_age / 4;
+        if let Some(lock) = &mut self.lock {
+            lock.refresh(every);
+        }
+    }
+
     /// The next UID this lock will hand out.
     pub(crate) fn next_uid(&self) -> u32 {
         let after_appends = self
@@ -317,6 +325,7 @@ impl<'a> Locked<'a> {
         let mut msgs = BTreeMap::new();
         let mut kept = Vec::with_capacity(matched.len());
         for (r, (name, in_new)) in matched {
+            self.keep_alive();
             let msg = self.describe(&r, name, in_new)?;
             msgs.insert(r.uid, msg);
             kept.push(r);

@@ -56,11 +56,14 @@
 //!   lists `cur/` and `new/` to open it: about 0.4–0.8 s for 100,000 messages on the
 //!   benchmark machine. Only the warm path avoids the listing.
 //! - Expunge tombstones (`X` records, for QRESYNC `VANISHED`) are kept forever.
-//! - A lock holder does not refresh its lock; an operation that holds a lock longer than
-//!   [`Options::stale_lock_age`] can have it taken over.
+//! - A lock holder refreshes its lock's mtime (every quarter of
+//!   [`Options::stale_lock_age`]) between messages of a long scan, copy, move, expunge or
+//!   flag change; a single step that stalls longer than the stale age (a hung disk) can
+//!   still have the lock taken over.
 //! - Header and MIME offsets: only the header length of messages we delivered is cached;
 //!   MIME structure is left to the caller (mail-parser, cached by the server).
 
+mod check;
 mod deliver;
 pub(crate) mod filename;
 pub(crate) mod index;
