@@ -1,7 +1,7 @@
 //! Decode and encode throughput of `imap-proto` against `imap-codec` 2.x on the same corpus of
 //! realistic client commands and server responses, in the same run.
 //!
-//! Run: `cargo bench -p imap-proto --bench codec`. Results and ratios: BENCHMARKS-imap.md.
+//! Run: `cargo bench -p imap-proto --bench codec`. Results and ratios: BENCHMARKS.md.
 
 use std::hint::black_box;
 

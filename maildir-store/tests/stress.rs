@@ -2,7 +2,7 @@
 //! with unique UIDs that increased for each writer.
 //!
 //! `MAILDIR_STRESS_PER_WORKER` sets the count per process (default 500 here; the 10,000
-//! message run in BENCHMARKS-maildir.md uses 2500).
+//! message run in BENCHMARKS.md uses 2500).
 
 use std::{
     collections::BTreeSet,

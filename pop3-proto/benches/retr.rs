@@ -2,7 +2,7 @@
 //! inside the state machines, against a plain `memchr` line splitter over the same octets
 //! (the physical reference: the least work any line-based reader or copier can do).
 //!
-//! Run: `cargo bench -p pop3-proto --bench retr`. Results go in BENCHMARKS-pop3.md.
+//! Run: `cargo bench -p pop3-proto --bench retr`. Results go in BENCHMARKS.md.
 
 use std::{hint::black_box, time::Duration};
 

@@ -5,7 +5,7 @@
 //! maildir-stress <replica root> <worker id> <messages>
 //! ```
 //! `tests/stress.rs` runs four of these at once and checks the result; run it by hand for
-//! bigger counts (BENCHMARKS-maildir.md).
+//! bigger counts (BENCHMARKS.md).
 
 use std::{
     path::PathBuf,
