@@ -91,6 +91,8 @@ pub enum Service {
     Lmtp,
     /// POP3.
     Pop3,
+    /// IMAP4rev1 and IMAP4rev2.
+    Imap,
 }
 
 /// How TLS is used on a listener.
@@ -152,6 +154,25 @@ pub struct Limits {
     pub pop3_max_bad_commands: u32,
     /// Seconds a graceful shutdown waits for sessions (default 10).
     pub shutdown_grace_secs: u64,
+    /// IMAP: longest command line, CRLF included, literals not counted (default 64 KiB,
+    /// Dovecot's `imap_max_line_length`).
+    pub imap_max_line_length: usize,
+    /// IMAP: largest literal, and so the largest APPEND (default 25 MiB; advertised as
+    /// APPENDLIMIT).
+    pub imap_max_literal_size: u64,
+    /// IMAP: literals longer than this are streamed in chunks, never buffered whole
+    /// (default 1 MiB).
+    pub imap_literal_stream_threshold: u64,
+    /// IMAP: refused commands in a row before BYE (default 20).
+    pub imap_max_bad_commands: usize,
+    /// IMAP: deepest nesting of parentheses and NOT/OR search keys (default 64).
+    pub imap_max_nesting_depth: usize,
+    /// IMAP: storage quota per user in KiB reported by GETQUOTA (default 0: no limit, and
+    /// QUOTA reports none).
+    pub imap_quota_kib: u64,
+    /// IMAP: milliseconds between mailbox checks while a client idles (default 250, so new
+    /// mail is reported well within a second).
+    pub imap_idle_poll_ms: u64,
 }
 
 impl Default for Limits {
@@ -168,6 +189,13 @@ impl Default for Limits {
             smtp_max_command_line: 512,
             pop3_max_bad_commands: 20,
             shutdown_grace_secs: 10,
+            imap_max_line_length: 64 * 1024,
+            imap_max_literal_size: 25 * 1024 * 1024,
+            imap_literal_stream_threshold: 1024 * 1024,
+            imap_max_bad_commands: 20,
+            imap_max_nesting_depth: 64,
+            imap_quota_kib: 0,
+            imap_idle_poll_ms: 250,
         }
     }
 }
@@ -298,7 +326,7 @@ tls = "none"
     #[test]
     fn example_config_parses() {
         let c = Config::parse(include_str!("../gradwell.example.toml")).unwrap();
-        assert_eq!(c.listeners.len(), 5);
+        assert_eq!(c.listeners.len(), 7);
         assert_eq!(
             c.limits.smtp_max_message_size,
             Limits::default().smtp_max_message_size

@@ -30,6 +30,12 @@ pub struct Args {
     /// Inbound SMTP (MX) with STARTTLS.
     #[arg(long, default_value_t = 2525)]
     smtp_port: u16,
+    /// IMAP with STARTTLS.
+    #[arg(long, default_value_t = 1143)]
+    imap_port: u16,
+    /// IMAP over implicit TLS.
+    #[arg(long, default_value_t = 1993)]
+    imaps_port: u16,
     /// Create the setup and print it, but do not serve (for scripts and tests).
     #[arg(long)]
     no_serve: bool,
@@ -95,10 +101,22 @@ tls = "implicit"
 service = "smtp"
 address = "127.0.0.1:{smtp}"
 tls = "starttls"
+
+[[listener]]
+service = "imap"
+address = "127.0.0.1:{imap}"
+tls = "starttls"
+
+[[listener]]
+service = "imap"
+address = "127.0.0.1:{imaps}"
+tls = "implicit"
 "#,
         pop3 = args.pop3_port,
         pop3s = args.pop3s_port,
         smtp = args.smtp_port,
+        imap = args.imap_port,
+        imaps = args.imaps_port,
     )
 }
 
