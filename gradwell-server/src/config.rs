@@ -136,7 +136,8 @@ pub struct Limits {
     /// Seconds a client may take to log in (POP3) or to say HELO/EHLO (SMTP) (default 60).
     pub pre_auth_timeout_secs: u64,
     /// Seconds of silence after login or during a transaction (default 600, RFC 1939 §3's
-    /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least).
+    /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least). IMAP uses at least
+    /// 30 minutes (RFC 9051 §5.4).
     pub idle_timeout_secs: u64,
     /// First failed-login delay in milliseconds (default 2000, as Dovecot).
     pub auth_penalty_initial_ms: u64,

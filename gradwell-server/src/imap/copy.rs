@@ -20,13 +20,9 @@ impl Session {
         mailbox: &Mailbox,
         moving: bool,
     ) -> Reply {
-        let (user, sel) = match (self.user(), self.selected.as_ref()) {
-            (Ok(u), Some(s)) => (u, s),
-            _ => return Reply::bad("no mailbox selected"),
-        };
-        let found = match sel.resolve(uid_mode, set, &self.saved_search) {
-            Ok(f) => f,
-            Err(e) => return Reply::bad(e),
+        let (user, sel, found) = match self.chosen(uid_mode, set) {
+            Ok(x) => x,
+            Err(r) => return r,
         };
         if moving && sel.read_only {
             return Reply::no("mailbox is read-only").simple(SimpleCode::ReadOnly);

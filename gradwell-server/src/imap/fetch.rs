@@ -167,13 +167,9 @@ impl Session {
         _vanished: bool,
         conn: &mut Conn,
     ) -> Reply {
-        let (user, sel) = match (self.user(), self.selected.as_ref()) {
-            (Ok(u), Some(s)) => (u, s),
-            _ => return Reply::bad("no mailbox selected"),
-        };
-        let found = match sel.resolve(uid_mode, set, &self.saved_search) {
-            Ok(f) => f,
-            Err(e) => return Reply::bad(e),
+        let (user, sel, found) = match self.chosen(uid_mode, set) {
+            Ok(x) => x,
+            Err(r) => return r,
         };
         let (name, read_only, validity) = (sel.name.clone(), sel.read_only, sel.uid_validity);
         let mut attrs: Vec<FetchAttribute> = match items {

@@ -9,7 +9,10 @@ impl Session {
     pub(super) fn idle_start(&mut self, tag: Tag) {
         self.sync(true);
         match self.proto.idle_accept(super::text("idling")) {
-            Ok(()) => self.idling = Some(tag),
+            Ok(()) => {
+                self.idling = Some(tag);
+                self.idle_deadline = Some(std::time::Instant::now() + self.autologout);
+            }
             Err(e) => {
                 tracing::error!(error = %e, "IDLE state mismatch");
                 self.finish(tag, Reply::bad("IDLE not possible now"));
@@ -19,6 +22,7 @@ impl Session {
 
     pub(super) fn idle_done(&mut self, tag: Tag) {
         self.idling = None;
+        self.idle_deadline = None;
         self.sync(true);
         self.finish(tag, Reply::ok("IDLE terminated"));
     }

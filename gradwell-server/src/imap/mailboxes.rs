@@ -72,6 +72,21 @@ impl Session {
         self.user()
     }
 
+    /// The user and the store's name for `mailbox`.
+    fn user_and_name(&self, mailbox: &Mailbox) -> Result<(UserId, MailboxName), Reply> {
+        Ok((self.user()?, store_name(mailbox)?))
+    }
+
+    /// The same, for a mailbox that must exist.
+    fn existing(&self, mailbox: &Mailbox) -> Result<(UserId, MailboxName), Reply> {
+        let (user, name) = self.user_and_name(mailbox)?;
+        self.app
+            .store
+            .open(&user, &name)
+            .map_err(|e| Reply::store_error(&e))?;
+        Ok((user, name))
+    }
+
     pub(super) fn create(&mut self, mailbox: &Mailbox, special: Option<&[Atom]>) -> Reply {
         let user = match self.user_or_bad() {
             Ok(u) => u,
@@ -102,12 +117,8 @@ impl Session {
     }
 
     pub(super) fn delete(&mut self, mailbox: &Mailbox) -> Reply {
-        let user = match self.user_or_bad() {
-            Ok(u) => u,
-            Err(r) => return r,
-        };
-        let name = match store_name(mailbox) {
-            Ok(n) => n,
+        let (user, name) = match self.user_and_name(mailbox) {
+            Ok(x) => x,
             Err(r) => return r,
         };
         match self.app.store.delete_mailbox(&user, &name) {
@@ -135,12 +146,8 @@ impl Session {
     }
 
     pub(super) fn subscribe(&mut self, mailbox: &Mailbox, on: bool) -> Reply {
-        let user = match self.user_or_bad() {
-            Ok(u) => u,
-            Err(r) => return r,
-        };
-        let name = match store_name(mailbox) {
-            Ok(n) => n,
+        let (user, name) = match self.user_and_name(mailbox) {
+            Ok(x) => x,
             Err(r) => return r,
         };
         match self.app.store.set_subscribed(&user, &name, on) {
@@ -267,17 +274,10 @@ impl Session {
     }
 
     pub(super) fn status(&mut self, mailbox: &Mailbox, items: &[StatusItem]) -> Reply {
-        let user = match self.user_or_bad() {
-            Ok(u) => u,
+        let (user, name) = match self.existing(mailbox) {
+            Ok(x) => x,
             Err(r) => return r,
         };
-        let name = match store_name(mailbox) {
-            Ok(n) => n,
-            Err(r) => return r,
-        };
-        if let Err(e) = self.app.store.open(&user, &name) {
-            return Reply::store_error(&e);
-        }
         self.status_data(&user, &name, mailbox, items);
         Reply::ok("STATUS completed")
     }
@@ -369,17 +369,10 @@ impl Session {
     }
 
     pub(super) fn get_quota_root(&mut self, mailbox: &Mailbox) -> Reply {
-        let user = match self.user_or_bad() {
-            Ok(u) => u,
+        let (user, _) = match self.existing(mailbox) {
+            Ok(x) => x,
             Err(r) => return r,
         };
-        let name = match store_name(mailbox) {
-            Ok(n) => n,
-            Err(r) => return r,
-        };
-        if let Err(e) = self.app.store.open(&user, &name) {
-            return Reply::store_error(&e);
-        }
         let roots = if self.app.config.limits.imap_quota_kib == 0 {
             Vec::new()
         } else {

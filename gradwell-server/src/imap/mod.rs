@@ -55,6 +55,9 @@ use crate::{
 /// stops reading.
 const MAX_BUFFERED: usize = 256 * 1024;
 
+/// The shortest autologout an authenticated session may get (RFC 9051 §5.4).
+const MIN_AUTOLOGOUT: Duration = Duration::from_secs(30 * 60);
+
 /// Runs one IMAP session.
 pub async fn serve(
     app: Arc<App>,
@@ -82,10 +85,16 @@ pub async fn serve(
         idling: None,
         append: None,
         saved_search: Vec::new(),
+        idle_deadline: None,
         idle_poll: Duration::from_millis(app.config.limits.imap_idle_poll_ms.max(10)),
+        autologout: MIN_AUTOLOGOUT,
         app,
     };
-    let timeouts = session.app.timeouts();
+    let mut timeouts = session.app.timeouts();
+    // RFC 9051 §5.4: an autologout timer after authentication "MUST be of at least 30
+    // minutes' duration".
+    timeouts.idle = timeouts.idle.max(MIN_AUTOLOGOUT);
+    session.autologout = timeouts.idle;
     drive(&mut conn, &mut session, timeouts, shutdown).await
 }
 
@@ -163,6 +172,11 @@ struct Session {
     saved_search: Vec<Uid>,
     /// How often an idling session looks for changes.
     idle_poll: Duration,
+    /// When an IDLE that has seen no input ends with BYE (the driver's read timeout restarts
+    /// at every poll, so IDLE keeps its own).
+    idle_deadline: Option<std::time::Instant>,
+    /// Inactivity after which an authenticated session is logged out.
+    autologout: Duration,
 }
 
 /// A tagged response built by a command handler.
@@ -442,6 +456,13 @@ impl Handler for Session {
             }
         }
         if self.idling.is_some() {
+            if self
+                .idle_deadline
+                .is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                self.goodbye(Goodbye::Timeout);
+                return Next::Close;
+            }
             self.sync(true);
         }
         if self.proto.state() == State::Logout {

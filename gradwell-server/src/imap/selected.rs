@@ -12,10 +12,13 @@ use imap_proto::types::{
     sequence::{SeqNumber, Sequence, SequenceSet},
 };
 use maildir_store::{
-    Flags, Keyword, MailboxName, MailboxView, ModSeq, SystemFlag, Uid, UidValidity,
+    Flags, Keyword, MailboxName, MailboxView, ModSeq, SystemFlag, Uid, UidValidity, UserId,
 };
 
 use super::Session;
+
+/// A message as a command names it: sequence number and UID.
+pub(super) type Message = (NonZeroU32, Uid);
 
 /// One selected mailbox.
 #[derive(Debug)]
@@ -60,7 +63,7 @@ impl Selected {
         uid_mode: bool,
         set: &SequenceSet,
         saved: &[Uid],
-    ) -> Result<Vec<(NonZeroU32, Uid)>, &'static str> {
+    ) -> Result<Vec<Message>, &'static str> {
         let items = match set {
             // RFC 5182: "$" is the saved search result, as UIDs.
             SequenceSet::LastResult => {
@@ -191,6 +194,22 @@ pub(super) fn modseq(m: ModSeq) -> Option<NzNumber64> {
 }
 
 impl Session {
+    /// The user, the selected mailbox and the messages `set` names in it; `Err` is the BAD
+    /// or NO to send.
+    pub(super) fn chosen(
+        &self,
+        uid_mode: bool,
+        set: &SequenceSet,
+    ) -> Result<(UserId, &Selected, Vec<Message>), super::Reply> {
+        let (Ok(user), Some(sel)) = (self.user(), self.selected.as_ref()) else {
+            return Err(super::Reply::bad("no mailbox selected"));
+        };
+        let found = sel
+            .resolve(uid_mode, set, &self.saved_search)
+            .map_err(super::Reply::bad)?;
+        Ok((user, sel, found))
+    }
+
     /// Brings the client's view up to date: new messages (EXISTS), flag changes made by
     /// others (FETCH), and — only when `expunge_ok` — removed messages (EXPUNGE).
     pub(super) fn sync(&mut self, expunge_ok: bool) {

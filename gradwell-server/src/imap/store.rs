@@ -27,13 +27,9 @@ impl Session {
         silent: bool,
         flags: &[Flag],
     ) -> Reply {
-        let (user, sel) = match (self.user(), self.selected.as_ref()) {
-            (Ok(u), Some(s)) => (u, s),
-            _ => return Reply::bad("no mailbox selected"),
-        };
-        let found = match sel.resolve(uid_mode, set, &self.saved_search) {
-            Ok(f) => f,
-            Err(e) => return Reply::bad(e),
+        let (user, sel, found) = match self.chosen(uid_mode, set) {
+            Ok(x) => x,
+            Err(r) => return r,
         };
         if sel.read_only {
             // RFC 3501 §6.3.2: nothing may change in a mailbox opened with EXAMINE.
@@ -48,11 +44,11 @@ impl Session {
             StoreKind::Remove => FlagChange::Remove(flags),
             StoreKind::Replace => FlagChange::Replace(flags),
         };
+        let uids: Vec<_> = found.iter().map(|(_, u)| *u).collect();
+        let name = sel.name.clone();
         if unchanged_since.is_some() {
             self.condstore = true;
         }
-        let uids: Vec<_> = found.iter().map(|(_, u)| *u).collect();
-        let name = sel.name.clone();
         let outcome = match self.app.store.store_flags(
             &user,
             &name,
