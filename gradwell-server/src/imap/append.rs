@@ -84,7 +84,7 @@ impl Session {
     }
 
     /// APPEND whose messages all arrived whole.
-    pub(super) async fn append_whole(
+    pub(super) fn append_whole(
         &mut self,
         mailbox: &Mailbox,
         messages: Vec<AppendMessage>,
@@ -150,7 +150,7 @@ impl Session {
         }
     }
 
-    pub(super) async fn append_message_end(&mut self) {
+    pub(super) fn append_message_end(&mut self) {
         let Some(mut streamed) = self.append.take() else {
             return;
         };
@@ -175,7 +175,7 @@ impl Session {
     }
 
     /// A further (small) message of a streamed MULTIAPPEND.
-    pub(super) async fn append_more(&mut self, message: AppendMessage) {
+    pub(super) fn append_more(&mut self, message: AppendMessage) {
         let Some(mut streamed) = self.append.take() else {
             return;
         };

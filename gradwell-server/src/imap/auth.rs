@@ -65,7 +65,7 @@ impl Session {
         {
             Some(id) => {
                 tracing::info!(user = %id.as_str(), "logged in");
-                self.provision(&id);
+                super::blocking(|| self.provision(&id));
                 self.user = Some(id);
                 let caps = self.capabilities();
                 let reply = Reply::ok("Logged in");

@@ -205,7 +205,7 @@ impl Session {
         if changed_since.is_some() && !attrs.contains(&FetchAttribute::ModSeq) {
             attrs.push(FetchAttribute::ModSeq);
         }
-        let view = match self.app.store.open(&user, &name) {
+        let view = match super::blocking(|| self.app.store.open(&user, &name)) {
             Ok(v) => v,
             Err(e) => return Reply::store_error(&e),
         };
@@ -220,7 +220,7 @@ impl Session {
                 continue;
             }
             let data = if content {
-                match self.app.store.read(&user, &name, uid, ReadPart::Whole) {
+                match super::blocking(|| self.app.store.read(&user, &name, uid, ReadPart::Whole)) {
                     Ok(d) => d,
                     Err(_) => continue,
                 }
@@ -233,11 +233,11 @@ impl Session {
             if mark_seen && !flags.contains(SystemFlag::Seen) {
                 // RFC 3501 §6.4.5: BODY[section] (not PEEK) sets \Seen.
                 let change = FlagChange::Add(Flags::new().with(SystemFlag::Seen));
-                if let Ok(outcome) = self
-                    .app
-                    .store
-                    .store_flags(&user, &name, &[uid], &change, None)
-                    && let Some(update) = outcome.updated.first()
+                if let Ok(outcome) = super::blocking(|| {
+                    self.app
+                        .store
+                        .store_flags(&user, &name, &[uid], &change, None)
+                }) && let Some(update) = outcome.updated.first()
                 {
                     flags = update.flags.clone();
                     ms = update.modseq;

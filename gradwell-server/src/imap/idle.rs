@@ -7,7 +7,7 @@ use super::{Reply, Session};
 
 impl Session {
     pub(super) fn idle_start(&mut self, tag: Tag) {
-        self.sync(true);
+        super::blocking(|| self.sync(true));
         match self.proto.idle_accept(super::text("idling")) {
             Ok(()) => {
                 self.idling = Some(tag);
@@ -23,7 +23,7 @@ impl Session {
     pub(super) fn idle_done(&mut self, tag: Tag) {
         self.idling = None;
         self.idle_deadline = None;
-        self.sync(true);
+        super::blocking(|| self.sync(true));
         self.finish(tag, Reply::ok("IDLE terminated"));
     }
 }

@@ -125,6 +125,15 @@ fn greeting(caps: Vec<imap_proto::types::core::Atom>) -> Greeting {
     }
 }
 
+/// Runs store work (file IO, fsync) where a multi-threaded runtime can move the other
+/// sessions off this thread meanwhile; elsewhere (a current-thread runtime) it just runs.
+pub(crate) fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// A fixed or generated human-readable text; anything a `Text` cannot hold is replaced.
 pub(crate) fn text(s: &str) -> Text {
     let clean: String = s
@@ -292,9 +301,9 @@ impl Session {
                 ..
             } => self.append_start(tag, mailbox, flags, date),
             ServerEvent::AppendData { data, .. } => self.append_data(&data),
-            ServerEvent::AppendMessageEnd { .. } => self.append_message_end().await,
-            ServerEvent::AppendMessage { message, .. } => self.append_more(message).await,
-            ServerEvent::AppendDone { tag } => self.append_done(tag),
+            ServerEvent::AppendMessageEnd { .. } => blocking(|| self.append_message_end()),
+            ServerEvent::AppendMessage { message, .. } => blocking(|| self.append_more(message)),
+            ServerEvent::AppendDone { tag } => blocking(|| self.append_done(tag)),
             ServerEvent::Refused { reason, .. } => {
                 tracing::debug!(?reason, "command refused");
                 // A refused APPEND tail or IDLE line ends that command.
@@ -320,6 +329,46 @@ impl Session {
                 | CommandBody::Thread { uid: false, .. }
         );
         let reply = match body {
+            CommandBody::Login { username, password } => {
+                self.login(username.as_bytes(), password.declassify().as_bytes())
+                    .await
+            }
+            CommandBody::Authenticate {
+                mechanism,
+                initial_response,
+            } => match self
+                .authenticate(tag.clone(), mechanism.as_str(), initial_response)
+                .await
+            {
+                Some(reply) => reply,
+                None => return None,
+            },
+            CommandBody::Fetch {
+                uid,
+                set,
+                items,
+                changed_since,
+                vanished,
+            } => {
+                self.fetch(uid, &set, &items, changed_since, vanished, conn)
+                    .await
+            }
+            CommandBody::Idle => {
+                self.idle_start(tag);
+                return None;
+            }
+            body => blocking(|| self.command_sync(&tag, body)),
+        };
+        if self.proto.state() == State::Selected || self.selected.is_some() {
+            blocking(|| self.sync(expunge_ok));
+        }
+        self.finish(tag, reply);
+        None
+    }
+
+    /// The commands that need no IO but the store's (run where blocking is allowed).
+    fn command_sync(&mut self, tag: &Tag, body: CommandBody) -> Reply {
+        match body {
             CommandBody::Capability => {
                 let caps = self.capabilities();
                 if let Ok(caps) = imap_proto::types::non_empty::NonEmpty::try_from(caps) {
@@ -336,20 +385,6 @@ impl Session {
                 Reply::ok("LOGOUT completed")
             }
             CommandBody::StartTls => self.starttls(),
-            CommandBody::Login { username, password } => {
-                self.login(username.as_bytes(), password.declassify().as_bytes())
-                    .await
-            }
-            CommandBody::Authenticate {
-                mechanism,
-                initial_response,
-            } => match self
-                .authenticate(tag.clone(), mechanism.as_str(), initial_response)
-                .await
-            {
-                Some(reply) => reply,
-                None => return None,
-            },
             CommandBody::Unauthenticate => self.unauthenticate(),
             CommandBody::Enable(names) => self.enable(&names),
             CommandBody::Id(_) => self.id(),
@@ -388,17 +423,7 @@ impl Session {
             CommandBody::Expunge => self.expunge(None),
             CommandBody::UidExpunge(set) => self.expunge(Some(&set)),
             CommandBody::Append { mailbox, messages } => {
-                self.append_whole(&mailbox, messages.into_vec()).await
-            }
-            CommandBody::Fetch {
-                uid,
-                set,
-                items,
-                changed_since,
-                vanished,
-            } => {
-                self.fetch(uid, &set, &items, changed_since, vanished, conn)
-                    .await
+                self.append_whole(&mailbox, messages.into_vec())
             }
             CommandBody::Store {
                 uid,
@@ -413,7 +438,7 @@ impl Session {
                 return_options,
                 criteria,
                 ..
-            } => self.search(&tag, uid, return_options.as_deref(), &criteria),
+            } => self.search(tag, uid, return_options.as_deref(), &criteria),
             CommandBody::Sort {
                 uid,
                 criteria,
@@ -422,17 +447,8 @@ impl Session {
             } => self.sort(uid, &criteria, &search),
             CommandBody::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),
             CommandBody::Move { uid, set, mailbox } => self.copy(uid, &set, &mailbox, true),
-            CommandBody::Idle => {
-                self.idle_start(tag);
-                return None;
-            }
             _ => Reply::bad("command not supported"),
-        };
-        if self.proto.state() == State::Selected || self.selected.is_some() {
-            self.sync(expunge_ok);
         }
-        self.finish(tag, reply);
-        None
     }
 }
 
@@ -463,7 +479,7 @@ impl Handler for Session {
                 self.goodbye(Goodbye::Timeout);
                 return Next::Close;
             }
-            self.sync(true);
+            blocking(|| self.sync(true));
         }
         if self.proto.state() == State::Logout {
             Next::Close
