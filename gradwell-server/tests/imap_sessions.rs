@@ -316,3 +316,27 @@ async fn cleartext_login_refused_before_tls() {
     assert!(no.contains("NO [PRIVACYREQUIRED]"), "{no}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sort_and_thread() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    let messages = [
+        "Message-ID: <a@x>\r\nSubject: beta\r\n\r\nx\r\n",
+        "Message-ID: <b@x>\r\nReferences: <a@x>\r\nSubject: Re: beta\r\n\r\nx\r\n",
+        "Message-ID: <c@x>\r\nSubject: alpha\r\n\r\nx\r\n",
+    ];
+    for m in messages {
+        c.append("INBOX", m.as_bytes()).await;
+    }
+    c.cmd("SELECT INBOX").await;
+    let (ok, sorted) = c.cmd("SORT (SUBJECT) US-ASCII ALL").await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert_eq!(sorted, ["* SORT 3 1 2\r\n"]);
+    let (_, threads) = c.cmd("THREAD REFERENCES US-ASCII ALL").await;
+    assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
+    // Threads in order of their first message's date (here: equal, so arrival order).
+    let (_, threads) = c.cmd("THREAD ORDEREDSUBJECT US-ASCII ALL").await;
+    assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
+    server.stop().await;
+}

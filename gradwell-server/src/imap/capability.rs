@@ -33,6 +33,8 @@ const AUTHENTICATED: &[&str] = &[
     "ESEARCH",
     "SEARCHRES",
     "SORT",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
     "QUOTA",
     "QUOTA=RES-STORAGE",
     "BINARY",

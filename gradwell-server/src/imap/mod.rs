@@ -5,7 +5,7 @@
 //! literals; this module decides everything about mail. One file per command group:
 //! [`auth`] (LOGIN, AUTHENTICATE, STARTTLS, UNAUTHENTICATE), [`mailboxes`] (CREATE, DELETE,
 //! RENAME, SUBSCRIBE, LIST, LSUB, STATUS, NAMESPACE, QUOTA), [`select`] (SELECT, EXAMINE,
-//! CLOSE, UNSELECT, EXPUNGE), [`append`], [`fetch`], [`store`], [`search`], [`copy`]
+//! CLOSE, UNSELECT, EXPUNGE), [`append`], [`fetch`], [`store`], [`search`] (SEARCH, SORT), [`thread`], [`copy`]
 //! (COPY, MOVE) and [`idle`]. [`selected`] keeps the client's view of the selected mailbox
 //! in step with the store; [`mime`] and [`envelope`] build BODYSTRUCTURE and ENVELOPE, kept
 //! in [`cache`].
@@ -25,6 +25,7 @@ mod search;
 mod select;
 mod selected;
 mod store;
+mod thread;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -445,6 +446,12 @@ impl Session {
                 search,
                 ..
             } => self.sort(uid, &criteria, &search),
+            CommandBody::Thread {
+                uid,
+                algorithm,
+                search,
+                ..
+            } => self.thread(uid, &algorithm, &search),
             CommandBody::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),
             CommandBody::Move { uid, set, mailbox } => self.copy(uid, &set, &mailbox, true),
             _ => Reply::bad("command not supported"),

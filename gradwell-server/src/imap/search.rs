@@ -267,31 +267,23 @@ impl Session {
         Reply::ok("SEARCH completed")
     }
 
-    /// SORT (RFC 5256 §3) on the base subject, addresses, dates and sizes.
-    pub(super) fn sort(
-        &mut self,
-        uid_mode: bool,
-        criteria: &[SortCriterion],
+    /// The messages matching `search`, with their header fields when `header` is set.
+    pub(super) fn with_headers(
+        &self,
         search: &[SearchKey],
-    ) -> Reply {
-        let found = match self.matching(search) {
-            Ok(f) => f,
-            Err(r) => return r,
+        header: bool,
+    ) -> Result<Vec<Keyed>, Reply> {
+        let found = self.matching(search)?;
+        let (Ok(user), Some(sel)) = (self.user(), self.selected.as_ref()) else {
+            return Err(Reply::bad("no mailbox selected"));
         };
-        let (user, name) = match (self.user(), self.selected.as_ref()) {
-            (Ok(u), Some(s)) => (u, s.name.clone()),
-            _ => return Reply::bad("no mailbox selected"),
-        };
-        let needs_header = criteria
-            .iter()
-            .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size));
-        let mut keyed: Vec<Keyed> = found
+        Ok(found
             .into_iter()
             .map(|(seq, meta)| {
-                let fields = if needs_header {
+                let fields = if header {
                     self.app
                         .store
-                        .read(&user, &name, meta.uid, ReadPart::Header)
+                        .read(&user, &sel.name, meta.uid, ReadPart::Header)
                         .map(|h| mime::fields(&h))
                         .unwrap_or_default()
                 } else {
@@ -299,7 +291,23 @@ impl Session {
                 };
                 (seq, meta, fields)
             })
-            .collect();
+            .collect())
+    }
+
+    /// SORT (RFC 5256 §3) on the base subject, addresses, dates and sizes.
+    pub(super) fn sort(
+        &mut self,
+        uid_mode: bool,
+        criteria: &[SortCriterion],
+        search: &[SearchKey],
+    ) -> Reply {
+        let needs_header = criteria
+            .iter()
+            .any(|c| !matches!(c.key, SortKey::Arrival | SortKey::Size));
+        let mut keyed = match self.with_headers(search, needs_header) {
+            Ok(k) => k,
+            Err(r) => return r,
+        };
         keyed.sort_by(|a, b| {
             for c in criteria {
                 let ord = compare(c.key, a, b);
@@ -319,7 +327,8 @@ impl Session {
     }
 }
 
-type Keyed = (u32, MessageMeta, Vec<(String, String)>);
+/// A message with its sequence number and header fields.
+pub(super) type Keyed = (u32, MessageMeta, Vec<(String, String)>);
 
 fn compare(key: SortKey, a: &Keyed, b: &Keyed) -> Ordering {
     let field = |k: &Keyed, name: &str| mime::field(&k.2, name).unwrap_or("").to_owned();
@@ -341,7 +350,7 @@ fn compare(key: SortKey, a: &Keyed, b: &Keyed) -> Ordering {
 }
 
 /// The sent date in seconds; RFC 5256 §2.2: without a valid Date, the internal date.
-fn sent(k: &Keyed) -> i64 {
+pub(super) fn sent(k: &Keyed) -> i64 {
     mime::field(&k.2, "Date")
         .and_then(mail_parser::DateTime::parse_rfc822)
         .map(|d| d.to_timestamp())
