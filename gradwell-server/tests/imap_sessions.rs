@@ -340,3 +340,56 @@ async fn sort_and_thread() {
     assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qresync_reports_vanished_and_changes() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    for i in 0..3 {
+        c.append("INBOX", &message(&format!("q{i}"), "x\r\n")).await;
+    }
+    let (ok, enabled) = c.cmd("ENABLE QRESYNC").await;
+    assert!(
+        ok.contains("OK") && enabled == ["* ENABLED QRESYNC\r\n"],
+        "{enabled:?}"
+    );
+    let (ok, untagged) = c.cmd("SELECT INBOX").await;
+    assert!(ok.contains("OK"));
+    let validity = untagged
+        .iter()
+        .find_map(|l| l.split("[UIDVALIDITY ").nth(1)?.split(']').next())
+        .unwrap()
+        .to_owned();
+    let highest = untagged
+        .iter()
+        .find_map(|l| l.split("[HIGHESTMODSEQ ").nth(1)?.split(']').next())
+        .unwrap()
+        .to_owned();
+    c.cmd("UNSELECT").await;
+    // Another session changes a flag and expunges a message.
+    let mut other = server.login().await;
+    other.cmd("SELECT INBOX").await;
+    other.cmd("STORE 1 +FLAGS (\\Flagged)").await;
+    other.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)").await;
+    other.cmd("EXPUNGE").await;
+    let (ok, untagged) = c
+        .cmd(&format!("SELECT INBOX (QRESYNC ({validity} {highest}))"))
+        .await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert!(
+        untagged.iter().any(|l| l == "* VANISHED (EARLIER) 2\r\n"),
+        "{untagged:?}"
+    );
+    assert!(
+        untagged
+            .iter()
+            .any(|l| l.contains("FETCH (FLAGS (\\Flagged) UID 1 MODSEQ")),
+        "{untagged:?}"
+    );
+    // With QRESYNC on, another expunge arrives as VANISHED, not EXPUNGE.
+    other.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    other.cmd("EXPUNGE").await;
+    let (_, untagged) = c.cmd("NOOP").await;
+    assert_eq!(untagged, ["* VANISHED 1\r\n"]);
+    server.stop().await;
+}

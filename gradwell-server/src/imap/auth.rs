@@ -195,6 +195,7 @@ impl Session {
         self.selected = None;
         self.user = None;
         self.condstore = false;
+        self.qresync = false;
         self.saved_search.clear();
         Reply::ok("Unauthenticated")
     }
@@ -204,6 +205,11 @@ impl Session {
         let mut enabled = Vec::new();
         for name in names {
             if name.as_str().eq_ignore_ascii_case("CONDSTORE") {
+                self.condstore = true;
+                enabled.push(name.clone());
+            } else if name.as_str().eq_ignore_ascii_case("QRESYNC") {
+                // RFC 7162 §3.2.3: enabling QRESYNC also enables CONDSTORE.
+                self.qresync = true;
                 self.condstore = true;
                 enabled.push(name.clone());
             }

@@ -30,6 +30,7 @@ const AUTHENTICATED: &[&str] = &[
     "LIST-STATUS",
     "STATUS=SIZE",
     "CONDSTORE",
+    "QRESYNC",
     "ESEARCH",
     "SEARCHRES",
     "SORT",

@@ -164,7 +164,7 @@ impl Session {
         set: &SequenceSet,
         items: &FetchItems,
         changed_since: Option<NzNumber64>,
-        _vanished: bool,
+        vanished: bool,
         conn: &mut Conn,
     ) -> Reply {
         let (user, sel, found) = match self.chosen(uid_mode, set) {
@@ -209,6 +209,27 @@ impl Session {
             Ok(v) => v,
             Err(e) => return Reply::store_error(&e),
         };
+        // RFC 7162 §3.2.6: UID FETCH (CHANGEDSINCE m VANISHED) first lists the UIDs in the
+        // set expunged since m.
+        if let (true, true, Some(since)) = (vanished && self.qresync, uid_mode, changed_since) {
+            let largest = view.messages.last().map_or(0, |m| m.uid.get());
+            let gone: Vec<_> = super::blocking(|| {
+                self.app
+                    .store
+                    .changes_since(&user, &name, maildir_store::ModSeq::new(since.get()))
+            })
+            .map(|c| c.vanished)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| set.contains(u.get(), largest))
+            .collect();
+            if let Some(uids) = super::selected::uid_set(&gone) {
+                self.data(Data::Vanished {
+                    earlier: true,
+                    uids,
+                });
+            }
+        }
         let content = attrs.iter().any(needs_content);
         let mark_seen = !read_only && attrs.iter().any(sets_seen);
         let mut unknown_cte = false;

@@ -82,6 +82,7 @@ pub async fn serve(
         user: None,
         selected: None,
         condstore: false,
+        qresync: false,
         sasl: None,
         idling: None,
         append: None,
@@ -172,6 +173,8 @@ struct Session {
     selected: Option<selected::Selected>,
     /// CONDSTORE was enabled (RFC 7162 §3.1: by ENABLE or by a CONDSTORE-aware command).
     condstore: bool,
+    /// QRESYNC was enabled (RFC 7162 §3.2.3): expunges are reported as VANISHED.
+    qresync: bool,
     /// An AUTHENTICATE in progress.
     sasl: Option<(Tag, Sasl)>,
     /// The tag of an accepted IDLE.

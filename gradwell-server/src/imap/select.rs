@@ -6,13 +6,14 @@ use imap_proto::types::{
     command::SelectParameter,
     flag::{Flag, FlagPerm},
     mailbox::Mailbox,
-    response::{Code, Data, ResponseText, SimpleCode, StatusKind},
+    non_empty::NonEmpty,
+    response::{Code, Data, FetchData, ResponseText, SimpleCode, StatusKind},
     sequence::SequenceSet,
 };
-use maildir_store::{ExpungeSelector, MailboxName};
+use maildir_store::{ExpungeSelector, MailboxName, ModSeq, UserId};
 
 use super::{
-    Reply, Session,
+    Reply, Session, selected,
     selected::{Selected, modseq},
 };
 
@@ -108,10 +109,66 @@ impl Session {
             None => self.untagged_ok(Code::Simple(SimpleCode::NoModSeq), "No MODSEQs yet"),
         }
         self.selected = Some(sel);
+        for p in parameters {
+            if let SelectParameter::QResync {
+                uid_validity,
+                mod_seq,
+                known_uids,
+                ..
+            } = p
+            {
+                if !self.qresync {
+                    // RFC 7162 §3.2.5: QRESYNC parameters need ENABLE QRESYNC first.
+                    self.selected = None;
+                    return Reply::bad("ENABLE QRESYNC first");
+                }
+                if uid_validity.get() == view.uid_validity.get() {
+                    self.resync(&user, ModSeq::new(mod_seq.get()), known_uids.as_ref());
+                }
+            }
+        }
         if read_only {
             Reply::ok("EXAMINE completed").simple(SimpleCode::ReadOnly)
         } else {
             Reply::ok("SELECT completed").simple(SimpleCode::ReadWrite)
+        }
+    }
+
+    /// RFC 7162 §3.2.5.1: what changed since the client's MODSEQ, as VANISHED (EARLIER) and
+    /// FETCH responses.
+    fn resync(&mut self, user: &UserId, since: ModSeq, known: Option<&SequenceSet>) {
+        let Some(sel) = self.selected.as_ref() else {
+            return;
+        };
+        let Ok(changes) = self.app.store.changes_since(user, &sel.name, since) else {
+            return;
+        };
+        let vanished: Vec<_> = changes
+            .vanished
+            .iter()
+            .copied()
+            .filter(|u| known.is_none_or(|k| k.contains(u.get(), u32::MAX)))
+            .collect();
+        let mut out = Vec::new();
+        if let Some(uids) = selected::uid_set(&vanished) {
+            out.push(Data::Vanished {
+                earlier: true,
+                uids,
+            });
+        }
+        for m in &changes.changed {
+            let Some(seq) = sel.seq_of(m.uid) else {
+                continue;
+            };
+            let mut items = vec![FetchData::Flags(selected::to_imap(&m.flags))];
+            items.extend(NonZeroU32::new(m.uid.get()).map(FetchData::Uid));
+            items.extend(modseq(m.modseq).map(FetchData::ModSeq));
+            if let Ok(items) = NonEmpty::try_from(items) {
+                out.push(Data::Fetch { seq, items });
+            }
+        }
+        for data in out {
+            self.data(data);
         }
     }
 

@@ -224,6 +224,7 @@ impl Session {
             }
         };
         let condstore = self.condstore;
+        let qresync = self.qresync;
         let mut out = Vec::new();
         let Some(sel) = self.selected.as_mut() else {
             return;
@@ -236,16 +237,29 @@ impl Session {
             }));
         } else {
             if expunge_ok {
+                let mut vanished = Vec::new();
                 // From the highest down, so earlier numbers stay valid as each goes out.
                 for i in (0..sel.uids.len()).rev() {
                     let uid = sel.uids[i];
                     if view.get(uid).is_none() {
                         sel.uids.remove(i);
                         sel.known.remove(&uid);
-                        if let Some(n) = NonZeroU32::new(u32::try_from(i + 1).unwrap_or(u32::MAX)) {
+                        vanished.push(uid);
+                        if !qresync
+                            && let Some(n) =
+                                NonZeroU32::new(u32::try_from(i + 1).unwrap_or(u32::MAX))
+                        {
                             out.push(Data::Expunge(n));
                         }
                     }
+                }
+                // RFC 7162 §3.2.10: with QRESYNC, VANISHED replaces EXPUNGE.
+                vanished.reverse();
+                if qresync && let Some(uids) = uid_set(&vanished) {
+                    out.push(Data::Vanished {
+                        earlier: false,
+                        uids,
+                    });
                 }
             }
             let last = sel.uids.last().copied();
