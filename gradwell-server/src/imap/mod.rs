@@ -489,7 +489,7 @@ impl Handler for Session {
                 self.goodbye(Goodbye::Timeout);
                 return Next::Close;
             }
-            blocking(|| self.sync(true));
+            blocking(|| self.idle_poll());
         }
         if self.proto.state() == State::Logout {
             Next::Close

@@ -17,6 +17,9 @@ use maildir_store::{
 
 use super::Session;
 
+/// IDLE polls between full syncs.
+const FULL_SYNC_EVERY: u32 = 20;
+
 /// A message as a command names it: sequence number and UID.
 pub(super) type Message = (NonZeroU32, Uid);
 
@@ -31,6 +34,10 @@ pub(super) struct Selected {
     /// Flags and MODSEQ of each message, as last told to the client.
     pub(super) known: HashMap<Uid, (Flags, ModSeq)>,
     pub(super) highest_modseq: ModSeq,
+    /// The store's UIDNEXT at the last sync.
+    pub(super) uid_next: Uid,
+    /// Cheap IDLE checks since the last full sync.
+    pub(super) quiet_polls: u32,
 }
 
 impl Selected {
@@ -47,6 +54,8 @@ impl Selected {
                 .map(|m| (m.uid, (m.flags.clone(), m.modseq)))
                 .collect(),
             highest_modseq: view.highest_modseq,
+            uid_next: view.uid_next,
+            quiet_polls: 0,
         }
     }
 
@@ -210,6 +219,33 @@ impl Session {
         Ok((user, sel, found))
     }
 
+    /// The IDLE poll: a cheap look at what changed since the last sync (no per-message
+    /// copies), and a full sync only when something did, or every [`FULL_SYNC_EVERY`] polls
+    /// (a writer in another process may remove files without leaving a trace in the index).
+    pub(super) fn idle_poll(&mut self) {
+        let (Some(user), Some(sel)) = (self.user.clone(), self.selected.as_mut()) else {
+            return;
+        };
+        sel.quiet_polls += 1;
+        let full = sel.quiet_polls >= FULL_SYNC_EVERY
+            || match self
+                .app
+                .store
+                .changes_since(&user, &sel.name, sel.highest_modseq)
+            {
+                Ok(c) => {
+                    !c.changed.is_empty()
+                        || !c.vanished.is_empty()
+                        || c.uid_next != sel.uid_next
+                        || c.uid_validity != sel.uid_validity
+                }
+                Err(_) => true,
+            };
+        if full {
+            self.sync(true);
+        }
+    }
+
     /// Brings the client's view up to date: new messages (EXISTS), flag changes made by
     /// others (FETCH), and — only when `expunge_ok` — removed messages (EXPUNGE).
     pub(super) fn sync(&mut self, expunge_ok: bool) {
@@ -305,6 +341,8 @@ impl Session {
                 }
             }
             sel.highest_modseq = view.highest_modseq;
+            sel.uid_next = view.uid_next;
+            sel.quiet_polls = 0;
         }
         for data in out {
             self.data(data);
