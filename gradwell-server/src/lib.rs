@@ -18,6 +18,8 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod imap;
 pub mod logging;
 pub mod net;

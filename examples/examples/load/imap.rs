@@ -69,9 +69,8 @@ impl Imap {
     ) -> io::Result<Vec<ClientEvent>> {
         let mut events = Vec::new();
         loop {
-            let mut out = Vec::new();
-            self.session.poll_transmit(&mut out);
-            self.stream.write_all(&out)?;
+            // Events first: a `+` for a synchronizing literal is consumed here, and only then
+            // does poll_transmit release the literal.
             while let Some(event) = self.session.poll_event() {
                 let last = done(&event);
                 events.push(event);
@@ -79,6 +78,9 @@ impl Imap {
                     return Ok(events);
                 }
             }
+            let mut out = Vec::new();
+            self.session.poll_transmit(&mut out);
+            self.stream.write_all(&out)?;
             let n = self.stream.read(&mut self.buf)?;
             if n == 0 {
                 return Err(fail("server closed the connection"));

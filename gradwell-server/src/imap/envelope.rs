@@ -85,7 +85,7 @@ fn address_list(list: Option<&MpAddress<'_>>) -> Vec<Address> {
 }
 
 /// The ENVELOPE of a header block.
-pub(super) fn envelope(header: &[u8]) -> Envelope {
+pub(crate) fn envelope(header: &[u8]) -> Envelope {
     let mut cut = header.len().min(MAX_ENVELOPE_HEADER);
     if cut < header.len() {
         cut = header[..cut]
@@ -148,7 +148,7 @@ fn tail(part: &Part) -> ExtensionTail {
 }
 
 /// BODYSTRUCTURE (`extended`) or BODY of a part of `data`.
-pub(super) fn body_structure(data: &[u8], part: &Part, extended: bool) -> BodyStructure {
+pub(crate) fn body_structure(data: &[u8], part: &Part, extended: bool) -> BodyStructure {
     if let Kind::Multi(children) = &part.kind {
         let parts: Vec<BodyStructure> = children
             .iter()

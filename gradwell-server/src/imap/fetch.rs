@@ -60,7 +60,7 @@ fn sets_seen(attr: &FetchAttribute) -> bool {
 }
 
 /// The octets a section names (RFC 3501 §6.4.5); `None` for a part that does not exist.
-pub(super) fn section_bytes<'a>(
+pub(crate) fn section_bytes<'a>(
     data: &'a [u8],
     root: &Part,
     section: &Section,
