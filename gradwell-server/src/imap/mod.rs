@@ -364,7 +364,7 @@ impl Session {
             body => blocking(|| self.command_sync(&tag, body)),
         };
         if self.proto.state() == State::Selected || self.selected.is_some() {
-            blocking(|| self.sync(expunge_ok));
+            blocking(|| self.refresh(expunge_ok));
         }
         self.finish(tag, reply);
         None
@@ -489,7 +489,7 @@ impl Handler for Session {
                 self.goodbye(Goodbye::Timeout);
                 return Next::Close;
             }
-            blocking(|| self.idle_poll());
+            blocking(|| self.refresh(true));
         }
         if self.proto.state() == State::Logout {
             Next::Close

@@ -36,8 +36,11 @@ pub(super) struct Selected {
     pub(super) highest_modseq: ModSeq,
     /// The store's UIDNEXT at the last sync.
     pub(super) uid_next: Uid,
-    /// Cheap IDLE checks since the last full sync.
+    /// Cheap checks since the last full sync.
     pub(super) quiet_polls: u32,
+    /// Messages the client still sees that the store no longer has (their EXPUNGE waits for
+    /// a command that may carry it).
+    pub(super) ghosts: bool,
 }
 
 impl Selected {
@@ -56,6 +59,7 @@ impl Selected {
             highest_modseq: view.highest_modseq,
             uid_next: view.uid_next,
             quiet_polls: 0,
+            ghosts: false,
         }
     }
 
@@ -219,15 +223,17 @@ impl Session {
         Ok((user, sel, found))
     }
 
-    /// The IDLE poll: a cheap look at what changed since the last sync (no per-message
-    /// copies), and a full sync only when something did, or every [`FULL_SYNC_EVERY`] polls
-    /// (a writer in another process may remove files without leaving a trace in the index).
-    pub(super) fn idle_poll(&mut self) {
+    /// A cheap look at what changed since the last sync (no per-message copies), then a full
+    /// [`Session::sync`] only when something did, when expunges wait to be reported, or every
+    /// [`FULL_SYNC_EVERY`] looks (a writer in another process may remove files without
+    /// leaving a trace in the index). Used before each tagged response and by IDLE polls.
+    pub(super) fn refresh(&mut self, expunge_ok: bool) {
         let (Some(user), Some(sel)) = (self.user.clone(), self.selected.as_mut()) else {
             return;
         };
         sel.quiet_polls += 1;
         let full = sel.quiet_polls >= FULL_SYNC_EVERY
+            || (sel.ghosts && expunge_ok)
             || match self
                 .app
                 .store
@@ -242,7 +248,7 @@ impl Session {
                 Err(_) => true,
             };
         if full {
-            self.sync(true);
+            self.sync(expunge_ok);
         }
     }
 
@@ -343,6 +349,7 @@ impl Session {
             sel.highest_modseq = view.highest_modseq;
             sel.uid_next = view.uid_next;
             sel.quiet_polls = 0;
+            sel.ghosts = !expunge_ok && sel.uids.iter().any(|u| view.get(*u).is_none());
         }
         for data in out {
             self.data(data);
