@@ -100,18 +100,24 @@ impl Imap {
     }
 }
 
-/// Logs in, selects INBOX and starts IDLE; the connection stays open while it is held.
-pub(crate) fn idle(addr: &str, user: &str, password: &str) -> io::Result<Held> {
+/// Connects, logs in and selects INBOX; returns the SELECT responses too.
+fn login_select(addr: &str, user: &str, password: &str) -> io::Result<(Imap, Vec<ClientEvent>)> {
     let astring = |s: &str| AString::try_from(s).map_err(fail);
     let mut c = Imap::connect(addr)?;
     c.run(CommandBody::Login {
         username: astring(user)?,
         password: Secret::new(astring(password)?),
     })?;
-    c.run(CommandBody::Select {
+    let selected = c.run(CommandBody::Select {
         mailbox: Mailbox::Inbox,
         parameters: Vec::new(),
     })?;
+    Ok((c, selected))
+}
+
+/// Logs in, selects INBOX and starts IDLE; the connection stays open while it is held.
+pub(crate) fn idle(addr: &str, user: &str, password: &str) -> io::Result<Held> {
+    let (mut c, _) = login_select(addr, user, password)?;
     c.session.enqueue_command(CommandBody::Idle);
     c.until(|e| matches!(e, ClientEvent::Continuation(_)))?;
     Ok(Held(c))
@@ -128,16 +134,7 @@ impl Drop for Held {
 
 /// One imaptest-like round on `user`'s INBOX; returns the number of commands run.
 pub(crate) fn round(addr: &str, user: &str, password: &str, message: &[u8]) -> io::Result<usize> {
-    let astring = |s: &str| AString::try_from(s).map_err(fail);
-    let mut c = Imap::connect(addr)?;
-    c.run(CommandBody::Login {
-        username: astring(user)?,
-        password: Secret::new(astring(password)?),
-    })?;
-    let selected = c.run(CommandBody::Select {
-        mailbox: Mailbox::Inbox,
-        parameters: Vec::new(),
-    })?;
+    let (mut c, selected) = login_select(addr, user, password)?;
     let mut exists = selected
         .iter()
         .find_map(|e| match e {
