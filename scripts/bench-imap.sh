@@ -4,7 +4,8 @@
 # server its own users in it), driven by the same load generator (examples/mail_load.rs
 # `imap` mode: an imaptest-like mix of LOGIN, SELECT, APPEND, NOOP, FETCH FLAGS, FETCH
 # BODY.PEEK[], STORE, EXPUNGE, LOGOUT with several sessions per mailbox). Then memory per
-# logged-in IDLE session (ΔPSS over IDLE sessions, both servers).
+# logged-in IDLE session (ΔPSS over IDLE sessions, both servers), plaintext and over
+# implicit TLS (scripts/imap-idle-hold.py holds the TLS sessions).
 #
 #   scripts/bench-imap.sh            # needs root (Dovecot drops to `nobody`)
 #
@@ -31,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 base="${BENCH_PORT_BASE:-25000}"
-gw_imap=$((base + 143)) dv_imap=$((base + 1143))
+gw_imap=$((base + 143)) dv_imap=$((base + 1143)) gw_imaps=$((base + 993)) dv_imaps=$((base + 1993))
 "$gradwell" quickstart --dir "$work" --no-serve >/dev/null
 root="$work/replica-a"
 : >"$work/users"
@@ -44,6 +45,9 @@ hostname = "bench.example.test"
 local_domains = ["example.test"]
 users_file = "users"
 postmaster = "gw0"
+[tls]
+cert = "cert.pem"
+key = "key.pem"
 [storage]
 mirror_sets = [["replica-a"]]
 fsync = true
@@ -54,6 +58,10 @@ service = "imap"
 address = "127.0.0.1:$gw_imap"
 tls = "none"
 allow_cleartext_auth = true
+[[listener]]
+service = "imap"
+address = "127.0.0.1:$gw_imaps"
+tls = "implicit"
 CONF
 mkdir -p "$work/dovecot/run" "$work/dovecot/state"
 cat >"$work/dovecot/dovecot.conf" <<CONF
@@ -63,7 +71,9 @@ instance_name = gradwell-imap-bench-$base
 base_dir = $work/dovecot/run
 state_dir = $work/dovecot/state
 log_path = $work/dovecot/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <$work/cert.pem
+ssl_key = <$work/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain
 passdb {
@@ -87,7 +97,9 @@ service imap-login {
     port = $dv_imap
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = $dv_imaps
+    ssl = yes
   }
   service_count = 0
   process_min_avail = 2
@@ -106,7 +118,7 @@ chown nobody:nogroup "$root"
 "$gradwell" serve --config "$work/bench.toml" 2>"$work/gradwell.log" &
 gw_pid=$!
 dovecot -c "$work/dovecot/dovecot.conf"
-for port in $gw_imap $dv_imap; do
+for port in $gw_imap $dv_imap $gw_imaps $dv_imaps; do
     for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
 dv_master="$(cat "$work/dovecot/run/master.pid")"
@@ -134,23 +146,29 @@ pss() { # PIDs... -> total PSS in KiB
     echo "$total"
 }
 dv_pids() { echo "$dv_master" $(ps -o pid= --ppid "$dv_master"); }
-per_session() { # name port prefix pids-command
-    local name=$1 port=$2 prefix=$3 before after fifo="$work/idle-$1"
-    before=$(pss $($4))
+per_session() { # name pids-command holder-command...
+    local name=$1 pids=$2 before after fifo="$work/idle-$1"
+    shift 2
+    before=$(pss $($pids))
     mkfifo "$fifo"
-    "$load" imap-idle "127.0.0.1:$port" "$prefix" bench-pw "$IDLE" <"$fifo" >"$work/idle-$name.out" &
+    "$@" <"$fifo" >"$work/idle-$name.out" &
     local idle=$!
     exec 7>"$fifo"
-    for _ in $(seq 600); do grep -q ready "$work/idle-$name.out" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1200); do grep -q ready "$work/idle-$name.out" 2>/dev/null && break; sleep 0.1; done
     sleep 1
-    after=$(pss $($4))
+    after=$(pss $($pids))
     exec 7>&-
     wait "$idle" || true
     echo "$name-memory-per-idle-session-kib $(awk -v a="$after" -v b="$before" -v n="$IDLE" 'BEGIN {printf "%.1f", (a - b) / n}')" >>"$work/results"
     echo "$name: PSS $before KiB -> $after KiB with $IDLE sessions in IDLE ($(cat "$work/idle-$name.out"))"
 }
-per_session gradwell "$gw_imap" gw "echo $gw_pid"
-per_session dovecot "$dv_imap" dv dv_pids
+# TLS first: memory the first measurement frees stays in the allocator and would flatter the
+# second one.
+hold="$repo/scripts/imap-idle-hold.py"
+per_session gradwell-tls "echo $gw_pid" python3 "$hold" 127.0.0.1 "$gw_imaps" gw bench-pw "$IDLE" tls
+per_session dovecot-tls dv_pids python3 "$hold" 127.0.0.1 "$dv_imaps" dv bench-pw "$IDLE" tls
+per_session gradwell "echo $gw_pid" "$load" imap-idle "127.0.0.1:$gw_imap" gw bench-pw "$IDLE"
+per_session dovecot dv_pids "$load" imap-idle "127.0.0.1:$dv_imap" dv bench-pw "$IDLE"
 
 echo "=== summary: medians of $RUNS runs; $SESSIONS sessions on $USERS mailboxes, $ROUNDS rounds each; IMAP commands/s"
 for key in gradwell-imap dovecot-imap; do
