@@ -4,7 +4,8 @@
 # clients (swaks with STARTTLS, fetchmail over POP3S), and stops the server.
 #
 # Needs: python3 with pytest, swaks, fetchmail, curl. ACCEPT_SERVICES defaults to the
-# services gradwell offers today (smtp,pop3,submission). Extra arguments go to pytest.
+# services gradwell offers today (imap,pop3,smtp,submission: the full run). Extra arguments go
+# to pytest.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 suite="${ACCEPT_SUITE:-$repo/../shared/acceptance}"
@@ -31,6 +32,7 @@ trap cleanup EXIT
 base="${ACCEPT_PORT_BASE:-23000}"
 pop3=$((base + 110)); pop3s=$((base + 995)); smtp=$((base + 25))
 submission=$((base + 587)); submissions=$((base + 465))
+imap=$((base + 143)); imaps=$((base + 993))
 export ACCEPT_USERS="${ACCEPT_USERS:-alice:secret-alice,bob:secret-bob,carol:secret-carol}"
 
 # The quickstart makes the certificate and the replica roots; the test config replaces its own.
@@ -86,12 +88,22 @@ tls = "starttls"
 service = "submission"
 address = "127.0.0.1:$submissions"
 tls = "implicit"
+
+[[listener]]
+service = "imap"
+address = "127.0.0.1:$imap"
+tls = "starttls"
+
+[[listener]]
+service = "imap"
+address = "127.0.0.1:$imaps"
+tls = "implicit"
 CONF
 : >"$work/aliases"
 
 RUST_LOG="${RUST_LOG:-info}" "$bin" serve --config "$work/accept.toml" 2>"$work/gradwell.log" &
 pid=$!
-for port in $pop3 $pop3s $smtp $submission $submissions; do
+for port in $pop3 $pop3s $smtp $submission $submissions $imap $imaps; do
     for _ in $(seq 100); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
         if ! kill -0 "$pid" 2>/dev/null; then cat "$work/gradwell.log" >&2; exit 1; fi
@@ -100,11 +112,10 @@ for port in $pop3 $pop3s $smtp $submission $submissions; do
 done
 
 export MAIL_HOST=127.0.0.1 POP3_PORT=$pop3 POP3S_PORT=$pop3s SMTP_PORT=$smtp
-export SUBMISSION_PORT=$submission
-# Not offered yet: point at ports nothing listens on; ACCEPT_SERVICES deselects their tests.
-export IMAP_PORT=$((base + 143)) IMAPS_PORT=$((base + 993))
+export SUBMISSION_PORT=$submission IMAP_PORT=$imap IMAPS_PORT=$imaps
 export MAIL_DOMAIN=example.test MAIL_CAFILE="$work/cert.pem" MAIL_TLS_NAME=localhost
-export ACCEPT_SERVICES="${ACCEPT_SERVICES:-smtp,pop3,submission}"
+export MAIL_ROOT="$work/replica-a"
+export ACCEPT_SERVICES="${ACCEPT_SERVICES:-imap,pop3,smtp,submission}"
 export PYTHONDONTWRITEBYTECODE=1
 
 status=0

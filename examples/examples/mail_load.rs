@@ -9,6 +9,13 @@
 //! mail_load pop3 ADDR USER_PREFIX PASSWORD SESSIONS ROUNDS
 //!     SESSIONS concurrent sessions, each ROUNDS times: log in as USER_PREFIX<n>, STAT,
 //!     UIDL, RETR every message, QUIT (nothing is deleted).
+//! mail_load imap ADDR USER_PREFIX PASSWORD USERS SESSIONS ROUNDS
+//!     SESSIONS concurrent sessions, each ROUNDS times an imaptest-like round (see
+//!     `load/imap.rs`) on the INBOX of USER_PREFIX<n % USERS>, so several sessions share
+//!     each mailbox. "messages" in the output counts IMAP commands.
+//! mail_load imap-idle ADDR USER_PREFIX PASSWORD SESSIONS
+//!     Logs SESSIONS IMAP sessions in (USER_PREFIX<n>), selects INBOX and IDLEs in each until
+//!     standard input closes (memory per idle session).
 //! mail_load pop3-idle ADDR USER_PREFIX PASSWORD SESSIONS
 //!     Logs SESSIONS sessions in and holds them open until standard input closes (to measure
 //!     the server's memory per session).
@@ -29,6 +36,9 @@ use smtp_proto::{
     client::{Client, ClientEvent, Sent},
     command::{MailParams, RcptParams},
 };
+
+#[path = "load/imap.rs"]
+mod imap;
 
 fn fail(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
@@ -285,6 +295,29 @@ fn main() -> io::Result<()> {
                     .sum()
             })?;
             ("pop3".to_owned(), sessions, total)
+        }
+        ["imap", addr, prefix, password, users, sessions, rounds] => {
+            let (users, sessions, rounds) =
+                (number(users)?.max(1), number(sessions)?, number(rounds)?);
+            let body = message(2048);
+            let total = parallel(sessions, |n| {
+                let user = format!("{prefix}{}", n % users);
+                (0..rounds)
+                    .map(|_| imap::round(addr, &user, password, &body))
+                    .sum()
+            })?;
+            ("imap".to_owned(), sessions, total)
+        }
+        ["imap-idle", addr, prefix, password, sessions] => {
+            let sessions = number(sessions)?;
+            let held = (0..sessions)
+                .map(|n| imap::idle(addr, &format!("{prefix}{n}"), password))
+                .collect::<io::Result<Vec<_>>>()?;
+            println!("ready {}", held.len());
+            io::stdout().flush()?;
+            let mut sink = Vec::new();
+            io::stdin().read_to_end(&mut sink)?;
+            return Ok(());
         }
         ["pop3-idle", addr, prefix, password, sessions] => {
             let sessions = number(sessions)?;

@@ -140,6 +140,8 @@ pub enum Service {
     Pop3,
     /// Message submission (RFC 6409): AUTH required, mail for other domains is queued.
     Submission,
+    /// IMAP4rev1 and IMAP4rev2.
+    Imap,
 }
 
 /// How TLS is used on a listener.
@@ -188,7 +190,8 @@ pub struct Limits {
     /// Seconds a client may take to log in (POP3) or to say HELO/EHLO (SMTP) (default 60).
     pub pre_auth_timeout_secs: u64,
     /// Seconds of silence after login or during a transaction (default 600, RFC 1939 §3's
-    /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least).
+    /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least). IMAP uses at least
+    /// 30 minutes (RFC 9051 §5.4).
     pub idle_timeout_secs: u64,
     /// First failed-login delay in milliseconds (default 2000, as Dovecot).
     pub auth_penalty_initial_ms: u64,
@@ -211,6 +214,25 @@ pub struct Limits {
     pub submission_max_messages_per_hour: u32,
     /// Submission: recipients one authenticated user may name per hour (default 2000).
     pub submission_max_recipients_per_hour: u32,
+    /// IMAP: longest command line, CRLF included, literals not counted (default 64 KiB,
+    /// Dovecot's `imap_max_line_length`).
+    pub imap_max_line_length: usize,
+    /// IMAP: largest literal, and so the largest APPEND (default 25 MiB; advertised as
+    /// APPENDLIMIT).
+    pub imap_max_literal_size: u64,
+    /// IMAP: literals longer than this are streamed in chunks, never buffered whole
+    /// (default 1 MiB).
+    pub imap_literal_stream_threshold: u64,
+    /// IMAP: refused commands in a row before BYE (default 20).
+    pub imap_max_bad_commands: usize,
+    /// IMAP: deepest nesting of parentheses and NOT/OR search keys (default 64).
+    pub imap_max_nesting_depth: usize,
+    /// IMAP: storage quota per user in KiB reported by GETQUOTA (default 0: no limit, and
+    /// QUOTA reports none).
+    pub imap_quota_kib: u64,
+    /// IMAP: milliseconds between mailbox checks while a client idles (default 250, so new
+    /// mail is reported well within a second).
+    pub imap_idle_poll_ms: u64,
 }
 
 impl Default for Limits {
@@ -229,6 +251,13 @@ impl Default for Limits {
             shutdown_grace_secs: 10,
             submission_max_messages_per_hour: 500,
             submission_max_recipients_per_hour: 2000,
+            imap_max_line_length: 64 * 1024,
+            imap_max_literal_size: 25 * 1024 * 1024,
+            imap_literal_stream_threshold: 1024 * 1024,
+            imap_max_bad_commands: 20,
+            imap_max_nesting_depth: 64,
+            imap_quota_kib: 0,
+            imap_idle_poll_ms: 250,
         }
     }
 }
@@ -388,7 +417,7 @@ tls = "none"
     #[test]
     fn example_config_parses() {
         let c = Config::parse(include_str!("../gradwell.example.toml")).unwrap();
-        assert_eq!(c.listeners.len(), 7);
+        assert_eq!(c.listeners.len(), 9);
         assert_eq!(c.queue.max_messages, 10_000);
         assert!(c.relay.is_some());
         assert_eq!(

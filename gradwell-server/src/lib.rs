@@ -6,8 +6,8 @@
 //! - [`net`]: sockets. [`net::conn::drive`] is the one driver loop that reads and writes
 //!   client connections; TLS, PROXY headers, per-address limits and accept loops live
 //!   beside it.
-//! - [`smtp`] and [`pop3`]: protocol sessions on smtp-proto and pop3-proto, one file per
-//!   command (group).
+//! - [`smtp`], [`pop3`] and [`imap`]: protocol sessions on smtp-proto, pop3-proto and
+//!   imap-proto, one file per command (group).
 //! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
 //!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror set.
 //! - [`cli`], [`serve`], [`quickstart`]: the commands.
@@ -20,6 +20,9 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod imap;
 pub mod logging;
 pub mod net;
 pub mod pop3;

@@ -36,6 +36,12 @@ pub struct Args {
     /// Submission over implicit TLS (465 style).
     #[arg(long, default_value_t = 1465)]
     submissions_port: u16,
+    /// IMAP with STARTTLS.
+    #[arg(long, default_value_t = 1143)]
+    imap_port: u16,
+    /// IMAP over implicit TLS.
+    #[arg(long, default_value_t = 1993)]
+    imaps_port: u16,
     /// Create the setup and print it, but do not serve (for scripts and tests).
     #[arg(long)]
     no_serve: bool,
@@ -112,6 +118,16 @@ service = "submission"
 address = "127.0.0.1:{submissions}"
 tls = "implicit"
 
+[[listener]]
+service = "imap"
+address = "127.0.0.1:{imap}"
+tls = "starttls"
+
+[[listener]]
+service = "imap"
+address = "127.0.0.1:{imaps}"
+tls = "implicit"
+
 # Mail for other domains is queued and handed to a smart host once one is configured:
 # [relay]
 # smart_host = "relay.example.net:587"
@@ -124,6 +140,8 @@ tls = "implicit"
         smtp = args.smtp_port,
         submission = args.submission_port,
         submissions = args.submissions_port,
+        imap = args.imap_port,
+        imaps = args.imaps_port,
     )
 }
 

@@ -158,6 +158,11 @@ pub trait Handler {
     fn past_greeting(&self) -> bool;
     /// Queues a last message before the driver closes the connection.
     fn goodbye(&mut self, why: Goodbye);
+    /// How long the driver may wait for input before calling [`Handler::work`] anyway (an
+    /// IMAP session in IDLE looks for new mail); `None` (the default) waits for input only.
+    fn wake_after(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Timeouts for [`drive`].
@@ -202,7 +207,9 @@ pub async fn drive<H: Handler + Send>(
         } else {
             timeouts.pre_auth
         };
+        let wake = handler.wake_after();
         let goodbye = tokio::select! {
+            _ = tokio::time::sleep(wake.unwrap_or(Duration::ZERO)), if wake.is_some() => None,
             read = tokio::time::timeout(limit, conn.read(&mut buf[..room])) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(n)) => {

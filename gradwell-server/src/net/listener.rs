@@ -12,6 +12,7 @@ use tracing::Instrument;
 use crate::{
     app::App,
     config::{Listener, Service, TlsMode},
+    imap,
     net::{conn::Conn, proxy},
     pop3, smtp,
 };
@@ -91,6 +92,7 @@ async fn serve_one(
                 Service::Smtp | Service::Lmtp | Service::Submission => {
                     b"421 4.7.0 Too many connections from your address\r\n"
                 }
+                Service::Imap => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
             };
             let _ = tokio::io::AsyncWriteExt::write_all(&mut tcp, refusal).await;
         }
@@ -113,6 +115,7 @@ async fn serve_one(
             smtp::serve(app, conn, spec, id, shutdown).await?
         }
         Service::Pop3 => pop3::serve(app, conn, spec, shutdown).await?,
+        Service::Imap => imap::serve(app, conn, spec, shutdown).await?,
     }
     tracing::info!("disconnected");
     Ok(())

@@ -1,0 +1,117 @@
+//! Bodies of the fuzz targets in `/fuzz/fuzz_targets/gradwell_*.rs`, plain functions so that
+//! unit tests run them too.
+
+use std::num::NonZeroU32;
+
+use imap_proto::{
+    codec::ResponseCodec,
+    options::Options,
+    types::{
+        fetch::{Section, SectionText},
+        non_empty::NonEmpty,
+        response::{Data, FetchData, Response},
+    },
+};
+
+use crate::imap::{
+    envelope::{body_structure, envelope},
+    fetch::section_bytes,
+    mime::{self, Kind, Part},
+};
+
+/// Part paths visited at most per input.
+const MAX_PATHS: usize = 200;
+
+fn paths(part: &Part, prefix: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+    if out.len() >= MAX_PATHS {
+        return;
+    }
+    out.push(prefix.clone());
+    let children: Vec<&Part> = match &part.kind {
+        Kind::Multi(children) => children.iter().collect(),
+        Kind::Message(inner) => match &inner.kind {
+            Kind::Multi(children) => children.iter().collect(),
+            _ => vec![inner.as_ref()],
+        },
+        Kind::Leaf => Vec::new(),
+    };
+    for (i, child) in children.into_iter().enumerate() {
+        prefix.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+        paths(child, prefix, out);
+        prefix.pop();
+    }
+}
+
+/// A message of any bytes: its MIME tree, every section of every part, and the FETCH
+/// response with its ENVELOPE and BODYSTRUCTURE, which must decode again (imap-proto's
+/// response parser) and re-encode to the same bytes. Never panics.
+pub fn message_structure(data: &[u8]) {
+    let root = mime::parse(data);
+    let mut found = Vec::new();
+    paths(&root, &mut Vec::new(), &mut found);
+    for path in found {
+        let part: Vec<NonZeroU32> = path.iter().filter_map(|n| NonZeroU32::new(*n)).collect();
+        let texts = [
+            None,
+            Some(SectionText::Header),
+            Some(SectionText::Text),
+            Some(SectionText::Mime),
+        ];
+        for text in texts {
+            if let Ok(section) = Section::new(part.clone(), text) {
+                let _ = section_bytes(data, &root, &section);
+            }
+        }
+    }
+    let header = data.get(root.header.clone()).unwrap_or_default();
+    let items = vec![
+        FetchData::Envelope(Box::new(envelope(header))),
+        FetchData::BodyStructure(Box::new(body_structure(data, &root, true))),
+    ];
+    let Ok(items) = NonEmpty::try_from(items) else {
+        return;
+    };
+    let response = Response::Data(Data::Fetch {
+        seq: NonZeroU32::MIN,
+        items,
+    });
+    let wire = response.encode().dump();
+    let mut options = Options::default();
+    // Each MIME level nests a few parentheses; the structure parser stops at 64 levels.
+    options.max_nesting_depth = 16 * mime::MAX_DEPTH;
+    let decoded = ResponseCodec::new(options).decode(&wire);
+    let Ok((rest, back)) = decoded else {
+        panic!("our FETCH response does not parse: {decoded:?}");
+    };
+    assert!(rest.is_empty(), "bytes left after the response");
+    assert_eq!(
+        back.encode().dump(),
+        wire,
+        "re-encoding changed the response"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn structures_round_trip() {
+        let inputs: [&[u8]; 6] = [
+            b"",
+            b"Subject: x\r\n\r\nbody",
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: \"A, B\" <a@b>\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n--c\r\n\r\nt\r\n--c--\r\n--b\r\nContent-Disposition: attachment; filename=\"x\\\"y\"\r\n\r\nz\r\n--b--\r\n",
+            b"To: group: a@b, c@d;\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\n",
+            b"Content-Type: text/plain; charset=\"\x80\x81\"\r\n\r\n\x00\x01",
+            b"From: \r\n\t<>\r\n\r\n",
+        ];
+        for input in inputs {
+            message_structure(input);
+        }
+        let mut deep = Vec::new();
+        for _ in 0..200 {
+            deep.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        }
+        message_structure(&deep);
+    }
+}

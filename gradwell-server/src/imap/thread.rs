@@ -1,0 +1,322 @@
+//! THREAD (RFC 5256 §4): ORDEREDSUBJECT, and REFERENCES by the parent links of
+//! Message-ID, References and In-Reply-To. REFERENCES here skips the algorithm's step that
+//! merges root threads by base subject (threads are linked by references only).
+
+use std::{collections::HashMap, num::NonZeroU32};
+
+use imap_proto::types::{
+    response::Data,
+    search::SearchKey,
+    sort::{Thread, ThreadAlgorithm},
+};
+
+use super::{
+    Reply, Session, mime,
+    search::{Keyed, base_subject, sent},
+};
+
+/// Message IDs in a header value: every `<...>`.
+fn ids(value: &str) -> Vec<String> {
+    value
+        .split('<')
+        .skip(1)
+        .filter_map(|s| s.split_once('>').map(|(id, _)| id.trim().to_owned()))
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// One node of the REFERENCES tree: a message, or a placeholder for an unseen parent.
+#[derive(Debug, Default)]
+struct Node {
+    message: Option<usize>,
+    parent: Option<usize>,
+    children: Vec<usize>,
+}
+
+/// Whether `ancestor` is `node` or above it (so linking would make a loop).
+fn is_ancestor(nodes: &[Node], ancestor: usize, mut node: usize) -> bool {
+    let mut steps = 0;
+    loop {
+        if node == ancestor {
+            return true;
+        }
+        match nodes[node].parent {
+            Some(p) if steps < nodes.len() => {
+                node = p;
+                steps += 1;
+            }
+            _ => return false,
+        }
+    }
+}
+
+fn link(nodes: &mut [Node], parent: usize, child: usize) {
+    if nodes[child].parent.is_some() || is_ancestor(nodes, child, parent) {
+        return;
+    }
+    nodes[child].parent = Some(parent);
+    nodes[parent].children.push(child);
+}
+
+/// RFC 5256 §4 REFERENCES steps 1–3 and 5: link, find roots, prune placeholders, sort by
+/// date. Returns the root threads.
+fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread> {
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    fn node_for(nodes: &mut Vec<Node>, by_id: &mut HashMap<String, usize>, id: &str) -> usize {
+        *by_id.entry(id.to_owned()).or_insert_with(|| {
+            nodes.push(Node::default());
+            nodes.len() - 1
+        })
+    }
+    for (i, m) in messages.iter().enumerate() {
+        let own = mime::field(&m.2, "Message-ID").and_then(|v| ids(v).into_iter().next());
+        // A duplicate or missing Message-ID gets a node of its own.
+        let me = match own {
+            Some(id) if by_id.get(&id).is_none_or(|n| nodes[*n].message.is_none()) => {
+                node_for(&mut nodes, &mut by_id, &id)
+            }
+            _ => {
+                nodes.push(Node::default());
+                nodes.len() - 1
+            }
+        };
+        nodes[me].message = Some(i);
+        let mut chain = mime::field(&m.2, "References").map(ids).unwrap_or_default();
+        if chain.is_empty() {
+            chain = mime::field(&m.2, "In-Reply-To")
+                .map(ids)
+                .unwrap_or_default()
+                .into_iter()
+                .take(1)
+                .collect();
+        }
+        let chain: Vec<usize> = chain
+            .iter()
+            .map(|id| node_for(&mut nodes, &mut by_id, id))
+            .collect();
+        for pair in chain.windows(2) {
+            link(&mut nodes, pair[0], pair[1]);
+        }
+        if let Some(parent) = chain.last() {
+            // The message's own References decide its parent (RFC 5256 §4 step 1C).
+            if let Some(old) = nodes[me].parent.take() {
+                nodes[old].children.retain(|c| *c != me);
+            }
+            link(&mut nodes, *parent, me);
+        }
+    }
+    let date = |nodes: &[Node], n: usize| -> i64 {
+        first_message(nodes, n).map_or(i64::MAX, |m| sent(&messages[m]))
+    };
+    let mut roots: Vec<usize> = (0..nodes.len())
+        .filter(|n| nodes[*n].parent.is_none())
+        .collect();
+    roots.sort_by_key(|r| (date(&nodes, *r), *r));
+    roots
+        .into_iter()
+        .flat_map(|r| build(&nodes, r, messages, number, &date, true))
+        .collect()
+}
+
+fn first_message(nodes: &[Node], n: usize) -> Option<usize> {
+    nodes[n].message.or_else(|| {
+        nodes[n]
+            .children
+            .iter()
+            .find_map(|c| first_message(nodes, *c))
+    })
+}
+
+/// The threads below `n`: itself when it holds a message, else its children (placeholders
+/// vanish, RFC 5256 §4 step 3), with siblings in date order.
+fn build(
+    nodes: &[Node],
+    n: usize,
+    messages: &[Keyed],
+    number: &dyn Fn(&Keyed) -> u32,
+    date: &dyn Fn(&[Node], usize) -> i64,
+    root: bool,
+) -> Vec<Thread> {
+    let mut children = nodes[n].children.clone();
+    children.sort_by_key(|c| (date(nodes, *c), *c));
+    let below: Vec<Thread> = children
+        .into_iter()
+        .flat_map(|c| build(nodes, c, messages, number, date, false))
+        .collect();
+    let Some(m) = nodes[n].message else {
+        // A placeholder at the root with several children stays as a nested group.
+        return if root && below.len() >= 2 {
+            Thread::nested(below).into_iter().collect()
+        } else {
+            below
+        };
+    };
+    let Some(me) = NonZeroU32::new(number(&messages[m])) else {
+        return below;
+    };
+    vec![join(me, below)]
+}
+
+/// `me` followed by its replies: one reply continues the chain, several branch.
+fn join(me: NonZeroU32, below: Vec<Thread>) -> Thread {
+    let mut below = below;
+    if below.len() == 1
+        && let Some(Thread::Members { chain, branches }) = below.pop()
+    {
+        let mut full = vec![me];
+        full.extend(chain);
+        return Thread::members(full.clone(), branches.clone()).unwrap_or(Thread::Members {
+            chain: full,
+            branches,
+        });
+    }
+    Thread::members(vec![me], below.clone()).unwrap_or(Thread::Members {
+        chain: vec![me],
+        branches: below,
+    })
+}
+
+/// RFC 5256 §4 ORDEREDSUBJECT: by base subject, then date; each group's later messages
+/// are replies to its first.
+fn ordered_subject(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread> {
+    let mut order: Vec<(String, i64, usize)> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let subject = base_subject(mime::field(&m.2, "Subject").unwrap_or(""));
+            (subject, sent(m), i)
+        })
+        .collect();
+    order.sort();
+    let mut groups: Vec<Vec<(i64, usize)>> = Vec::new();
+    let mut last: Option<&str> = None;
+    for (subject, date, i) in &order {
+        if last != Some(subject.as_str()) {
+            groups.push(Vec::new());
+            last = Some(subject.as_str());
+        }
+        if let Some(g) = groups.last_mut() {
+            g.push((*date, *i));
+        }
+    }
+    groups.sort_by_key(|g| g.first().copied());
+    groups
+        .into_iter()
+        .filter_map(|g| {
+            let mut ids = g
+                .iter()
+                .filter_map(|(_, i)| NonZeroU32::new(number(&messages[*i])));
+            let first = ids.next()?;
+            let replies: Vec<Thread> = ids
+                .map(|n| Thread::Members {
+                    chain: vec![n],
+                    branches: Vec::new(),
+                })
+                .collect();
+            Some(join(first, replies))
+        })
+        .collect()
+}
+
+impl Session {
+    pub(super) fn thread(
+        &mut self,
+        uid_mode: bool,
+        algorithm: &ThreadAlgorithm,
+        search: &[SearchKey],
+    ) -> Reply {
+        let messages = match self.with_headers(search, true) {
+            Ok(m) => m,
+            Err(r) => return r,
+        };
+        let number = |k: &Keyed| if uid_mode { k.1.uid.get() } else { k.0 };
+        let threads = match algorithm {
+            ThreadAlgorithm::OrderedSubject => ordered_subject(&messages, &number),
+            ThreadAlgorithm::References => references(&messages, &number),
+            ThreadAlgorithm::Other(_) => return Reply::bad("unknown threading algorithm"),
+        };
+        self.data(Data::Thread(threads));
+        Reply::ok("THREAD completed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use maildir_store::{Flags, MessageMeta, ModSeq, Uid};
+
+    use super::*;
+
+    fn msg(seq: u32, headers: &[(&str, &str)]) -> Keyed {
+        let meta = MessageMeta::new(
+            Uid::new(seq).unwrap(), // Unwrap: test numbers are nonzero.
+            Flags::new(),
+            10,
+            UNIX_EPOCH + Duration::from_secs(u64::from(seq) * 60),
+            ModSeq::new(1),
+        );
+        let fields = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        (seq, meta, fields)
+    }
+
+    fn show(threads: &[Thread]) -> String {
+        fn one(t: &Thread, out: &mut String) {
+            out.push('(');
+            match t {
+                Thread::Members { chain, branches } => {
+                    let nums: Vec<String> = chain.iter().map(|n| n.to_string()).collect();
+                    out.push_str(&nums.join(" "));
+                    for b in branches {
+                        out.push(' ');
+                        one(b, out);
+                    }
+                }
+                Thread::Nested(ts) => ts.iter().for_each(|t| one(t, out)),
+            }
+            out.push(')');
+        }
+        let mut out = String::new();
+        threads.iter().for_each(|t| one(t, &mut out));
+        out
+    }
+
+    #[test]
+    fn references_known_answer() {
+        let messages = [
+            msg(1, &[("Message-ID", "<a>"), ("Subject", "x")]),
+            msg(2, &[("Message-ID", "<b>"), ("References", "<a>")]),
+            msg(3, &[("Message-ID", "<c>"), ("References", "<a> <b>")]),
+            msg(4, &[("Message-ID", "<d>"), ("In-Reply-To", "<a>")]),
+            msg(5, &[("Message-ID", "<e>")]),
+        ];
+        let got = references(&messages, &|k| k.0);
+        assert_eq!(show(&got), "(1 (2 3) (4))(5)");
+    }
+
+    #[test]
+    fn reference_loops_are_ignored() {
+        let messages = [
+            msg(1, &[("Message-ID", "<a>"), ("References", "<b>")]),
+            msg(2, &[("Message-ID", "<b>"), ("References", "<a>")]),
+        ];
+        let got = references(&messages, &|k| k.0);
+        assert_eq!(show(&got), "(2 1)");
+    }
+
+    #[test]
+    fn ordered_subject_known_answer() {
+        let messages = [
+            msg(1, &[("Subject", "Hello")]),
+            msg(2, &[("Subject", "other")]),
+            msg(3, &[("Subject", "Re: hello")]),
+            msg(4, &[("Subject", "hello")]),
+        ];
+        let got = ordered_subject(&messages, &|k| k.0);
+        assert_eq!(show(&got), "(1 (3) (4))(2)");
+    }
+}

@@ -1,0 +1,395 @@
+//! Whole IMAP sessions against a server running in-process on loopback: login, mailbox
+//! management, APPEND (small and streamed), FETCH, STORE, EXPUNGE, IDLE, and two sessions
+//! on one mailbox seeing each other's changes only where RFC 9051 allows.
+
+use std::{net::SocketAddr, time::Duration};
+
+use gradwell_server::{config::Config, serve::serve_until};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::{
+        TcpStream,
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+    },
+    sync::oneshot,
+};
+
+/// Listener order in [`Server::start`]'s config.
+const IMAP_CLEARTEXT_OK: usize = 0;
+const IMAP_STARTTLS: usize = 1;
+
+struct Server {
+    _dir: tempfile::TempDir,
+    addrs: Vec<SocketAddr>,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("replica-a");
+        std::fs::create_dir(&root).unwrap();
+        maildir_store::maildir::Maildir::init_replica(&root).unwrap();
+        std::fs::write(dir.path().join("users"), "alice:{PLAIN}pw-alice\n").unwrap();
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), cert.cert.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+        let text = r#"
+hostname = "imap.example.test"
+local_domains = ["example.test"]
+users_file = "users"
+postmaster = "alice"
+[tls]
+cert = "cert.pem"
+key = "key.pem"
+[storage]
+mirror_sets = [["replica-a"]]
+fsync = false
+[limits]
+auth_penalty_initial_ms = 10
+auth_penalty_max_ms = 20
+imap_literal_stream_threshold = 65536
+imap_idle_poll_ms = 100
+[[listener]]
+service = "imap"
+address = "127.0.0.1:0"
+allow_cleartext_auth = true
+[[listener]]
+service = "imap"
+address = "127.0.0.1:0"
+"#;
+        let path = dir.path().join("test.toml");
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path).unwrap();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = oneshot::channel();
+        let done = tokio::spawn(serve_until(
+            config,
+            move |a| {
+                let _ = addr_tx.send(a);
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        let addrs = addr_rx.await.expect("server started");
+        Server {
+            _dir: dir,
+            addrs,
+            stop: Some(stop_tx),
+            done,
+        }
+    }
+
+    async fn connect(&self, which: usize) -> Imap {
+        let (r, w) = TcpStream::connect(self.addrs[which])
+            .await
+            .unwrap()
+            .into_split();
+        let mut c = Imap {
+            reader: BufReader::new(r),
+            writer: w,
+            tag: 0,
+        };
+        let greeting = c.line().await;
+        assert!(greeting.starts_with(b"* OK"), "{greeting:?}");
+        c
+    }
+
+    async fn login(&self) -> Imap {
+        let mut c = self.connect(IMAP_CLEARTEXT_OK).await;
+        let (ok, _) = c.cmd("LOGIN alice pw-alice").await;
+        assert!(ok.contains("OK"), "{ok}");
+        c
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().map(|s| s.send(()));
+        self.done.await.unwrap().unwrap();
+    }
+}
+
+struct Imap {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    tag: u32,
+}
+
+impl Imap {
+    /// One response line, literals included.
+    async fn line(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let start = out.len();
+            tokio::time::timeout(
+                Duration::from_secs(10),
+                self.reader.read_until(b'\n', &mut out),
+            )
+            .await
+            .expect("server answered in time")
+            .unwrap();
+            let line = &out[start..];
+            let literal = line
+                .strip_suffix(b"}\r\n")
+                .and_then(|l| l.iter().rposition(|b| *b == b'{').map(|i| &l[i + 1..]))
+                .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok());
+            match literal {
+                Some(n) => {
+                    let mut data = vec![0; n];
+                    self.reader.read_exact(&mut data).await.unwrap();
+                    out.extend_from_slice(&data);
+                }
+                None => return out,
+            }
+        }
+    }
+
+    async fn send(&mut self, data: &[u8]) {
+        self.writer.write_all(data).await.unwrap();
+    }
+
+    /// Sends a command; returns the tagged line and the untagged lines before it.
+    async fn cmd(&mut self, command: &str) -> (String, Vec<String>) {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        self.send(format!("{tag} {command}\r\n").as_bytes()).await;
+        self.finish(&tag).await
+    }
+
+    async fn finish(&mut self, tag: &str) -> (String, Vec<String>) {
+        let mut untagged = Vec::new();
+        loop {
+            let line = String::from_utf8_lossy(&self.line().await).into_owned();
+            if line.starts_with(&format!("{tag} ")) {
+                return (line, untagged);
+            }
+            untagged.push(line);
+        }
+    }
+
+    /// APPEND with a synchronizing literal.
+    async fn append(&mut self, mailbox: &str, message: &[u8]) -> String {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        self.send(format!("{tag} APPEND {mailbox} {{{}}}\r\n", message.len()).as_bytes())
+            .await;
+        let cont = self.line().await;
+        assert!(cont.starts_with(b"+"), "{cont:?}");
+        self.send(message).await;
+        self.send(b"\r\n").await;
+        self.finish(&tag).await.0
+    }
+}
+
+fn message(subject: &str, body: &str) -> Vec<u8> {
+    format!("From: a@example.test\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\r\n{body}")
+        .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_fetch_store_expunge_logout() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    // RFC 6154: new users get the special-use mailboxes.
+    let (ok, list) = c.cmd("LIST \"\" *").await;
+    assert!(ok.contains("OK"));
+    assert!(
+        list.iter()
+            .any(|l| l.contains("\\Sent") && l.contains("Sent")),
+        "{list:?}"
+    );
+    assert!(c.cmd("CREATE box").await.0.contains("OK"));
+    let msg = message("one", "first body\r\n");
+    let appended = c.append("box", &msg).await;
+    assert!(appended.contains("[APPENDUID "), "{appended}");
+    let (ok, untagged) = c.cmd("SELECT box").await;
+    assert!(ok.contains("[READ-WRITE]"), "{ok}");
+    assert!(
+        untagged.iter().any(|l| l == "* 1 EXISTS\r\n"),
+        "{untagged:?}"
+    );
+    let (_, fetched) = c.cmd("FETCH 1 (BODY.PEEK[] RFC822.SIZE)").await;
+    let expected = format!("RFC822.SIZE {}", msg.len());
+    assert!(fetched[0].contains(&expected), "{fetched:?}");
+    assert!(
+        fetched[0].as_bytes().windows(msg.len()).any(|w| w == msg),
+        "{fetched:?}"
+    );
+    let (_, stored) = c.cmd("STORE 1 +FLAGS (\\Deleted)").await;
+    assert!(stored[0].contains("\\Deleted"), "{stored:?}");
+    let (ok, expunged) = c.cmd("EXPUNGE").await;
+    assert!(
+        ok.contains("OK") && expunged == ["* 1 EXPUNGE\r\n"],
+        "{expunged:?}"
+    );
+    let (ok, bye) = c.cmd("LOGOUT").await;
+    assert!(ok.contains("OK") && bye[0].starts_with("* BYE"), "{bye:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_append_is_byte_exact() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    // Over the 64 KiB stream threshold of this config: spooled, never buffered whole.
+    let body: String = (0..20_000).map(|i| format!("line {i:06}\r\n")).collect();
+    let msg = message("big", &body);
+    assert!(msg.len() > 200_000);
+    let appended = c.append("INBOX", &msg).await;
+    assert!(appended.contains("OK [APPENDUID "), "{appended}");
+    c.cmd("SELECT INBOX").await;
+    c.tag += 1;
+    c.send(b"f1 FETCH 1 BODY.PEEK[]\r\n").await;
+    let line = c.line().await;
+    let header = format!("* 1 FETCH (BODY[] {{{}}}\r\n", msg.len());
+    assert!(line.starts_with(header.as_bytes()), "{:?}", &line[..60]);
+    assert_eq!(&line[header.len()..header.len() + msg.len()], &msg[..]);
+    assert!(c.finish("f1").await.0.contains("OK"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_reports_new_mail_within_a_second() {
+    let server = Server::start().await;
+    let mut idler = server.login().await;
+    idler.cmd("SELECT INBOX").await;
+    idler.send(b"i1 IDLE\r\n").await;
+    assert!(idler.line().await.starts_with(b"+"));
+    let mut other = server.login().await;
+    other.append("INBOX", &message("wake", "up\r\n")).await;
+    let started = std::time::Instant::now();
+    let line = idler.line().await;
+    assert_eq!(line, b"* 1 EXISTS\r\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    idler.send(b"DONE\r\n").await;
+    assert!(idler.finish("i1").await.0.contains("OK"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expunge_by_another_session_waits_for_an_allowed_command() {
+    let server = Server::start().await;
+    let mut a = server.login().await;
+    for i in 0..2 {
+        a.append("INBOX", &message(&format!("m{i}"), "x\r\n")).await;
+    }
+    a.cmd("SELECT INBOX").await;
+    let mut b = server.login().await;
+    b.cmd("SELECT INBOX").await;
+    b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    assert!(b.cmd("EXPUNGE").await.0.contains("OK"));
+    // RFC 9051 §7.5.1: no EXPUNGE while answering FETCH, STORE or SEARCH.
+    let (ok, untagged) = a.cmd("FETCH 1:* UID").await;
+    assert!(ok.contains("OK"));
+    assert!(
+        !untagged.iter().any(|l| l.contains("EXPUNGE")),
+        "{untagged:?}"
+    );
+    let (_, untagged) = a.cmd("SEARCH ALL").await;
+    assert!(
+        !untagged.iter().any(|l| l.contains("EXPUNGE")),
+        "{untagged:?}"
+    );
+    let (_, untagged) = a.cmd("NOOP").await;
+    assert_eq!(untagged, ["* 1 EXPUNGE\r\n"]);
+    let (_, untagged) = a.cmd("FETCH 1:* UID").await;
+    assert_eq!(untagged.len(), 1, "{untagged:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleartext_login_refused_before_tls() {
+    let server = Server::start().await;
+    let mut c = server.connect(IMAP_STARTTLS).await;
+    let (_, caps) = c.cmd("CAPABILITY").await;
+    assert!(
+        caps[0].contains("LOGINDISABLED") && caps[0].contains("STARTTLS"),
+        "{caps:?}"
+    );
+    assert!(!caps[0].contains("AUTH=PLAIN"), "{caps:?}");
+    let (no, _) = c.cmd("LOGIN alice pw-alice").await;
+    assert!(no.contains("NO [PRIVACYREQUIRED]"), "{no}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sort_and_thread() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    let messages = [
+        "Message-ID: <a@x>\r\nSubject: beta\r\n\r\nx\r\n",
+        "Message-ID: <b@x>\r\nReferences: <a@x>\r\nSubject: Re: beta\r\n\r\nx\r\n",
+        "Message-ID: <c@x>\r\nSubject: alpha\r\n\r\nx\r\n",
+    ];
+    for m in messages {
+        c.append("INBOX", m.as_bytes()).await;
+    }
+    c.cmd("SELECT INBOX").await;
+    let (ok, sorted) = c.cmd("SORT (SUBJECT) US-ASCII ALL").await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert_eq!(sorted, ["* SORT 3 1 2\r\n"]);
+    let (_, threads) = c.cmd("THREAD REFERENCES US-ASCII ALL").await;
+    assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
+    // Threads in order of their first message's date (here: equal, so arrival order).
+    let (_, threads) = c.cmd("THREAD ORDEREDSUBJECT US-ASCII ALL").await;
+    assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qresync_reports_vanished_and_changes() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    for i in 0..3 {
+        c.append("INBOX", &message(&format!("q{i}"), "x\r\n")).await;
+    }
+    let (ok, enabled) = c.cmd("ENABLE QRESYNC").await;
+    assert!(
+        ok.contains("OK") && enabled == ["* ENABLED QRESYNC\r\n"],
+        "{enabled:?}"
+    );
+    let (ok, untagged) = c.cmd("SELECT INBOX").await;
+    assert!(ok.contains("OK"));
+    let validity = untagged
+        .iter()
+        .find_map(|l| l.split("[UIDVALIDITY ").nth(1)?.split(']').next())
+        .unwrap()
+        .to_owned();
+    let highest = untagged
+        .iter()
+        .find_map(|l| l.split("[HIGHESTMODSEQ ").nth(1)?.split(']').next())
+        .unwrap()
+        .to_owned();
+    c.cmd("UNSELECT").await;
+    // Another session changes a flag and expunges a message.
+    let mut other = server.login().await;
+    other.cmd("SELECT INBOX").await;
+    other.cmd("STORE 1 +FLAGS (\\Flagged)").await;
+    other.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)").await;
+    other.cmd("EXPUNGE").await;
+    let (ok, untagged) = c
+        .cmd(&format!("SELECT INBOX (QRESYNC ({validity} {highest}))"))
+        .await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert!(
+        untagged.iter().any(|l| l == "* VANISHED (EARLIER) 2\r\n"),
+        "{untagged:?}"
+    );
+    assert!(
+        untagged
+            .iter()
+            .any(|l| l.contains("FETCH (FLAGS (\\Flagged) UID 1 MODSEQ")),
+        "{untagged:?}"
+    );
+    // With QRESYNC on, another expunge arrives as VANISHED, not EXPUNGE.
+    other.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)").await;
+    other.cmd("EXPUNGE").await;
+    let (_, untagged) = c.cmd("NOOP").await;
+    assert_eq!(untagged, ["* VANISHED 1\r\n"]);
+    server.stop().await;
+}
