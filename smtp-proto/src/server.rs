@@ -476,6 +476,21 @@ impl Server {
         Ok(())
     }
 
+    /// Answers the pending step with a refusal the application chose because of the client's
+    /// own doing (authentication missing, a sender it may not use…) and counts it with the
+    /// session's protocol errors, so [`Options::max_errors`] bounds both together: the reply
+    /// that reaches the limit is followed by `421` and the session closes. Only 4xx and 5xx
+    /// replies are refusals.
+    pub fn refuse(&mut self, reply: Reply<'_>) -> Result<(), ServerError> {
+        let code = reply.code();
+        if code.class() < 4 {
+            return Err(ServerError::UnexpectedReply(code.get()));
+        }
+        self.reply(reply)?;
+        self.count_error();
+        Ok(())
+    }
+
     /// Call after the TLS handshake that followed an accepted STARTTLS. RFC 3207 §4.2: "The
     /// server MUST discard any knowledge obtained from the client, such as the argument to
     /// the EHLO command, which was not obtained from the TLS negotiation itself." The client
@@ -559,8 +574,13 @@ impl Server {
     fn protocol_error(&mut self, reply: Reply<'_>) {
         self.progress = true;
         reply.encode(&mut self.output);
+        self.count_error();
+    }
+
+    /// Counts one client error; after [`Options::max_errors`] of them, 421 and close.
+    fn count_error(&mut self) {
         self.errors += 1;
-        if self.errors >= self.options.max_errors {
+        if self.errors >= self.options.max_errors && !matches!(self.mode, Mode::Closed) {
             // Postfix's smtpd_hard_error_limit: give up on a client that keeps failing.
             Reply::fixed(421, Some((4, 7, 0)), "Too many errors, closing connection")
                 .encode(&mut self.output);

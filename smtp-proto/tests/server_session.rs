@@ -389,6 +389,45 @@ fn error_limit_and_long_lines() {
 }
 
 #[test]
+fn application_refusals_share_the_error_limit() {
+    let mut options = Options::default();
+    options.max_errors = 3;
+    let mut h = Harness::new(options, ServerConfig::new("mx.test"));
+    h.accept_all(b"");
+    assert_eq!(codes(&h.accept_all(b"EHLO c\r\nBAD\r\n")), ["250", "500"]);
+    // The application refuses a sender: counted with the parser's own error above.
+    h.server
+        .handle_input(b"MAIL FROM:<x@y>\r\n")
+        .expect("input");
+    assert!(matches!(h.server.poll_event(), Some(Event::Command(_))));
+    assert_eq!(
+        h.server.refuse(reply(250, "not a refusal")),
+        Err(smtp_proto::server::ServerError::UnexpectedReply(250)),
+        "only 4xx and 5xx are refusals"
+    );
+    h.server
+        .refuse(reply(553, "not yours"))
+        .expect("refusal fits");
+    assert!(!h.server.is_closed());
+    let out = h.feed(b"MAIL FROM:<x@y>\r\n", |_| {
+        Answer::Reply(reply(530, "authenticate first"))
+    });
+    assert_eq!(codes(&out), ["553", "530"]);
+    h.server
+        .handle_input(b"MAIL FROM:<x@y>\r\n")
+        .expect("input");
+    assert!(matches!(h.server.poll_event(), Some(Event::Command(_))));
+    h.server
+        .refuse(reply(530, "authenticate first"))
+        .expect("refusal fits");
+    let mut out = Vec::new();
+    h.server.poll_transmit(&mut out);
+    let out = String::from_utf8(out).expect("UTF-8");
+    assert_eq!(codes(&out), ["530", "421"], "the third error closes");
+    assert!(h.server.is_closed());
+}
+
+#[test]
 fn lmtp_replies_per_recipient() {
     let mut config = ServerConfig::new("lmtp.test");
     config.lmtp = true;

@@ -76,7 +76,6 @@ pub async fn serve(
         user: None,
         sasl: None,
         remote: Vec::new(),
-        refusals: 0,
         trusted: submission
             && spec
                 .trusted_networks
@@ -115,8 +114,6 @@ struct Session {
     sasl: Option<auth::Sasl>,
     /// Accepted recipients in other domains, for the queue (submission).
     remote: Vec<String>,
-    /// Refusals decided here (not by the state machine), towards the error limit.
-    refusals: u32,
     /// The client is in the listener's `trusted_networks`: no AUTH needed (submission).
     trusted: bool,
 }

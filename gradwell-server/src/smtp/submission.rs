@@ -42,14 +42,12 @@ pub fn owns(app: &App, user: &UserId, address: &str) -> bool {
 }
 
 impl Session {
-    /// An application-level refusal; counts towards the error limit like the state
-    /// machine's own (Postfix's `smtpd_hard_error_limit`), then `421` and close.
+    /// An application-level refusal; smtp-proto counts it with its own protocol errors
+    /// (Postfix's `smtpd_hard_error_limit` counts both), so `smtp_max_errors` bounds the
+    /// two together, then `421` and close.
     pub(super) fn refuse(&mut self, r: Reply<'static>) {
-        self.refusals += 1;
-        if self.refusals >= self.app.config.limits.smtp_max_errors {
-            self.answer(reply(421, (4, 7, 0), "Too many errors, closing connection"));
-        } else {
-            self.answer(r);
+        if let Err(e) = self.proto.refuse(r) {
+            tracing::error!(error = %e, "refusal does not fit the SMTP session");
         }
     }
 
