@@ -33,6 +33,7 @@ macro_rules! conformance_suite {
             create_list_and_attributes,
             delete_rules,
             rename_moves_children_and_keeps_uids,
+            rename_inbox_moves_its_messages,
             subscriptions,
             names_do_not_alias,
             flag_changes_bump_modseq,
@@ -208,7 +209,7 @@ pub fn delete_rules<S: MailStore + ?Sized>(s: &S) {
     assert_ne!(old.uid_validity, new.uid_validity);
 }
 
-/// RENAME carries children, messages, UIDs and UIDVALIDITY; it refuses INBOX, taken names
+/// RENAME carries children, messages, UIDs and UIDVALIDITY; it refuses INBOX as a target, taken names
 /// and renaming into its own subtree.
 pub fn rename_moves_children_and_keeps_uids<S: MailStore + ?Sized>(s: &S) {
     let bob = user("bob");
@@ -239,13 +240,52 @@ pub fn rename_moves_children_and_keeps_uids<S: MailStore + ?Sized>(s: &S) {
         Err(StoreError::RenameIntoSelf)
     ));
     assert!(matches!(
-        s.rename_mailbox(&bob, &MailboxName::inbox(), &mbox("Old")),
+        s.rename_mailbox(&bob, &mbox("Y"), &MailboxName::inbox()),
         Err(StoreError::InboxIsSpecial)
     ));
     assert!(matches!(
         s.rename_mailbox(&bob, &mbox("Nope"), &mbox("Other")),
         Err(StoreError::NoSuchMailbox)
     ));
+}
+
+/// RFC 3501 §6.3.5: "Renaming INBOX is permitted, and has special behavior. It moves all
+/// messages in INBOX to a new mailbox with the given name, leaving INBOX empty."
+pub fn rename_inbox_moves_its_messages<S: MailStore + ?Sized>(s: &S) {
+    let bob = user("bob");
+    let inbox = MailboxName::inbox();
+    put(s, &bob, &inbox, &msg(1), Flags::new());
+    put(
+        s,
+        &bob,
+        &inbox,
+        &msg(2),
+        Flags::new().with(SystemFlag::Seen),
+    );
+    let before = s.open(&bob, &inbox).expect("open");
+    s.rename_mailbox(&bob, &inbox, &mbox("Old"))
+        .expect("rename INBOX");
+    let old = s.open(&bob, &mbox("Old")).expect("new mailbox");
+    assert_eq!(old.messages.len(), 2);
+    for (i, (m, was)) in old.messages.iter().zip(&before.messages).enumerate() {
+        assert_eq!(m.flags, was.flags);
+        let body = s.read(&bob, &mbox("Old"), m.uid, ReadPart::Whole);
+        assert_eq!(body.expect("read"), msg(i + 1));
+    }
+    let after = s.open(&bob, &inbox).expect("INBOX stays");
+    assert!(after.messages.is_empty());
+    assert_eq!(after.uid_validity, before.uid_validity);
+    assert!(
+        after.uid_next >= before.uid_next,
+        "INBOX UIDs are not reused"
+    );
+    // The target must not exist yet.
+    put(s, &bob, &inbox, &msg(3), Flags::new());
+    assert!(matches!(
+        s.rename_mailbox(&bob, &inbox, &mbox("Old")),
+        Err(StoreError::MailboxExists)
+    ));
+    assert_eq!(s.open(&bob, &inbox).expect("open").messages.len(), 1);
 }
 
 /// SUBSCRIBE/UNSUBSCRIBE show up as the `\Subscribed` attribute.

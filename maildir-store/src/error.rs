@@ -66,6 +66,13 @@ pub enum StoreError {
         /// What differs.
         detail: String,
     },
+    /// A placement request that cannot be carried out (an unknown mirror set, a move to the
+    /// set the user is on, a target already holding the user's mail).
+    #[error("placement: {detail}")]
+    Placement {
+        /// What is wrong.
+        detail: String,
+    },
     /// An operating-system error, with what we were doing at the time.
     #[error("{context}: {source}")]
     Io {

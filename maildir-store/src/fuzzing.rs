@@ -88,6 +88,18 @@ pub fn maildir_mirror_state(data: &[u8]) {
     );
 }
 
+/// Any placement map: parsing never panics, and what parses is written back to a map that
+/// parses to the same text.
+pub fn maildir_placement_map(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some((written, again)) = crate::placement::fuzz_map_round_trip(text) else {
+        return;
+    };
+    assert_eq!(again, Some(written));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +121,8 @@ mod tests {
         mailbox_name(b"a/../b");
         maildir_mirror_state(b"gradwell-mirror v1\nepoch 4\nstale 1\n");
         maildir_mirror_state(b"gradwell-mirror v1\nepoch 99999999999999999999\nstale 0\n");
+        maildir_placement_map(b"gradwell-placement v1\ndefault 0\nuser bob 1\nmoving bob 0\n");
+        maildir_placement_map(b"gradwell-placement v1\ndefault 18446744073709551616\n");
     }
 
     proptest::proptest! {
@@ -121,6 +135,7 @@ mod tests {
             maildir_keywords(&data);
             mailbox_name(&data);
             maildir_mirror_state(&data);
+            maildir_placement_map(&data);
         }
 
         #[test]

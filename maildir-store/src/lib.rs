@@ -7,6 +7,7 @@
 //! - [`maildir::Maildir`] keeps every user as a Maildir++ tree that Dovecot opens with the same
 //!   UIDs, flags and keywords (see that module for the on-disk format and durability rules).
 //! - [`mirror::Mirror`] keeps every mailbox on two replicas, fencing a failed one.
+//! - [`placement::Placement`] spreads users over several mirror sets and moves them live.
 //! - [`conformance`] is one behaviour suite that any implementation runs with
 //!   [`conformance_suite!`].
 //!
@@ -36,6 +37,7 @@ mod mailbox_name;
 pub mod maildir;
 mod memory;
 pub mod mirror;
+pub mod placement;
 mod pop3;
 mod store;
 mod types;

@@ -10,7 +10,7 @@ use crate::{
     error::StoreError,
     mailbox_name::MailboxName,
     pop3::default_uidl,
-    store::{MailStore, check_rename, select_part, with_crlf},
+    store::{MailStore, check_rename, rename_inbox, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags,
         Keyword, MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry,
@@ -175,6 +175,22 @@ impl MemStore {
             }
         }
         mb.highest_modseq = mb.highest_modseq.max(modseq);
+        Ok(())
+    }
+
+    /// Scrub repair: empties a mailbox, tombstones too, as if it never held a message.
+    pub(crate) fn reset_mailbox(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        mb.messages.clear();
+        mb.vanished.clear();
+        mb.keywords.clear();
+        mb.uid_next = Uid::MIN;
+        mb.highest_modseq = ModSeq::new(1);
         Ok(())
     }
 
@@ -391,6 +407,9 @@ impl MailStore for MemStore {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
+        if from.is_inbox() {
+            return rename_inbox(self, user, to);
+        }
         check_rename(from, to)?;
         let mut state = self.lock();
         let tree = state.user(user);

@@ -19,7 +19,8 @@ use crate::{
 /// lives only in one process's memory. Async callers run calls on a blocking pool.
 ///
 /// Contract shared by every implementation (checked by [`crate::conformance`]):
-/// - `INBOX` always exists for a user; it cannot be deleted or renamed.
+/// - `INBOX` always exists for a user; it cannot be deleted, and renaming it moves its
+///   messages to the new mailbox and leaves it empty (RFC 3501 §6.3.5).
 /// - UIDs only grow; a UID is never given to two messages; UIDVALIDITY survives renames.
 /// - A call that returns `Ok` after changing messages has made the change durable (for
 ///   Maildir: files and directory entries fsynced; flag changes as documented in
@@ -43,7 +44,9 @@ pub trait MailStore: Send + Sync {
     /// Deletes a mailbox without children, with its messages.
     fn delete_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError>;
 
-    /// Renames a mailbox and all its children, keeping UIDVALIDITY and UIDs.
+    /// Renames a mailbox and all its children, keeping UIDVALIDITY and UIDs. Renaming INBOX
+    /// creates `to` and moves INBOX's messages into it (new UIDs there, RFC 3501 §6.3.5);
+    /// INBOX stays, empty, with its children. Nothing can be renamed to INBOX.
     fn rename_mailbox(
         &self,
         user: &UserId,
@@ -204,6 +207,32 @@ impl<R: Read> Read for CrlfReader<R> {
         }
         Ok(n)
     }
+}
+
+/// RENAME of INBOX (RFC 3501 §6.3.5): "It moves all messages in INBOX to a new mailbox with
+/// the given name, leaving INBOX empty." INBOX keeps its UIDVALIDITY and UIDNEXT; its
+/// children stay where they are. Each message moves atomically (RFC 6851); a message
+/// delivered while the rename runs may stay in INBOX.
+pub(crate) fn rename_inbox<S: MailStore + ?Sized>(
+    store: &S,
+    user: &UserId,
+    to: &MailboxName,
+) -> Result<(), StoreError> {
+    if to.is_inbox() {
+        return Err(StoreError::InboxIsSpecial);
+    }
+    store.create_mailbox(user, to, None)?;
+    let inbox = MailboxName::inbox();
+    let uids: Vec<Uid> = store
+        .open(user, &inbox)?
+        .messages
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    if !uids.is_empty() {
+        store.move_messages(user, &inbox, &uids, to)?;
+    }
+    Ok(())
 }
 
 /// The checks every RENAME makes before touching anything.

@@ -61,6 +61,7 @@
 //! - Header and MIME offsets: only the header length of messages we delivered is cached;
 //!   MIME structure is left to the caller (mail-parser, cached by the server).
 
+mod check;
 mod deliver;
 pub(crate) mod filename;
 pub(crate) mod index;

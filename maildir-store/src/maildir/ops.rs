@@ -18,7 +18,7 @@ use crate::{
         user_files,
     },
     pop3::default_uidl,
-    store::{CrlfReader, MailStore, check_rename, select_part, with_crlf},
+    store::{CrlfReader, MailStore, check_rename, rename_inbox, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate,
         MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage,
@@ -80,7 +80,11 @@ impl Maildir {
     }
 
     /// The directory of an existing mailbox.
-    fn mailbox_dir(&self, user: &UserId, name: &MailboxName) -> Result<PathBuf, StoreError> {
+    pub(super) fn mailbox_dir(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+    ) -> Result<PathBuf, StoreError> {
         let dir = layout::mailbox_path(&self.user_dir(user)?, name)?;
         if !dir.join("cur").is_dir() {
             return Err(StoreError::NoSuchMailbox);
@@ -289,7 +293,9 @@ impl Maildir {
                 continue;
             }
             let new = change.apply(&m.flags);
-            if new == m.flags {
+            // Resync asks for exactly this modseq: an equal flag set at another modseq
+            // still changes.
+            if new == m.flags && fixed.is_none_or(|f| f.get() == m.modseq) {
                 out.updated
                     .push(FlagUpdate::new(uid(u)?, new, ModSeq::new(m.modseq), false));
                 continue;
@@ -417,7 +423,7 @@ impl Maildir {
     }
 
     /// Gives the mailbox the UIDVALIDITY `v` if it never held a message (see
-    /// [`crate::mirror::Replica::adopt_uid_validity`]).
+    /// [`crate::mirror::Restore::adopt_uid_validity`]).
     pub(crate) fn adopt_uid_validity(
         &self,
         user: &UserId,
@@ -623,6 +629,9 @@ impl MailStore for Maildir {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
+        if from.is_inbox() {
+            return rename_inbox(self, user, to);
+        }
         check_rename(from, to)?;
         let user_dir = self.user_dir(user)?;
         self.mailbox_dir(user, from)?;

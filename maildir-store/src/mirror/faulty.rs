@@ -6,7 +6,7 @@ use std::{
     sync::{Condvar, Mutex, MutexGuard},
 };
 
-use super::replica::Replica;
+use super::replica::{Replica, Restore};
 use crate::{
     AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, Flags, MailStore,
     MailboxInfo, MailboxName, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage, ReadPart,
@@ -135,11 +135,6 @@ impl<S: Replica> FaultyStore<S> {
 }
 
 impl<S: Replica> Replica for FaultyStore<S> {
-    fn users(&self) -> Result<Vec<UserId>, StoreError> {
-        self.enter(false)?;
-        self.inner.users()
-    }
-
     fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
         self.enter(false)?;
         self.inner.read_mirror_state()
@@ -148,6 +143,13 @@ impl<S: Replica> Replica for FaultyStore<S> {
     fn write_mirror_state(&self, text: &str) -> Result<(), StoreError> {
         self.enter_call(true, true)?;
         self.inner.write_mirror_state(text)
+    }
+}
+
+impl<S: Replica> Restore for FaultyStore<S> {
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
+        self.enter(false)?;
+        self.inner.users()
     }
 
     fn adopt_uid_validity(
@@ -192,6 +194,16 @@ impl<S: Replica> Replica for FaultyStore<S> {
     ) -> Result<(), StoreError> {
         self.enter(true)?;
         self.inner.restore_expunge(user, name, uids, modseq)
+    }
+
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
+        self.enter(false)?;
+        self.inner.check_mailbox(user, name)
+    }
+
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.reset_mailbox(user, name)
     }
 }
 

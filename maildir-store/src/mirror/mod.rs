@@ -9,7 +9,7 @@
 //! the mirror compares what the two sides answered and fences the secondary if they ever
 //! disagree, so a client never sees two identities for one message (M5). Each replica
 //! creates a new mailbox (or a user's INBOX) itself; the mirror then gives the secondary the
-//! primary's UIDVALIDITY ([`Replica::adopt_uid_validity`]).
+//! primary's UIDVALIDITY ([`Restore::adopt_uid_validity`]).
 //!
 //! A full queue makes the writer wait, up to the deadline, for room (backpressure); only a
 //! replica that stays full that long counts as hung.
@@ -61,27 +61,44 @@
 //!   writing the same user through their own `Mirror`s can apply changes in different orders
 //!   on the two replicas; the answers then disagree and the secondary is fenced (safe, but a
 //!   needless resync). A cross-process per-user lock is later work.
-//! - Health is per process: a fence is recorded durably on the survivor, but another
-//!   process serving the same set learns of it only when its own calls fail or when it
-//!   restarts (it then reads the record). Until then it keeps writing to both replicas, which
-//!   is safe for its own acknowledgements; a double fault seen differently by two processes
-//!   ends as split brain, refused at the next start. Sharing health between front-ends
-//!   (re-reading the records) is later work.
+//! - Health is shared between processes through the records, with a delay: a fence is
+//!   recorded durably on the survivor, and another process serving the same set adopts it
+//!   when it next re-reads the records ([`Mirror::refresh_health`], before a write at most
+//!   every [`Options::health_refresh`], default 1 s). Until then it keeps writing to both
+//!   replicas, which is safe for its own acknowledgements; a double fault seen differently
+//!   by two processes inside that window ends as split brain, refused at the next start
+//!   and repaired with [`Mirror::merge_split`].
 //! - APPEND reads the whole message into memory once (both replicas need it); the caller's
 //!   message size limit bounds it.
 //! - Resync of an INBOX whose UIDVALIDITY differs and that already holds mail, or of a
 //!   mailbox where one UID names different messages on the two sides, is refused
 //!   ([`StoreError::ReplicasDiverged`]); rebuilding such a mailbox is operator work for now.
 //!
-//! # Not yet (later work)
-//! Merge by message identity after a double fault (split brain is refused instead), the
-//! verify-and-repair scrub (only [`differences`] and [`Mirror::rejoin_verified`] exist), and
-//! placement/live moves between mirror sets.
+//! # Double fault
+//! A set refused as split brain (both sides took writes) is brought back by an operator with
+//! [`Mirror::merge_split`]: a merge by message identity in the manner of Cyrus (conflicting
+//! messages get fresh UIDs after the last one, UIDVALIDITY is kept, expunges are honoured,
+//! no message is dropped), then a resync and rejoin ([`MergeReport`]).
+//!
+//! # Scrub
+//! [`Mirror::scrub`] is a separate verify-and-repair pass over a serving set: each replica's
+//! control files against its message files, then both replicas' metadata and message
+//! checksums compared; a side the evidence names damaged is fenced, its damaged mailboxes are
+//! refilled from the other side, and it is readmitted once equal. Progress goes to a
+//! callback; the [`ScrubReport`] lists every finding.
+//!
+//! # Several sets
+//! A whole `Mirror` is a [`Restore`] store (restore calls go to both replicas like any
+//! write), so [`crate::placement::Placement`] can spread users over several sets and move a
+//! user live from one set to another with the same identifiers.
 
+mod as_restore;
 mod compare;
 mod faulty;
+mod merge;
 mod replica;
 mod resync;
+mod scrub;
 mod state;
 mod unavailable;
 mod worker;
@@ -93,11 +110,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub(crate) use self::compare::metadata_differences;
 pub use self::{
     compare::differences,
     faulty::{Fault, FaultyStore, Scope},
-    replica::{MIRROR_STATE_FILE, Replica},
+    merge::MergeReport,
+    replica::{MIRROR_STATE_FILE, Replica, Restore},
     resync::ResyncReport,
+    scrub::{ScrubFinding, ScrubProgress, ScrubReport},
     unavailable::Unavailable,
 };
 use self::{
@@ -162,6 +182,10 @@ pub struct Options {
     /// Users whose INBOX this process has already aligned on both replicas (default 100,000;
     /// beyond it the set is cleared, and each user is aligned once more on next use).
     pub remembered_users: usize,
+    /// How often a write first re-reads both mirror-state records, to learn of a fence or a
+    /// rejoin another process (front-end) sharing the replicas recorded (default 1 s; zero
+    /// re-reads before every write). See [`Mirror::refresh_health`].
+    pub health_refresh: Duration,
 }
 
 impl Default for Options {
@@ -172,6 +196,7 @@ impl Default for Options {
             queue_depth: 64,
             trust_lone_replica: false,
             remembered_users: 100_000,
+            health_refresh: Duration::from_secs(1),
         }
     }
 }
@@ -218,6 +243,8 @@ pub struct Mirror {
     barrier: RwLock<()>,
     /// Users whose INBOX has the same UIDVALIDITY on both sides (see [`Mirror::ensure_user`]).
     aligned: Mutex<HashSet<UserId>>,
+    /// When the records were last re-read (see [`Mirror::refresh_health`]).
+    refreshed: Mutex<Instant>,
 }
 
 /// What one replica answered to one call.
@@ -277,6 +304,33 @@ impl Mirror {
         secondary: Arc<dyn Replica>,
         options: Options,
     ) -> Result<Self, StoreError> {
+        let mirror = Self::with_workers(primary, secondary, options)?;
+        mirror.start_up()?;
+        Ok(mirror)
+    }
+
+    /// A pairing that copies one store into another with the same identifiers (a move
+    /// between mirror sets): `target` starts fenced, as a resync target, in memory only;
+    /// nothing is recorded on either side.
+    pub(crate) fn pairing(
+        source: Arc<dyn Replica>,
+        target: Arc<dyn Replica>,
+        options: Options,
+    ) -> Result<Self, StoreError> {
+        let pair = Self::with_workers(source, target, options)?;
+        pair.lock_health().fenced[Side::Secondary.index()] = Some(Fenced {
+            reason: "copy target".into(),
+            epoch: 0,
+        });
+        Ok(pair)
+    }
+
+    /// The set's threads and state, before either record is read.
+    fn with_workers(
+        primary: Arc<dyn Replica>,
+        secondary: Arc<dyn Replica>,
+        options: Options,
+    ) -> Result<Self, StoreError> {
         let start = |name: &str, r: Arc<dyn Replica>| {
             Worker::start(name, r, options.workers_per_replica, options.queue_depth)
                 .map_err(StoreError::io("starting mirror worker threads"))
@@ -292,9 +346,9 @@ impl Mirror {
             fencing: Mutex::new(()),
             users: Mutex::new(HashMap::new()),
             aligned: Mutex::new(HashSet::new()),
+            refreshed: Mutex::new(Instant::now()),
             barrier: RwLock::new(()),
         };
-        mirror.start_up()?;
         Ok(mirror)
     }
 
@@ -494,7 +548,54 @@ impl Mirror {
         call: Call<R>,
     ) -> Result<R, StoreError> {
         self.ensure_user(user)?;
+        self.refresh_if_due();
         self.with_user(user, || self.write_locked(call))
+    }
+
+    fn refresh_if_due(&self) {
+        {
+            let mut at = self.refreshed.lock().unwrap_or_else(|e| e.into_inner());
+            if at.elapsed() < self.options.health_refresh {
+                return;
+            }
+            *at = Instant::now();
+        }
+        // A record that cannot be read now is the next write's business: that write fences.
+        let _ = self.refresh_health();
+    }
+
+    /// Re-reads the mirror-state record of each serving replica and adopts what another
+    /// process sharing these replicas recorded there since (an epoch newer than ours): a side
+    /// it fenced stops getting writes here too; a rejoin (recorded on the survivor last, so
+    /// seeing it there means both sides have it) readmits a side this process had fenced.
+    /// A fenced replica's record is not read (it may be hung). Writes call this every
+    /// [`Options::health_refresh`]; it never writes a record, so it cannot fence anything.
+    pub fn refresh_health(&self) -> Result<(), StoreError> {
+        let _one_at_a_time = self.fencing.lock().unwrap_or_else(|e| e.into_inner());
+        for side in Side::BOTH {
+            if self.is_fenced(side) {
+                continue;
+            }
+            let text = self.on(side, Arc::new(|r: &dyn Replica| r.read_mirror_state()))?;
+            let Some(record) = text.and_then(|t| Record::parse(&t)) else {
+                continue;
+            };
+            let mut h = self.lock_health();
+            if record.epoch <= h.epoch {
+                continue;
+            }
+            h.epoch = record.epoch;
+            match record.stale {
+                Some(stale) => {
+                    h.fenced[stale.index()] = Some(Fenced {
+                        reason: "fenced by another process sharing the replicas".into(),
+                        epoch: record.epoch,
+                    });
+                }
+                None => h.fenced = [None, None],
+            }
+        }
+        Ok(())
     }
 
     /// Makes sure the user's INBOX has one UIDVALIDITY on both sides before anything else
@@ -675,6 +776,10 @@ impl MailStore for Mirror {
         from: &MailboxName,
         to: &MailboxName,
     ) -> Result<(), StoreError> {
+        if from.is_inbox() {
+            // Through the mirror's own calls, so the new mailbox gets one UIDVALIDITY.
+            return crate::store::rename_inbox(self, user, to);
+        }
         let (u, f, t) = (user.clone(), from.clone(), to.clone());
         self.write(user, Arc::new(move |r| r.rename_mailbox(&u, &f, &t)))
     }

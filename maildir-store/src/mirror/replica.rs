@@ -18,17 +18,11 @@ use crate::{
 /// The file in a Maildir replica root that holds the mirror-set record.
 pub const MIRROR_STATE_FILE: &str = "gradwell-mirror-state";
 
-/// One replica of a mirror set: a [`MailStore`] that can also keep the set's state record
-/// (epoch and which side is stale) durably, on the same disk array as its mail, so the record
-/// is lost exactly when the mail is.
-pub trait Replica: MailStore {
-    /// The record last written with [`Replica::write_mirror_state`], or `None` if this replica
-    /// never had one. A missing or unmounted replica root is an error, not `None` (M4).
-    fn read_mirror_state(&self) -> Result<Option<String>, StoreError>;
-
-    /// Replaces the record durably: when this returns `Ok` the new text survives a crash.
-    fn write_mirror_state(&self, text: &str) -> Result<(), StoreError>;
-
+/// What a store must offer so that a resync, a scrub or a move between mirror sets can copy
+/// mail into it with the source's identifiers: same UIDVALIDITY, UIDs, flags and MODSEQs.
+/// Maildir and MemStore replicas offer it, and so does a whole [`Mirror`](super::Mirror)
+/// (forwarded to both its replicas), which is what lets a user move between sets.
+pub trait Restore: MailStore {
     /// Every user with a tree on this replica (resync walks them all).
     fn users(&self) -> Result<Vec<UserId>, StoreError>;
 
@@ -75,9 +69,60 @@ pub trait Replica: MailStore {
         uids: &[Uid],
         modseq: ModSeq,
     ) -> Result<(), StoreError>;
+
+    /// Scrub: problems this replica finds in its own copy of a mailbox without asking its
+    /// peer — control files that do not parse, a listed message whose file is gone, a file
+    /// whose length is not the one its name records. Empty when sound.
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError>;
+
+    /// Scrub repair: empties the mailbox on this replica (messages, expunge tombstones,
+    /// control files), leaving it in place and never having held a message, so a resync
+    /// refills it with the peer's identifiers. The mirror calls it only on a fenced replica.
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError>;
+}
+
+/// One replica of a mirror set: a [`MailStore`] that can also keep the set's state record
+/// (epoch and which side is stale) durably, on the same disk array as its mail, so the record
+/// is lost exactly when the mail is.
+pub trait Replica: Restore {
+    /// The record last written with [`Replica::write_mirror_state`], or `None` if this replica
+    /// never had one. A missing or unmounted replica root is an error, not `None` (M4).
+    fn read_mirror_state(&self) -> Result<Option<String>, StoreError>;
+
+    /// Replaces the record durably: when this returns `Ok` the new text survives a crash.
+    fn write_mirror_state(&self, text: &str) -> Result<(), StoreError>;
 }
 
 impl Replica for Maildir {
+    fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
+        self.check_replica_root()?;
+        match fs::read_to_string(self.ctx.root.join(MIRROR_STATE_FILE)) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("reading mirror state")(e)),
+        }
+    }
+
+    fn write_mirror_state(&self, text: &str) -> Result<(), StoreError> {
+        self.check_replica_root()?;
+        let target = self.ctx.root.join(MIRROR_STATE_FILE);
+        // The dotlock file is written, fsynced and renamed over the record: readers see the
+        // old record or the new one, never a torn one.
+        let lock = DotLock::acquire(&target, &self.ctx.lock_policy())?;
+        lock.replace_target(text.as_bytes(), self.ctx.options.fsync)?;
+        self.ctx.fsync_path(&self.ctx.root)
+    }
+}
+
+impl Restore for Maildir {
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
+        Maildir::check_mailbox(self, user, name)
+    }
+
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        Maildir::reset_mailbox(self, user, name)
+    }
+
     fn users(&self) -> Result<Vec<UserId>, StoreError> {
         self.check_replica_root()?;
         let entries =
@@ -96,25 +141,6 @@ impl Replica for Maildir {
         }
         out.sort();
         Ok(out)
-    }
-
-    fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
-        self.check_replica_root()?;
-        match fs::read_to_string(self.ctx.root.join(MIRROR_STATE_FILE)) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io("reading mirror state")(e)),
-        }
-    }
-
-    fn write_mirror_state(&self, text: &str) -> Result<(), StoreError> {
-        self.check_replica_root()?;
-        let target = self.ctx.root.join(MIRROR_STATE_FILE);
-        // The dotlock file is written, fsynced and renamed over the record: readers see the
-        // old record or the new one, never a torn one.
-        let lock = DotLock::acquire(&target, &self.ctx.lock_policy())?;
-        lock.replace_target(text.as_bytes(), self.ctx.options.fsync)?;
-        self.ctx.fsync_path(&self.ctx.root)
     }
 
     fn adopt_uid_validity(
@@ -166,10 +192,6 @@ impl Replica for Maildir {
 }
 
 impl Replica for MemStore {
-    fn users(&self) -> Result<Vec<UserId>, StoreError> {
-        Ok(self.user_ids())
-    }
-
     fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
         Ok(self.mirror_state())
     }
@@ -177,6 +199,21 @@ impl Replica for MemStore {
     fn write_mirror_state(&self, text: &str) -> Result<(), StoreError> {
         self.set_mirror_state(text.to_owned());
         Ok(())
+    }
+}
+
+impl Restore for MemStore {
+    /// Nothing to check: a memory store has no control files apart from its messages.
+    fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
+        self.open(user, name).map(|_| Vec::new())
+    }
+
+    fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        MemStore::reset_mailbox(self, user, name)
+    }
+
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
+        Ok(self.user_ids())
     }
 
     fn adopt_uid_validity(

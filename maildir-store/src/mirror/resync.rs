@@ -8,7 +8,7 @@
 //! modseq zero follows, and if that fails too the mailbox is reported diverged and the
 //! replica stays fenced.
 //!
-//! Everything is copied with the survivor's identifiers ([`Replica::restore_message`] and
+//! Everything is copied with the survivor's identifiers ([`Restore::restore_message`] and
 //! friends): same UIDs, flags, INTERNALDATEs and MODSEQs, and tombstones for every UID the
 //! survivor expunged, so an expunged message never comes back and no UID is handed out twice.
 //! Data only ever flows from the survivor to the fenced side; nothing on the survivor is
@@ -164,6 +164,14 @@ impl Mirror {
                 self.verify_bytes(user, stale, good)?;
             }
         }
+        self.readmit(stale, good)?;
+        Ok(report)
+    }
+
+    /// Readmits a levelled replica: a new epoch with no stale side is recorded on it first
+    /// and then on the survivor, so a crash in between still leaves the survivor's record
+    /// naming it stale. The caller holds the write barrier.
+    pub(super) fn readmit(&self, stale: Side, good: Side) -> Result<(), StoreError> {
         let epoch = self.lock_health().epoch + 1;
         let record = Record { epoch, stale: None };
         for side in [stale, good] {
@@ -175,10 +183,10 @@ impl Mirror {
         let mut h = self.lock_health();
         h.epoch = epoch;
         h.fenced = [None, None];
-        Ok(report)
+        Ok(())
     }
 
-    fn resync_locked(
+    pub(super) fn resync_locked(
         &self,
         user: &UserId,
         stale: Side,
@@ -246,7 +254,7 @@ impl Mirror {
         self.on(stale, Arc::new(move |r| r.delete_mailbox(&u, &n)))
     }
 
-    fn view(
+    pub(super) fn view(
         &self,
         side: Side,
         user: &UserId,

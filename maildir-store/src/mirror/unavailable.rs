@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use super::replica::Replica;
+use super::replica::{Replica, Restore};
 use crate::{
     AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, Flags, MailStore,
     MailboxInfo, MailboxName, MailboxView, MessageMeta, ModSeq, Pop3Entry, QuotaUsage, ReadPart,
@@ -33,15 +33,17 @@ impl Unavailable {
 }
 
 impl Replica for Unavailable {
-    fn users(&self) -> Result<Vec<UserId>, StoreError> {
-        self.fail()
-    }
-
     fn read_mirror_state(&self) -> Result<Option<String>, StoreError> {
         self.fail()
     }
 
     fn write_mirror_state(&self, _: &str) -> Result<(), StoreError> {
+        self.fail()
+    }
+}
+
+impl Restore for Unavailable {
+    fn users(&self) -> Result<Vec<UserId>, StoreError> {
         self.fail()
     }
 
@@ -82,6 +84,14 @@ impl Replica for Unavailable {
         _: &[Uid],
         _: ModSeq,
     ) -> Result<(), StoreError> {
+        self.fail()
+    }
+
+    fn check_mailbox(&self, _: &UserId, _: &MailboxName) -> Result<Vec<String>, StoreError> {
+        self.fail()
+    }
+
+    fn reset_mailbox(&self, _: &UserId, _: &MailboxName) -> Result<(), StoreError> {
         self.fail()
     }
 }
