@@ -8,7 +8,7 @@ use std::{
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{accounts::userdb::admin, config::Config, quickstart, serve};
+use crate::{accounts::userdb::admin, config::Config, moves, quickstart, serve};
 
 /// Gradwell Mail: POP3 and inbound SMTP over Dovecot-compatible Maildir.
 #[derive(Debug, Parser)]
@@ -73,6 +73,17 @@ enum UserAction {
     },
     /// List login names.
     List,
+    /// Move a user's mail to another mirror set (numbered from 0 in `storage.mirror_sets`),
+    /// live through the running server, or directly when no server runs (needs --config).
+    Move {
+        /// Login name.
+        name: String,
+        /// The mirror set to move to.
+        set: usize,
+        /// Seconds to wait for a running server to finish the move.
+        #[arg(long, default_value_t = 600)]
+        wait_secs: u64,
+    },
 }
 
 /// Runs the parsed command.
@@ -84,6 +95,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             users_file,
             action,
         } => {
+            if let UserAction::Move {
+                name,
+                set,
+                wait_secs,
+            } = &action
+            {
+                let Some(config) = config else {
+                    anyhow::bail!("name the configuration with --config to move a user");
+                };
+                let wait = std::time::Duration::from_secs(*wait_secs);
+                let done = moves::move_user(&Config::load(&config)?.storage, name, *set, wait)?;
+                println!("{done}");
+                return Ok(());
+            }
             let path = match (config, users_file) {
                 (Some(c), _) => Config::load(&c)?.users_file,
                 (None, Some(u)) => u,
@@ -93,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 UserAction::Add { name } => admin::add(&path, &name, &read_password()?),
                 UserAction::Passwd { name } => admin::passwd(&path, &name, &read_password()?),
                 UserAction::Del { name } => admin::del(&path, &name),
+                UserAction::Move { .. } => unreachable!("handled above"),
                 UserAction::List => {
                     for name in admin::list(&path)? {
                         println!("{name}");

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod logging;
+pub mod moves;
 pub mod net;
 pub mod pop3;
 pub mod queue;
