@@ -92,23 +92,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Verb::Serve { config } => serve::run(Config::load(&config)?),
         Verb::User {
             config,
+            action:
+                UserAction::Move {
+                    name,
+                    set,
+                    wait_secs,
+                },
+            ..
+        } => {
+            let Some(config) = config else {
+                anyhow::bail!("name the configuration with --config to move a user");
+            };
+            let wait = std::time::Duration::from_secs(wait_secs);
+            println!(
+                "{}",
+                moves::move_user(&Config::load(&config)?.storage, &name, set, wait)?
+            );
+            Ok(())
+        }
+        Verb::User {
+            config,
             users_file,
             action,
         } => {
-            if let UserAction::Move {
-                name,
-                set,
-                wait_secs,
-            } = &action
-            {
-                let Some(config) = config else {
-                    anyhow::bail!("name the configuration with --config to move a user");
-                };
-                let wait = std::time::Duration::from_secs(*wait_secs);
-                let done = moves::move_user(&Config::load(&config)?.storage, name, *set, wait)?;
-                println!("{done}");
-                return Ok(());
-            }
             let path = match (config, users_file) {
                 (Some(c), _) => Config::load(&c)?.users_file,
                 (None, Some(u)) => u,
@@ -118,7 +124,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 UserAction::Add { name } => admin::add(&path, &name, &read_password()?),
                 UserAction::Passwd { name } => admin::passwd(&path, &name, &read_password()?),
                 UserAction::Del { name } => admin::del(&path, &name),
-                UserAction::Move { .. } => unreachable!("handled above"),
+                // Served by the arm above (it needs the whole configuration, not only the
+                // users file); kept an error should that arm ever stop matching.
+                UserAction::Move { .. } => anyhow::bail!("`user move` needs --config"),
                 UserAction::List => {
                     for name in admin::list(&path)? {
                         println!("{name}");

@@ -9,7 +9,7 @@
 //! - [`smtp`] and [`pop3`]: protocol sessions on smtp-proto and pop3-proto, one file per
 //!   command (group).
 //! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
-//!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror set.
+//!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror sets; [`moves`]: moving a user between sets.
 //! - [`cli`], [`serve`], [`quickstart`]: the commands.
 //! - [`queue`] and [`relay`]: the outbound queue of submitted mail and the client that hands
 //!   it to the smart host.
