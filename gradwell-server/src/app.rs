@@ -7,12 +7,13 @@ use std::{
 };
 
 use anyhow::Context;
-use maildir_store::{MailStore, UserId, mirror::Mirror};
+use maildir_store::{MailStore, UserId, mirror::Mirror, placement::Placement};
 use tokio_rustls::TlsAcceptor;
 
 use crate::{
     accounts::{aliases::Aliases, penalty::Penalty, userdb::UserDb},
     config::Config,
+    moves,
     net::{conn::Timeouts, limits::PerIp, tls},
     queue::store::Queue,
     smtp::rate::RateLimiter,
@@ -39,6 +40,12 @@ pub struct App {
     pub pop3_locked: Mutex<HashSet<UserId>>,
     /// The mirror behind `store` when the set has two replica roots (health, resync).
     pub mirror: Option<Arc<Mirror>>,
+    /// The placement behind `store` when there are several mirror sets (moves, `set_of`).
+    pub placement: Option<Arc<Placement>>,
+    /// This server's registration as serving the placed users (`gradwell user move`).
+    _serving: Option<moves::Serving>,
+    /// Each mirror set's mirror, in config order (`None` for a one-root set).
+    pub set_mirrors: Vec<Option<Arc<Mirror>>>,
     /// The outbound queue, on every replica root of the first mirror set.
     pub queue: Arc<Queue>,
     /// Submission rate limits per authenticated user.
@@ -62,7 +69,15 @@ impl App {
             Some(path) => Aliases::load(path).context("key `aliases_file`")?,
             None => Aliases::default(),
         };
+        // Several sets: register first, so an offline move ends before the map is read.
+        let serving = match config.storage.mirror_sets.len() {
+            1 => None,
+            _ => Some(moves::register(&config.storage, &config.hostname)?),
+        };
         let opened = storage::open(&config.storage)?;
+        if let Some(placement) = &opened.placement {
+            moves::watch(Arc::downgrade(placement), config.storage.clone())?;
+        }
         let tls = match &config.tls {
             Some(files) => Some(tls::acceptor(&files.cert, &files.key)?),
             None => None,
@@ -88,21 +103,37 @@ impl App {
             tls,
             pop3_locked: Mutex::new(HashSet::new()),
             mirror: opened.mirror,
+            placement: opened.placement,
+            _serving: serving,
+            set_mirrors: opened.set_mirrors,
             config,
         }))
     }
 
-    /// The replica roots that are not fenced (all of them for a one-root set), where
-    /// cross-process locks such as the POP3 maildrop lock are taken.
-    pub fn healthy_roots(&self) -> Vec<std::path::PathBuf> {
+    /// The replica roots of `user`'s mirror set that are not fenced (all of them for a
+    /// one-root set), where cross-process locks such as the POP3 maildrop lock are taken.
+    /// With several sets, a user not placed yet is placed on the default set first, so the
+    /// lock is on the roots their mail will be on.
+    pub fn healthy_roots(&self, user: &UserId) -> Vec<std::path::PathBuf> {
+        let set = match &self.placement {
+            Some(p) => match p.set_of(user) {
+                Some(set) => set,
+                // Placing happens at first use; a cheap call makes it happen now.
+                None => {
+                    let _ = self.store.quota_usage(user);
+                    p.set_of(user).unwrap_or_else(|| p.default_set())
+                }
+            },
+            None => 0,
+        };
         let roots = self
             .config
             .storage
             .mirror_sets
-            .first()
+            .get(set)
             .cloned()
             .unwrap_or_default();
-        let Some(mirror) = &self.mirror else {
+        let Some(Some(mirror)) = self.set_mirrors.get(set) else {
             return roots;
         };
         let status = mirror.status();

@@ -8,7 +8,7 @@ use std::{
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::{accounts::userdb::admin, config::Config, quickstart, serve};
+use crate::{accounts::userdb::admin, config::Config, moves, quickstart, serve};
 
 /// Gradwell Mail: POP3 and inbound SMTP over Dovecot-compatible Maildir.
 #[derive(Debug, Parser)]
@@ -73,12 +73,43 @@ enum UserAction {
     },
     /// List login names.
     List,
+    /// Move a user's mail to another mirror set (numbered from 0 in `storage.mirror_sets`),
+    /// live through the running server, or directly when no server runs (needs --config).
+    Move {
+        /// Login name.
+        name: String,
+        /// The mirror set to move to.
+        set: usize,
+        /// Seconds to wait for a running server to finish the move.
+        #[arg(long, default_value_t = 600)]
+        wait_secs: u64,
+    },
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Verb::Serve { config } => serve::run(Config::load(&config)?),
+        Verb::User {
+            config,
+            action:
+                UserAction::Move {
+                    name,
+                    set,
+                    wait_secs,
+                },
+            ..
+        } => {
+            let Some(config) = config else {
+                anyhow::bail!("name the configuration with --config to move a user");
+            };
+            let wait = std::time::Duration::from_secs(wait_secs);
+            println!(
+                "{}",
+                moves::move_user(&Config::load(&config)?.storage, &name, set, wait)?
+            );
+            Ok(())
+        }
         Verb::User {
             config,
             users_file,
@@ -93,6 +124,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 UserAction::Add { name } => admin::add(&path, &name, &read_password()?),
                 UserAction::Passwd { name } => admin::passwd(&path, &name, &read_password()?),
                 UserAction::Del { name } => admin::del(&path, &name),
+                // Served by the arm above (it needs the whole configuration, not only the
+                // users file); kept an error should that arm ever stop matching.
+                UserAction::Move { .. } => anyhow::bail!("`user move` needs --config"),
                 UserAction::List => {
                     for name in admin::list(&path)? {
                         println!("{name}");

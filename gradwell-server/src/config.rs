@@ -98,7 +98,16 @@ pub struct Storage {
     /// stale).
     #[serde(default)]
     pub mirror_trust_lone_replica: bool,
+    /// Several sets: the placement map naming each user's set (default
+    /// `.gradwell-placement` in the first set's first replica root; see
+    /// [`Storage::placement_path`]).
+    #[serde(default)]
+    pub placement_file: Option<PathBuf>,
 }
+
+/// The placement map's name in the first set's first replica root (a leading dot is never a
+/// user name, so Dovecot and the store never take it for a user's tree).
+pub const PLACEMENT_FILE: &str = ".gradwell-placement";
 
 fn yes() -> bool {
     true
@@ -117,6 +126,20 @@ fn mirror_queue_depth() -> usize {
 }
 
 impl Storage {
+    /// Where the placement map is: `placement_file`, or `.gradwell-placement` in the first
+    /// set's first replica root.
+    pub fn placement_path(&self) -> PathBuf {
+        match &self.placement_file {
+            Some(p) => p.clone(),
+            None => self
+                .mirror_sets
+                .first()
+                .and_then(|set| set.first())
+                .map(|root| root.join(PLACEMENT_FILE))
+                .unwrap_or_else(|| PathBuf::from(PLACEMENT_FILE)),
+        }
+    }
+
     /// The mirrored store's options from these keys.
     pub fn mirror_options(&self) -> maildir_store::mirror::Options {
         let mut o = maildir_store::mirror::Options::default();
@@ -335,22 +358,29 @@ impl Config {
 
     fn check_storage(&self) -> anyhow::Result<()> {
         let s = &self.storage;
-        match s.mirror_sets.as_slice() {
-            [] => bail!("key `storage.mirror_sets`: list one mirror set"),
-            [set] if set.is_empty() => {
-                bail!("key `storage.mirror_sets`: a set needs a replica root")
+        if s.mirror_sets.is_empty() {
+            bail!("key `storage.mirror_sets`: list one mirror set");
+        }
+        for set in &s.mirror_sets {
+            match set.as_slice() {
+                [] => bail!("key `storage.mirror_sets`: a set needs a replica root"),
+                [a, b] if a == b => {
+                    bail!("key `storage.mirror_sets`: the two replica roots must differ")
+                }
+                [_] | [_, _] => {}
+                _ => bail!(
+                    "key `storage.mirror_sets`: a mirror set has one or two replica roots, not {}",
+                    set.len()
+                ),
             }
-            [set] if set.len() > 2 => bail!(
-                "key `storage.mirror_sets`: a mirror set has one or two replica roots, not {}",
-                set.len()
-            ),
-            [set] if set.len() == 2 && set[0] == set[1] => {
-                bail!("key `storage.mirror_sets`: the two replica roots must differ")
-            }
-            [_] => {}
-            _ => bail!(
-                "key `storage.mirror_sets`: several mirror sets need per-user placement, which is not built yet; list one set"
-            ),
+        }
+        let mut roots: Vec<&PathBuf> = s.mirror_sets.iter().flatten().collect();
+        roots.sort();
+        if roots.windows(2).any(|w| w[0] == w[1]) {
+            bail!("key `storage.mirror_sets`: a replica root belongs to one set only");
+        }
+        if s.placement_file.is_some() && s.mirror_sets.len() == 1 {
+            bail!("key `storage.placement_file`: only used with several mirror sets");
         }
         if s.mirror_deadline_ms == 0 {
             bail!("key `storage.mirror_deadline_ms`: must be at least 1");
@@ -383,6 +413,9 @@ impl Config {
         }
         for set in &mut self.storage.mirror_sets {
             set.iter_mut().for_each(fix);
+        }
+        if let Some(p) = &mut self.storage.placement_file {
+            fix(p);
         }
         if let Some(ca) = self.relay.as_mut().and_then(|r| r.ca_file.as_mut()) {
             fix(ca);
@@ -480,9 +513,24 @@ tls = "none"
     }
 
     #[test]
+    fn several_sets_place_users_through_a_map_in_the_first_root_by_default() {
+        let text = MINIMAL.replace(r#"[["replica-a"]]"#, r#"[["a", "b"], ["c"]]"#);
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.storage.mirror_sets.len(), 2);
+        assert_eq!(
+            c.storage.placement_path(),
+            PathBuf::from("a").join(PLACEMENT_FILE)
+        );
+        let text = text.replace("[storage]", "[storage]\nplacement_file = \"map\"");
+        let c = Config::parse(&text).unwrap();
+        assert_eq!(c.storage.placement_path(), PathBuf::from("map"));
+    }
+
+    #[test]
     fn storage_shapes_not_served_name_the_key() {
         for (sets, extra) in [
-            (r#"[["a", "b"], ["c", "d"]]"#, ""),
+            (r#"[["a", "b"], ["c", "a"]]"#, ""),
+            (r#"[["a"]]"#, "placement_file = \"p\"\n"),
             (r#"[["a", "b", "c"]]"#, ""),
             (r#"[["a", "a"]]"#, ""),
             (r#"[[]]"#, ""),
@@ -494,7 +542,7 @@ tls = "none"
                 &format!("{extra}mirror_sets = {sets}"),
             );
             let err = format!("{:#}", Config::parse(&text).unwrap_err());
-            assert!(err.contains("storage.mirror_"), "{sets}: {err}");
+            assert!(err.contains("key `storage."), "{sets}: {err}");
         }
     }
 }

@@ -9,7 +9,7 @@
 //! - [`smtp`], [`pop3`] and [`imap`]: protocol sessions on smtp-proto, pop3-proto and
 //!   imap-proto, one file per command (group).
 //! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
-//!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror set.
+//!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror sets; [`moves`]: moving a user between sets.
 //! - [`cli`], [`serve`], [`quickstart`]: the commands.
 //! - [`queue`] and [`relay`]: the outbound queue of submitted mail and the client that hands
 //!   it to the smart host.
@@ -24,6 +24,7 @@ pub mod delivery;
 pub mod fuzzing;
 pub mod imap;
 pub mod logging;
+pub mod moves;
 pub mod net;
 pub mod pop3;
 pub mod queue;

@@ -1,6 +1,8 @@
-//! Opens the configured mirror set: one replica root is a plain Maildir; two are
+//! Opens the configured mirror sets: one replica root is a plain Maildir; two are
 //! maildir-store's [`Mirror`], which acknowledges a write only once it is durable on every
-//! healthy replica and fences a replica that fails or hangs (DESIGN.md M1, M2).
+//! healthy replica and fences a replica that fails or hangs (DESIGN.md M1, M2). Several sets
+//! are served through maildir-store's [`Placement`], each user on one set as the placement
+//! map (`storage.placement_file`) says.
 
 use std::{path::Path, sync::Arc};
 
@@ -8,7 +10,8 @@ use anyhow::{Context, bail};
 use maildir_store::{
     MailStore,
     maildir::{self, Maildir},
-    mirror::{Mirror, MirrorStatus, Replica, Unavailable},
+    mirror::{Mirror, MirrorStatus, Replica, Restore, Unavailable},
+    placement::{self, Placement},
 };
 
 use crate::config::Storage;
@@ -18,8 +21,12 @@ use crate::config::Storage;
 pub struct Opened {
     /// What sessions read and write.
     pub store: Arc<dyn MailStore>,
-    /// The same store as a mirror, when it is one.
+    /// The same store as a mirror, when there is one set and it is a mirror.
     pub mirror: Option<Arc<Mirror>>,
+    /// The same store as a placement, when there are several sets.
+    pub placement: Option<Arc<Placement>>,
+    /// Each set's mirror (in config order), `None` for a one-root set.
+    pub set_mirrors: Vec<Option<Arc<Mirror>>>,
 }
 
 impl std::fmt::Debug for Opened {
@@ -36,21 +43,46 @@ fn maildir_options(storage: &Storage) -> maildir::Options {
     options
 }
 
-/// Opens the one mirror set `Config::check` allows.
+/// Opens every mirror set; several are served through a [`Placement`].
 pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
-    let roots = match storage.mirror_sets.as_slice() {
-        [set] => set.as_slice(),
-        _ => bail!("key `storage.mirror_sets`: list exactly one mirror set"),
-    };
+    let mut sets: Vec<Arc<dyn Restore>> = Vec::new();
+    let mut set_mirrors = Vec::new();
+    for roots in &storage.mirror_sets {
+        let (set, mirror) = open_set(roots, storage)?;
+        sets.push(set);
+        set_mirrors.push(mirror);
+    }
+    if let ([set], [mirror]) = (sets.as_slice(), set_mirrors.as_slice()) {
+        return Ok(Opened {
+            store: set.clone(),
+            mirror: mirror.clone(),
+            placement: None,
+            set_mirrors,
+        });
+    }
+    let map = storage.placement_path();
+    let placement = Placement::open(sets, &map, placement::Options::default())
+        .with_context(|| format!("key `storage.placement_file`: {}", map.display()))?;
+    let placement = Arc::new(placement);
+    Ok(Opened {
+        store: placement.clone(),
+        mirror: None,
+        placement: Some(placement),
+        set_mirrors,
+    })
+}
+
+/// One opened set, and its mirror when it has two roots.
+type OpenedSet = (Arc<dyn Restore>, Option<Arc<Mirror>>);
+
+/// Opens one set: a plain Maildir for one root, a [`Mirror`] for two.
+fn open_set(roots: &[std::path::PathBuf], storage: &Storage) -> anyhow::Result<OpenedSet> {
     match roots {
         [root] => {
             let store = Maildir::open(root, maildir_options(storage)).with_context(|| {
                 format!("key `storage.mirror_sets`: replica root {}", root.display())
             })?;
-            Ok(Opened {
-                store: Arc::new(store),
-                mirror: None,
-            })
+            Ok((Arc::new(store), None))
         }
         [a, b] => {
             let mirror = Mirror::open(
@@ -68,10 +100,7 @@ pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
             let mirror = Arc::new(mirror);
             log_status(&mirror.status());
             watch_health(Arc::downgrade(&mirror))?;
-            Ok(Opened {
-                store: mirror.clone(),
-                mirror: Some(mirror),
-            })
+            Ok((mirror.clone(), Some(mirror)))
         }
         _ => bail!("key `storage.mirror_sets`: a mirror set has one or two replica roots"),
     }

@@ -65,3 +65,56 @@ fn user_verbs_read_the_password_from_stdin() {
             .success()
     );
 }
+
+#[test]
+fn user_move_with_no_server_running_moves_the_mail_and_the_map() {
+    use maildir_store::{AppendRequest, MailStore, MailboxName, UserId, maildir::Maildir};
+    let dir = tempfile::tempdir().unwrap();
+    for root in ["one", "two"] {
+        std::fs::create_dir(dir.path().join(root)).unwrap();
+        Maildir::init_replica(&dir.path().join(root)).unwrap();
+    }
+    let bob = UserId::new("bob").unwrap();
+    let first = Maildir::open(&dir.path().join("one"), Default::default()).unwrap();
+    first
+        .append(
+            &bob,
+            &MailboxName::inbox(),
+            &mut &b"Subject: hi\r\n\r\nhello\r\n"[..],
+            &AppendRequest::new(std::time::SystemTime::now()),
+        )
+        .unwrap();
+    let uidls = |s: &Maildir| -> Vec<String> {
+        let view = s.pop3_view(&bob).unwrap();
+        view.into_iter().map(|e| e.uidl).collect()
+    };
+    let before = uidls(&first);
+    std::fs::write(dir.path().join("users"), "bob:{PLAIN}pw\n").unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "hostname = \"mx.example.test\"\nlocal_domains = [\"example.test\"]\nusers_file = \"users\"\n\
+         postmaster = \"bob\"\n[storage]\nmirror_sets = [[\"one\"], [\"two\"]]\nfsync = false\n",
+    )
+    .unwrap();
+    let out = gradwell(&[
+        "user",
+        "--config",
+        config.to_str().unwrap(),
+        "move",
+        "bob",
+        "1",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("moved bob from set 0 to set 1"), "{text}");
+    let second = Maildir::open(&dir.path().join("two"), Default::default()).unwrap();
+    assert_eq!(uidls(&second), before, "same UIDLs on the new set");
+    assert!(uidls(&first).is_empty(), "the old copy retired");
+    let map = std::fs::read_to_string(dir.path().join("one/.gradwell-placement")).unwrap();
+    assert!(map.contains("user bob 1\n"), "{map}");
+}

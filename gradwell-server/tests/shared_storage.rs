@@ -3,16 +3,13 @@
 //! roots (as two front-end hosts sharing the arrays would), and RETR's read-ahead returns
 //! the same octets in any order.
 
-use std::{
-    io::{BufRead, BufReader, Write},
-    net::{SocketAddr, TcpStream},
-    path::Path,
-    time::Duration,
-};
+mod common;
 
-use gradwell_server::{config::Config, serve::serve_until};
+use std::{path::Path, time::Duration};
+
+use common::{Running, Talk};
+use gradwell_server::config::Config;
 use maildir_store::{MailStore, UserId, maildir::Maildir};
-use tokio::sync::oneshot;
 
 const SMTP: usize = 0;
 const POP3: usize = 1;
@@ -52,106 +49,6 @@ allow_cleartext_auth = true
     )
     .unwrap();
     path
-}
-
-/// A server on its own runtime; dropping it stops it.
-struct Running {
-    addrs: Vec<SocketAddr>,
-    stop: Option<oneshot::Sender<()>>,
-    runtime: tokio::runtime::Runtime,
-    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Running {
-    fn start(config: &Path) -> Running {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = Config::load(config).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = oneshot::channel();
-        let done = runtime.spawn(serve_until(
-            config,
-            move |a| {
-                let _ = addr_tx.send(a);
-            },
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let addrs = runtime.block_on(addr_rx).expect("server started");
-        Running {
-            addrs,
-            stop: Some(stop),
-            runtime,
-            done: Some(done),
-        }
-    }
-
-    fn talk(&self, which: usize) -> Talk {
-        let stream = TcpStream::connect(self.addrs[which]).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut t = Talk {
-            reader: BufReader::new(stream.try_clone().unwrap()),
-            writer: stream,
-        };
-        let greeting = t.line();
-        assert!(
-            greeting.starts_with("220 ") || greeting.starts_with("+OK"),
-            "{greeting}"
-        );
-        t
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.stop.take().map(|s| s.send(()));
-        if let Some(done) = self.done.take() {
-            let result = self.runtime.block_on(done);
-            if !std::thread::panicking() {
-                result.unwrap().unwrap();
-            }
-        }
-    }
-}
-
-/// A blocking line-at-a-time client.
-struct Talk {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-}
-
-impl Talk {
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        line
-    }
-
-    /// Sends one command line and returns the first line of the answer.
-    fn ask(&mut self, command: &str) -> String {
-        self.writer
-            .write_all(format!("{command}\r\n").as_bytes())
-            .unwrap();
-        self.line()
-    }
-
-    /// Reads the rest of a multi-line answer, up to the lone ".".
-    fn until_dot(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let line = self.line();
-            if line == ".\r\n" || line.is_empty() {
-                return all;
-            }
-            all.push_str(&line);
-        }
-    }
 }
 
 fn deliver(server: &Running, subject: &str) -> String {
