@@ -1,6 +1,6 @@
 //! Whole IMAP sessions against a server running in-process on loopback: login, mailbox
-//! management, APPEND (small and streamed), FETCH, STORE, EXPUNGE, IDLE, and two sessions
-//! on one mailbox seeing each other's changes only where RFC 9051 allows.
+//! management, APPEND (small and streamed), FETCH, STORE, EXPUNGE, IDLE, COMPRESS=DEFLATE,
+//! and two sessions on one mailbox seeing each other's changes only where RFC 9051 allows.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -391,5 +391,127 @@ async fn qresync_reports_vanished_and_changes() {
     other.cmd("EXPUNGE").await;
     let (_, untagged) = c.cmd("NOOP").await;
     assert_eq!(untagged, ["* VANISHED 1\r\n"]);
+    server.stop().await;
+}
+
+/// A client speaking IMAP through raw DEFLATE (RFC 4978), after `COMPRESS DEFLATE`.
+struct Deflated {
+    reader: OwnedReadHalf,
+    writer: OwnedWriteHalf,
+    deflater: flate2::Compress,
+    inflater: flate2::Decompress,
+    tag: u32,
+}
+
+impl Deflated {
+    fn start(c: Imap) -> Deflated {
+        // The server says nothing after its OK until asked, so nothing is left buffered.
+        assert!(c.reader.buffer().is_empty());
+        Deflated {
+            reader: c.reader.into_inner(),
+            writer: c.writer,
+            deflater: flate2::Compress::new(flate2::Compression::default(), false),
+            inflater: flate2::Decompress::new(false),
+            tag: c.tag,
+        }
+    }
+
+    /// Sends `plain` deflated, with a sync flush.
+    async fn send(&mut self, plain: &[u8]) {
+        let mut wire = Vec::new();
+        let mut sent = 0;
+        loop {
+            wire.reserve(4096);
+            let before = self.deflater.total_in();
+            self.deflater
+                .compress_vec(&plain[sent..], &mut wire, flate2::FlushCompress::Sync)
+                .unwrap();
+            sent += (self.deflater.total_in() - before) as usize;
+            if sent == plain.len() && wire.len() < wire.capacity() {
+                break;
+            }
+        }
+        self.writer.write_all(&wire).await.unwrap();
+    }
+
+    /// Sends a command deflated; returns everything up to and including its tagged line.
+    async fn cmd(&mut self, command: &str) -> String {
+        self.tag += 1;
+        let tag = format!("t{}", self.tag);
+        self.send(format!("{tag} {command}\r\n").as_bytes()).await;
+        let mut answer = Vec::new();
+        let mut raw = vec![0u8; 4096];
+        let tagged = format!("{tag} ");
+        loop {
+            let text = String::from_utf8_lossy(&answer);
+            if text
+                .split_inclusive("\r\n")
+                .any(|l| l.starts_with(&tagged) && l.ends_with("\r\n"))
+            {
+                return text.into_owned();
+            }
+            let n = tokio::time::timeout(Duration::from_secs(10), self.reader.read(&mut raw))
+                .await
+                .expect("server answered in time")
+                .unwrap();
+            assert!(n > 0, "server closed: {text}");
+            let mut input = &raw[..n];
+            while !input.is_empty() {
+                answer.reserve(16 * 1024);
+                let before = self.inflater.total_in();
+                self.inflater
+                    .decompress_vec(input, &mut answer, flate2::FlushDecompress::None)
+                    .unwrap();
+                input = &input[(self.inflater.total_in() - before) as usize..];
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compress_deflate_select_and_fetch() {
+    let server = Server::start().await;
+    let mut pre = server.connect(IMAP_CLEARTEXT_OK).await;
+    let (refused, _) = pre.cmd("COMPRESS DEFLATE").await;
+    assert!(refused.contains("BAD"), "{refused}");
+    let mut c = server.login().await;
+    let (_, caps) = c.cmd("CAPABILITY").await;
+    assert!(caps[0].contains(" COMPRESS=DEFLATE"), "{caps:?}");
+    let msg = message("squeezed", &"a line that compresses well\r\n".repeat(200));
+    assert!(c.append("INBOX", &msg).await.contains("OK"));
+    let (ok, _) = c.cmd("COMPRESS DEFLATE").await;
+    assert!(ok.contains("OK"), "{ok}");
+    let mut z = Deflated::start(c);
+    let selected = z.cmd("SELECT INBOX").await;
+    assert!(
+        selected.contains("* 1 EXISTS\r\n") && selected.contains("OK [READ-WRITE]"),
+        "{selected}"
+    );
+    let fetched = z.cmd("FETCH 1 (RFC822.SIZE BODY.PEEK[])").await;
+    assert!(
+        fetched.contains(&format!("RFC822.SIZE {}", msg.len())),
+        "{fetched}"
+    );
+    assert!(
+        fetched.contains(std::str::from_utf8(&msg).unwrap()),
+        "{fetched}"
+    );
+    // A decompression bomb: 2 MiB of one line inflate from a few KiB, and still meet the
+    // 64 KiB line limit (then the session goes on).
+    let mut bomb = b"b1 NOOP ".to_vec();
+    bomb.resize(2 << 20, b'a');
+    bomb.extend_from_slice(b"\r\n");
+    z.send(&bomb).await;
+    let after = z.cmd("NOOP").await;
+    assert!(
+        after.contains("BAD") && after.contains("Command too long"),
+        "{after}"
+    );
+    assert!(after.ends_with(" OK NOOP completed\r\n"), "{after}");
+    // RFC 4978 §3: COMPRESSIONACTIVE when the mechanism is already active.
+    let again = z.cmd("COMPRESS DEFLATE").await;
+    assert!(again.contains("NO [COMPRESSIONACTIVE]"), "{again}");
+    let bye = z.cmd("LOGOUT").await;
+    assert!(bye.contains("* BYE") && bye.contains("OK"), "{bye}");
     server.stop().await;
 }

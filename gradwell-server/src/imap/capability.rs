@@ -41,6 +41,8 @@ const AUTHENTICATED: &[&str] = &[
     "BINARY",
     "MULTIAPPEND",
     "UNAUTHENTICATE",
+    // RFC 4978; after login only, so that credentials never pass through the deflater.
+    "COMPRESS=DEFLATE",
 ];
 
 /// The capability atoms for these conditions.
@@ -112,5 +114,7 @@ mod tests {
             ..c
         });
         assert!(post.contains(&"APPENDLIMIT=10".to_owned()) && post.contains(&"MOVE".to_owned()));
+        assert!(!pre.contains(&"COMPRESS=DEFLATE".to_owned()));
+        assert!(post.contains(&"COMPRESS=DEFLATE".to_owned()));
     }
 }

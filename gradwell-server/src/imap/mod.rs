@@ -6,7 +6,7 @@
 //! [`auth`] (LOGIN, AUTHENTICATE, STARTTLS, UNAUTHENTICATE), [`mailboxes`] (CREATE, DELETE,
 //! RENAME, SUBSCRIBE, LIST, LSUB, STATUS, NAMESPACE, QUOTA), [`select`] (SELECT, EXAMINE,
 //! CLOSE, UNSELECT, EXPUNGE), [`append`], [`fetch`], [`store`], [`search`] (SEARCH, SORT), [`thread`], [`copy`]
-//! (COPY, MOVE) and [`idle`]. [`selected`] keeps the client's view of the selected mailbox
+//! (COPY, MOVE), [`idle`] and [`compress`]. [`selected`] keeps the client's view of the selected mailbox
 //! in step with the store; [`mime`] and [`envelope`] build BODYSTRUCTURE and ENVELOPE, kept
 //! in [`cache`].
 
@@ -14,6 +14,7 @@ mod append;
 mod auth;
 pub mod cache;
 mod capability;
+mod compress;
 mod copy;
 mod dates;
 pub(crate) mod envelope;
@@ -84,6 +85,7 @@ pub async fn serve(
         condstore: false,
         qresync: false,
         sasl: None,
+        compressed: false,
         idling: None,
         append: None,
         saved_search: Vec::new(),
@@ -175,6 +177,8 @@ struct Session {
     condstore: bool,
     /// QRESYNC was enabled (RFC 7162 §3.2.3): expunges are reported as VANISHED.
     qresync: bool,
+    /// COMPRESS DEFLATE was accepted: the connection is deflated from then on.
+    compressed: bool,
     /// An AUTHENTICATE in progress.
     sasl: Option<(Tag, Sasl)>,
     /// The tag of an accepted IDLE.
@@ -356,6 +360,12 @@ impl Session {
             } => {
                 self.fetch(uid, &set, &items, changed_since, vanished, conn)
                     .await
+            }
+            CommandBody::Compress(algorithm) => {
+                let reply = self.compress(algorithm.as_str());
+                let start = reply.kind == StatusKind::Ok;
+                self.finish(tag, reply);
+                return start.then_some(Next::Deflate);
             }
             CommandBody::Idle => {
                 self.idle_start(tag);

@@ -11,6 +11,8 @@ use tokio::{
 };
 use tokio_rustls::{TlsAcceptor, server::TlsStream};
 
+use super::deflate::{Deflate, Inflated};
+
 /// Largest single read.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -31,6 +33,10 @@ pub struct Conn {
     /// The client address (from the PROXY header when the listener uses one).
     pub peer: SocketAddr,
     acceptor: Option<TlsAcceptor>,
+    /// Raw DEFLATE on both directions, once the session started it (IMAP COMPRESS).
+    deflate: Option<Box<Deflate>>,
+    /// Compressed output, reused between writes.
+    deflated: Vec<u8>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -38,6 +44,7 @@ impl std::fmt::Debug for Conn {
         f.debug_struct("Conn")
             .field("peer", &self.peer)
             .field("tls", &self.is_tls())
+            .field("deflate", &self.deflate.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -49,6 +56,8 @@ impl Conn {
             stream: Stream::Plain(tcp),
             peer,
             acceptor,
+            deflate: None,
+            deflated: Vec::new(),
         }
     }
 
@@ -58,6 +67,8 @@ impl Conn {
             stream: Stream::Unix(stream),
             peer: SocketAddr::from(([127, 0, 0, 1], 0)),
             acceptor: None,
+            deflate: None,
+            deflated: Vec::new(),
         }
     }
 
@@ -85,29 +96,52 @@ impl Conn {
         self.acceptor.is_some() && !self.is_tls()
     }
 
+    /// Starts raw DEFLATE on both directions; everything read and written from now on
+    /// is compressed. Input read before this call was plain.
+    pub fn start_deflate(&mut self) -> io::Result<()> {
+        if self.deflate.is_some() {
+            return Err(io::Error::other("DEFLATE is already active"));
+        }
+        self.deflate = Some(Box::new(Deflate::new()));
+        Ok(())
+    }
+
+    /// Reads plain octets into `buf`, inflating when DEFLATE is active; `Ok(0)` is the end.
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.stream {
-            Stream::Plain(s) => s.read(buf).await,
-            Stream::Tls(s) => s.read(buf).await,
-            Stream::Unix(s) => s.read(buf).await,
-            Stream::Upgrading => Ok(0),
+        let Some(deflate) = self.deflate.as_mut() else {
+            return read_raw(&mut self.stream, buf).await;
+        };
+        loop {
+            match deflate.inflate(buf)? {
+                Inflated::Data(n) => return Ok(n),
+                Inflated::End => return Ok(0),
+                Inflated::NeedInput => {
+                    let n = read_raw(&mut self.stream, deflate.raw_space()).await?;
+                    if n == 0 {
+                        return Ok(0);
+                    }
+                    deflate.raw_filled(n);
+                }
+            }
         }
     }
 
-    /// Writes all of `data`.
+    /// Writes all of `data` (compressed and sync-flushed when DEFLATE is active).
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
-        match &mut self.stream {
-            Stream::Plain(s) => s.write_all(data).await,
-            Stream::Tls(s) => {
-                s.write_all(data).await?;
-                s.flush().await
-            }
-            Stream::Unix(s) => s.write_all(data).await,
-            Stream::Upgrading => Err(io::Error::other("connection is upgrading")),
+        let Some(deflate) = self.deflate.as_mut() else {
+            return write_raw(&mut self.stream, data).await;
+        };
+        self.deflated.clear();
+        deflate.compress(data, &mut self.deflated)?;
+        let written = write_raw(&mut self.stream, &self.deflated).await;
+        // A large response must not keep its compressed copy for the rest of the session.
+        if self.deflated.capacity() > READ_CHUNK {
+            self.deflated = Vec::new();
         }
+        written
     }
 
     async fn shutdown(&mut self) {
@@ -120,6 +154,27 @@ impl Conn {
     }
 }
 
+async fn read_raw(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
+    match stream {
+        Stream::Plain(s) => s.read(buf).await,
+        Stream::Tls(s) => s.read(buf).await,
+        Stream::Unix(s) => s.read(buf).await,
+        Stream::Upgrading => Ok(0),
+    }
+}
+
+async fn write_raw(stream: &mut Stream, data: &[u8]) -> io::Result<()> {
+    match stream {
+        Stream::Plain(s) => s.write_all(data).await,
+        Stream::Tls(s) => {
+            s.write_all(data).await?;
+            s.flush().await
+        }
+        Stream::Unix(s) => s.write_all(data).await,
+        Stream::Upgrading => Err(io::Error::other("connection is upgrading")),
+    }
+}
+
 /// What a session wants after processing its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
@@ -128,6 +183,9 @@ pub enum Next {
     /// Send pending output, then run the TLS handshake and call
     /// [`Handler::tls_established`].
     StartTls,
+    /// Send pending output, then compress both directions with raw DEFLATE
+    /// ([`Conn::start_deflate`]; IMAP COMPRESS, RFC 4978).
+    Deflate,
     /// Send pending output, then close.
     Close,
 }
@@ -191,6 +249,7 @@ pub async fn drive<H: Handler + Send>(
         match next {
             Next::Read => {}
             Next::Close => break,
+            Next::Deflate => conn.start_deflate()?,
             Next::StartTls => {
                 conn.start_tls().await?;
                 handler.tls_established();

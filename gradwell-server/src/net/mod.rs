@@ -2,6 +2,7 @@
 //! every session reads and writes through.
 
 pub mod conn;
+mod deflate;
 pub mod limits;
 pub mod listener;
 pub mod network;
