@@ -14,32 +14,13 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 SESSIONS="${SESSIONS:-20}" USERS="${USERS:-5}" ROUNDS="${ROUNDS:-20}" RUNS="${RUNS:-3}" IDLE="${IDLE:-500}"
-target="${CARGO_TARGET_DIR:-$repo/target}"
 command -v dovecot >/dev/null && [ -x /usr/lib/dovecot/imap ] || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
 }
-cargo build --release -p gradwell-server --bin gradwell
-cargo build --release -p examples --example mail_load
-gradwell="$target/release/gradwell" load="$target/release/examples/mail_load"
-
-work="$(mktemp -d)"; chmod 755 "$work"
-gw_pid="" dv_master=""
-cleanup() {
-    [ -n "$gw_pid" ] && kill -TERM "$gw_pid" 2>/dev/null && wait "$gw_pid" || true
-    [ -n "$dv_master" ] && kill -TERM "$dv_master" 2>/dev/null || true
-    sleep 0.5; rm -rf "$work"
-}
-trap cleanup EXIT
-
 base="${BENCH_PORT_BASE:-25000}"
 gw_imap=$((base + 143)) dv_imap=$((base + 1143)) gw_imaps=$((base + 993)) dv_imaps=$((base + 1993))
-"$gradwell" quickstart --dir "$work" --no-serve >/dev/null
-root="$work/replica-a"
-: >"$work/users"
-for i in $(seq 0 $((IDLE - 1))); do
-    for prefix in gw dv; do echo "$prefix$i:{PLAIN}bench-pw::::::" >>"$work/users"; done
-done
-chmod 644 "$work/users"
+# shellcheck source=bench-lib.sh
+source "$repo/scripts/bench-lib.sh"
 cat >"$work/bench.toml" <<CONF
 hostname = "bench.example.test"
 local_domains = ["example.test"]

@@ -13,32 +13,13 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 SESSIONS="${SESSIONS:-20}" MESSAGES="${MESSAGES:-50}" SIZE="${SIZE:-4096}" ROUNDS="${ROUNDS:-5}" RUNS="${RUNS:-3}" IDLE="${IDLE:-200}"
 MIRROR="${MIRROR:-0}"
-target="${CARGO_TARGET_DIR:-$repo/target}"
 command -v dovecot >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-pop3d dovecot-lmtpd >/dev/null
 }
-cargo build --release -p gradwell-server --bin gradwell
-cargo build --release -p examples --example mail_load
-gradwell="$target/release/gradwell" load="$target/release/examples/mail_load"
-
-work="$(mktemp -d)"; chmod 755 "$work"
-gw_pid="" dv_master=""
-cleanup() {
-    [ -n "$gw_pid" ] && kill -TERM "$gw_pid" 2>/dev/null && wait "$gw_pid" || true
-    [ -n "$dv_master" ] && kill -TERM "$dv_master" 2>/dev/null || true
-    sleep 0.5; rm -rf "$work"
-}
-trap cleanup EXIT
-
 base="${BENCH_PORT_BASE:-24000}"
 gw_pop3=$((base + 110)) gw_lmtp=$((base + 24)) dv_pop3=$((base + 1110)) dv_lmtp=$((base + 1024))
-"$gradwell" quickstart --dir "$work" --no-serve >/dev/null
-root="$work/replica-a"
-: >"$work/users"
-for i in $(seq 0 $((IDLE - 1))); do
-    for prefix in gw dv; do echo "$prefix$i:{PLAIN}bench-pw::::::" >>"$work/users"; done
-done
-chmod 644 "$work/users"
+# shellcheck source=bench-lib.sh
+source "$repo/scripts/bench-lib.sh"
 cat >"$work/bench.toml" <<CONF
 hostname = "bench.example.test"
 local_domains = ["example.test"]
