@@ -11,6 +11,7 @@
 //! - [`delivery`]: local delivery into the store; [`accounts`]: users, passwords, aliases,
 //!   the failed-login penalty; [`config`]: the TOML file; [`storage`]: the mirror sets; [`moves`]: moving a user between sets.
 //! - [`cli`], [`serve`], [`quickstart`]: the commands.
+//! - [`migrate`]: importing mailboxes from other systems and exporting them back.
 //! - [`queue`] and [`relay`]: the outbound queue of submitted mail and the client that hands
 //!   it to the smart host.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod delivery;
 pub mod fuzzing;
 pub mod imap;
 pub mod logging;
+pub mod migrate;
 pub mod moves;
 pub mod net;
 pub mod pop3;

@@ -1,0 +1,7 @@
+//! Migration: importing whole populations of mailboxes from other systems with the UIDs,
+//! flags and POP3 UIDLs their clients already know, and exporting them back.
+//!
+//! Every kind of source implements [`source::Source`]; the engine copies what a source
+//! yields into the target store.
+
+pub mod source;
