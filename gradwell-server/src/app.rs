@@ -36,6 +36,8 @@ pub struct App {
     pub per_ip: Arc<PerIp>,
     /// TLS, when configured.
     pub tls: Option<TlsAcceptor>,
+    /// The certificate behind `tls`, refilled by `gradwell reload`.
+    pub cert_store: Option<Arc<tls::CertStore>>,
     /// Mailboxes with a POP3 session in TRANSACTION state (RFC 2449 `[IN-USE]`).
     pub pop3_locked: Mutex<HashSet<UserId>>,
     /// The mirror behind `store` when the set has two replica roots (health, resync).
@@ -78,9 +80,12 @@ impl App {
         if let Some(placement) = &opened.placement {
             moves::watch(Arc::downgrade(placement), config.storage.clone())?;
         }
-        let tls = match &config.tls {
-            Some(files) => Some(tls::acceptor(&files.cert, &files.key)?),
-            None => None,
+        let (tls, cert_store) = match &config.tls {
+            Some(files) => {
+                let (acceptor, store) = tls::acceptor_with_store(&files.cert, &files.key)?;
+                (Some(acceptor), Some(store))
+            }
+            None => (None, None),
         };
         let queue = Queue::open_configured(&config)
             .context("key `storage.mirror_sets`: creating the outbound queue")?;
@@ -101,6 +106,7 @@ impl App {
             aliases,
             store: opened.store,
             tls,
+            cert_store,
             pop3_locked: Mutex::new(HashSet::new()),
             mirror: opened.mirror,
             placement: opened.placement,
@@ -169,6 +175,7 @@ impl App {
         match &result {
             Some(_) => self.penalty.succeed(peer),
             None => {
+                crate::metrics::global().auth_failures.inc();
                 let delay = self.penalty.fail(peer, std::time::Instant::now());
                 tracing::info!(delay_ms = delay.as_millis() as u64, "authentication failed");
                 tokio::time::sleep(delay).await;

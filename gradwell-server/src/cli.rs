@@ -1,4 +1,5 @@
-//! The command line: `serve`, `user`, `quickstart`, `version`.
+//! The command line: `serve`, `user`, `quickstart`, `version`, `queue`, and the operations
+//! verbs `check-config`, `print-default-config`, `print-systemd-unit`, `reload`, `log-level`.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -52,6 +53,41 @@ enum Verb {
         #[command(subcommand)]
         action: crate::queue::admin::Action,
     },
+    /// Check a configuration: parse it, then the files, certificates, listener addresses
+    /// and replica roots it names; prints every problem and exits non-zero on any.
+    CheckConfig {
+        /// The TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Print a configuration with every key, its default and what it means.
+    PrintDefaultConfig,
+    /// Print a systemd unit (Type=notify, hardened) for `gradwell serve`.
+    PrintSystemdUnit(crate::systemd::UnitArgs),
+    /// Make a running server re-read its configuration, users and certificates (through its
+    /// `[metrics] listen` address; SIGHUP does the same).
+    Reload {
+        /// The configuration the server runs with.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Change a running server's log filter (e.g. `debug`, or
+    /// `info,gradwell_server::trace=debug` for protocol traces) until the next reload.
+    LogLevel {
+        /// The configuration the server runs with.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// A level or `tracing` filter directives.
+        filter: String,
+    },
+}
+
+/// The running server's operations listener named by `config`.
+fn ops_address(config: &std::path::Path) -> anyhow::Result<std::net::SocketAddr> {
+    let config = Config::load(config)?;
+    config.metrics.listen.ok_or_else(|| {
+        anyhow::anyhow!("key `metrics.listen`: not set, so the server has no admin channel; send it SIGHUP instead")
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +125,35 @@ enum UserAction {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Verb::Serve { config } => serve::run(Config::load(&config)?),
+        Verb::Serve { config } => serve::run_from(Config::load(&config)?, Some(config)),
+        Verb::CheckConfig { config } => {
+            let parsed = Config::load(&config)?;
+            crate::check::check_files(&parsed)?;
+            println!("{}: OK", config.display());
+            Ok(())
+        }
+        Verb::PrintDefaultConfig => {
+            print!("{}", crate::config::DEFAULT_CONFIG);
+            Ok(())
+        }
+        Verb::PrintSystemdUnit(args) => {
+            print!("{}", crate::systemd::unit(&args));
+            Ok(())
+        }
+        Verb::Reload { config } => {
+            let body = crate::ops_http::request(ops_address(&config)?, "POST", "/admin/reload")?;
+            print!("{body}");
+            Ok(())
+        }
+        Verb::LogLevel { config, filter } => {
+            if filter.contains(['/', ' ', '?', '#']) {
+                anyhow::bail!("log filter {filter:?}: no spaces, slashes, `?` or `#`");
+            }
+            let path = format!("/admin/log-level/{filter}");
+            let body = crate::ops_http::request(ops_address(&config)?, "POST", &path)?;
+            print!("{body}");
+            Ok(())
+        }
         Verb::User {
             config,
             action:

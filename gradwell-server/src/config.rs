@@ -28,6 +28,18 @@ pub struct Config {
     /// `text` (default) or `json`.
     #[serde(default)]
     pub log_format: LogFormat,
+    /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or `tracing`
+    /// directives such as `info,gradwell_server::trace=debug` (default `info`; `RUST_LOG`
+    /// wins at start). Re-read on reload; `gradwell log-level` changes it until then.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Log every protocol line of every session at debug level, credentials redacted (needs
+    /// `log_level` debug for target `gradwell_server::trace`; default false).
+    #[serde(default)]
+    pub protocol_trace: bool,
+    /// The internal operations listener: metrics, health checks, admin requests.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Certificate chain and key.
     #[serde(default)]
     pub tls: Option<TlsFiles>,
@@ -51,6 +63,27 @@ pub struct Config {
     #[serde(default)]
     pub relay: Option<crate::relay::RelayConfig>,
 }
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+/// `[metrics]`: the internal HTTP listener for Prometheus (`/metrics`), health checks
+/// (`/healthz/live`, `/healthz/ready`) and the admin requests of `gradwell reload` and
+/// `gradwell log-level` (from loopback clients only).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address to listen on, e.g. `127.0.0.1:9750`; default none (off). Keep it on
+    /// loopback or an internal network: it has no authentication.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+}
+
+/// The documented configuration `gradwell print-default-config` prints: every key with its
+/// default (or an example where there is none); tests check that it parses, that its values
+/// are the defaults, and that it names every key the config types accept.
+pub const DEFAULT_CONFIG: &str = include_str!("../gradwell.example.toml");
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -427,6 +460,58 @@ impl Config {
         self.local_domains
             .iter()
             .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+}
+
+/// Every section of the file and the keys it accepts, read from the config types' own
+/// `Deserialize` implementations (so a new field shows up here without anyone listing it);
+/// the default-config test checks that [`DEFAULT_CONFIG`] documents each one.
+pub fn sections() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("", field_names::<Config>()),
+        ("tls", field_names::<TlsFiles>()),
+        ("metrics", field_names::<MetricsConfig>()),
+        ("storage", field_names::<Storage>()),
+        ("limits", field_names::<Limits>()),
+        ("listener", field_names::<Listener>()),
+        ("queue", field_names::<crate::queue::QueueConfig>()),
+        ("relay", field_names::<crate::relay::RelayConfig>()),
+    ]
+}
+
+/// The field names a derived `Deserialize` for a struct asks its deserializer for.
+fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    let recorder = FieldRecorder::default();
+    // The recorder always fails after taking the names: only the names are wanted.
+    let _ = T::deserialize(&recorder);
+    recorder.0.get()
+}
+
+/// A deserializer that records the field list of `deserialize_struct` and fails.
+#[derive(Default)]
+struct FieldRecorder(std::cell::Cell<&'static [&'static str]>);
+
+impl<'de> serde::Deserializer<'de> for &FieldRecorder {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("only structs are recorded"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.set(fields);
+        Err(serde::de::Error::custom("recorded"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
     }
 }
 

@@ -119,12 +119,25 @@ pub fn deliver(
             let mut message = Cursor::new(trace).chain(body);
             match store.append(user, &inbox, &mut message, &AppendRequest::new(now)) {
                 Ok(uid) => {
+                    crate::metrics::global()
+                        .deliveries
+                        .get_or_create(&crate::metrics::ResultLabel { result: "ok" })
+                        .inc();
                     tracing::info!(user = %user, uid = uid.get(), "delivered");
                     Ok(())
                 }
                 Err(e) => {
                     tracing::error!(user = %user, error = %e, "delivery failed");
-                    Err(classify(&e))
+                    let failure = classify(&e);
+                    let result = match failure {
+                        Failure::NoSpace => "no_space",
+                        _ => "temporary",
+                    };
+                    crate::metrics::global()
+                        .deliveries
+                        .get_or_create(&crate::metrics::ResultLabel { result })
+                        .inc();
+                    Err(failure)
                 }
             }
         })

@@ -1,19 +1,58 @@
-//! Structured logs with `tracing`: every line inside a session carries its ID (the span);
-//! passwords and AUTH payloads are never logged (they stay in `Secret` values).
+//! Structured logs with `tracing`: every line inside a session carries its ID (the span
+//! `session{id=…}`), every queue and relay line its queue ID (`relay{queue_id=…}`);
+//! passwords and AUTH payloads are never logged (they stay in `Secret` values, and
+//! [`crate::trace`] redacts them from protocol traces).
+//!
+//! The level filter sits behind a reload layer: `log_level` in the config (re-read on
+//! SIGHUP / `gradwell reload`) and `gradwell log-level FILTER` change it while running.
 
-use tracing_subscriber::EnvFilter;
+use std::sync::OnceLock;
+
+use tracing_subscriber::{EnvFilter, Registry, layer::SubscriberExt, reload};
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber; `RUST_LOG` overrides the default level (`info`).
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+type FilterHandle = reload::Handle<EnvFilter, Registry>;
+
+static FILTER: OnceLock<FilterHandle> = OnceLock::new();
+
+/// Installs the global subscriber with `level` (an `EnvFilter` directive such as `info` or
+/// `info,gradwell_server::trace=debug`); `RUST_LOG`, when set, wins at start.
+pub fn init(format: LogFormat, level: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, handle) = reload::Layer::new(filter);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let text = (format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+    });
+    let json = (format == LogFormat::Json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+    });
+    let subscriber = tracing_subscriber::registry()
+        .with(filter)
+        .with(text)
+        .with(json);
+    if tracing::subscriber::set_global_default(subscriber).is_ok() {
+        let _ = FILTER.set(handle);
+    }
+}
+
+/// Replaces the level filter of the running process.
+pub fn set_level(level: &str) -> anyhow::Result<()> {
+    let filter =
+        EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("log level {level:?}: {e}"))?;
+    let Some(handle) = FILTER.get() else {
+        anyhow::bail!("logging is not initialised in this process");
     };
+    handle
+        .reload(filter)
+        .map_err(|e| anyhow::anyhow!("changing the log level: {e}"))?;
+    tracing::info!(level, "log level changed");
+    Ok(())
 }

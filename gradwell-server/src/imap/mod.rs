@@ -297,7 +297,11 @@ impl Session {
 
     async fn handle(&mut self, event: ServerEvent, conn: &mut Conn) -> Option<Next> {
         match event {
-            ServerEvent::Command(command) => return self.command(command, conn).await,
+            ServerEvent::Command(command) => {
+                let _timer =
+                    crate::metrics::global().command(crate::metrics::Protocol::imap, &command.body);
+                return self.command(command, conn).await;
+            }
             ServerEvent::AuthenticateData { tag, data } => self.sasl_step(tag, data).await,
             ServerEvent::IdleDone { tag } => self.idle_done(tag),
             ServerEvent::StartTls { .. } => return Some(Next::StartTls),

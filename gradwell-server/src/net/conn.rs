@@ -241,9 +241,13 @@ pub async fn drive<H: Handler + Send>(
 ) -> io::Result<()> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK];
+    let mut tracer = crate::trace::Tracer::default();
     loop {
         let next = handler.work(conn).await;
         handler.take_output(&mut out);
+        if crate::trace::enabled() {
+            tracer.server(&out);
+        }
         conn.write_all(&out).await?;
         out.clear();
         match next {
@@ -272,6 +276,9 @@ pub async fn drive<H: Handler + Send>(
             read = tokio::time::timeout(limit, conn.read(&mut buf[..room])) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(n)) => {
+                    if crate::trace::enabled() {
+                        tracer.client(&buf[..n]);
+                    }
                     handler.feed(&buf[..n]);
                     None
                 }
@@ -283,6 +290,9 @@ pub async fn drive<H: Handler + Send>(
         if let Some(why) = goodbye {
             handler.goodbye(why);
             handler.take_output(&mut out);
+            if crate::trace::enabled() {
+                tracer.server(&out);
+            }
             conn.write_all(&out).await?;
             break;
         }

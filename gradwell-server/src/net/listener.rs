@@ -85,6 +85,7 @@ async fn serve_one(
         addr
     };
     let Some(_slot) = app.per_ip.take(peer.ip()) else {
+        crate::metrics::global().limit_refused("max_connections_per_ip");
         tracing::warn!(%peer, "too many connections from this address");
         if spec.tls != TlsMode::Implicit {
             let refusal: &[u8] = match spec.service {
@@ -99,6 +100,7 @@ async fn serve_one(
         return Ok(());
     };
     tracing::info!(%peer, "connected");
+    let _open = crate::metrics::global().connection(spec.service.into());
     let acceptor = if spec.tls == TlsMode::None {
         None
     } else {

@@ -158,7 +158,11 @@ impl Session {
 
     async fn handle(&mut self, event: ServerEvent, conn: &mut Conn) -> Option<Next> {
         match event {
-            ServerEvent::Command(command) => return self.command(command, conn).await,
+            ServerEvent::Command(command) => {
+                let _timer =
+                    crate::metrics::global().command(crate::metrics::Protocol::pop3, &command);
+                return self.command(command, conn).await;
+            }
             ServerEvent::AuthResponse(data) => self.sasl_step(data.declassify()).await,
             ServerEvent::AuthCancelled => self.sasl = None,
             _ => {}

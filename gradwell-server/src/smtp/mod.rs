@@ -140,6 +140,16 @@ fn reply(code: u16, status: (u8, u16, u16), text: &'static str) -> Reply<'static
 }
 
 impl Session {
+    /// The metrics label of this session's service.
+    fn protocol(&self) -> crate::metrics::Protocol {
+        use crate::metrics::Protocol;
+        match (self.lmtp, self.submission) {
+            (true, _) => Protocol::lmtp,
+            (false, true) => Protocol::submission,
+            (false, false) => Protocol::smtp,
+        }
+    }
+
     fn answer(&mut self, r: Reply<'_>) {
         if let Err(e) = self.proto.reply(r) {
             tracing::error!(error = %e, "reply does not fit the SMTP session");
@@ -160,6 +170,10 @@ impl Session {
     }
 
     async fn handle(&mut self, event: Owned) -> Option<Next> {
+        let _timer = match &event {
+            Owned::Command(c) => Some(crate::metrics::global().command(self.protocol(), c)),
+            _ => None,
+        };
         match event {
             Owned::Command(Command::Ehlo(d) | Command::Lhlo(d)) => self.hello(d.as_str(), true),
             Owned::Command(Command::Helo(d)) => self.hello(d.as_str(), false),

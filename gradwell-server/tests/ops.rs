@@ -1,0 +1,511 @@
+//! Operations against the real `gradwell` binary over loopback: the metrics and health
+//! listener, runtime log levels and redacted protocol traces, reload, the SIGTERM drain with
+//! a ledger, `check-config`, `print-default-config` and `print-systemd-unit`.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use gradwell_server::config::{Config, DEFAULT_CONFIG, Limits};
+use maildir_store::{MailStore, MailboxName, UserId, maildir::Maildir};
+
+const PASSWORD: &str = "s3cret-Pw-xyzzy";
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// A scratch setup: two initialised replica roots, a users file, a config.
+struct Setup {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    smtp: u16,
+    pop3: u16,
+    imap: u16,
+    metrics: u16,
+}
+
+impl Setup {
+    fn new(extra_top: &str) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        for r in ["replica-a", "replica-b"] {
+            let root = dir.path().join(r);
+            std::fs::create_dir(&root).unwrap();
+            Maildir::init_replica(&root).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("users"),
+            format!("alice:{{PLAIN}}{PASSWORD}\n"),
+        )
+        .unwrap();
+        let (smtp, pop3, imap, metrics) = (free_port(), free_port(), free_port(), free_port());
+        let config = dir.path().join("gradwell.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+hostname = "mx.example.test"
+local_domains = ["example.test"]
+users_file = "users"
+postmaster = "alice"
+{extra_top}
+[metrics]
+listen = "127.0.0.1:{metrics}"
+[storage]
+mirror_sets = [["replica-a", "replica-b"]]
+[limits]
+auth_penalty_initial_ms = 10
+auth_penalty_max_ms = 20
+shutdown_grace_secs = 10
+[[listener]]
+service = "smtp"
+address = "127.0.0.1:{smtp}"
+tls = "none"
+[[listener]]
+service = "pop3"
+address = "127.0.0.1:{pop3}"
+tls = "none"
+allow_cleartext_auth = true
+[[listener]]
+service = "imap"
+address = "127.0.0.1:{imap}"
+tls = "none"
+allow_cleartext_auth = true
+"#
+            ),
+        )
+        .unwrap();
+        Setup {
+            dir,
+            config,
+            smtp,
+            pop3,
+            imap,
+            metrics,
+        }
+    }
+
+    fn gradwell(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gradwell"))
+            .args(args)
+            .args(["--config", self.config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    }
+
+    fn serve(&self) -> Child {
+        let child = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+            .args(["serve", "--config", self.config.to_str().unwrap()])
+            .env_remove("RUST_LOG")
+            .env_remove("NOTIFY_SOCKET")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http(self.metrics, "GET", "/healthz/ready").map(|r| r.0) != Some(200) {
+            assert!(Instant::now() < deadline, "server never became ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    }
+
+    fn root(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// One HTTP request; the status code and body, or `None` if nothing listens.
+fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let code = head.split(' ').nth(1)?.parse().ok()?;
+    Some((code, body.to_owned()))
+}
+
+struct Talk {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Talk {
+    fn connect(port: u16) -> (Talk, String) {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut t = Talk {
+            reader: BufReader::new(s.try_clone().unwrap()),
+            writer: s,
+        };
+        let greeting = t.line();
+        (t, greeting)
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        let _ = self.reader.read_line(&mut line);
+        line
+    }
+
+    fn send(&mut self, text: &str) {
+        self.writer.write_all(text.as_bytes()).unwrap();
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        self.send(&format!("{command}\r\n"));
+        self.line()
+    }
+
+    /// An SMTP transaction up to the body: EHLO's lines, MAIL, RCPT, DATA.
+    fn smtp_to_data(&mut self) {
+        self.send("EHLO client.example.net\r\n");
+        while self.line().starts_with("250-") {}
+        assert!(self.ask("MAIL FROM:<a@example.net>").starts_with("250 "));
+        assert!(self.ask("RCPT TO:<alice@example.test>").starts_with("250 "));
+        assert!(self.ask("DATA").starts_with("354 "));
+    }
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in\n{text}"))
+}
+
+fn stop(server: Child) -> String {
+    let ok = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    stop_waiting(server)
+}
+
+fn inbox_len(root: &Path) -> usize {
+    let store = Maildir::open(root, Default::default()).unwrap();
+    let alice = UserId::new("alice").unwrap();
+    match store.open(&alice, &MailboxName::inbox()) {
+        Ok(view) => view.messages.len(),
+        Err(_) => 0,
+    }
+}
+
+#[test]
+fn metrics_health_log_levels_and_redacted_traces() {
+    let s = Setup::new("protocol_trace = true\nlog_level = \"info\"");
+    let server = s.serve();
+    let (code, body) = http(s.metrics, "GET", "/healthz/ready").unwrap();
+    assert_eq!(code, 200);
+    assert!(body.contains("set 0 ok"), "{body}");
+    assert_eq!(http(s.metrics, "GET", "/healthz/live").unwrap().0, 200);
+
+    // Traces are off at level info; turn them on at runtime through the admin channel.
+    let out = s.gradwell(&["log-level", "info,gradwell_server::trace=debug"]);
+    assert!(out.status.success(), "{out:?}");
+
+    let (mut c, _) = Talk::connect(s.smtp);
+    c.smtp_to_data();
+    assert!(c.ask("Subject: x\r\n\r\nhello\r\n.").starts_with("250 "));
+    c.ask("QUIT");
+    let (mut p, _) = Talk::connect(s.pop3);
+    assert!(p.ask("USER alice").starts_with("+OK"));
+    assert!(p.ask("PASS wrong-Pw-plugh").starts_with("-ERR"));
+    assert!(p.ask("USER alice").starts_with("+OK"));
+    assert!(p.ask(&format!("PASS {PASSWORD}")).starts_with("+OK"));
+    assert!(p.ask("QUIT").starts_with("+OK"));
+    let (mut i, _) = Talk::connect(s.imap);
+    assert!(
+        i.ask(&format!("a1 LOGIN alice {PASSWORD}"))
+            .starts_with("a1 OK")
+    );
+    i.ask("a2 LOGOUT");
+
+    let (_, text) = http(s.metrics, "GET", "/metrics").unwrap();
+    for (name, at_least) in [
+        ("gradwell_connections_total{protocol=\"smtp\"}", 1.0),
+        ("gradwell_connections_total{protocol=\"pop3\"}", 1.0),
+        (
+            "gradwell_commands_total{protocol=\"smtp\",command=\"DATA\"}",
+            1.0,
+        ),
+        (
+            "gradwell_commands_total{protocol=\"imap\",command=\"LOGIN\"}",
+            1.0,
+        ),
+        ("gradwell_auth_failures_total", 1.0),
+        ("gradwell_deliveries_total{result=\"ok\"}", 1.0),
+        (
+            "gradwell_command_duration_seconds_count{protocol=\"pop3\"}",
+            4.0,
+        ),
+        (
+            "gradwell_replica_fsync_seconds_count{set=\"0\",replica=\"1\"}",
+            1.0,
+        ),
+        ("gradwell_replica_writable{set=\"0\",replica=\"0\"}", 1.0),
+        ("gradwell_listeners_ready", 1.0),
+    ] {
+        assert!(metric(&text, name) >= at_least, "{name} in\n{text}");
+    }
+    assert_eq!(metric(&text, "gradwell_mirror_degraded{set=\"0\"}"), 0.0);
+    assert_eq!(metric(&text, "gradwell_queue_messages"), 0.0);
+    assert_eq!(
+        metric(&text, "gradwell_connections_open{protocol=\"smtp\"}"),
+        0.0
+    );
+
+    // A replica root that disappears: still ready (one replica serves), reported degraded.
+    std::fs::rename(s.root("replica-b"), s.root("replica-b.gone")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (code, body) = http(s.metrics, "GET", "/healthz/ready").unwrap();
+        if body.contains("set 0 degraded") {
+            assert_eq!(code, 200, "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never degraded: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, text) = http(s.metrics, "GET", "/metrics").unwrap();
+    assert_eq!(metric(&text, "gradwell_mirror_degraded{set=\"0\"}"), 1.0);
+    std::fs::rename(s.root("replica-b.gone"), s.root("replica-b")).unwrap();
+
+    // Reload re-reads the file: log_level info turns the traces off again.
+    let out = s.gradwell(&["reload"]);
+    assert!(out.status.success(), "{out:?}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("1 users"), "{report}");
+    let (_, text) = http(s.metrics, "GET", "/metrics").unwrap();
+    assert!(metric(&text, "gradwell_config_reloads_total{result=\"ok\"}") >= 1.0);
+
+    let log = stop(server);
+    assert!(log.contains("C: PASS <redacted>"), "{log}");
+    assert!(log.contains("C: a1 LOGIN <redacted>"), "{log}");
+    assert!(log.contains("S: 354 "), "{log}");
+    assert!(!log.contains(PASSWORD), "password in the log:\n{log}");
+    assert!(
+        !log.contains("wrong-Pw-plugh"),
+        "password in the log:\n{log}"
+    );
+    assert!(log.contains("log level changed"), "{log}");
+    assert!(log.contains("configuration reloaded"), "{log}");
+}
+
+#[test]
+fn sigterm_drains_without_losing_or_inventing_mail() {
+    let s = Setup::new("");
+    let server = s.serve();
+    // Delivered before the signal: must be kept.
+    let mut done = Vec::new();
+    for _ in 0..3 {
+        let (mut c, _) = Talk::connect(s.smtp);
+        c.smtp_to_data();
+        assert!(
+            c.ask("Subject: early\r\n\r\nhello\r\n.")
+                .starts_with("250 ")
+        );
+        done.push(c);
+    }
+    // Inside DATA when the signal comes: refused (421), never delivered.
+    let mut half = Vec::new();
+    for _ in 0..3 {
+        let (mut c, _) = Talk::connect(s.smtp);
+        c.smtp_to_data();
+        c.send("Subject: half\r\n\r\nthe first half of a body\r\n");
+        half.push(c);
+    }
+    // Idle sessions of every protocol: told goodbye.
+    let (mut idle_smtp, _) = Talk::connect(s.smtp);
+    assert!(idle_smtp.ask("EHLO x").starts_with("250"));
+    while !idle_smtp.line().starts_with("250 ") {}
+    let (mut idle_pop3, _) = Talk::connect(s.pop3);
+    let (mut idle_imap, _) = Talk::connect(s.imap);
+    // Racing the signal: each gets 250 (and is kept) or 421 (and is not).
+    let mut racing = Vec::new();
+    for _ in 0..3 {
+        let (mut c, _) = Talk::connect(s.smtp);
+        c.smtp_to_data();
+        racing.push(c);
+    }
+    let pid = server.id().to_string();
+    let racers = std::thread::spawn(move || {
+        racing
+            .into_iter()
+            .map(|mut c| c.ask("Subject: race\r\n\r\nbody\r\n.").starts_with("250 "))
+            .collect::<Vec<bool>>()
+    });
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let raced = racers.join().unwrap();
+    for mut c in half {
+        let answer = c.line();
+        assert!(answer.starts_with("421 "), "inside DATA: {answer:?}");
+    }
+    assert!(idle_smtp.line().starts_with("421 "));
+    assert!(idle_pop3.line().starts_with("-ERR [SYS/TEMP]"));
+    let bye = idle_imap.line();
+    assert!(bye.starts_with("* BYE"), "{bye}");
+    let log = stop_waiting(server);
+    assert!(log.contains("stopped"), "{log}");
+    let accepted = done.len() + raced.iter().filter(|ok| **ok).count();
+    // The ledger: exactly the acknowledged messages, on both replicas.
+    assert_eq!(inbox_len(&s.root("replica-a")), accepted);
+    assert_eq!(inbox_len(&s.root("replica-b")), accepted);
+}
+
+/// Waits for a server already sent SIGTERM.
+fn stop_waiting(mut server: Child) -> String {
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut log = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    log
+}
+
+#[test]
+fn check_config_names_every_problem() {
+    let s = Setup::new("");
+    let out = s.gradwell(&["check-config"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    let bad = text
+        .replace(
+            &format!("127.0.0.1:{}", s.pop3),
+            &format!("0.0.0.0:{}", s.smtp),
+        )
+        .replace("users_file = \"users\"", "users_file = \"no-such-users\"")
+        .replace("replica-b", "replica-missing");
+    std::fs::write(&s.config, bad).unwrap();
+    let out = s.gradwell(&["check-config"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "key `users_file`",
+        "key `listener[1].address`",
+        "replica-missing is not a directory",
+    ] {
+        assert!(err.contains(want), "{want} missing in {err}");
+    }
+    std::fs::write(&s.config, "hostname = 3\n").unwrap();
+    let out = s.gradwell(&["check-config"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hostname"));
+}
+
+#[test]
+fn default_config_parses_to_the_defaults_and_names_every_key() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .arg("print-default-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text, DEFAULT_CONFIG);
+    let c = Config::parse(&text).unwrap();
+    let d = Limits::default();
+    assert_eq!(format!("{:?}", c.limits), format!("{d:?}"));
+    assert_eq!(c.log_level, "info");
+    assert!(!c.protocol_trace);
+    assert!(c.storage.fsync);
+    // Every key a section accepts (serde's own field lists) appears, documented, in the text.
+    let mut missing = Vec::new();
+    for (section, fields) in gradwell_server::config::sections() {
+        for field in fields {
+            let forms = [
+                format!("\n{field} ="),
+                format!("\n# {field} ="),
+                format!("\n[{field}]"),
+                format!("\n# [{field}]"),
+                format!("\n[[{field}]]"),
+                format!("# {field}: "),
+                format!(". {field}: "),
+            ];
+            if !forms.iter().any(|f| text.contains(f.as_str())) {
+                missing.push(format!("[{section}] {field}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in the default config: {missing:?}");
+}
+
+#[test]
+fn systemd_unit_is_well_formed_and_hardened() {
+    let s = Setup::new("");
+    let out = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(["print-systemd-unit", "--config", s.config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let unit = String::from_utf8(out.stdout).unwrap();
+    let mut section = String::new();
+    let mut keys = Vec::new();
+    for line in unit.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        assert!(!section.is_empty(), "{line} outside a section");
+        assert!(k.chars().all(|c| c.is_ascii_alphanumeric()), "key {k:?}");
+        assert!(!v.is_empty(), "{k} has no value");
+        keys.push((section.clone(), k.to_owned(), v.to_owned()));
+    }
+    let has = |sec: &str, k: &str, v: &str| {
+        keys.iter()
+            .any(|(s, kk, vv)| s == sec && kk == k && vv.contains(v))
+    };
+    assert!(has("Service", "Type", "notify"));
+    assert!(has("Service", "ProtectSystem", "strict"));
+    assert!(has("Service", "NoNewPrivileges", "yes"));
+    assert!(has(
+        "Service",
+        "CapabilityBoundingSet",
+        "CAP_NET_BIND_SERVICE"
+    ));
+    assert!(has("Service", "ReadWritePaths", "replica-a"));
+    assert!(has("Service", "ReadWritePaths", "replica-b"));
+    assert!(has("Service", "ExecReload", "-HUP"));
+    assert!(has("Install", "WantedBy", "multi-user.target"));
+    // With systemd's own checker, when this machine has it.
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let path = s.dir.path().join("gradwell.service");
+        std::fs::write(&path, &unit).unwrap();
+        let out = Command::new("systemd-analyze")
+            .args(["verify", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        // Only a machine without a running systemd may excuse a failure.
+        let no_systemd = err.contains("bus") || err.contains("not been booted");
+        assert!(
+            out.status.success() || no_systemd,
+            "systemd-analyze verify: {err}"
+        );
+    }
+}
