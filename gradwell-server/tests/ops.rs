@@ -32,6 +32,11 @@ struct Setup {
 
 impl Setup {
     fn new(extra_top: &str) -> Setup {
+        Setup::with_listeners(extra_top, "")
+    }
+
+    /// `extra_top` goes before the first section, `extra_listeners` after the last.
+    fn with_listeners(extra_top: &str, extra_listeners: &str) -> Setup {
         let dir = tempfile::tempdir().unwrap();
         for r in ["replica-a", "replica-b"] {
             let root = dir.path().join(r);
@@ -76,6 +81,7 @@ service = "imap"
 address = "127.0.0.1:{imap}"
 tls = "none"
 allow_cleartext_auth = true
+{extra_listeners}
 "#
             ),
         )
@@ -99,13 +105,21 @@ allow_cleartext_auth = true
     }
 
     fn serve(&self) -> Child {
-        let child = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        self.serve_notifying(None)
+    }
+
+    /// Starts the server, with `NOTIFY_SOCKET` set to `notify` when given.
+    fn serve_notifying(&self, notify: Option<&Path>) -> Child {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gradwell"));
+        command
             .args(["serve", "--config", self.config.to_str().unwrap()])
             .env_remove("RUST_LOG")
             .env_remove("NOTIFY_SOCKET")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        if let Some(socket) = notify {
+            command.env("NOTIFY_SOCKET", socket);
+        }
+        let child = command.spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while http(self.metrics, "GET", "/healthz/ready").map(|r| r.0) != Some(200) {
             assert!(Instant::now() < deadline, "server never became ready");
@@ -179,12 +193,14 @@ fn metric(text: &str, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} not in\n{text}"))
 }
 
+/// Sends `which` (`-TERM`, `-HUP`) to process `pid`.
+fn signal(which: &str, pid: &str) {
+    let ok = Command::new("kill").args([which, pid]).status().unwrap();
+    assert!(ok.success(), "kill {which} {pid}");
+}
+
 fn stop(server: Child) -> String {
-    let ok = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    signal("-TERM", &server.id().to_string());
     stop_waiting(server)
 }
 
@@ -327,6 +343,23 @@ fn sigterm_drains_without_losing_or_inventing_mail() {
     while !idle_smtp.line().starts_with("250 ") {}
     let (mut idle_pop3, _) = Talk::connect(s.pop3);
     let (mut idle_imap, _) = Talk::connect(s.imap);
+    // IMAP: one APPEND done before the signal (kept), one inside its literal (refused).
+    let (mut appender, _) = Talk::connect(s.imap);
+    assert!(
+        appender
+            .ask(&format!("a1 LOGIN alice {PASSWORD}"))
+            .starts_with("a1 OK")
+    );
+    let message = "Subject: appended\r\n\r\nbody\r\n";
+    assert!(
+        appender
+            .ask(&format!("a2 APPEND INBOX {{{}}}", message.len()))
+            .starts_with("+ ")
+    );
+    let appended = appender.ask(message);
+    assert!(appended.starts_with("a2 OK"), "{appended}");
+    assert!(appender.ask("a3 APPEND INBOX {100}").starts_with("+ "));
+    appender.send("Subject: half an append\r\n");
     // Racing the signal: each gets 250 (and is kept) or 421 (and is not).
     let mut racing = Vec::new();
     for _ in 0..3 {
@@ -341,13 +374,7 @@ fn sigterm_drains_without_losing_or_inventing_mail() {
             .map(|mut c| c.ask("Subject: race\r\n\r\nbody\r\n.").starts_with("250 "))
             .collect::<Vec<bool>>()
     });
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal("-TERM", &pid);
     let raced = racers.join().unwrap();
     for mut c in half {
         let answer = c.line();
@@ -357,9 +384,11 @@ fn sigterm_drains_without_losing_or_inventing_mail() {
     assert!(idle_pop3.line().starts_with("-ERR [SYS/TEMP]"));
     let bye = idle_imap.line();
     assert!(bye.starts_with("* BYE"), "{bye}");
+    let bye = appender.line();
+    assert!(bye.starts_with("* BYE"), "inside APPEND: {bye}");
     let log = stop_waiting(server);
     assert!(log.contains("stopped"), "{log}");
-    let accepted = done.len() + raced.iter().filter(|ok| **ok).count();
+    let accepted = done.len() + 1 + raced.iter().filter(|ok| **ok).count();
     // The ledger: exactly the acknowledged messages, on both replicas.
     assert_eq!(inbox_len(&s.root("replica-a")), accepted);
     assert_eq!(inbox_len(&s.root("replica-b")), accepted);
@@ -508,4 +537,126 @@ fn systemd_unit_is_well_formed_and_hardened() {
             "systemd-analyze verify: {err}"
         );
     }
+}
+
+/// A self-signed certificate for `localhost` in PEM: (certificate, key).
+fn self_signed() -> (String, String) {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    (c.cert.pem(), c.signing_key.serialize_pem())
+}
+
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// Connects with TLS trusting only `cert_pem`; the handshake's result.
+fn tls_connect(port: u16, cert_pem: &str) -> std::io::Result<TlsStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::pem::PemObject::pem_slice_iter(cert_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let tcp = TcpStream::connect(("127.0.0.1", port))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock)?;
+    }
+    Ok(tls)
+}
+
+/// Sends an IMAP command on `tls` and reads up to its tagged answer.
+fn tls_ask(tls: &mut TlsStream, tag: &str, command: &str) -> String {
+    tls.write_all(format!("{tag} {command}\r\n").as_bytes())
+        .unwrap();
+    let mut reader = BufReader::new(tls);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 || line.starts_with(tag) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn sighup_gives_new_sessions_the_new_certificate_and_systemd_hears_each_state() {
+    let imaps = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let (old_cert, old_key) = self_signed();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, &old_cert).unwrap();
+    std::fs::write(&key_path, &old_key).unwrap();
+    let s = Setup::with_listeners(
+        &format!(
+            "[tls]\ncert = {:?}\nkey = {:?}",
+            cert_path.display().to_string(),
+            key_path.display().to_string()
+        ),
+        &format!(
+            "[[listener]]\nservice = \"imap\"\naddress = \"127.0.0.1:{imaps}\"\ntls = \"implicit\"\n"
+        ),
+    );
+    let notify_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let next_notice = || {
+        let mut buf = [0u8; 512];
+        let n = notify.recv(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let server = s.serve_notifying(Some(&notify_path));
+    assert_eq!(next_notice(), "READY=1\n");
+
+    let mut before = tls_connect(imaps, &old_cert).unwrap();
+    let greeting = tls_ask(&mut before, "a1", "NOOP");
+    assert!(greeting.starts_with("a1 OK"), "{greeting}");
+
+    let (new_cert, new_key) = self_signed();
+    std::fs::write(&cert_path, &new_cert).unwrap();
+    std::fs::write(&key_path, &new_key).unwrap();
+    let pid = server.id().to_string();
+    signal("-HUP", &pid);
+    let reloading = next_notice();
+    assert!(
+        reloading.starts_with("RELOADING=1\nMONOTONIC_USEC="),
+        "{reloading}"
+    );
+    assert_eq!(next_notice(), "READY=1\n");
+
+    // New handshakes get the new certificate; the old one is no longer offered.
+    assert!(tls_connect(imaps, &new_cert).is_ok());
+    assert!(tls_connect(imaps, &old_cert).is_err());
+    // The session from before keeps its connection and keeps working.
+    assert!(tls_ask(&mut before, "a2", "NOOP").starts_with("a2 OK"));
+
+    // A broken certificate: the reload fails and the current one stays.
+    std::fs::write(&cert_path, "not a certificate").unwrap();
+    signal("-HUP", &pid);
+    assert!(next_notice().starts_with("RELOADING=1"));
+    assert_eq!(next_notice(), "READY=1\n");
+    assert!(tls_connect(imaps, &new_cert).is_ok());
+    let (_, text) = http(s.metrics, "GET", "/metrics").unwrap();
+    assert_eq!(
+        metric(&text, "gradwell_config_reloads_total{result=\"ok\"}"),
+        1.0
+    );
+    assert_eq!(
+        metric(&text, "gradwell_config_reloads_total{result=\"error\"}"),
+        1.0
+    );
+
+    drop(before);
+    signal("-TERM", &pid);
+    assert_eq!(next_notice(), "STOPPING=1\n");
+    let log = stop_waiting(server);
+    assert!(log.contains("SIGHUP: reloading"), "{log}");
+    assert!(log.contains("reload failed; nothing changed"), "{log}");
 }
