@@ -32,6 +32,18 @@ pub fn problems(config: &Config) -> Vec<String> {
     if let Some(a) = &config.aliases_file {
         file("aliases_file", a);
     }
+    if let Some(ca) = config.relay.as_ref().and_then(|r| r.ca_file.as_ref()) {
+        file("relay.ca_file", ca);
+    }
+    if let Some(dir) = config.lmtp_socket.as_ref().and_then(|s| s.parent())
+        && !dir.as_os_str().is_empty()
+        && !dir.is_dir()
+    {
+        out.push(format!(
+            "key `lmtp_socket`: directory {} does not exist",
+            dir.display()
+        ));
+    }
     if let Some(t) = &config.tls
         && let Err(e) = tls::acceptor(&t.cert, &t.key)
     {

@@ -22,6 +22,8 @@ use crate::{health::Health, metrics, reload::Reloader};
 const MAX_HEAD: usize = 8 * 1024;
 /// Time a client has to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Requests served at once; more wait in the kernel's backlog (scrapers and probes are few).
+const MAX_CONCURRENT: usize = 32;
 
 /// What the listener serves.
 #[derive(Debug)]
@@ -34,7 +36,11 @@ pub struct OpsState {
 
 /// Serves until `shutdown` turns true.
 pub async fn run(listener: TcpListener, state: Arc<OpsState>, mut shutdown: watch::Receiver<bool>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT));
     loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.wait_for(|s| *s) => return,
@@ -49,6 +55,7 @@ pub async fn run(listener: TcpListener, state: Arc<OpsState>, mut shutdown: watc
         };
         let state = Arc::clone(&state);
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(e) = serve_one(tcp, peer, &state).await {
                 tracing::debug!(error = %e, "metrics request failed");
             }

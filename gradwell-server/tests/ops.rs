@@ -453,6 +453,18 @@ fn default_config_parses_to_the_defaults_and_names_every_key() {
     assert_eq!(c.log_level, "info");
     assert!(!c.protocol_trace);
     assert!(c.storage.fsync);
+    assert_eq!(
+        format!("{:?}", c.queue),
+        format!("{:?}", gradwell_server::queue::QueueConfig::default())
+    );
+    let (mirror, defaults) = (
+        c.storage.mirror_options(),
+        maildir_store::mirror::Options::default(),
+    );
+    assert_eq!(mirror.deadline, defaults.deadline);
+    assert_eq!(mirror.workers_per_replica, defaults.workers_per_replica);
+    assert_eq!(mirror.queue_depth, defaults.queue_depth);
+    assert_eq!(mirror.trust_lone_replica, defaults.trust_lone_replica);
     // Every key a section accepts (serde's own field lists) appears, documented, in the text.
     let mut missing = Vec::new();
     for (section, fields) in gradwell_server::config::sections() {
