@@ -43,10 +43,18 @@ pub fn init(format: LogFormat, level: &str) {
     }
 }
 
+/// Whether `level` is a valid filter.
+pub fn check_level(level: &str) -> anyhow::Result<()> {
+    parse(level).map(|_| ())
+}
+
+fn parse(level: &str) -> anyhow::Result<EnvFilter> {
+    EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("log level {level:?}: {e}"))
+}
+
 /// Replaces the level filter of the running process.
 pub fn set_level(level: &str) -> anyhow::Result<()> {
-    let filter =
-        EnvFilter::try_new(level).map_err(|e| anyhow::anyhow!("log level {level:?}: {e}"))?;
+    let filter = parse(level)?;
     let Some(handle) = FILTER.get() else {
         anyhow::bail!("logging is not initialised in this process");
     };

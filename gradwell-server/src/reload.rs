@@ -1,7 +1,7 @@
 //! SIGHUP and `gradwell reload`: re-read the configuration file and apply what can change
 //! while serving — the log level, protocol tracing, the TLS certificate (new handshakes get
-//! it, established sessions keep theirs) and the users file (re-read when it changes, checked
-//! here). Keys that need a restart (listeners, storage, limits, queue, relay) are reported
+//! it, established sessions keep theirs), the alias file, and the users file (re-read when it
+//! changes, checked here). Keys that need a restart (listeners, storage, limits, queue, relay) are reported
 //! when they differ, as mox does for `mox.conf`; a file that does not parse changes nothing.
 
 use std::{path::PathBuf, sync::Weak};
@@ -46,10 +46,22 @@ impl Reloader {
             None => app.config.clone(),
         };
         crate::check::check_files(&new)?;
+        // Everything that can fail is read first, so a failure leaves the server as it was.
+        let aliases = match &new.aliases_file {
+            Some(path) if new.aliases_file == app.config.aliases_file => {
+                Some(crate::accounts::aliases::Aliases::load(path)?)
+            }
+            _ => None,
+        };
+        logging::check_level(&new.log_level)?;
         let mut report = Vec::new();
         if let (Some(store), Some(files)) = (&app.cert_store, &new.tls) {
             store.reload(&files.cert, &files.key)?;
             report.push("certificate reloaded".to_owned());
+        }
+        if let Some(aliases) = aliases {
+            app.aliases.replace_with(&aliases);
+            report.push("aliases reloaded".to_owned());
         }
         let users = app.users.names().len();
         report.push(format!("{users} users"));
@@ -87,7 +99,10 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
         ("relay", differs(&old.relay, &new.relay)),
         ("metrics", old.metrics != new.metrics),
         ("tls", old.tls.is_some() != new.tls.is_some()),
-        ("aliases_file", old.aliases_file != new.aliases_file),
+        (
+            "aliases_file (a new path)",
+            old.aliases_file != new.aliases_file,
+        ),
         ("local_domains", old.local_domains != new.local_domains),
         ("hostname", old.hostname != new.hostname),
     ] {

@@ -215,7 +215,8 @@ fn inbox_len(root: &Path) -> usize {
 
 #[test]
 fn metrics_health_log_levels_and_redacted_traces() {
-    let s = Setup::new("protocol_trace = true\nlog_level = \"info\"");
+    let s = Setup::new("protocol_trace = true\nlog_level = \"info\"\naliases_file = \"aliases\"");
+    std::fs::write(s.dir.path().join("aliases"), "# none yet\n").unwrap();
     let server = s.serve();
     let (code, body) = http(s.metrics, "GET", "/healthz/ready").unwrap();
     assert_eq!(code, 200);
@@ -293,11 +294,26 @@ fn metrics_health_log_levels_and_redacted_traces() {
     assert_eq!(metric(&text, "gradwell_mirror_degraded{set=\"0\"}"), 1.0);
     std::fs::rename(s.root("replica-b.gone"), s.root("replica-b")).unwrap();
 
-    // Reload re-reads the file: log_level info turns the traces off again.
+    // Reload re-reads the file (log_level info turns the traces off again) and the aliases.
+    let rcpt_bob = || {
+        let (mut c, _) = Talk::connect(s.smtp);
+        assert!(c.ask("HELO x").starts_with("250"));
+        assert!(c.ask("MAIL FROM:<a@example.net>").starts_with("250"));
+        c.ask("RCPT TO:<bob@example.test>")
+    };
+    assert!(rcpt_bob().starts_with("550"), "no alias yet");
+    std::fs::write(
+        s.dir.path().join("aliases"),
+        "bob@example.test alice@example.test\n",
+    )
+    .unwrap();
     let out = s.gradwell(&["reload"]);
     assert!(out.status.success(), "{out:?}");
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("1 users"), "{report}");
+    assert!(report.contains("aliases reloaded"), "{report}");
+    let answer = rcpt_bob();
+    assert!(answer.starts_with("250"), "alias after reload: {answer}");
     let (_, text) = http(s.metrics, "GET", "/metrics").unwrap();
     assert!(metric(&text, "gradwell_config_reloads_total{result=\"ok\"}") >= 1.0);
 

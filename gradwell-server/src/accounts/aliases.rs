@@ -1,7 +1,11 @@
 //! A Postfix-style virtual alias file: `address  target, target…` lines, `#` comments,
 //! `@domain` as a catch-all. Targets are local user names or addresses in a local domain.
 
-use std::{collections::HashMap, path::Path};
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{Arc, RwLock},
+};
 
 use anyhow::Context;
 
@@ -9,10 +13,13 @@ use anyhow::Context;
 /// and deep chains end here instead).
 const MAX_DEPTH: usize = 8;
 
-/// The alias table, keys in lower case.
+type Table = HashMap<String, Vec<String>>;
+
+/// The alias table, keys in lower case. Clones share one table, which
+/// [`Aliases::replace_with`] swaps whole (a reload); each expansion sees one version.
 #[derive(Debug, Default, Clone)]
 pub struct Aliases {
-    map: HashMap<String, Vec<String>>,
+    map: Arc<RwLock<Arc<Table>>>,
 }
 
 impl Aliases {
@@ -44,38 +51,49 @@ impl Aliases {
             }
             map.insert(key.to_ascii_lowercase(), targets);
         }
-        Ok(Aliases { map })
+        Ok(Aliases {
+            map: Arc::new(RwLock::new(Arc::new(map))),
+        })
+    }
+
+    fn table(&self) -> Arc<Table> {
+        Arc::clone(&self.map.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Serves `other`'s entries from now on (in this value and every clone of it).
+    pub fn replace_with(&self, other: &Aliases) {
+        let table = other.table();
+        *self.map.write().unwrap_or_else(|e| e.into_inner()) = table;
     }
 
     /// Expands `address` (lower case `local@domain`) into final addresses: those with no
     /// alias entry. An address without an entry expands to itself.
     pub fn expand(&self, address: &str) -> Vec<String> {
         let mut out = Vec::new();
-        self.expand_into(address, 0, &mut out);
+        expand_into(&self.table(), address, 0, &mut out);
         out.sort();
         out.dedup();
         out
     }
+}
 
-    fn expand_into(&self, address: &str, depth: usize, out: &mut Vec<String>) {
-        let domain = address.rsplit_once('@').map(|(_, d)| d);
-        let targets = self
-            .map
-            .get(address)
-            .or_else(|| domain.and_then(|d| self.map.get(&format!("@{d}"))));
-        match targets {
-            Some(targets) if depth < MAX_DEPTH => {
-                for t in targets {
-                    // An entry that names itself (`a@x a@x, b@x`) keeps the mailbox.
-                    if t == address {
-                        out.push(t.clone());
-                    } else {
-                        self.expand_into(t, depth + 1, out);
-                    }
+fn expand_into(map: &Table, address: &str, depth: usize, out: &mut Vec<String>) {
+    let domain = address.rsplit_once('@').map(|(_, d)| d);
+    let targets = map
+        .get(address)
+        .or_else(|| domain.and_then(|d| map.get(&format!("@{d}"))));
+    match targets {
+        Some(targets) if depth < MAX_DEPTH => {
+            for t in targets {
+                // An entry that names itself (`a@x a@x, b@x`) keeps the mailbox.
+                if t == address {
+                    out.push(t.clone());
+                } else {
+                    expand_into(map, t, depth + 1, out);
                 }
             }
-            _ => out.push(address.to_owned()),
         }
+        _ => out.push(address.to_owned()),
     }
 }
 
@@ -93,6 +111,14 @@ mod tests {
         assert_eq!(a.expand("anything@other.test"), ["carol"]);
         assert_eq!(a.expand("alice@example.test"), ["alice@example.test"]);
         assert_eq!(a.expand("loop@x"), ["alice", "loop@x"]);
+    }
+
+    #[test]
+    fn replacing_the_table_reaches_every_clone() {
+        let a = Aliases::parse("x@d y@d\n").unwrap();
+        let shared = a.clone();
+        a.replace_with(&Aliases::parse("x@d z@d\n").unwrap());
+        assert_eq!(shared.expand("x@d"), ["z@d"]);
     }
 
     #[test]
