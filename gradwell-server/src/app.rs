@@ -168,10 +168,11 @@ impl App {
         password: Vec<u8>,
     ) -> Option<UserId> {
         let app = Arc::clone(self);
-        let result = tokio::task::spawn_blocking(move || app.users.authenticate(&user, &password))
-            .await
-            .ok()
-            .flatten();
+        let result =
+            crate::logging::spawn_blocking(move || app.users.authenticate(&user, &password))
+                .await
+                .ok()
+                .flatten();
         match &result {
             Some(_) => self.penalty.succeed(peer),
             None => {

@@ -64,3 +64,14 @@ pub fn set_level(level: &str) -> anyhow::Result<()> {
     tracing::info!(level, "log level changed");
     Ok(())
 }
+
+/// `tokio::task::spawn_blocking` that keeps the caller's span (session ID, queue ID) on the
+/// lines the blocking work logs; a plain `spawn_blocking` runs outside every span.
+pub fn spawn_blocking<F, R>(work: F) -> tokio::task::JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+}

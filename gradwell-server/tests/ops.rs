@@ -688,3 +688,45 @@ fn sighup_gives_new_sessions_the_new_certificate_and_systemd_hears_each_state() 
     assert!(log.contains("SIGHUP: reloading"), "{log}");
     assert!(log.contains("reload failed; nothing changed"), "{log}");
 }
+
+#[test]
+fn a_queued_message_is_logged_with_its_session_and_counted_in_the_queue_metrics() {
+    let submission = free_port();
+    let s = Setup::with_listeners(
+        "",
+        &format!(
+            "[[listener]]\nservice = \"submission\"\naddress = \"127.0.0.1:{submission}\"\ntls = \"none\"\nallow_cleartext_auth = true\n"
+        ),
+    );
+    let server = s.serve();
+    let (mut c, _) = Talk::connect(submission);
+    c.send("EHLO client.example.net\r\n");
+    while c.line().starts_with("250-") {}
+    // base64("\0alice\0s3cret-Pw-xyzzy")
+    let auth = c.ask("AUTH PLAIN AGFsaWNlAHMzY3JldC1Qdy14eXp6eQ==");
+    assert!(auth.starts_with("235"), "{auth}");
+    assert!(c.ask("MAIL FROM:<alice@example.test>").starts_with("250"));
+    assert!(c.ask("RCPT TO:<bob@remote.example>").starts_with("250"));
+    assert!(c.ask("DATA").starts_with("354"));
+    let queued = c.ask("From: alice@example.test\r\nSubject: out\r\n\r\nbody\r\n.");
+    assert!(queued.starts_with("250"), "{queued}");
+    c.ask("QUIT");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, text) = http(s.metrics, "GET", "/metrics").unwrap();
+        if metric(&text, "gradwell_queue_messages") == 1.0 {
+            assert!(metric(&text, "gradwell_queue_oldest_age_seconds") < 60.0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "queue never counted:\n{text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = stop(server);
+    let line = log
+        .lines()
+        .find(|l| l.contains("queue_id=") && l.contains(" queued"))
+        .unwrap_or_else(|| panic!("no queued line in\n{log}"));
+    assert!(line.contains("session{id="), "{line}");
+    assert!(line.contains("queue_id="), "{line}");
+}

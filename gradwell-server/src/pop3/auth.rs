@@ -94,7 +94,7 @@ impl Session {
         }
         let app = std::sync::Arc::clone(&self.app);
         let who = user.clone();
-        let opened = tokio::task::spawn_blocking(move || {
+        let opened = crate::logging::spawn_blocking(move || {
             let roots = app.healthy_roots(&who);
             let roots: Vec<_> = roots.iter().map(|r| r.as_path()).collect();
             let held = lock::lock(&roots, &who, &app.config.hostname)?;

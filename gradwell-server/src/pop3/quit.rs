@@ -24,7 +24,7 @@ impl Session {
         } else {
             let store = std::sync::Arc::clone(&self.app.store);
             let who = user.clone();
-            tokio::task::spawn_blocking(move || {
+            crate::logging::spawn_blocking(move || {
                 store
                     .expunge(&who, &MailboxName::inbox(), &ExpungeSelector::Uids(uids))
                     .map(drop)

@@ -97,7 +97,7 @@ fn fill(reader: &mut Reader, cap: usize) -> std::io::Result<Vec<u8>> {
 
 /// Reads the next piece on the blocking pool; gives the reader back with it.
 async fn next_piece(mut reader: Reader) -> (Reader, std::io::Result<Vec<u8>>) {
-    let joined = tokio::task::spawn_blocking(move || {
+    let joined = crate::logging::spawn_blocking(move || {
         let piece = fill(&mut reader, PIECE);
         (reader, piece)
     })
@@ -248,7 +248,7 @@ impl Session {
             Vec::new()
         };
         let store = std::sync::Arc::clone(&self.app.store);
-        let opened = tokio::task::spawn_blocking(move || {
+        let opened = crate::logging::spawn_blocking(move || {
             let mut reader = store.read_stream(&user, &MailboxName::inbox(), uid)?;
             let first =
                 fill(&mut reader, first_cap).map_err(|source| maildir_store::StoreError::Io {

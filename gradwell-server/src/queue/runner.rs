@@ -171,7 +171,7 @@ async fn attempt_in_span(app: &Arc<App>, route: Option<&Route>, id: &str) {
     }
     let app = Arc::clone(app);
     let id = id.to_owned();
-    let _ = tokio::task::spawn_blocking(move || {
+    let _ = crate::logging::spawn_blocking(move || {
         record(&app, &id, &pending, &outcomes, now);
         drop(claim);
     })
@@ -193,7 +193,7 @@ async fn relay_once(
     let queue = Arc::clone(&app.queue);
     let id = envelope.id.clone();
     let content =
-        tokio::task::spawn_blocking(move || queue.content_path(&id).and_then(Content::inspect))
+        crate::logging::spawn_blocking(move || queue.content_path(&id).and_then(Content::inspect))
             .await
             .map_err(|_| Deferral("4.3.0 reading the queued message failed".into()))?
             .map_err(|e| Deferral(format!("4.3.0 reading the queued message failed: {e}")))?;
@@ -266,7 +266,7 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Queue) -> T + Send + 'static,
 ) -> Option<T> {
     let q = Arc::clone(queue);
-    tokio::task::spawn_blocking(move || f(&q)).await.ok()
+    crate::logging::spawn_blocking(move || f(&q)).await.ok()
 }
 
 /// Applies the outcomes to the envelope as it is on disk now (an operator may have held or

@@ -310,7 +310,7 @@ impl Content {
         let mut file = std::fs::File::open(&self.path)?;
         let mut offset = 0u64;
         loop {
-            let (back, chunk) = tokio::task::spawn_blocking(move || {
+            let (back, chunk) = crate::logging::spawn_blocking(move || {
                 let mut buf = vec![0u8; CHUNK];
                 let n = file
                     .seek(io::SeekFrom::Start(offset))

@@ -158,7 +158,7 @@ impl Session {
         let recipients = std::mem::take(&mut self.remote);
         let sender = self.sender.clone().unwrap_or_default();
         let queue = std::sync::Arc::clone(&self.app.queue);
-        let joined = tokio::task::spawn_blocking(move || {
+        let joined = crate::logging::spawn_blocking(move || {
             let result = spool.reader().map_err(EnqueueError::Io).and_then(|body| {
                 let mut content = std::io::Cursor::new(received).chain(body);
                 queue.enqueue(&sender, &recipients, &mut content, now)
