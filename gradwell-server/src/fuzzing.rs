@@ -91,9 +91,54 @@ pub fn message_structure(data: &[u8]) {
     );
 }
 
+/// Protocol-trace redaction over arbitrary client lines: never panics, output stays
+/// bounded, and a LOGIN/PASS/USER/AUTH line with arguments never shows them.
+pub fn protocol_trace(data: &[u8]) {
+    let mut tracer = crate::trace::Tracer::default();
+    for line in data.split(|&b| b == b'\n') {
+        let shown = tracer.redact(line);
+        // Lossy UTF-8 turns one octet into up to three; the suffix names the length.
+        assert!(shown.len() <= 3 * 200 + 32, "trace line not cut");
+        let text = String::from_utf8_lossy(line);
+        let words: Vec<&str> = text.split_ascii_whitespace().collect();
+        let secret = |w: &&str| {
+            ["LOGIN", "PASS", "USER"]
+                .iter()
+                .any(|c| w.eq_ignore_ascii_case(c))
+        };
+        if let Some(at) = words.iter().take(2).position(secret)
+            && words.len() > at + 1
+        {
+            assert!(shown.ends_with("<redacted>"), "credential shown: {shown}");
+        }
+    }
+}
+
+/// The operations listener's request-line parser on arbitrary octets.
+pub fn ops_request(data: &[u8]) {
+    if let Some((method, path)) = crate::ops_http::request_line(data) {
+        assert!(!method.contains(' ') && !path.contains(' '));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trace_and_request_bodies_hold_on_awkward_input() {
+        for input in [
+            b"".as_slice(),
+            b"a LOGIN alice secret\nb login {5}\nsecret\n",
+            b"PASS \xff\xfe\xfd\n\r\n",
+            b"x AUTHENTICATE PLAIN AGFsaWNl\nAGFsaWNl\n*\n",
+            &[0xffu8; 1000],
+        ] {
+            protocol_trace(input);
+            ops_request(input);
+        }
+        ops_request(b"GET / HTTP/1.1\r\n\r\n");
+    }
 
     #[test]
     fn structures_round_trip() {

@@ -117,7 +117,7 @@ async fn read_head(tcp: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 }
 
 /// The method and path of `GET /path HTTP/1.1`.
-fn request_line(head: &[u8]) -> Option<(&str, &str)> {
+pub(crate) fn request_line(head: &[u8]) -> Option<(&str, &str)> {
     let line = head.split(|&b| b == b'\r' || b == b'\n').next()?;
     let line = std::str::from_utf8(line).ok()?;
     let mut parts = line.split(' ');

@@ -71,7 +71,7 @@ impl Tracer {
                 + usize::from(words.get(at).is_some_and(|w| {
                     w.eq_ignore_ascii_case("AUTH") || w.eq_ignore_ascii_case("AUTHENTICATE")
                 }));
-            let mut shown = words[..keep.min(words.len())].join(" ");
+            let mut shown = shorten(words[..keep.min(words.len())].join(" ").as_bytes());
             if words.len() > keep {
                 shown.push_str(" <redacted>");
             }
@@ -137,5 +137,7 @@ mod tests {
         let long = vec![b'x'; 1000];
         let s = Tracer::default().redact(&[b"a ".as_slice(), &long].concat());
         assert!(s.ends_with("(1002 octets)"), "{s}");
+        let s = Tracer::default().redact(&[&long, b" LOGIN a b".as_slice()].concat());
+        assert!(s.ends_with("octets) <redacted>"), "{s}");
     }
 }
