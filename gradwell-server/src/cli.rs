@@ -1,5 +1,6 @@
 //! The command line: `serve`, `user`, `quickstart`, `version`, `queue`, and the operations
-//! verbs `check-config`, `print-default-config`, `print-systemd-unit`, `reload`, `log-level`.
+//! verbs `check-config`, `print-default-config`, `print-systemd-unit`, `reload`, `log-level`,
+//! `stop`.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -71,6 +72,13 @@ enum Verb {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Stop a running server gracefully, as SIGTERM does (through its `[metrics] listen`
+    /// address); returns once the server has been told.
+    Stop {
+        /// The configuration the server runs with.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Change a running server's log filter (e.g. `debug`, or
     /// `info,gradwell_server::trace=debug` for protocol traces) until the next reload.
     LogLevel {
@@ -80,6 +88,13 @@ enum Verb {
         /// A level or `tracing` filter directives.
         filter: String,
     },
+}
+
+/// Sends an admin request to the server running with `config` and prints its answer.
+fn admin_request(config: &std::path::Path, path: &str) -> anyhow::Result<()> {
+    let body = crate::ops_http::request(ops_address(config)?, "POST", path)?;
+    print!("{body}");
+    Ok(())
 }
 
 /// The running server's operations listener named by `config`.
@@ -140,19 +155,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::systemd::unit(&args));
             Ok(())
         }
-        Verb::Reload { config } => {
-            let body = crate::ops_http::request(ops_address(&config)?, "POST", "/admin/reload")?;
-            print!("{body}");
-            Ok(())
-        }
+        Verb::Reload { config } => admin_request(&config, "/admin/reload"),
+        Verb::Stop { config } => admin_request(&config, "/admin/stop"),
         Verb::LogLevel { config, filter } => {
             if filter.contains(['/', ' ', '?', '#']) {
                 anyhow::bail!("log filter {filter:?}: no spaces, slashes, `?` or `#`");
             }
-            let path = format!("/admin/log-level/{filter}");
-            let body = crate::ops_http::request(ops_address(&config)?, "POST", &path)?;
-            print!("{body}");
-            Ok(())
+            admin_request(&config, &format!("/admin/log-level/{filter}"))
         }
         Verb::User {
             config,

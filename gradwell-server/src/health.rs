@@ -1,6 +1,7 @@
 //! Readiness and storage health: every few seconds each replica root gets a small probe file
 //! written and fsynced (its duration is the per-replica fsync latency metric, its success
 //! the root's writability), and each mirror's fencing state is copied into the metrics.
+//! The queue gauges are set by the queue runner's own scans ([`record_queue`]).
 //! `/healthz/ready` is true while the listeners are bound and every mirror set has a
 //! writable, unfenced replica; a set serving from one replica is ready but degraded.
 
@@ -160,15 +161,14 @@ impl Health {
                 .set(i64::from(serving < probed.len()));
             sets.push(probed);
         }
-        drop(sets);
-        update_queue_metrics(app);
     }
 }
 
-/// Copies the outbound queue's size and oldest age into the metrics.
-fn update_queue_metrics(app: &App) {
+/// Copies the outbound queue's size and oldest age into the metrics; the queue runner calls
+/// it with every periodic scan it makes anyway (`queue.scan_interval_ms`), so the metrics
+/// cost no reading of their own.
+pub fn record_queue(all: &[crate::queue::store::Envelope]) {
     let m = metrics::global();
-    let all = app.queue.list();
     m.queue_messages
         .set(i64::try_from(all.len()).unwrap_or(i64::MAX));
     let now = unix(std::time::SystemTime::now());

@@ -5,8 +5,9 @@
 //! - `GET /healthz/live`: 200 while the process serves requests at all;
 //! - `GET /healthz/ready`: 200 when listeners are bound and every mirror set is writable,
 //!   else 503; the body lists each set and replica (`degraded` when one replica serves);
-//! - `POST /admin/reload` and `POST /admin/log-level/<filter>`: what `gradwell reload` and
-//!   `gradwell log-level` send; accepted from loopback addresses only.
+//! - `POST /admin/reload`, `POST /admin/log-level/<filter>` and `POST /admin/stop`: what
+//!   `gradwell reload`, `gradwell log-level` and `gradwell stop` send; accepted from loopback
+//!   addresses only.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -32,6 +33,8 @@ pub struct OpsState {
     pub health: Arc<Health>,
     /// Reloads and log levels.
     pub reloader: Arc<Reloader>,
+    /// Notified by `POST /admin/stop`: the graceful shutdown SIGTERM starts.
+    pub stop: Arc<tokio::sync::Notify>,
 }
 
 /// Serves until `shutdown` turns true.
@@ -142,7 +145,9 @@ async fn route(method: &str, path: &str, peer: SocketAddr, state: &OpsState) -> 
             };
             Response::text(status, report)
         }
-        ("POST", p) if p == "/admin/reload" || p.starts_with("/admin/log-level/") => {
+        ("POST", p)
+            if p == "/admin/reload" || p == "/admin/stop" || p.starts_with("/admin/log-level/") =>
+        {
             if !peer.ip().is_loopback() {
                 return Response::text("403 Forbidden", "admin requests only from loopback\n");
             }
@@ -154,6 +159,10 @@ async fn route(method: &str, path: &str, peer: SocketAddr, state: &OpsState) -> 
 }
 
 async fn admin(path: &str, state: &OpsState) -> Response {
+    if path == "/admin/stop" {
+        state.stop.notify_one();
+        return Response::text("200 OK", "stopping\n");
+    }
     let reloader = Arc::clone(&state.reloader);
     let result = match path.strip_prefix("/admin/log-level/") {
         Some(filter) => {

@@ -93,6 +93,7 @@ pub async fn serve_until_with(
         .map(|(s, spec)| s.local_addr().unwrap_or(spec.address))
         .collect();
     let health = Arc::new(Health::default());
+    let stop_requested = Arc::new(tokio::sync::Notify::new());
     let reloader = Arc::new(Reloader::new(path.clone(), Arc::downgrade(&app)));
     if let Some(address) = metrics_address {
         let socket = TcpListener::bind(address)
@@ -103,6 +104,7 @@ pub async fn serve_until_with(
         let state = Arc::new(OpsState {
             health: Arc::clone(&health),
             reloader: Arc::clone(&reloader),
+            stop: Arc::clone(&stop_requested),
         });
         tokio::spawn(ops_http::run(socket, state, stop_rx.clone()));
     }
@@ -140,7 +142,10 @@ pub async fn serve_until_with(
     health.set_listeners_bound();
     notify_systemd(&[sd_notify::NotifyState::Ready]);
     bound(addresses);
-    stop.await;
+    tokio::select! {
+        _ = stop => {}
+        _ = stop_requested.notified() => tracing::info!("stop requested: shutting down"),
+    }
     notify_systemd(&[sd_notify::NotifyState::Stopping]);
     crate::metrics::global().listeners_ready.set(0);
     let _ = stop_tx.send(true);

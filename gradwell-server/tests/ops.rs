@@ -722,7 +722,11 @@ fn a_queued_message_is_logged_with_its_session_and_counted_in_the_queue_metrics(
         assert!(Instant::now() < deadline, "queue never counted:\n{text}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let log = stop(server);
+    // `gradwell stop` drains as SIGTERM does.
+    let out = s.gradwell(&["stop"]);
+    assert!(out.status.success(), "{out:?}");
+    let log = stop_waiting(server);
+    assert!(log.contains("stop requested: shutting down"), "{log}");
     let line = log
         .lines()
         .find(|l| l.contains("queue_id=") && l.contains(" queued"))

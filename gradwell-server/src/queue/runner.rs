@@ -85,6 +85,7 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             let listed = tokio::task::spawn_blocking(move || q.list())
                 .await
                 .unwrap_or_default();
+            crate::health::record_queue(&listed);
             let now = unix(SystemTime::now());
             due.extend(
                 listed
