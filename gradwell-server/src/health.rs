@@ -177,8 +177,15 @@ pub fn record_queue(all: &[crate::queue::store::Envelope]) {
         .set(i64::try_from(now.saturating_sub(oldest)).unwrap_or(i64::MAX));
 }
 
-/// Writes and fsyncs the probe file, then fsyncs the root directory.
+/// Writes and fsyncs the probe file, then fsyncs the root directory. A root without its
+/// replica marker (an array that is not mounted: the mount point is an empty directory on
+/// the system disk) fails, rather than passing on the wrong disk.
 fn write_probe(root: &Path, name: &str) -> std::io::Result<()> {
+    if !root.join(maildir_store::maildir::REPLICA_MARKER).is_file() {
+        return Err(std::io::Error::other(
+            "replica marker missing: not mounted?",
+        ));
+    }
     let path = root.join(name);
     let mut f = OpenOptions::new()
         .create(true)

@@ -734,3 +734,45 @@ fn a_queued_message_is_logged_with_its_session_and_counted_in_the_queue_metrics(
     assert!(line.contains("session{id="), "{line}");
     assert!(line.contains("queue_id="), "{line}");
 }
+
+#[test]
+fn a_set_whose_only_root_is_not_mounted_makes_the_server_unready() {
+    let s = Setup::new("");
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        text.replace(r#"[["replica-a", "replica-b"]]"#, r#"[["replica-a"]]"#),
+    )
+    .unwrap();
+    let server = s.serve();
+    let marker = s
+        .root("replica-a")
+        .join(maildir_store::maildir::REPLICA_MARKER);
+    let saved = std::fs::read(&marker).unwrap();
+    // What an unmounted array looks like: the mount point without the replica's marker.
+    std::fs::remove_file(&marker).unwrap();
+    let wait_for = |want: u16, text: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (code, body) = http(s.metrics, "GET", "/healthz/ready").unwrap();
+            if code == want && body.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "wanted {want} {text}: {code} {body}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(503, "set 0 unwritable");
+    let (_, text) = http(s.metrics, "GET", "/metrics").unwrap();
+    assert_eq!(
+        metric(&text, "gradwell_replica_writable{set=\"0\",replica=\"0\"}"),
+        0.0
+    );
+    assert_eq!(http(s.metrics, "GET", "/healthz/live").unwrap().0, 200);
+    std::fs::write(&marker, saved).unwrap();
+    wait_for(200, "set 0 ok");
+    stop(server);
+}
