@@ -221,5 +221,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.no_serve {
         return Ok(());
     }
-    serve::run(config)
+    serve::run_from(config, Some(config_path))
 }
