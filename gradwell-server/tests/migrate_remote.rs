@@ -14,7 +14,7 @@ mod dovecot;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    io::{BufRead, BufReader, Write},
+    io::{BufRead, BufReader, Read, Write},
     net::{TcpListener, TcpStream},
     num::NonZeroU32,
     path::{Path, PathBuf},
@@ -395,6 +395,19 @@ fn imap_and_pop3_sources_read_exactly_what_dovecot_reports() {
     let insecure = endpoint(server.port, Security::StartTls, Trust::InsecureSkipVerify);
     let accepted = ImapSource::new(insecure, sasl.clone(), short_timeouts()).mailboxes();
     assert_eq!(accepted.expect("insecure by choice"), mailboxes);
+    // Implicit TLS (IMAPS) reads the same too.
+    let (imaps_port, pop3s_port) = server.tls_ports().expect("implicit TLS ports");
+    let imaps = endpoint(
+        imaps_port,
+        Security::Implicit,
+        Trust::CaFile(cert_path.clone()),
+    );
+    let mut over_imaps = ImapSource::new(imaps, sasl.clone(), short_timeouts());
+    assert_eq!(over_imaps.mailboxes().expect("IMAPS"), mailboxes);
+    assert_eq!(
+        read_all(&mut over_imaps, &mailboxes[1]),
+        read_all(&mut source, &mailboxes[1])
+    );
 
     // POP3: INBOX only, UIDLs and order as Dovecot lists them, bodies as IMAP read them,
     // the Date: header as INTERNALDATE (the clock for the message without one).
@@ -442,7 +455,11 @@ fn imap_and_pop3_sources_read_exactly_what_dovecot_reports() {
 
     // STLS + AUTH PLAIN + CA file, throttled to 4 messages/s with no burst: three messages
     // cannot take less than the two waits between them.
-    let pop_tls = endpoint(pop3_port, Security::StartTls, Trust::CaFile(cert_path));
+    let pop_tls = endpoint(
+        pop3_port,
+        Security::StartTls,
+        Trust::CaFile(cert_path.clone()),
+    );
     let throttle = Arc::new(Throttle::new(
         NonZeroU32::new(4).expect("4"),
         NonZeroU32::new(1).expect("1"),
@@ -453,6 +470,16 @@ fn imap_and_pop3_sources_read_exactly_what_dovecot_reports() {
     let popped_tls = read_all(&mut pop_over_tls, &pop_mailboxes[0]);
     assert!(started.elapsed() >= Duration::from_millis(500), "throttled");
     assert_eq!(popped_tls, popped);
+    // And POP3S.
+    let pop3s = endpoint(
+        pop3s_port,
+        Security::Implicit,
+        Trust::CaFile(cert_path.clone()),
+    );
+    let credentials = Credentials::new("alice", "pass", LoginMethod::Password);
+    let clock_again: Arc<dyn Fn() -> SystemTime + Send + Sync> = Arc::new(move || clock_time);
+    let mut over_pop3s = Pop3Source::new(pop3s, credentials, RemoteOptions::default(), clock_again);
+    assert_eq!(read_all(&mut over_pop3s, &pop_mailboxes[0]), popped);
     server.stop();
 }
 
@@ -509,65 +536,88 @@ fn fetch_response(uid: u32) -> String {
     )
 }
 
+/// A byte stream the fake server talks over: TCP, or TLS on TCP after STARTTLS.
+trait Duplex: Read + Write {}
+impl<T: Read + Write> Duplex for T {}
+
+/// STARTTLS offered by the fake server: its TLS configuration, and plaintext it sends right
+/// after its `OK` (the injection of THREATS TLS-01; empty for an honest server).
+type StartTls = (Arc<rustls::ServerConfig>, &'static str);
+
 /// A scripted IMAP server for one connection: a mailbox `Work` with UIDs 1-4; the second
 /// batch of two (UIDs 3 and 4) ends as `ending` says.
-fn fake_imap(ending: Ending) -> u16 {
+fn fake_imap(ending: Ending, starttls: Option<StartTls>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     thread::spawn(move || {
-        let Ok((stream, _)) = listener.accept() else {
+        let Ok((mut stream, _)) = listener.accept() else {
             return;
         };
-        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-        let mut w = stream;
-        let _ = w.write_all(b"* OK fake ready\r\n");
-        let mut batches = 0;
-        let mut line = String::new();
-        while {
-            line.clear();
-            reader.read_line(&mut line).unwrap_or(0) > 0
-        } {
-            let (tag, rest) = line.trim_end().split_once(' ').unwrap_or(("*", ""));
-            let upper = rest.to_ascii_uppercase();
-            let reply = if upper.starts_with("LIST") {
-                "* LIST () \"/\" INBOX\r\n* LIST () \"/\" Work\r\n".to_owned()
-            } else if upper.starts_with("LSUB") {
-                "* LSUB () \"/\" Work\r\n".to_owned()
-            } else if upper.starts_with("STATUS") {
-                let name = if upper.contains("WORK") {
-                    "Work"
-                } else {
-                    "INBOX"
-                };
-                format!("* STATUS {name} (MESSAGES 4 UIDNEXT 5 UIDVALIDITY 77)\r\n")
-            } else if upper.starts_with("EXAMINE") {
-                "* 4 EXISTS\r\n* OK [UIDVALIDITY 77] ok\r\n".to_owned()
-            } else if upper.starts_with("UID FETCH 1:*") {
-                (1..=4)
-                    .map(|u| format!("* {u} FETCH (UID {u})\r\n"))
-                    .collect()
-            } else if upper.starts_with("UID FETCH") {
-                batches += 1;
-                if batches == 2 {
-                    let _ = w.write_all(fetch_response(3).as_bytes());
-                    match ending {
-                        Ending::HangUp => return,
-                        Ending::Silence => {
-                            thread::sleep(Duration::from_secs(3));
-                            return;
-                        }
-                    }
-                }
-                fetch_response(1) + &fetch_response(2)
-            } else if upper.starts_with("NAMESPACE") {
-                "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n".to_owned()
-            } else {
-                String::new()
-            };
-            let _ = w.write_all(format!("{reply}{tag} OK done\r\n").as_bytes());
-        }
+        let _ = stream.write_all(b"* OK fake ready\r\n");
+        serve_imap(Box::new(stream), ending, starttls);
     });
     port
+}
+
+fn serve_imap(stream: Box<dyn Duplex>, ending: Ending, mut starttls: Option<StartTls>) {
+    let mut reader = BufReader::new(stream);
+    let mut batches = 0;
+    let mut line = String::new();
+    while {
+        line.clear();
+        reader.read_line(&mut line).unwrap_or(0) > 0
+    } {
+        let (tag, rest) = line.trim_end().split_once(' ').unwrap_or(("*", ""));
+        let upper = rest.to_ascii_uppercase();
+        let reply = if upper.starts_with("STARTTLS")
+            && let Some((config, injected)) = starttls.take()
+        {
+            let ok = format!("{tag} OK begin TLS\r\n{injected}");
+            let _ = reader.get_mut().write_all(ok.as_bytes());
+            let connection = rustls::ServerConnection::new(config).expect("server TLS");
+            let tls = rustls::StreamOwned::new(connection, reader.into_inner());
+            return serve_imap(Box::new(tls), ending, None);
+        } else if upper.starts_with("LIST") {
+            "* LIST () \"/\" INBOX\r\n* LIST () \"/\" Work\r\n".to_owned()
+        } else if upper.starts_with("LSUB") {
+            "* LSUB () \"/\" Work\r\n".to_owned()
+        } else if upper.starts_with("STATUS") {
+            let name = if upper.contains("WORK") {
+                "Work"
+            } else {
+                "INBOX"
+            };
+            format!("* STATUS {name} (MESSAGES 4 UIDNEXT 5 UIDVALIDITY 77)\r\n")
+        } else if upper.starts_with("EXAMINE") {
+            "* 4 EXISTS\r\n* OK [UIDVALIDITY 77] ok\r\n".to_owned()
+        } else if upper.starts_with("UID FETCH 1:*") {
+            (1..=4)
+                .map(|u| format!("* {u} FETCH (UID {u})\r\n"))
+                .collect()
+        } else if upper.starts_with("UID FETCH") {
+            batches += 1;
+            if batches == 2 {
+                let _ = reader.get_mut().write_all(fetch_response(3).as_bytes());
+                let _ = reader.get_mut().flush();
+                match ending {
+                    Ending::HangUp => return,
+                    Ending::Silence => {
+                        thread::sleep(Duration::from_secs(3));
+                        return;
+                    }
+                }
+            }
+            fetch_response(1) + &fetch_response(2)
+        } else if upper.starts_with("NAMESPACE") {
+            "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n".to_owned()
+        } else {
+            String::new()
+        };
+        let _ = reader
+            .get_mut()
+            .write_all(format!("{reply}{tag} OK done\r\n").as_bytes());
+        let _ = reader.get_mut().flush();
+    }
 }
 
 fn fake_source(port: u16, io_timeout: Duration) -> ImapSource {
@@ -598,7 +648,7 @@ fn copy_work(source: &mut ImapSource) -> (Vec<u32>, Result<(), SourceError>) {
 
 #[test]
 fn a_server_that_hangs_up_mid_folder_is_a_remote_error_for_that_mailbox() {
-    let mut source = fake_source(fake_imap(Ending::HangUp), Duration::from_secs(20));
+    let mut source = fake_source(fake_imap(Ending::HangUp, None), Duration::from_secs(20));
     let (got, result) = copy_work(&mut source);
     assert_eq!(
         got,
@@ -616,7 +666,7 @@ fn a_server_that_hangs_up_mid_folder_is_a_remote_error_for_that_mailbox() {
 
 #[test]
 fn a_server_that_goes_silent_mid_folder_times_out() {
-    let mut source = fake_source(fake_imap(Ending::Silence), Duration::from_millis(300));
+    let mut source = fake_source(fake_imap(Ending::Silence, None), Duration::from_millis(300));
     let started = Instant::now();
     let (got, result) = copy_work(&mut source);
     assert_eq!(got, [1, 2, 3]);
@@ -680,5 +730,45 @@ fn a_pop3_server_that_hangs_up_mid_message_is_a_remote_error() {
     assert!(
         matches!(result, Err(SourceError::Remote(ref t)) if t.contains("closed")),
         "{result:?}"
+    );
+}
+
+/// THREATS TLS-01 on the client side: plaintext the server (or a man in the middle) sends
+/// after `OK` to STARTTLS must never be read as if it came over TLS. An honest server works;
+/// the same server with a planted `* LIST` line after its `OK` fails the handshake.
+#[test]
+fn plaintext_injected_after_starttls_fails_the_handshake() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, cert.cert.pem()).expect("ca");
+    let key =
+        rustls_pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).expect("key");
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .expect("server config"),
+    );
+    let source = |injected: &'static str| {
+        let port = fake_imap(Ending::HangUp, Some((config.clone(), injected)));
+        let mut options = RemoteOptions::default();
+        options.io_timeout = Duration::from_secs(20);
+        ImapSource::new(
+            endpoint(port, Security::StartTls, Trust::CaFile(ca.clone())),
+            Credentials::new("u", "p", LoginMethod::Password),
+            options,
+        )
+    };
+    let honest = source("").mailboxes().expect("honest STARTTLS");
+    assert_eq!(honest.len(), 2);
+    let planted = source("* LIST () \"/\" Planted\r\n").mailboxes();
+    assert!(
+        matches!(planted, Err(SourceError::Remote(_))),
+        "{planted:?}"
     );
 }

@@ -46,6 +46,8 @@ pub(crate) struct Dovecot {
     child: Child,
     pub(crate) port: u16,
     pop3_port: Option<u16>,
+    /// Implicit-TLS IMAPS and POP3S ports, when started with [`Extras::tls`].
+    tls_ports: Option<(u16, u16)>,
     state: PathBuf,
 }
 
@@ -55,7 +57,8 @@ pub(crate) struct Dovecot {
 pub(crate) struct Extras {
     /// Also serve POP3 (needs Debian's `dovecot-pop3d`).
     pub(crate) pop3: bool,
-    /// Offer STARTTLS/STLS with this PEM certificate and key.
+    /// Offer STARTTLS/STLS, and IMAPS (and POP3S with `pop3`) on their own ports, with this
+    /// PEM certificate and key.
     pub(crate) tls: Option<(PathBuf, PathBuf)>,
 }
 
@@ -76,6 +79,9 @@ impl Dovecot {
     pub(crate) fn start_with(mail_root: &Path, state: &Path, extras: &Extras) -> Self {
         let port = free_port();
         let pop3_port = extras.pop3.then(free_port);
+        let tls_ports = extras.tls.as_ref().map(|_| (free_port(), free_port()));
+        // Port 0 turns an implicit-TLS listener off.
+        let (imaps, pop3s) = tls_ports.unwrap_or((0, 0));
         for d in ["run", "state", "index"] {
             fs::create_dir_all(state.join(d)).expect("dovecot dirs");
         }
@@ -107,7 +113,8 @@ impl Dovecot {
         let pop3_service = pop3_port.map_or(String::new(), |p| {
             format!(
                 "service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n    \
-                 port = {p}\n  }}\n  inet_listener pop3s {{\n    port = 0\n  }}\n}}\n"
+                 port = {p}\n  }}\n  inet_listener pop3s {{\n    address = 127.0.0.1\n    \
+                 port = {pop3s}\n  }}\n}}\n"
             )
         });
         let conf = format!(
@@ -120,7 +127,8 @@ impl Dovecot {
              mail_location = maildir:{m}/%u:INDEX={s}/index/%u\n\
              namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
              service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-               inet_listener imaps {{\n    port = 0\n  }}\n}}\n{pop3_service}"
+               inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n  }}\n}}\n\
+             {pop3_service}"
         );
         let conf_path = state.join("dovecot.conf");
         fs::write(&conf_path, conf).expect("write dovecot.conf");
@@ -137,6 +145,7 @@ impl Dovecot {
             child,
             port,
             pop3_port,
+            tls_ports,
             state: state.to_path_buf(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -155,6 +164,12 @@ impl Dovecot {
     #[allow(dead_code)] // Used by gradwell-server's tests/migrate_remote.rs, not here.
     pub(crate) fn pop3_port(&self) -> Option<u16> {
         self.pop3_port
+    }
+
+    /// The implicit-TLS ports (IMAPS, POP3S), when started with [`Extras::tls`].
+    #[allow(dead_code)] // Used by gradwell-server's tests/migrate_remote.rs, not here.
+    pub(crate) fn tls_ports(&self) -> Option<(u16, u16)> {
+        self.tls_ports
     }
 
     /// Dovecot's log so far.
