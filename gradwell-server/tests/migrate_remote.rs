@@ -515,6 +515,15 @@ fn pop3_date_fallback_is_the_clock() {
     server.stop();
 }
 
+/// The engine runs sources on worker threads.
+#[test]
+fn sources_can_move_to_worker_threads() {
+    fn movable<T: Send + 'static>() {}
+    movable::<ImapSource>();
+    movable::<Pop3Source>();
+    movable::<Arc<Throttle>>();
+}
+
 // ---- Fake servers that misbehave mid-folder --------------------------------------------
 
 /// How the fake IMAP server ends the second UID FETCH batch.
