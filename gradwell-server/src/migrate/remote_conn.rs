@@ -346,3 +346,61 @@ impl ServerCertVerifier for AcceptAnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show_the_password() {
+        let c = Credentials::new("alice", "hunter2", LoginMethod::SaslPlain);
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("alice") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn sasl_plain_has_an_empty_authzid() {
+        // RFC 4616: message = [authzid] UTF8NUL authcid UTF8NUL passwd
+        let c = Credentials::new("alice", "pw", LoginMethod::SaslPlain);
+        assert_eq!(c.sasl_plain(), b"\0alice\0pw");
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").expect("write");
+        let err = client_config(&Trust::CaFile(empty)).expect_err("no certificate");
+        assert!(
+            matches!(err, SourceError::Remote(ref t) if t.contains("no certificate")),
+            "{err:?}"
+        );
+        let missing = client_config(&Trust::CaFile(dir.path().join("missing.pem")));
+        assert!(missing.is_err());
+        assert!(client_config(&Trust::WebPki).is_ok());
+        assert!(client_config(&Trust::InsecureSkipVerify).is_ok());
+    }
+
+    #[test]
+    fn a_refused_connection_is_a_remote_error() {
+        // A port nobody listens on: bind, note it, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let endpoint = Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            security: Security::Plain,
+            trust: Trust::WebPki,
+        };
+        let err = Stream::connect(&endpoint, &RemoteOptions::default()).expect_err("refused");
+        assert!(
+            matches!(err, SourceError::Remote(ref t) if t.contains("connecting")),
+            "{err:?}"
+        );
+    }
+}
