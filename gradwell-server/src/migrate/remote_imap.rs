@@ -7,7 +7,8 @@
 //! 2. `NAMESPACE` (when it fails, no personal prefix), `LIST "" "*"`, `LSUB "" "*"`, and
 //!    `STATUS name (MESSAGES UIDNEXT UIDVALIDITY)` for each selectable mailbox;
 //! 3. per mailbox: `EXAMINE` (read-only, so nothing at the source changes; the
-//!    UIDVALIDITY must still be the one `STATUS` reported), `UID FETCH 1:* (UID)`, then
+//!    UIDVALIDITY must still be the one `STATUS` reported), `UID FETCH 1:* (UID)` (not
+//!    sent when the mailbox is empty: some servers refuse `1:*` there), then
 //!    `UID FETCH set (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])` in batches of
 //!    [`RemoteOptions::fetch_batch`], each message handed on as it arrives.
 //!
@@ -158,6 +159,7 @@ impl ImapSource {
         let context = mailbox.name.as_str().to_owned();
         let connection = self.connection()?;
         let mut uid_validity = None;
+        let mut exists = 0;
         connection.run(
             CommandBody::Examine {
                 mailbox: remote_name,
@@ -165,10 +167,14 @@ impl ImapSource {
             },
             &context,
             &mut |data| {
-                if let Data::Status { text, .. } = data
-                    && let Some(Code::UidValidity(v)) = text.code
-                {
-                    uid_validity = UidValidity::new(v.get());
+                match data {
+                    Data::Exists(n) => exists = n,
+                    Data::Status { text, .. } => {
+                        if let Some(Code::UidValidity(v)) = text.code {
+                            uid_validity = UidValidity::new(v.get());
+                        }
+                    }
+                    _ => {}
                 }
                 Ok(())
             },
@@ -180,6 +186,10 @@ impl ImapSource {
                 "{context}: UIDVALIDITY changed from {expected} to {now} since the mailbox list \
                  was read; the mailbox must be copied again"
             )));
+        }
+        if exists == 0 {
+            // Nothing to copy; some servers refuse `1:*` in an empty mailbox.
+            return Ok(());
         }
         let uids = connection.uids(&context)?;
         let mut last = 0u32;
