@@ -5,12 +5,13 @@
 set -euo pipefail
 
 # Debian packages the tests drive as real peers: Dovecot reads and writes the Maildir trees
-# maildir-store's interoperability test checks; swaks, fetchmail, curl and isync (mbsync) are
+# maildir-store's interoperability test checks, and serves IMAP and POP3 as the remote source
+# of gradwell-server's migration test (tests/migrate_remote.rs); swaks, fetchmail, curl and isync (mbsync) are
 # the real mail clients of the acceptance run (scripts/acceptance.sh); msmtp submits as a
 # customer's client would; swaks needs Net::SSLeay for STARTTLS, only a Recommends of the
 # package.
 export DEBIAN_FRONTEND=noninteractive
-apt_packages=(dovecot-imapd swaks libnet-ssleay-perl fetchmail curl ca-certificates msmtp isync)
+apt_packages=(dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl fetchmail curl ca-certificates msmtp isync)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -16,7 +16,7 @@ use maildir_store::{
     SystemFlag, Uid, UserId,
     maildir::{Maildir, Options},
 };
-use support::dovecot::{self, Dovecot, Imap};
+use support::dovecot::{self, Dovecot, Imap, imap_flags};
 
 fn dovecot_missing() -> bool {
     if std::path::Path::new(dovecot::DOVECOT).exists() {
@@ -38,15 +38,6 @@ fn kw(s: &str) -> Keyword {
 
 fn name(s: &str) -> MailboxName {
     MailboxName::new(s).expect("valid name")
-}
-
-/// The IMAP spelling of stored flags, sorted, for comparing with Dovecot's FETCH FLAGS.
-fn imap_flags(flags: &Flags) -> BTreeSet<String> {
-    flags
-        .system()
-        .map(|f| f.as_imap().to_owned())
-        .chain(flags.keywords().map(|k| k.as_str().to_owned()))
-        .collect()
 }
 
 fn message(n: u32) -> Vec<u8> {

@@ -75,7 +75,7 @@ pub(super) fn to_imap(t: SystemTime) -> Option<DateTime> {
 }
 
 /// The instant an IMAP date-time names.
-pub(super) fn from_imap(dt: &DateTime) -> SystemTime {
+pub(crate) fn from_imap(dt: &DateTime) -> SystemTime {
     let (h, mi, s) = dt.time();
     let secs =
         day_of_date(&dt.date()) * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)

@@ -16,7 +16,7 @@ pub mod cache;
 mod capability;
 mod compress;
 mod copy;
-mod dates;
+pub(crate) mod dates;
 pub(crate) mod envelope;
 pub(crate) mod fetch;
 mod idle;

@@ -4,4 +4,8 @@
 //! Every kind of source implements [`source::Source`]; the engine copies what a source
 //! yields into the target store.
 
+pub mod remote_conn;
+pub mod remote_imap;
+pub mod remote_pop3;
 pub mod source;
+pub mod throttle;

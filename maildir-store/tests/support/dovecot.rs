@@ -45,16 +45,43 @@ pub(crate) fn hand_over(root: &Path) {
 pub(crate) struct Dovecot {
     child: Child,
     pub(crate) port: u16,
+    pop3_port: Option<u16>,
+    /// Implicit-TLS IMAPS and POP3S ports, when started with [`Extras::tls`].
+    tls_ports: Option<(u16, u16)>,
     state: PathBuf,
+}
+
+/// What a Dovecot serves beyond plaintext IMAP (gradwell-server's remote-migration test
+/// reuses this helper for POP3 and STARTTLS).
+#[derive(Default)]
+pub(crate) struct Extras {
+    /// Also serve POP3 (needs Debian's `dovecot-pop3d`).
+    pub(crate) pop3: bool,
+    /// Offer STARTTLS/STLS, and IMAPS (and POP3S with `pop3`) on their own ports, with this
+    /// PEM certificate and key.
+    pub(crate) tls: Option<(PathBuf, PathBuf)>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free loopback port")
+        .port()
 }
 
 impl Dovecot {
     /// Starts Dovecot with users' Maildirs at `<mail_root>/<user>`, password `pass` for all.
     pub(crate) fn start(mail_root: &Path, state: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free loopback port")
-            .port();
+        Self::start_with(mail_root, state, &Extras::default())
+    }
+
+    /// [`Dovecot::start`], with POP3 and TLS as `extras` asks.
+    pub(crate) fn start_with(mail_root: &Path, state: &Path, extras: &Extras) -> Self {
+        let port = free_port();
+        let pop3_port = extras.pop3.then(free_port);
+        let tls_ports = extras.tls.as_ref().map(|_| (free_port(), free_port()));
+        // Port 0 turns an implicit-TLS listener off.
+        let (imaps, pop3s) = tls_ports.unwrap_or((0, 0));
         for d in ["run", "state", "index"] {
             fs::create_dir_all(state.join(d)).expect("dovecot dirs");
         }
@@ -74,16 +101,34 @@ impl Dovecot {
         };
         let s = state.display();
         let m = mail_root.display();
+        let protocols = if extras.pop3 { "imap pop3" } else { "imap" };
+        let ssl = match &extras.tls {
+            Some((cert, key)) => format!(
+                "ssl = yes\nssl_cert = <{}\nssl_key = <{}\n",
+                cert.display(),
+                key.display()
+            ),
+            None => "ssl = no\n".to_owned(),
+        };
+        let pop3_service = pop3_port.map_or(String::new(), |p| {
+            format!(
+                "service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n    \
+                 port = {p}\n  }}\n  inet_listener pop3s {{\n    address = 127.0.0.1\n    \
+                 port = {pop3s}\n  }}\n}}\n"
+            )
+        });
         let conf = format!(
             "base_dir = {s}/run\nstate_dir = {s}/state\nlog_path = {s}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\n\
+             protocols = {protocols}\nlisten = 127.0.0.1\n{ssl}\
              disable_plaintext_auth = no\nauth_mechanisms = plain\n{user_lines}\
              first_valid_uid = 1\nmail_fsync = always\n\
              passdb {{\n  driver = static\n  args = password=pass\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={uid} home={m}/%u\n}}\n\
              mail_location = maildir:{m}/%u:INDEX={s}/index/%u\n\
              namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n"
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+               inet_listener imaps {{\n    address = 127.0.0.1\n    port = {imaps}\n  }}\n}}\n\
+             {pop3_service}"
         );
         let conf_path = state.join("dovecot.conf");
         fs::write(&conf_path, conf).expect("write dovecot.conf");
@@ -99,6 +144,8 @@ impl Dovecot {
         let me = Self {
             child,
             port,
+            pop3_port,
+            tls_ports,
             state: state.to_path_buf(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -111,6 +158,18 @@ impl Dovecot {
             thread::sleep(Duration::from_millis(50));
         }
         me
+    }
+
+    /// The POP3 port, when started with [`Extras::pop3`].
+    #[allow(dead_code)] // Used by gradwell-server's tests/migrate_remote.rs, not here.
+    pub(crate) fn pop3_port(&self) -> Option<u16> {
+        self.pop3_port
+    }
+
+    /// The implicit-TLS ports (IMAPS, POP3S), when started with [`Extras::tls`].
+    #[allow(dead_code)] // Used by gradwell-server's tests/migrate_remote.rs, not here.
+    pub(crate) fn tls_ports(&self) -> Option<(u16, u16)> {
+        self.tls_ports
     }
 
     /// Dovecot's log so far.
@@ -318,4 +377,13 @@ pub(crate) fn code_number(answer: &Answer, key: &str) -> Option<u32> {
                 .parse()
                 .ok()
         })
+}
+
+/// The IMAP spelling of stored flags, sorted, for comparing with Dovecot's FETCH FLAGS.
+pub(crate) fn imap_flags(flags: &maildir_store::Flags) -> std::collections::BTreeSet<String> {
+    flags
+        .system()
+        .map(|f| f.as_imap().to_owned())
+        .chain(flags.keywords().map(|k| k.as_str().to_owned()))
+        .collect()
 }

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Migration bench (issue 11, MIR-10): generate USERS synthetic users × PER_USER messages
+# (mixed sizes, INBOX/Sent/Archive, flags, keywords, subscriptions) in Dovecot's Maildir++
+# layout (examples/examples/gen_dovecot_tree.rs), then time
+#   1. ours: `gradwell import --manifest FILE` of all USERS into a mirrored Maildir, and
+#   2. Dovecot: `doveadm backup -R` (dsync; keeps UIDVALIDITY and UIDs, like ours) and
+#      `doveadm import` (does not keep UIDs) of the first SUBSET users, JOBS at a time,
+# and print mailboxes/s for each and the ratio. Both sides fsync (gradwell: storage.fsync;
+# Dovecot: mail_fsync = always).
+#
+#   scripts/bench-migrate.sh                       # USERS=43000 SUBSET=1000 (needs root)
+#   USERS=2000 SUBSET=1000 RUNS=3 scripts/bench-migrate.sh
+#   SIDE=doveadm USERS=1000 scripts/bench-migrate.sh   # only the Dovecot half
+#
+# Disk: the source tree costs ~176 MB per 1,000 users on ext4 (a file per message, three
+# Maildirs per user), the mirrored target about twice that, so USERS=43000 needs ~23 GB:
+# point TMPDIR at a scratch disk where /tmp is smaller (the script checks before it starts).
+# Everything is removed on exit.
+#
+# Adjust here when the import CLI settles: the manifest columns and the command line.
+MANIFEST_HEADER="user,source_kind,source_path,target_set"
+manifest_row() { echo "$1,dovecot-maildir,$2,0"; }    # user, source path
+import_ours() { "$gradwell" import --config "$work/gw/gradwell.toml" --manifest "$1" ${IMPORT_ARGS:-}; }
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+USERS="${USERS:-43000}" SUBSET="${SUBSET:-1000}" PER_USER="${PER_USER:-20}"
+JOBS="${JOBS:-2}" RUNS="${RUNS:-3}" SIDE="${SIDE:-both}"
+((SUBSET <= USERS)) || SUBSET=$USERS
+command -v doveadm >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-core >/dev/null
+}
+target="${CARGO_TARGET_DIR:-$repo/target}"
+[ "$SIDE" = doveadm ] || nice -n 10 cargo build -q --release -p gradwell-server --bin gradwell
+nice -n 10 cargo build -q --release -p examples --example gen_dovecot_tree
+gradwell="$target/release/gradwell" gen="$target/release/examples/gen_dovecot_tree"
+
+need_kb=$((USERS * 176 * 3))
+free_kb=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $4 }')
+if ((need_kb > free_kb)); then
+    echo "bench-migrate: needs ~$((need_kb / 1048576)) GB in ${TMPDIR:-/tmp}, $((free_kb / 1048576)) GB free" >&2
+    exit 1
+fi
+work="$(mktemp -d "${TMPDIR:-/tmp}/bench-migrate.XXXXXX")"; chmod 755 "$work"
+dv_conf="$work/dv/dovecot.conf"
+cleanup() {
+    [ -f "$work/dv/run/master.pid" ] && kill -TERM "$(cat "$work/dv/run/master.pid")" 2>/dev/null && sleep 0.5
+    rm -rf "$work"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+echo "generating $USERS users × $PER_USER messages in $work/src"
+t0=$(now); nice -n 10 "$gen" "$work/src" "$USERS" 0 "$PER_USER"; t1=$(now)
+echo "  $(du -sh "$work/src" | cut -f1), $(rate "$USERS" "$t0" "$t1") users/s generated"
+
+ours=""
+if [ "$SIDE" != doveadm ]; then
+    if "$gradwell" import --help >/dev/null 2>&1; then
+        "$gradwell" quickstart --dir "$work/gw" --no-serve >/dev/null
+        { echo "$MANIFEST_HEADER"
+          for i in $(seq 0 $((USERS - 1))); do manifest_row "u$i" "$work/src/u$i"; done
+        } >"$work/manifest.csv"
+        sync; t0=$(now); nice -n 10 import_ours "$work/manifest.csv"; t1=$(now)
+        ours=$(rate "$USERS" "$t0" "$t1")
+        echo "gradwell import: $USERS users in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s = $ours mailboxes/s"
+        rm -rf "$work/gw"
+    else
+        echo "gradwell import: SKIPPED: this gradwell has no 'import' verb yet"
+    fi
+fi
+
+if [ "$SIDE" != ours ]; then
+    # Dovecot's mail processes may not run as root: the subset and the target belong to nobody.
+    mkdir -p "$work/dv/run" "$work/dv/state"
+    : >"$work/dv/users"
+    for i in $(seq 0 $((SUBSET - 1))); do echo "u$i:{PLAIN}x::::::" >>"$work/dv/users"; done
+    cat >"$dv_conf" <<CONF
+base_dir = $work/dv/run
+state_dir = $work/dv/state
+log_path = $work/dv/dovecot.log
+instance_name = gradwell-migrate-bench
+protocols =
+ssl = no
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n $work/dv/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%n $work/dv/users
+  default_fields = uid=nobody gid=nogroup home=$work/dv/home/%n
+}
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+mail_fsync = always
+CONF
+    for i in $(seq 0 $((SUBSET - 1))); do echo "u$i"; done >"$work/dv/list"
+    # doveadm looks users up through the auth service of a running Dovecot (no listeners).
+    dovecot -c "$dv_conf"
+    chown -R nobody:nogroup "$work/src"
+    for verb in backup import; do
+        results=()
+        for run in $(seq 1 "$RUNS"); do
+            rm -rf "$work/dv/home"; mkdir -p "$work/dv/home"; chown nobody:nogroup "$work/dv/home"
+            case $verb in
+                # INDEX=MEMORY: Dovecot would otherwise write its index files into the
+                # source tree, and later runs would read a different source than the first.
+                backup) cmd='doveadm -c "$0" backup -R -u "$1" "maildir:$2/$1:INDEX=MEMORY"' ;;
+                import) cmd='doveadm -c "$0" import -u "$1" "maildir:$2/$1:INDEX=MEMORY" "" all' ;;
+            esac
+            sync; t0=$(now)
+            nice -n 10 xargs -P "$JOBS" -I{} sh -c "$cmd" "$dv_conf" {} "$work/src" <"$work/dv/list"
+            t1=$(now)
+            results+=("$(rate "$SUBSET" "$t0" "$t1")")
+        done
+        dv=$(printf '%s\n' "${results[@]}" | median)
+        echo "doveadm $verb: $SUBSET users, JOBS=$JOBS, runs ${results[*]} mailboxes/s, median $dv"
+        # Spot check: dsync kept u0's UIDVALIDITY; import assigned its own.
+        doveadm -c "$dv_conf" mailbox status -u u0 "messages uidvalidity uidnext" INBOX
+        [ -n "$ours" ] && echo "ratio gradwell/doveadm-$verb: $(awk -v a="$ours" -v b="$dv" 'BEGIN{printf "%.2f", a/b}')x"
+    done
+    grep -ci "error" "$work/dv/dovecot.log" 2>/dev/null | sed 's/^/dovecot log errors: /' || true
+fi
