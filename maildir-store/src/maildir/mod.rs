@@ -15,6 +15,7 @@
 //! | `dovecot-uidlist.lock` | Dovecot | dotlock held for every change |
 //! | `dovecot-keywords` | Dovecot | keyword ↔ letter `a`–`z` |
 //! | `gradwell-index` | ours | modseqs and the metadata cache (size, INTERNALDATE); rebuildable |
+//! | `gradwell-structure` | ours | cached structure records (MIME offsets, envelope) from the server; rebuildable, see [`structure`] |
 //! | `maildirfolder` | Maildir++ | marks a folder |
 //!
 //! Per user: `subscriptions` (Dovecot v2 format), `dovecot-uidvalidity` (last UIDVALIDITY
@@ -60,8 +61,9 @@
 //!   [`Options::stale_lock_age`]) between messages of a long scan, copy, move, expunge or
 //!   flag change; a single step that stalls longer than the stale age (a hung disk) can
 //!   still have the lock taken over.
-//! - Header and MIME offsets: only the header length of messages we delivered is cached;
-//!   MIME structure is left to the caller (mail-parser, cached by the server).
+//! - Header and MIME offsets: the index caches the header length of messages we delivered;
+//!   the MIME tree is parsed by the caller (mail-parser in the server) on first use and kept
+//!   through [`crate::MailStore::cache_structure`] in `gradwell-structure`.
 
 mod check;
 mod deliver;
@@ -73,6 +75,7 @@ pub(crate) mod lock;
 mod mailbox;
 pub(crate) mod mutf7;
 mod ops;
+pub(crate) mod structure;
 mod tail;
 pub(crate) mod uidlist;
 mod user_files;
@@ -154,6 +157,8 @@ pub(crate) struct Ctx {
     rebuilds: AtomicU64,
     cache: Mutex<HashMap<PathBuf, CacheEntry>>,
     lists: Mutex<HashMap<PathBuf, (u64, Lists)>>,
+    /// Offsets of structure records per mailbox (see [`structure`]).
+    structures: Mutex<HashMap<PathBuf, structure::Known>>,
     clock: AtomicU64,
 }
 
@@ -249,6 +254,7 @@ impl Maildir {
                 rebuilds: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
                 lists: Mutex::new(HashMap::new()),
+                structures: Mutex::new(HashMap::new()),
                 clock: AtomicU64::new(0),
             },
         })
@@ -455,6 +461,21 @@ impl Ctx {
             .filter(|h| h.settled && h.stamps == now)?;
         hit.used = tick;
         Some(Arc::clone(&hit.snapshot))
+    }
+
+    /// Runs `f` on what this process knows of `dir`'s structure cache file.
+    pub(crate) fn with_structures<R>(
+        &self,
+        dir: &Path,
+        f: impl FnOnce(&mut structure::Known) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let tick = self.tick();
+        let mut all = self.structures.lock().unwrap_or_else(|e| e.into_inner());
+        let known = all.entry(dir.to_path_buf()).or_default();
+        known.used = tick;
+        let result = f(known);
+        evict(&mut all, self.options.cached_mailboxes, |k| k.used);
+        result
     }
 
     /// The last scan of `dir` this process made, however old: good enough to find a file

@@ -881,6 +881,36 @@ impl MailStore for Mirror {
         self.read_any(user, Arc::new(move |r| r.read(&u, &n, uid, part)))
     }
 
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (u, n) = (user.clone(), name.clone());
+        self.read_any(user, Arc::new(move |r| r.cached_structure(&u, &n, uid)))
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        // A cache on each healthy replica, best effort: a replica that cannot keep it is
+        // not fenced for that (the next read or write finds out), and nobody waits past the
+        // deadline.
+        self.ensure_user(user)?;
+        let (u, n, record) = (user.clone(), name.clone(), record.to_vec());
+        let call: Call<()> = Arc::new(move |r| r.cache_structure(&u, &n, uid, &record));
+        let deadline = Instant::now() + self.options.deadline;
+        for pending in self.submit_both(&call, deadline) {
+            let _ = Self::collect(pending, deadline);
+        }
+        Ok(())
+    }
+
     fn changes_since(
         &self,
         user: &UserId,

@@ -391,6 +391,25 @@ impl MailStore for Placement {
         self.with_set(user, |s| s.read(user, name, uid, part))
     }
 
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_set(user, |s| s.cached_structure(user, name, uid))
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        self.with_set(user, |s| s.cache_structure(user, name, uid, record))
+    }
+
     fn changes_since(
         &self,
         user: &UserId,

@@ -492,6 +492,25 @@ impl MailStore for MoveSide {
         self.store.read(user, name, uid, part)
     }
 
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.cached_structure(user, name, uid)
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        self.store.cache_structure(user, name, uid, record)
+    }
+
     fn changes_since(
         &self,
         user: &UserId,
