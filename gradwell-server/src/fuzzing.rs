@@ -17,6 +17,7 @@ use crate::imap::{
     envelope::{body_structure, envelope},
     fetch::section_bytes,
     mime::{self, Kind, Part},
+    structure::Structure,
 };
 
 /// Part paths visited at most per input.
@@ -63,10 +64,25 @@ pub fn message_structure(data: &[u8]) {
             }
         }
     }
+    // The store's record of the structure decodes to the same structure, and ENVELOPE from
+    // its header fields equals ENVELOPE from the header.
+    let structure = Structure::of(data);
+    let record = structure.encode();
+    assert_eq!(
+        Structure::decode(&record).as_ref(),
+        Some(&structure),
+        "the structure record does not round-trip"
+    );
     let header = data.get(root.header.clone()).unwrap_or_default();
+    let from_fields = envelope(structure.envelope_header(&structure.root));
+    assert_eq!(
+        from_fields,
+        envelope(header),
+        "ENVELOPE from the kept fields differs"
+    );
     let items = vec![
-        FetchData::Envelope(Box::new(envelope(header))),
-        FetchData::BodyStructure(Box::new(body_structure(data, &root, true))),
+        FetchData::Envelope(Box::new(from_fields)),
+        FetchData::BodyStructure(Box::new(body_structure(&structure, &structure.root, true))),
     ];
     let Ok(items) = NonEmpty::try_from(items) else {
         return;
