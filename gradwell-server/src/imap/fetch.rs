@@ -306,17 +306,25 @@ impl Session {
         // set expunged since m.
         if let (true, true, Some(since)) = (vanished && self.qresync, uid_mode, changed_since) {
             let largest = view.messages.last().map_or(0, |m| m.uid.get());
-            let gone: Vec<_> = super::blocking(|| {
+            let changes = super::blocking(|| {
                 self.app
                     .store
                     .changes_since(&user, &name, maildir_store::ModSeq::new(since.get()))
-            })
-            .map(|c| c.vanished)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|u| set.contains(u.get(), largest))
-            .collect();
-            if let Some(uids) = super::selected::uid_set(&gone) {
+            });
+            let gone = match changes {
+                Ok(c) if !c.vanished_complete => {
+                    let present: Vec<_> = view.messages.iter().map(|m| m.uid).collect();
+                    super::selected::absent_uids(&present, c.uid_next, Some(set))
+                }
+                Ok(c) => super::selected::uid_set(
+                    &c.vanished
+                        .into_iter()
+                        .filter(|u| set.contains(u.get(), largest))
+                        .collect::<Vec<_>>(),
+                ),
+                Err(_) => None,
+            };
+            if let Some(uids) = gone {
                 self.data(Data::Vanished {
                     earlier: true,
                     uids,

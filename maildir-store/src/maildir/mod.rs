@@ -56,7 +56,6 @@
 //! - A process that has not seen a mailbox yet (or that changed it less than a second ago)
 //!   lists `cur/` and `new/` to open it: about 0.4–0.8 s for 100,000 messages on the
 //!   benchmark machine. Only the warm path avoids the listing.
-//! - Expunge tombstones (`X` records, for QRESYNC `VANISHED`) are kept forever.
 //! - A lock holder refreshes its lock's mtime (every quarter of
 //!   [`Options::stale_lock_age`]) between messages of a long scan, copy, move, expunge or
 //!   flag change; a single step that stalls longer than the stale age (a hung disk) can
@@ -123,6 +122,10 @@ pub struct Options {
     /// one kilobyte per message (parsed uidlist, index and scan): size it to the memory a
     /// front-end can spare.
     pub cached_mailboxes: usize,
+    /// Expunge tombstones kept per mailbox for QRESYNC and resync (default 10,000, about
+    /// 150 KB of index). Past this plus a quarter, the oldest are pruned; a change feed from
+    /// before the pruned ones is marked incomplete (see the `gradwell-index` format).
+    pub max_tombstones: usize,
 }
 
 impl Default for Options {
@@ -134,6 +137,7 @@ impl Default for Options {
             tmp_max_age: Duration::from_secs(36 * 3600),
             hostname: None,
             cached_mailboxes: 256,
+            max_tombstones: 10_000,
         }
     }
 }

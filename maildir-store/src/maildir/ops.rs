@@ -892,7 +892,8 @@ impl MailStore for Maildir {
             ModSeq::new(s.highest),
             changed,
             vanished,
-        ))
+        )
+        .with_vanished_complete(since.get() >= s.pruned))
     }
 
     fn quota_usage(&self, user: &UserId) -> Result<QuotaUsage, StoreError> {

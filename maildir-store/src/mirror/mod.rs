@@ -70,6 +70,12 @@
 //!   and repaired with [`Mirror::merge_split`].
 //! - APPEND reads the whole message into memory once (both replicas need it); the caller's
 //!   message size limit bounds it.
+//! - Expunge tombstones are pruned by count ([`crate::maildir::Options::max_tombstones`]).
+//!   A resync whose journal pass would need pruned ones compares everything instead (a
+//!   message the target has and the survivor lacks is dropped, so nothing comes back). A
+//!   split-brain merge cannot tell a message one side expunged so long ago that its tombstone
+//!   is pruned from one the other side never had: it keeps it (under a fresh UID), never
+//!   losing mail at the price of a resurrected expunge.
 //! - Resync of an INBOX whose UIDVALIDITY differs and that already holds mail, or of a
 //!   mailbox where one UID names different messages on the two sides, is refused
 //!   ([`StoreError::ReplicasDiverged`]); rebuilding such a mailbox is operator work for now.
