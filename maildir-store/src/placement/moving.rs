@@ -53,7 +53,7 @@ impl Placement {
     pub fn move_user(&self, user: &UserId, to: usize) -> Result<MoveReport, StoreError> {
         self.check_set(to)?;
         let from = {
-            let _fence = self.fence_shared(user);
+            let _fence = self.fence_shared(user)?;
             self.place(user)?
         };
         if from == to {
@@ -104,7 +104,7 @@ impl Placement {
         }
 
         let started = Instant::now();
-        let fence = self.stripe(user).write().unwrap_or_else(|e| e.into_inner());
+        let fence = self.fence.exclusive(self.stripe(user))?;
         match last_pass(&*source, &*target, user, false)? {
             Some(copied) => report.messages_copied += copied,
             None => {
