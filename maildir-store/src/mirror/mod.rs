@@ -904,17 +904,14 @@ impl MailStore for Mirror {
         uid: Uid,
         record: &[u8],
     ) -> Result<(), StoreError> {
-        // A cache on each healthy replica, best effort: a replica that cannot keep it is
-        // not fenced for that (the next read or write finds out), and nobody waits past the
-        // deadline.
-        self.ensure_user(user)?;
+        // Kept where reads come from (the preferred healthy replica), like a read: one
+        // call, bounded by the deadline, and a replica that faults on it is fenced as on a
+        // read. After a failover the other replica builds its own records as it is read.
         let (u, n, record) = (user.clone(), name.clone(), record.to_vec());
-        let call: Call<()> = Arc::new(move |r| r.cache_structure(&u, &n, uid, &record));
-        let deadline = Instant::now() + self.options.deadline;
-        for pending in self.submit_both(&call, deadline) {
-            let _ = Self::collect(pending, deadline);
-        }
-        Ok(())
+        self.read_any(
+            user,
+            Arc::new(move |r| r.cache_structure(&u, &n, uid, &record)),
+        )
     }
 
     fn changes_since(
