@@ -356,6 +356,37 @@ fn rewrite(
     })
 }
 
+/// For [`crate::fuzzing`]: decodes records one after another from `data`.
+pub(crate) fn fuzz_records(data: &[u8]) {
+    let mut pos = 0;
+    while let Next::Record((uid, size, base, record), len) =
+        decode(data.get(pos..).unwrap_or_default())
+    {
+        let whole = data
+            .get(pos..pos + len)
+            .expect("a record lies within its input");
+        let base = String::from_utf8_lossy(base);
+        if base.as_bytes() == whole.get(FIXED..FIXED + base.len()).unwrap_or_default() {
+            let msg = Msg {
+                name: String::new(),
+                in_new: false,
+                base: base.into_owned(),
+                flags: crate::types::Flags::new(),
+                keyword_letters: Vec::new(),
+                other_letters: Vec::new(),
+                size,
+                internal_date: std::time::SystemTime::UNIX_EPOCH,
+                header_len: 0,
+                modseq: 0,
+                pop3_uidl: None,
+                pop3_order: None,
+            };
+            assert_eq!(encode(uid, &msg, record).as_deref(), Some(whole));
+        }
+        pos += len;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
