@@ -15,7 +15,7 @@
 //! | `dovecot-uidlist.lock` | Dovecot | dotlock held for every change |
 //! | `dovecot-keywords` | Dovecot | keyword ↔ letter `a`–`z` |
 //! | `gradwell-index` | ours | modseqs and the metadata cache (size, INTERNALDATE); rebuildable |
-//! | `gradwell-structure` | ours | cached structure records (MIME offsets, envelope) from the server; rebuildable, see [`structure`] |
+//! | `gradwell-structure` | ours | cached structure records (MIME offsets, envelope) from the server; rebuildable; format in `structure.rs` |
 //! | `maildirfolder` | Maildir++ | marks a folder |
 //!
 //! Per user: `subscriptions` (Dovecot v2 format), `dovecot-uidvalidity` (last UIDVALIDITY
@@ -161,7 +161,7 @@ pub(crate) struct Ctx {
     rebuilds: AtomicU64,
     cache: Mutex<HashMap<PathBuf, CacheEntry>>,
     lists: Mutex<HashMap<PathBuf, (u64, Lists)>>,
-    /// Offsets of structure records per mailbox (see [`structure`]).
+    /// Offsets of structure records per mailbox (see `structure.rs`).
     structures: Mutex<HashMap<PathBuf, structure::Known>>,
     clock: AtomicU64,
 }
