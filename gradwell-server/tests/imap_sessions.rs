@@ -371,6 +371,13 @@ async fn sort_and_thread() {
     // Threads in order of their first message's date (here: equal, so arrival order).
     let (_, threads) = c.cmd("THREAD ORDEREDSUBJECT US-ASCII ALL").await;
     assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
+    // Once FETCH has parsed them, SORT and THREAD read the header fields kept with the
+    // structure instead of the messages: the same answers.
+    c.cmd("FETCH 1:* BODYSTRUCTURE").await;
+    let (_, sorted) = c.cmd("SORT (SUBJECT) US-ASCII ALL").await;
+    assert_eq!(sorted, ["* SORT 3 1 2\r\n"]);
+    let (_, threads) = c.cmd("THREAD REFERENCES US-ASCII ALL").await;
+    assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
     server.stop().await;
 }
 

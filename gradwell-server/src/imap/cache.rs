@@ -22,6 +22,15 @@ pub const MAX_ENTRIES: usize = 20_000;
 /// What identifies a message for ever.
 pub type Key = (String, String, u32, u32);
 
+fn key_of(user: &UserId, name: &MailboxName, uid_validity: u32, uid: Uid) -> Key {
+    (
+        user.as_str().to_owned(),
+        name.as_str().to_owned(),
+        uid_validity,
+        uid.get(),
+    )
+}
+
 /// The in-memory level, shared by every session of a server.
 #[derive(Debug, Default)]
 pub struct ParseCache {
@@ -45,32 +54,51 @@ impl ParseCache {
         uid_validity: u32,
         uid: Uid,
     ) -> Result<Loaded, StoreError> {
-        let key = (
-            user.as_str().to_owned(),
-            name.as_str().to_owned(),
-            uid_validity,
-            uid.get(),
-        );
-        if let Some(hit) = self.lock().get(&key) {
-            return Ok((Arc::clone(hit), None));
+        let key = key_of(user, name, uid_validity, uid);
+        if let Some(hit) = self.kept(store, &key, user, name, uid) {
+            return Ok((hit, None));
         }
-        let kept = store
-            .cached_structure(user, name, uid)
-            .ok()
-            .flatten()
-            .and_then(|record| Structure::decode(&record));
-        let (structure, data) = match kept {
-            Some(s) => (Arc::new(s), None),
-            None => {
-                let data = store.read(user, name, uid, ReadPart::Whole)?;
-                self.parses.fetch_add(1, Ordering::Relaxed);
-                let s = Structure::of(&data);
-                let _ = store.cache_structure(user, name, uid, &s.encode());
-                (Arc::new(s), Some(data))
-            }
-        };
+        let data = store.read(user, name, uid, ReadPart::Whole)?;
+        self.parses.fetch_add(1, Ordering::Relaxed);
+        let structure = Arc::new(Structure::of(&data));
+        let _ = store.cache_structure(user, name, uid, &structure.encode());
         self.remember(key, Arc::clone(&structure));
-        Ok((structure, data))
+        Ok((structure, Some(data)))
+    }
+
+    /// The structure if either level already has it; never reads or parses the message.
+    pub fn known(
+        &self,
+        store: &dyn MailStore,
+        user: &UserId,
+        name: &MailboxName,
+        uid_validity: u32,
+        uid: Uid,
+    ) -> Option<Arc<Structure>> {
+        self.kept(
+            store,
+            &key_of(user, name, uid_validity, uid),
+            user,
+            name,
+            uid,
+        )
+    }
+
+    fn kept(
+        &self,
+        store: &dyn MailStore,
+        key: &Key,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Option<Arc<Structure>> {
+        if let Some(hit) = self.lock().get(key) {
+            return Some(Arc::clone(hit));
+        }
+        let record = store.cached_structure(user, name, uid).ok().flatten()?;
+        let structure = Arc::new(Structure::decode(&record)?);
+        self.remember(key.clone(), Arc::clone(&structure));
+        Some(structure)
     }
 
     fn remember(&self, key: Key, structure: Arc<Structure>) {

@@ -87,8 +87,9 @@ fn address_list(list: Option<&MpAddress<'_>>) -> Vec<Address> {
     }
 }
 
-/// The header fields ENVELOPE is made of.
-const ENVELOPE_FIELDS: [&[u8]; 10] = [
+/// The header fields kept with a message's structure: what ENVELOPE is made of, plus
+/// `References` for THREAD (SORT and THREAD read their keys from these too).
+const ENVELOPE_FIELDS: [&[u8]; 11] = [
     b"Date",
     b"Subject",
     b"From",
@@ -99,6 +100,7 @@ const ENVELOPE_FIELDS: [&[u8]; 10] = [
     b"Bcc",
     b"In-Reply-To",
     b"Message-ID",
+    b"References",
 ];
 
 /// The part of a header block ENVELOPE reads: at most [`MAX_ENVELOPE_HEADER`] bytes, cut at
