@@ -52,6 +52,10 @@ pub struct App {
     pub queue: Arc<Queue>,
     /// Submission rate limits per authenticated user.
     pub submit_rate: RateLimiter,
+    /// Parsed message structure in memory, in front of the store's structure records: per
+    /// server, since (user, mailbox, UIDVALIDITY, UID) names one message only within one
+    /// storage.
+    pub parse_cache: crate::imap::cache::ParseCache,
 }
 
 impl std::fmt::Debug for App {
@@ -112,6 +116,7 @@ impl App {
             placement: opened.placement,
             _serving: serving,
             set_mirrors: opened.set_mirrors,
+            parse_cache: Default::default(),
             config,
         }))
     }

@@ -1,9 +1,10 @@
 //! `gradwell user move`: moving a user to another mirror set, live through the running
 //! server when there is one.
 //!
-//! maildir-store's [`Placement::move_user`] fences the moving user's calls only inside the
-//! process that runs it; another process serving the same user would go on writing to the
-//! old set and lose that mail at the switch. So the move runs where the user's sessions are:
+//! maildir-store's [`Placement::move_user`] fences the moving user's calls in every process
+//! that shares the placement map (an `flock` per fence stripe in `<placement_file>.fence/`,
+//! held shared by every call and exclusively by the cutover), and every process re-reads the
+//! map when it changes; so any one server can run the move while the others keep serving:
 //! - a running server registers itself in `<placement_file>.servers/` (a file it holds an
 //!   exclusive `flock` on, released by the kernel when it exits) and watches
 //!   `<placement_file>.moves/` for requests. The command writes `USER.request` (the target
@@ -13,9 +14,9 @@
 //! - with no server running, the command moves the user itself, holding an exclusive lock
 //!   on `<placement_file>.offline`; a server starting meanwhile waits for that lock before
 //!   it reads the placement map;
-//! - with several server processes sharing the storage (front ends behind HAProxy), no one
-//!   process can fence the user's sessions, so the move is refused (by the command, and by
-//!   the server before it starts copying): stop all but one, or stop all and move offline.
+//! - with several server processes sharing the storage (front ends behind HAProxy), one of
+//!   them claims the request and moves the user; the others' calls for that user wait for
+//!   its cutover and then go to the new set.
 
 use std::{
     ffi::OsString,
@@ -127,13 +128,6 @@ fn live_servers(storage: &Storage) -> anyhow::Result<usize> {
     Ok(live)
 }
 
-fn several_servers(live: usize) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{live} server processes serve this storage; a live move fences the user in one process \
-         only: stop all but one (or all, to move offline) and run the move again"
-    )
-}
-
 /// One line per fact of the report, for the operator.
 fn describe(user: &UserId, r: &MoveReport) -> String {
     let mut text = format!(
@@ -167,7 +161,7 @@ pub fn watch(placement: Weak<Placement>, storage: Storage) -> anyhow::Result<()>
                 let Some(placement) = placement.upgrade() else {
                     return;
                 };
-                if let Err(e) = serve_requests(&placement, &storage, &dir) {
+                if let Err(e) = serve_requests(&placement, &dir) {
                     tracing::warn!(error = %format!("{e:#}"), "placement move requests");
                 }
             }
@@ -176,7 +170,7 @@ pub fn watch(placement: Weak<Placement>, storage: Storage) -> anyhow::Result<()>
     Ok(())
 }
 
-fn serve_requests(placement: &Placement, storage: &Storage, dir: &Path) -> anyhow::Result<()> {
+fn serve_requests(placement: &Placement, dir: &Path) -> anyhow::Result<()> {
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         let Some(name) = path
@@ -190,7 +184,7 @@ fn serve_requests(placement: &Placement, storage: &Storage, dir: &Path) -> anyho
         if fs::rename(&path, &claimed).is_err() {
             continue; // another process claimed it
         }
-        let outcome = run_request(placement, storage, name, &claimed);
+        let outcome = run_request(placement, name, &claimed);
         let text = match &outcome {
             Ok(done) => format!("ok\n{done}\n"),
             Err(e) => format!("error\n{e:#}\n"),
@@ -205,21 +199,12 @@ fn serve_requests(placement: &Placement, storage: &Storage, dir: &Path) -> anyho
     Ok(())
 }
 
-fn run_request(
-    placement: &Placement,
-    storage: &Storage,
-    name: &str,
-    claimed: &Path,
-) -> anyhow::Result<String> {
+fn run_request(placement: &Placement, name: &str, claimed: &Path) -> anyhow::Result<String> {
     let user = UserId::new(name).map_err(|e| anyhow::anyhow!("user {name:?}: {e}"))?;
     let set = fs::read_to_string(claimed)?
         .trim()
         .parse::<usize>()
         .context("the requested set")?;
-    let live = live_servers(storage)?;
-    if live > 1 {
-        return Err(several_servers(live));
-    }
     let report = placement.move_user(&user, set)?;
     Ok(describe(&user, &report))
 }
@@ -264,11 +249,10 @@ pub fn move_user(
             let report = placement.move_user(&user, set)?;
             Ok(describe(&user, &report))
         }
-        1 => {
+        _ => {
             drop(offline);
             through_server(storage, &user, set, wait)
         }
-        live => Err(several_servers(live)),
     }
 }
 

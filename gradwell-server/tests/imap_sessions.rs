@@ -1,6 +1,7 @@
 //! Whole IMAP sessions against a server running in-process on loopback: login, mailbox
 //! management, APPEND (small and streamed), FETCH, STORE, EXPUNGE, IDLE, COMPRESS=DEFLATE,
-//! and two sessions on one mailbox seeing each other's changes only where RFC 9051 allows.
+//! sections read through the structure kept in the store, and two sessions on one mailbox
+//! seeing each other's changes only where RFC 9051 allows.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -229,6 +230,38 @@ async fn append_fetch_store_expunge_logout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sections_come_from_the_kept_structure() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    let msg = b"From: a@example.test\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>second</p>\r\n--b--\r\n";
+    assert!(c.append("INBOX", msg).await.contains("OK"));
+    c.cmd("SELECT INBOX").await;
+    let (ok, first) = c.cmd("FETCH 1 (ENVELOPE BODYSTRUCTURE)").await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert!(first[0].contains("\"parts\""), "{first:?}");
+    assert!(first[0].contains("(\"TEXT\" \"HTML\""), "{first:?}");
+    // The parse was kept in the store, next to the mailbox.
+    let kept = server
+        ._dir
+        .path()
+        .join("replica-a/alice/gradwell-structure");
+    assert!(kept.exists(), "no structure record written");
+    let (_, again) = c.cmd("FETCH 1 (ENVELOPE BODYSTRUCTURE)").await;
+    assert_eq!(again, first);
+    let (_, part) = c.cmd("FETCH 1 (BODY.PEEK[2] BODY.PEEK[1]<6.4>)").await;
+    assert_eq!(
+        part,
+        ["* 1 FETCH (BODY[2] \"<p>second</p>\" BODY[1]<6> \"part\")\r\n"]
+    );
+    let (_, fields) = c.cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]").await;
+    assert!(
+        fields[0].ends_with("{18}\r\nSubject: parts\r\n\r\n)\r\n"),
+        "{fields:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_append_is_byte_exact() {
     let server = Server::start().await;
     let mut c = server.login().await;
@@ -337,6 +370,13 @@ async fn sort_and_thread() {
     assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
     // Threads in order of their first message's date (here: equal, so arrival order).
     let (_, threads) = c.cmd("THREAD ORDEREDSUBJECT US-ASCII ALL").await;
+    assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
+    // Once FETCH has parsed them, SORT and THREAD read the header fields kept with the
+    // structure instead of the messages: the same answers.
+    c.cmd("FETCH 1:* BODYSTRUCTURE").await;
+    let (_, sorted) = c.cmd("SORT (SUBJECT) US-ASCII ALL").await;
+    assert_eq!(sorted, ["* SORT 3 1 2\r\n"]);
+    let (_, threads) = c.cmd("THREAD REFERENCES US-ASCII ALL").await;
     assert_eq!(threads, ["* THREAD (1 2)(3)\r\n"]);
     server.stop().await;
 }

@@ -249,16 +249,27 @@ fn a_move_with_no_server_running_is_made_by_the_command() {
     assert_eq!(served[0].0, before[0]);
 }
 
+/// Two servers share the storage (each with its own placement and fence files open, as two
+/// processes would): one of them moves the user, and the other's next delivery goes to the
+/// new set, none to the retired copy.
 #[test]
-fn a_move_is_refused_while_several_servers_share_the_storage() {
+fn a_move_through_one_of_several_servers_fences_the_others() {
     let dir = tempfile::tempdir().unwrap();
     let config_path = setup(dir.path());
     let one = Running::start(&config_path);
-    let _two = Running::start(&config_path);
-    assert!(deliver(&one, "alice", "stays").starts_with("250 "));
+    let two = Running::start(&config_path);
+    assert!(deliver(&one, "alice", "before").starts_with("250 "));
+    assert!(deliver(&two, "alice", "also before").starts_with("250 "));
     let config = Config::load(&config_path).unwrap();
-    let err = moves::move_user(&config.storage, "alice", 1, Duration::from_secs(5)).unwrap_err();
-    assert!(format!("{err:#}").contains("2 server processes"), "{err:#}");
-    assert_eq!(on_root(&dir.path().join("set0-a"), "alice").len(), 1);
-    assert!(on_root(&dir.path().join("set1-a"), "alice").is_empty());
+    let done = moves::move_user(&config.storage, "alice", 1, Duration::from_secs(30)).unwrap();
+    assert!(done.contains("moved alice from set 0 to set 1"), "{done}");
+    for server in [&one, &two] {
+        assert!(deliver(server, "alice", "after").starts_with("250 "));
+    }
+    for r in ["set1-a", "set1-b"] {
+        assert_eq!(on_root(&dir.path().join(r), "alice").len(), 4, "on {r}");
+    }
+    for r in ["set0-a", "set0-b"] {
+        assert!(on_root(&dir.path().join(r), "alice").is_empty(), "{r}");
+    }
 }

@@ -3,6 +3,9 @@
 //!   against one bare `Maildir` (the goal: mirrored ≥ 0.8× single, the two fsync chains run
 //!   in parallel); `mirror_deliver_4k_tmpfs` the same on tmpfs (`/dev/shm`), where fsync is
 //!   free and only the mirror's own overhead (thread hand-offs, locks) remains;
+//!   `mirror_deliver_4k_fsync_two_fs` (only with `MIRROR_BENCH_DISKS=<dir A>:<dir B>`, two
+//!   directories on separate filesystems): the single store and the mirror's primary on A,
+//!   the mirror's secondary on B, so the two replicas' fsyncs go to different devices;
 //! - `mirror_failover`: time from a replica fault to the next acknowledged delivery, for an
 //!   error (EIO) and for a hang with a 200 ms deadline;
 //! - `mirror_resync`: rejoining a replica that missed 200 messages (time per message copied).
@@ -47,15 +50,16 @@ fn deliver(s: &dyn MailStore, body: &[u8]) {
     );
 }
 
-/// Single replica against a mirror of two, all roots under `base` (the system temporary
-/// directory when `None`).
-fn delivery_group(c: &mut Criterion, group: &str, base: Option<&Path>) {
+/// Single replica against a mirror of two: the single store and the primary under `base`,
+/// the secondary under `second` (both under `base` when `None`; the system temporary
+/// directory when `base` is `None`).
+fn delivery_group(c: &mut Criterion, group: &str, base: Option<&Path>, second: Option<&Path>) {
     let body = message();
-    let dir = || match base {
+    let dir = |at: Option<&Path>| match at {
         Some(b) => tempfile::tempdir_in(b).expect("tempdir"),
         None => tempfile::tempdir().expect("tempdir"),
     };
-    let (d1, d2, d3) = (dir(), dir(), dir());
+    let (d1, d2, d3) = (dir(base), dir(base), dir(second.or(base)));
     let single = replica(d1.path());
     let mirror = Mirror::open(
         Arc::new(replica(d2.path())),
@@ -71,11 +75,18 @@ fn delivery_group(c: &mut Criterion, group: &str, base: Option<&Path>) {
 }
 
 fn deliveries(c: &mut Criterion) {
-    delivery_group(c, "mirror_deliver_4k_fsync", None);
+    delivery_group(c, "mirror_deliver_4k_fsync", None, None);
     // On tmpfs fsync costs nothing: what is left is the mirror's own overhead.
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
-        delivery_group(c, "mirror_deliver_4k_tmpfs", Some(shm));
+        delivery_group(c, "mirror_deliver_4k_tmpfs", Some(shm), None);
+    }
+    // Two filesystems (two disks, or loop mounts), when given.
+    if let Ok(disks) = std::env::var("MIRROR_BENCH_DISKS")
+        && let Some((a, b)) = disks.split_once(':')
+    {
+        let (a, b) = (Path::new(a), Path::new(b));
+        delivery_group(c, "mirror_deliver_4k_fsync_two_fs", Some(a), Some(b));
     }
 }
 

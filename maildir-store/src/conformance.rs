@@ -17,8 +17,8 @@ use std::{
 };
 
 use crate::{
-    AppendRequest, ExpungeSelector, FlagChange, Flags, Keyword, MailStore, MailboxName, ModSeq,
-    ReadPart, SpecialUse, StoreError, SystemFlag, Uid, UserId,
+    AppendRequest, ExpungeSelector, FlagChange, Flags, Keyword, MAX_STRUCTURE_RECORD, MailStore,
+    MailboxName, ModSeq, ReadPart, SpecialUse, StoreError, SystemFlag, Uid, UserId,
 };
 
 /// Expands to one `#[test]` per conformance check, each on a store made by `$make`.
@@ -48,7 +48,8 @@ macro_rules! conformance_suite {
             quota_usage,
             pop3_view_is_stable,
             concurrent_appends_get_unique_uids,
-            users_are_separate
+            users_are_separate,
+            structure_records
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
@@ -675,4 +676,42 @@ pub fn users_are_separate<S: MailStore + ?Sized>(s: &S) {
     assert!(uids_of(s, &bob2, &MailboxName::inbox()).is_empty());
     let list = s.list_mailboxes(&bob2).expect("list");
     assert_eq!(list.len(), 1);
+}
+
+/// Structure records: kept per message, the latest one wins, never returned for another
+/// message (after an expunge, or for the same UID in a re-created mailbox), and a record over
+/// the limit is not kept.
+pub fn structure_records<S: MailStore + ?Sized>(s: &S) {
+    let bob = user("bob");
+    let work = mbox("Work");
+    s.create_mailbox(&bob, &work, None).expect("create");
+    let a = put(s, &bob, &work, &msg(1), Flags::new());
+    let b = put(s, &bob, &work, &msg(2), Flags::new());
+    let get = |uid| s.cached_structure(&bob, &work, uid);
+    assert_eq!(get(a).expect("get"), None, "nothing cached yet");
+    s.cache_structure(&bob, &work, a, b"first").expect("put");
+    s.cache_structure(&bob, &work, b, b"second").expect("put");
+    assert_eq!(get(a).expect("get").as_deref(), Some(&b"first"[..]));
+    assert_eq!(get(b).expect("get").as_deref(), Some(&b"second"[..]));
+    s.cache_structure(&bob, &work, a, b"newer").expect("put");
+    assert_eq!(get(a).expect("get").as_deref(), Some(&b"newer"[..]));
+    let huge = vec![b'x'; MAX_STRUCTURE_RECORD + 1];
+    s.cache_structure(&bob, &work, a, &huge)
+        .expect("an oversized record is not an error");
+    assert_ne!(get(a).expect("get").as_deref(), Some(&huge[..]));
+    s.expunge(&bob, &work, &ExpungeSelector::Uids(vec![a]))
+        .expect("expunge");
+    assert!(matches!(
+        get(a),
+        Ok(None) | Err(StoreError::NoSuchMessage(_))
+    ));
+    assert_eq!(get(b).expect("get").as_deref(), Some(&b"second"[..]));
+    s.delete_mailbox(&bob, &work).expect("delete");
+    s.create_mailbox(&bob, &work, None).expect("re-create");
+    let again = put(s, &bob, &work, &msg(3), Flags::new());
+    assert_eq!(
+        get(again).expect("get"),
+        None,
+        "the old mailbox's record is gone"
+    );
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     mailbox_name::MailboxName,
-    maildir::{filename, index, keywords::KeywordTable, layout, mutf7, uidlist},
+    maildir::{filename, index, keywords::KeywordTable, layout, mutf7, structure, uidlist},
 };
 
 /// Any file name: parse, re-format with the same flags, parse again, same meaning.
@@ -45,6 +45,16 @@ pub fn maildir_index(data: &[u8]) {
     let (again, _) = index::parse(text.as_bytes()).expect("our own index parses");
     assert_eq!(again.live, idx.live);
     assert_eq!(again.vanished, idx.vanished);
+    assert_eq!(
+        (again.pruned, again.pruned_uid),
+        (idx.pruned, idx.pruned_uid)
+    );
+}
+
+/// Any `gradwell-structure` content: decoding record after record never panics, reads
+/// nothing past the input, and every record it accepts re-encodes to the same bytes.
+pub fn maildir_structure_cache(data: &[u8]) {
+    structure::fuzz_records(data);
 }
 
 /// Any `dovecot-keywords`: parse never panics; our writer round-trips the table.
@@ -116,6 +126,8 @@ mod tests {
         // Found by cargo fuzz: a message re-added under an expunged UID.
         maildir_index(b"gradwell-index 1 V7 Bb\nX 4 181\nA 58 181 13 0 0 1 b -\n");
         maildir_keywords(b"0 $Label1\n1 Work\n25 z\n26 over\n");
+        maildir_index(b"gradwell-index 1 V7 Bb\nP 9 4\nX 10 5\n");
+        maildir_structure_cache(b"R\x01\0\0\0\x05\0\0\0\0\0\0\0\x01\0\x02\0\0\0bxy\0\0\0\0");
         mailbox_name(b"B&APw-cher/x");
         mailbox_name("Bücher/2024".as_bytes());
         mailbox_name(b"a/../b");
@@ -131,6 +143,7 @@ mod tests {
         fn arbitrary_inputs(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
             maildir_filename(&data);
             maildir_uidlist(&data);
+            maildir_structure_cache(&data);
             maildir_index(&data);
             maildir_keywords(&data);
             mailbox_name(&data);

@@ -45,7 +45,7 @@ mod types;
 pub use error::StoreError;
 pub use mailbox_name::{MAX_DEPTH, MAX_NAME_LEN, MailboxName, NameError, SEPARATOR};
 pub use memory::MemStore;
-pub use store::MailStore;
+pub use store::{MAX_STRUCTURE_RECORD, MailStore};
 pub use types::{
     AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags, Keyword,
     KeywordError, MAX_KEYWORD_LEN, MAX_USER_ID_LEN, MailboxAttributes, MailboxInfo, MailboxView,

@@ -10,7 +10,7 @@ use crate::{
     error::StoreError,
     mailbox_name::MailboxName,
     pop3::default_uidl,
-    store::{MailStore, check_rename, rename_inbox, select_part, with_crlf},
+    store::{MAX_STRUCTURE_RECORD, MailStore, check_rename, rename_inbox, select_part, with_crlf},
     types::{
         AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags,
         Keyword, MailboxAttributes, MailboxInfo, MailboxView, MessageMeta, ModSeq, Pop3Entry,
@@ -56,6 +56,8 @@ struct Mailbox {
 struct Message {
     meta: MessageMeta,
     body: Arc<Vec<u8>>,
+    /// The structure record kept by [`MailStore::cache_structure`].
+    structure: Option<Arc<Vec<u8>>>,
 }
 
 impl MemStore {
@@ -127,7 +129,14 @@ impl MemStore {
         let mut meta = meta.clone();
         meta.size = body.len() as u64;
         let body = Arc::new(body.to_vec());
-        mb.messages.insert(meta.uid, Message { meta, body });
+        mb.messages.insert(
+            meta.uid,
+            Message {
+                meta,
+                body,
+                structure: None,
+            },
+        );
         Ok(())
     }
 
@@ -274,7 +283,14 @@ impl Mailbox {
         })?;
         meta.uid = uid;
         meta.modseq = self.bump();
-        self.messages.insert(uid, Message { meta, body });
+        self.messages.insert(
+            uid,
+            Message {
+                meta,
+                body,
+                structure: None,
+            },
+        );
         Ok(uid)
     }
 
@@ -590,6 +606,39 @@ impl MailStore for MemStore {
             Arc::clone(&msg.body)
         };
         select_part(body.to_vec(), part)
+    }
+
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        Ok(mb
+            .messages
+            .get(&uid)
+            .and_then(|m| m.structure.as_ref())
+            .map(|s| s.to_vec()))
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        if record.len() > MAX_STRUCTURE_RECORD {
+            return Ok(());
+        }
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        if let Some(m) = mb.messages.get_mut(&uid) {
+            m.structure = Some(Arc::new(record.to_vec()));
+        }
+        Ok(())
     }
 
     fn changes_since(

@@ -150,7 +150,41 @@ pub trait MailStore: Send + Sync {
         let message = self.read(user, name, uid, ReadPart::Whole)?;
         Ok(Box::new(std::io::Cursor::new(message)))
     }
+
+    /// The structure record cached for a message by [`MailStore::cache_structure`], if one
+    /// is kept and still matches the message. The record is opaque to the store: the server
+    /// keeps its parsed MIME tree (part offsets, types, envelope fields) there so a second
+    /// FETCH, in this or any other process, does not parse the message again. The default
+    /// keeps nothing.
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = (user, name, uid);
+        Ok(None)
+    }
+
+    /// Keeps `record` as the structure of a message (see [`MailStore::cached_structure`]).
+    /// A cache: a store may drop records at any time (expunged message, corrupt cache file,
+    /// a record over [`MAX_STRUCTURE_RECORD`] bytes), and a failure to keep one is not an
+    /// error of the message. The default keeps nothing.
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        let _ = (user, name, uid, record);
+        Ok(())
+    }
 }
+
+/// Largest structure record a store keeps (1 MiB): a message split into the parser's maximum
+/// number of parts still fits; anything larger is not cached.
+pub const MAX_STRUCTURE_RECORD: usize = 1 << 20;
 
 /// [`with_crlf`] as a stream: every bare LF read from `inner` comes out as CRLF.
 #[derive(Debug)]

@@ -13,7 +13,10 @@ use imap_proto::types::{
 };
 use mail_parser::{Address as MpAddress, MessageParser};
 
-use super::mime::{self, Kind, Part};
+use super::{
+    mime::{self, Kind, Part},
+    structure::Structure,
+};
 
 /// Header bytes handed to the address parser at most; a header of 500,000 lines costs no
 /// more than this.
@@ -84,8 +87,25 @@ fn address_list(list: Option<&MpAddress<'_>>) -> Vec<Address> {
     }
 }
 
-/// The ENVELOPE of a header block.
-pub(crate) fn envelope(header: &[u8]) -> Envelope {
+/// The header fields kept with a message's structure: what ENVELOPE is made of, plus
+/// `References` for THREAD (SORT and THREAD read their keys from these too).
+const ENVELOPE_FIELDS: [&[u8]; 11] = [
+    b"Date",
+    b"Subject",
+    b"From",
+    b"Sender",
+    b"Reply-To",
+    b"To",
+    b"Cc",
+    b"Bcc",
+    b"In-Reply-To",
+    b"Message-ID",
+    b"References",
+];
+
+/// The part of a header block ENVELOPE reads: at most [`MAX_ENVELOPE_HEADER`] bytes, cut at
+/// a line end.
+fn envelope_part(header: &[u8]) -> &[u8] {
     let mut cut = header.len().min(MAX_ENVELOPE_HEADER);
     if cut < header.len() {
         cut = header[..cut]
@@ -93,7 +113,19 @@ pub(crate) fn envelope(header: &[u8]) -> Envelope {
             .rposition(|b| *b == b'\n')
             .map_or(0, |i| i + 1);
     }
-    let header = &header[..cut];
+    &header[..cut]
+}
+
+/// Only the lines of `header` that ENVELOPE reads, in order, then the blank line:
+/// [`envelope`] of them equals [`envelope`] of the whole header (kept in the store's
+/// structure record instead of the header).
+pub(crate) fn envelope_fields(header: &[u8]) -> Vec<u8> {
+    mime::header_fields(envelope_part(header), &ENVELOPE_FIELDS, false)
+}
+
+/// The ENVELOPE of a header block.
+pub(crate) fn envelope(header: &[u8]) -> Envelope {
+    let header = envelope_part(header);
     let fields = mime::fields(header);
     let raw = |name| mime::field(&fields, name);
     let parsed = MessageParser::new().parse_headers(header);
@@ -147,12 +179,12 @@ fn tail(part: &Part) -> ExtensionTail {
     }
 }
 
-/// BODYSTRUCTURE (`extended`) or BODY of a part of `data`.
-pub(crate) fn body_structure(data: &[u8], part: &Part, extended: bool) -> BodyStructure {
+/// BODYSTRUCTURE (`extended`) or BODY of a part of a message.
+pub(crate) fn body_structure(message: &Structure, part: &Part, extended: bool) -> BodyStructure {
     if let Kind::Multi(children) = &part.kind {
         let parts: Vec<BodyStructure> = children
             .iter()
-            .map(|c| body_structure(data, c, extended))
+            .map(|c| body_structure(message, c, extended))
             .collect();
         if let Ok(parts) = NonEmpty::try_from(parts) {
             return BodyStructure::Multi {
@@ -168,8 +200,8 @@ pub(crate) fn body_structure(data: &[u8], part: &Part, extended: bool) -> BodySt
     let lines = Number64::try_from(part.lines).unwrap_or_else(|_| unreachable!("u64 fits"));
     let kind = match &part.kind {
         Kind::Message(inner) => BodyKind::Message {
-            envelope: Box::new(envelope(&data[inner.header.clone()])),
-            body: Box::new(body_structure(data, inner, extended)),
+            envelope: Box::new(envelope(message.envelope_header(inner))),
+            body: Box::new(body_structure(message, inner, extended)),
             lines,
         },
         _ if part.media_type == "text" => BodyKind::Text { lines },
@@ -227,8 +259,8 @@ mod tests {
     #[test]
     fn structure_of_a_multipart() {
         let msg = b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\nhello\r\n--x\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--x--\r\n";
-        let part = mime::parse(msg);
-        let BodyStructure::Multi { parts, .. } = body_structure(msg, &part, true) else {
+        let s = Structure::of(msg);
+        let BodyStructure::Multi { parts, .. } = body_structure(&s, &s.root, true) else {
             panic!("multipart expected")
         };
         assert_eq!(parts.len(), 2);

@@ -3,7 +3,7 @@
 //! MODSEQ with CHANGEDSINCE (RFC 7162). Each message's response is written before the next
 //! one is read, so a FETCH of many large bodies needs one message of memory.
 
-use std::{borrow::Cow, num::NonZeroU32};
+use std::{borrow::Cow, num::NonZeroU32, ops::Range, sync::Arc};
 
 use base64::Engine;
 use imap_proto::types::{
@@ -13,10 +13,10 @@ use imap_proto::types::{
     response::{BinaryData, Data, FetchData, SimpleCode},
     sequence::SequenceSet,
 };
-use maildir_store::{FlagChange, Flags, ReadPart, SystemFlag};
+use maildir_store::{FlagChange, Flags, MailStore, MailboxName, ReadPart, SystemFlag, Uid, UserId};
 
 use super::{
-    Reply, Session, cache, dates, envelope,
+    Reply, Session, dates, envelope,
     mime::{self, Kind, Part},
     selected::{modseq, to_imap},
 };
@@ -59,12 +59,41 @@ fn sets_seen(attr: &FetchAttribute) -> bool {
     )
 }
 
+/// Where the octets of a section are in the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Extent<'s> {
+    /// The whole message.
+    Whole,
+    /// One byte range.
+    Range(Range<usize>),
+    /// Some lines of the header block at this range (HEADER.FIELDS, `.NOT` when `not`).
+    Fields {
+        header: Range<usize>,
+        names: Vec<&'s [u8]>,
+        not: bool,
+    },
+}
+
 /// The octets a section names (RFC 3501 §6.4.5); `None` for a part that does not exist.
 pub(crate) fn section_bytes<'a>(
     data: &'a [u8],
     root: &Part,
     section: &Section,
 ) -> Option<Cow<'a, [u8]>> {
+    match section_extent(root, section)? {
+        Extent::Whole => Some(Cow::Borrowed(data)),
+        Extent::Range(r) => data.get(r).map(Cow::Borrowed),
+        Extent::Fields { header, names, not } => Some(Cow::Owned(mime::header_fields(
+            data.get(header)?,
+            &names,
+            not,
+        ))),
+    }
+}
+
+/// Where a section is, from the parsed structure alone; `None` for a part that does not
+/// exist.
+pub(crate) fn section_extent<'s>(root: &Part, section: &'s Section) -> Option<Extent<'s>> {
     let path: Vec<u32> = section.part().iter().map(|n| n.get()).collect();
     let part = mime::find(root, &path)?;
     // HEADER, TEXT and HEADER.FIELDS of a part apply to the message it encapsulates.
@@ -77,25 +106,89 @@ pub(crate) fn section_bytes<'a>(
             None
         }
     };
-    let slice = |r: &std::ops::Range<usize>| data.get(r.clone()).map(Cow::Borrowed);
-    match section.text() {
-        None if path.is_empty() => Some(Cow::Borrowed(data)),
-        None => slice(&part.body),
-        Some(SectionText::Header) => slice(&message()?.header),
-        Some(SectionText::Text) => slice(&message()?.body),
-        Some(SectionText::Mime) => slice(&part.header),
+    Some(match section.text() {
+        None if path.is_empty() => Extent::Whole,
+        None => Extent::Range(part.body.clone()),
+        Some(SectionText::Header) => Extent::Range(message()?.header.clone()),
+        Some(SectionText::Text) => Extent::Range(message()?.body.clone()),
+        Some(SectionText::Mime) => Extent::Range(part.header.clone()),
         Some(SectionText::HeaderFields(names) | SectionText::HeaderFieldsNot(names)) => {
-            let not = matches!(section.text(), Some(SectionText::HeaderFieldsNot(_)));
-            let names: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
-            let header = data.get(message()?.header.clone())?;
-            Some(Cow::Owned(mime::header_fields(header, &names, not)))
+            Extent::Fields {
+                header: message()?.header.clone(),
+                names: names.iter().map(|n| n.as_bytes()).collect(),
+                not: matches!(section.text(), Some(SectionText::HeaderFieldsNot(_))),
+            }
+        }
+    })
+}
+
+/// The bytes of one message, read from the store only as far as asked: a byte range when
+/// the structure says where a section is, the whole message only for `BODY[]`/RFC822.
+struct Content {
+    store: Arc<dyn MailStore>,
+    user: UserId,
+    name: MailboxName,
+    uid: Uid,
+    /// The whole message, when it was read already.
+    whole: Option<Vec<u8>>,
+}
+
+impl Content {
+    fn all(&mut self) -> &[u8] {
+        if self.whole.is_none() {
+            let read = super::blocking(|| {
+                self.store
+                    .read(&self.user, &self.name, self.uid, ReadPart::Whole)
+            });
+            self.whole = Some(read.unwrap_or_default());
+        }
+        self.whole.as_deref().unwrap_or_default()
+    }
+
+    fn range(&mut self, r: Range<usize>) -> Vec<u8> {
+        if let Some(whole) = &self.whole {
+            return whole.get(r).unwrap_or_default().to_vec();
+        }
+        let part = ReadPart::Range {
+            start: r.start as u64,
+            len: r.len() as u64,
+        };
+        super::blocking(|| self.store.read(&self.user, &self.name, self.uid, part))
+            .unwrap_or_default()
+    }
+
+    /// A section's octets, only the `partial` window of them where that can be read alone.
+    fn section(&mut self, extent: Extent<'_>, partial: Option<(u64, u64)>) -> Vec<u8> {
+        let window = |bytes: &[u8]| match partial {
+            Some((offset, length)) => partial_of(bytes, offset, length).to_vec(),
+            None => bytes.to_vec(),
+        };
+        match extent {
+            Extent::Whole => window(self.all()),
+            Extent::Range(r) => {
+                let r = match partial {
+                    Some((offset, length)) => {
+                        let start = r
+                            .start
+                            .saturating_add(usize::try_from(offset).unwrap_or(usize::MAX))
+                            .min(r.end);
+                        let len = usize::try_from(length).unwrap_or(usize::MAX);
+                        start..start.saturating_add(len).min(r.end)
+                    }
+                    None => r,
+                };
+                self.range(r)
+            }
+            Extent::Fields { header, names, not } => {
+                window(&mime::header_fields(&self.range(header), &names, not))
+            }
         }
     }
 }
 
 /// The decoded content of a part for BINARY; `Err` for an encoding we cannot undo.
-fn decode_part(data: &[u8], part: &Part) -> Result<Vec<u8>, ()> {
-    let body = data.get(part.body.clone()).unwrap_or_default();
+fn decode_part(content: &mut Content, part: &Part) -> Result<Vec<u8>, ()> {
+    let body = &content.range(part.body.clone())[..];
     let encoding = part
         .encoding
         .as_deref()
@@ -213,17 +306,25 @@ impl Session {
         // set expunged since m.
         if let (true, true, Some(since)) = (vanished && self.qresync, uid_mode, changed_since) {
             let largest = view.messages.last().map_or(0, |m| m.uid.get());
-            let gone: Vec<_> = super::blocking(|| {
+            let changes = super::blocking(|| {
                 self.app
                     .store
                     .changes_since(&user, &name, maildir_store::ModSeq::new(since.get()))
-            })
-            .map(|c| c.vanished)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|u| set.contains(u.get(), largest))
-            .collect();
-            if let Some(uids) = super::selected::uid_set(&gone) {
+            });
+            let gone = match changes {
+                Ok(c) if !c.vanished_complete => {
+                    let present: Vec<_> = view.messages.iter().map(|m| m.uid).collect();
+                    super::selected::absent_uids(&present, c.uid_next, Some(set))
+                }
+                Ok(c) => super::selected::uid_set(
+                    &c.vanished
+                        .into_iter()
+                        .filter(|u| set.contains(u.get(), largest))
+                        .collect::<Vec<_>>(),
+                ),
+                Err(_) => None,
+            };
+            if let Some(uids) = gone {
                 self.data(Data::Vanished {
                     earlier: true,
                     uids,
@@ -240,13 +341,25 @@ impl Session {
             if changed_since.is_some_and(|cs| meta.modseq.get() <= cs.get()) {
                 continue;
             }
-            let data = if content {
-                match super::blocking(|| self.app.store.read(&user, &name, uid, ReadPart::Whole)) {
-                    Ok(d) => d,
+            // The structure from the store's record (or parsed once, reading the message);
+            // after that only the byte ranges the items need are read.
+            let (root, whole) = if content {
+                let (store, parsed) = (&*self.app.store, &self.app.parse_cache);
+                let loaded =
+                    super::blocking(|| parsed.load(store, &user, &name, validity.get(), uid));
+                match loaded {
+                    Ok((structure, whole)) => (Some(structure), whole),
                     Err(_) => continue,
                 }
             } else {
-                Vec::new()
+                (None, None)
+            };
+            let mut data = Content {
+                store: Arc::clone(&self.app.store),
+                user: user.clone(),
+                name: name.clone(),
+                uid,
+                whole,
             };
             let mut flags = meta.flags.clone();
             let mut ms = meta.modseq;
@@ -268,17 +381,6 @@ impl Session {
                     }
                 }
             }
-            let root = content.then(|| {
-                cache::shared().structure(
-                    (
-                        user.as_str().to_owned(),
-                        name.as_str().to_owned(),
-                        validity.get(),
-                        uid.get(),
-                    ),
-                    &data,
-                )
-            });
             let mut out = Vec::new();
             for attr in &attrs {
                 let item = match attr {
@@ -291,46 +393,42 @@ impl Session {
                         .ok()
                         .map(FetchData::Rfc822Size),
                     FetchAttribute::ModSeq => modseq(ms).map(FetchData::ModSeq),
-                    FetchAttribute::Envelope => root.as_ref().map(|r| {
-                        let header = data.get(r.header.clone()).unwrap_or_default();
+                    FetchAttribute::Envelope => root.as_ref().map(|s| {
+                        let header = s.envelope_header(&s.root);
                         FetchData::Envelope(Box::new(envelope::envelope(header)))
                     }),
-                    FetchAttribute::BodyStructure => root.as_ref().map(|r| {
-                        FetchData::BodyStructure(Box::new(envelope::body_structure(&data, r, true)))
+                    FetchAttribute::BodyStructure => root.as_ref().map(|s| {
+                        FetchData::BodyStructure(Box::new(envelope::body_structure(
+                            s, &s.root, true,
+                        )))
                     }),
-                    FetchAttribute::Body => root.as_ref().map(|r| {
-                        FetchData::Body(Box::new(envelope::body_structure(&data, r, false)))
+                    FetchAttribute::Body => root.as_ref().map(|s| {
+                        FetchData::Body(Box::new(envelope::body_structure(s, &s.root, false)))
                     }),
-                    FetchAttribute::Rfc822 => Some(FetchData::Rfc822(nstring(&data))),
-                    FetchAttribute::Rfc822Header => root.as_ref().map(|r| {
-                        FetchData::Rfc822Header(nstring(
-                            data.get(r.header.clone()).unwrap_or_default(),
-                        ))
+                    FetchAttribute::Rfc822 => Some(FetchData::Rfc822(nstring(data.all()))),
+                    FetchAttribute::Rfc822Header => root.as_ref().map(|s| {
+                        FetchData::Rfc822Header(nstring(&data.range(s.root.header.clone())))
                     }),
-                    FetchAttribute::Rfc822Text => root.as_ref().map(|r| {
-                        FetchData::Rfc822Text(nstring(data.get(r.body.clone()).unwrap_or_default()))
-                    }),
+                    FetchAttribute::Rfc822Text => root
+                        .as_ref()
+                        .map(|s| FetchData::Rfc822Text(nstring(&data.range(s.root.body.clone())))),
                     FetchAttribute::BodySection {
                         section, partial, ..
-                    } => root.as_ref().map(|r| {
-                        let bytes = section_bytes(&data, r, section).unwrap_or_default();
-                        let (bytes, origin) = match partial {
-                            Some(p) => (
-                                partial_of(&bytes, p.offset.get(), p.length.get()),
-                                Some(p.offset),
-                            ),
-                            None => (&bytes[..], None),
-                        };
+                    } => root.as_ref().map(|s| {
+                        let window = partial.as_ref().map(|p| (p.offset.get(), p.length.get()));
+                        let bytes = section_extent(&s.root, section)
+                            .map(|extent| data.section(extent, window))
+                            .unwrap_or_default();
                         FetchData::BodySection {
                             section: section.clone(),
-                            origin,
-                            data: nstring(bytes),
+                            origin: partial.as_ref().map(|p| p.offset),
+                            data: nstring(&bytes),
                         }
                     }),
                     FetchAttribute::Binary { part, partial, .. } => {
                         let path: Vec<u32> = part.iter().map(|n| n.get()).collect();
-                        match root.as_ref().and_then(|r| mime::find(r, &path)) {
-                            Some(p) => match decode_part(&data, p) {
+                        match root.as_ref().and_then(|s| mime::find(&s.root, &path)) {
+                            Some(p) => match decode_part(&mut data, p) {
                                 Ok(decoded) => {
                                     let bytes = match partial {
                                         Some(pa) => {
@@ -361,8 +459,8 @@ impl Session {
                     FetchAttribute::BinarySize { part } => {
                         let path: Vec<u32> = part.iter().map(|n| n.get()).collect();
                         root.as_ref()
-                            .and_then(|r| mime::find(r, &path))
-                            .and_then(|p| decode_part(&data, p).ok())
+                            .and_then(|s| mime::find(&s.root, &path))
+                            .and_then(|p| decode_part(&mut data, p).ok())
                             .and_then(|d| Number64::try_from(d.len() as u64).ok())
                             .map(|size| FetchData::BinarySize {
                                 part: part.clone(),

@@ -7,8 +7,9 @@
 //! RENAME, SUBSCRIBE, LIST, LSUB, STATUS, NAMESPACE, QUOTA), [`select`] (SELECT, EXAMINE,
 //! CLOSE, UNSELECT, EXPUNGE), [`append`], [`fetch`], [`store`], [`search`] (SEARCH, SORT), [`thread`], [`copy`]
 //! (COPY, MOVE), [`idle`] and [`compress`]. [`selected`] keeps the client's view of the selected mailbox
-//! in step with the store; [`mime`] and [`envelope`] build BODYSTRUCTURE and ENVELOPE, kept
-//! in [`cache`].
+//! in step with the store; [`mime`] and [`envelope`] build BODYSTRUCTURE and ENVELOPE from a
+//! [`structure`] parsed once per message, kept in the store's structure records and in
+//! [`cache`].
 
 mod append;
 mod auth;
@@ -26,6 +27,7 @@ mod search;
 mod select;
 mod selected;
 mod store;
+pub mod structure;
 mod thread;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};

@@ -281,11 +281,21 @@ impl Session {
             .into_iter()
             .map(|(seq, meta)| {
                 let fields = if header {
-                    self.app
-                        .store
-                        .read(&user, &sel.name, meta.uid, ReadPart::Header)
-                        .map(|h| mime::fields(&h))
-                        .unwrap_or_default()
+                    // The fields kept with the structure when FETCH parsed the message
+                    // already (no message read at all), else the header read from the store.
+                    let store = &*self.app.store;
+                    let validity = sel.uid_validity.get();
+                    match self
+                        .app
+                        .parse_cache
+                        .known(store, &user, &sel.name, validity, meta.uid)
+                    {
+                        Some(s) => mime::fields(s.envelope_header(&s.root)),
+                        None => store
+                            .read(&user, &sel.name, meta.uid, ReadPart::Header)
+                            .map(|h| mime::fields(&h))
+                            .unwrap_or_default(),
+                    }
                 } else {
                     Vec::new()
                 };

@@ -143,14 +143,21 @@ impl Session {
         let Ok(changes) = self.app.store.changes_since(user, &sel.name, since) else {
             return;
         };
-        let vanished: Vec<_> = changes
-            .vanished
-            .iter()
-            .copied()
-            .filter(|u| known.is_none_or(|k| k.contains(u.get(), u32::MAX)))
-            .collect();
+        let vanished = if changes.vanished_complete {
+            let listed: Vec<_> = changes
+                .vanished
+                .iter()
+                .copied()
+                .filter(|u| known.is_none_or(|k| k.contains(u.get(), u32::MAX)))
+                .collect();
+            selected::uid_set(&listed)
+        } else {
+            // Tombstones from before `since` were pruned: every UID the client may know that
+            // is not here now is reported.
+            selected::absent_uids(&sel.uids, changes.uid_next, known)
+        };
         let mut out = Vec::new();
-        if let Some(uids) = selected::uid_set(&vanished) {
+        if let Some(uids) = vanished {
             out.push(Data::Vanished {
                 earlier: true,
                 uids,

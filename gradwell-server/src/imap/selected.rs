@@ -188,6 +188,81 @@ pub(super) fn uid_set(uids: &[Uid]) -> Option<SequenceSet> {
             _ => ranges.push((u.get(), u.get())),
         }
     }
+    set_of_ranges(ranges)
+}
+
+/// The ranges a set names, ascending and merged (`*` as the largest UID there can be;
+/// `$` as everything).
+fn ranges_of(set: &SequenceSet) -> Vec<(u32, u32)> {
+    let value = |n: &SeqNumber| match n {
+        SeqNumber::Value(v) => v.get(),
+        SeqNumber::Largest => u32::MAX,
+    };
+    let mut ranges: Vec<(u32, u32)> = match set {
+        SequenceSet::Set(items) => items
+            .iter()
+            .map(|s| match s {
+                Sequence::Single(n) => (value(n), value(n)),
+                Sequence::Range(a, b) => (value(a).min(value(b)), value(a).max(value(b))),
+            })
+            .collect(),
+        _ => vec![(1, u32::MAX)],
+    };
+    ranges.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match merged.last_mut() {
+            Some((_, last)) if lo <= last.saturating_add(1) => *last = (*last).max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
+}
+
+/// Every UID below `uid_next` that `present` (ascending) lacks and `within` names: the
+/// `VANISHED (EARLIER)` answer when the store no longer remembers when messages were
+/// expunged (its tombstones were pruned). RFC 7162 §3.2.6: "A server that receives a
+/// mod-sequence smaller than <minmodseq>, where <minmodseq> is the value of the smallest
+/// expunged mod-sequence it remembers minus one, MUST behave as if it was requested to
+/// report all expunged messages from the provided UID set parameter." Worked out on ranges,
+/// so it costs the message count, not the UID span.
+pub(super) fn absent_uids(
+    present: &[Uid],
+    uid_next: Uid,
+    within: Option<&SequenceSet>,
+) -> Option<SequenceSet> {
+    let mut gaps = Vec::new();
+    let mut next_free = 1u32;
+    for u in present {
+        if u.get() > next_free {
+            gaps.push((next_free, u.get() - 1));
+        }
+        next_free = u.get().saturating_add(1);
+    }
+    if uid_next.get() > next_free {
+        gaps.push((next_free, uid_next.get() - 1));
+    }
+    let Some(within) = within else {
+        return set_of_ranges(gaps);
+    };
+    let wanted = ranges_of(within);
+    let (mut out, mut i, mut j) = (Vec::new(), 0, 0);
+    while let (Some(&(a, b)), Some(&(c, d))) = (gaps.get(i), wanted.get(j)) {
+        let (lo, hi) = (a.max(c), b.min(d));
+        if lo <= hi {
+            out.push((lo, hi));
+        }
+        if b < d {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    set_of_ranges(out)
+}
+
+/// Ascending, disjoint ranges as a set; `None` when there are none.
+fn set_of_ranges(ranges: Vec<(u32, u32)>) -> Option<SequenceSet> {
     let items: Vec<Sequence> = ranges
         .into_iter()
         .filter_map(|(lo, hi)| {
@@ -426,5 +501,21 @@ mod tests {
             Some(SequenceSet::Set(NonEmpty::try_from(expected).unwrap())) // Unwrap: non-empty.
         );
         assert_eq!(uid_set(&[]), None);
+    }
+
+    #[test]
+    fn absent_uids_known_answers() {
+        let uids = |v: &[u32]| -> Vec<Uid> { v.iter().filter_map(|u| Uid::new(*u)).collect() };
+        let next = Uid::new(12).unwrap(); // Unwrap: nonzero.
+        let present = uids(&[2, 3, 7]);
+        let all = absent_uids(&present, next, None).map(|s| ranges_of(&s));
+        assert_eq!(all, Some(vec![(1, 1), (4, 6), (8, 11)]));
+        let within = set_of_ranges(vec![(5, 9), (11, u32::MAX)]).unwrap(); // Unwrap: non-empty.
+        let some = absent_uids(&present, next, Some(&within)).map(|s| ranges_of(&s));
+        assert_eq!(some, Some(vec![(5, 6), (8, 9), (11, 11)]));
+        assert_eq!(
+            absent_uids(&uids(&[1, 2]), Uid::new(3).unwrap(), None),
+            None
+        ); // Unwrap: nonzero.
     }
 }

@@ -8,10 +8,12 @@
 //! `tests/mirror_kill.rs` kills it with SIGKILL and checks that every acknowledged message is
 //! on both replicas after restart and resync.
 
-use std::{io::Write, path::Path, process::ExitCode, sync::Arc, time::SystemTime};
+#[path = "common/ledger.rs"]
+mod ledger;
+
+use std::{path::Path, process::ExitCode, sync::Arc};
 
 use maildir_store::{
-    AppendRequest, MailStore, MailboxName, UserId,
     maildir::{self, Maildir},
     mirror::{Mirror, Options},
 };
@@ -38,18 +40,5 @@ fn run(a: &Path, b: &Path) -> Result<(), String> {
             .map_err(|e| e.to_string())
     };
     let mirror = Mirror::open(open(a)?, open(b)?, Options::default()).map_err(|e| e.to_string())?;
-    let user = UserId::new("bob").map_err(|e| e.to_string())?;
-    let mut out = std::io::stdout().lock();
-    for n in 0u64.. {
-        // The same bytes as the test ledger's `body(n)`.
-        let body = format!("Message-ID: <{n}@ledger>\r\nSubject: {n}\r\n\r\nbody {n}\r\n");
-        let req = AppendRequest::new(SystemTime::UNIX_EPOCH);
-        let uid = mirror
-            .append(&user, &MailboxName::inbox(), &mut body.as_bytes(), &req)
-            .map_err(|e| format!("append {n}: {e}"))?;
-        writeln!(out, "ACK {n} {uid}")
-            .and_then(|()| out.flush())
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
+    ledger::deliver_numbered(&mirror, |_| true)
 }

@@ -9,7 +9,15 @@
 //!                                                                    new message
 //! F <modseq> <uid> <flags>                                                    flags changed
 //! X <modseq> <uid>                                                            expunged
+//! P <modseq> <uid>          tombstones up to this modseq and UID were pruned (at most one)
 //! ```
+//! Tombstones (`X`) are kept for QRESYNC `VANISHED (EARLIER)` and the mirror's resync, but
+//! not forever: when a mailbox holds more than [`super::Options::max_tombstones`] plus a
+//! quarter, the oldest (by modseq) are dropped down to that number at the next rewrite, and
+//! `P` records the highest modseq (and UID) dropped. The policy counts, never looks at clocks,
+//! so two replicas that saw the same expunges prune the same tombstones. A change feed asked
+//! for changes since a modseq below `P`'s is marked incomplete
+//! ([`crate::ChangeSet::vanished_complete`]) and callers fall back to comparing UIDs.
 //! `<flags>` is the system-flag letters (`DFRST`, or `-` for none) followed by the keywords,
 //! space-separated. The `A` record doubles as the metadata cache: size, INTERNALDATE and the
 //! length of the header in the file (0 when unknown) without opening or stat-ing the message. The log is rebuildable: if it is lost or corrupt the
@@ -46,6 +54,10 @@ pub(crate) struct Index {
     pub(crate) highest: u64,
     pub(crate) live: BTreeMap<u32, Entry>,
     pub(crate) vanished: Vec<(u32, u64)>,
+    /// Highest modseq of a pruned tombstone (0: none pruned).
+    pub(crate) pruned: u64,
+    /// Highest UID of a pruned tombstone.
+    pub(crate) pruned_uid: u32,
     pub(crate) lines: usize,
 }
 
@@ -122,6 +134,9 @@ impl Index {
     /// The whole log rewritten compactly: header, live messages, tombstones.
     pub(crate) fn compacted(&self) -> String {
         let mut out = header(self.uid_validity, &self.boot);
+        if self.pruned > 0 {
+            out.push_str(&format!("P {} {}\n", self.pruned, self.pruned_uid));
+        }
         for (uid, e) in &self.live {
             out.push_str(&added(*uid, e));
         }
@@ -129,6 +144,29 @@ impl Index {
             out.push_str(&expunged(*m, *uid));
         }
         out
+    }
+
+    /// Drops the oldest tombstones down to `keep` once there are more than `keep` plus a
+    /// quarter (so the log is rewritten once per `keep / 4` expunges, not at every one).
+    /// Returns whether any were dropped.
+    pub(crate) fn prune(&mut self, keep: usize) -> bool {
+        if self.vanished.len() <= keep.saturating_add(keep / 4) {
+            return false;
+        }
+        self.vanished
+            .sort_unstable_by_key(|(uid, modseq)| (*modseq, *uid));
+        let cut = self.vanished.len() - keep;
+        for (uid, modseq) in self.vanished.drain(..cut) {
+            self.pruned = self.pruned.max(modseq);
+            self.pruned_uid = self.pruned_uid.max(uid);
+        }
+        true
+    }
+
+    /// Highest UID ever expunged, as far as the log still knows.
+    pub(crate) fn top_expunged_uid(&self) -> u32 {
+        let kept = self.vanished.iter().map(|(u, _)| *u).max().unwrap_or(0);
+        kept.max(self.pruned_uid)
     }
 
     /// Applies one record line (without its newline).
@@ -176,6 +214,10 @@ impl Index {
             "X" => {
                 self.live.remove(&uid);
                 self.vanished.push((uid, modseq));
+            }
+            "P" => {
+                self.pruned = self.pruned.max(modseq);
+                self.pruned_uid = self.pruned_uid.max(uid);
             }
             other => return Err(format!("unknown record {other:?}")),
         }
@@ -261,6 +303,22 @@ mod tests {
         assert_eq!(idx.vanished, [(2, 5)]);
         let (again, _) = parse(idx.compacted().as_bytes()).unwrap(); // Unwrap: our own output.
         assert_eq!(again.live, idx.live);
+        assert_eq!(again.vanished, idx.vanished);
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_and_survives_a_rewrite() {
+        let mut idx = Index::default();
+        for (uid, modseq) in [(9, 19), (1, 11), (2, 12), (3, 13), (4, 14), (5, 15)] {
+            idx.vanished.push((uid, modseq));
+        }
+        assert!(!idx.prune(5), "5 plus a quarter (6) is not over the limit");
+        assert!(idx.prune(2));
+        assert_eq!(idx.vanished, [(5, 15), (9, 19)]);
+        assert_eq!((idx.pruned, idx.pruned_uid), (14, 4));
+        assert_eq!(idx.top_expunged_uid(), 9);
+        let (again, _) = parse(idx.compacted().as_bytes()).unwrap(); // Unwrap: our own output.
+        assert_eq!((again.pruned, again.pruned_uid), (14, 4));
         assert_eq!(again.vanished, idx.vanished);
     }
 

@@ -66,6 +66,8 @@ pub(crate) struct Snapshot {
     pub(crate) highest: u64,
     pub(crate) msgs: BTreeMap<u32, Msg>,
     pub(crate) vanished: Vec<(u32, u64)>,
+    /// Tombstones up to this modseq were pruned (0: none).
+    pub(crate) pruned: u64,
 }
 
 /// A locked mailbox with its control files loaded.
@@ -147,7 +149,7 @@ impl<'a> Locked<'a> {
                         .iter()
                         .map(|(uid, e)| UidRecord::new(*uid, e.base.clone()))
                         .collect();
-                    let top = index.vanished.iter().map(|(u, _)| *u).max().unwrap_or(0);
+                    let top = index.top_expunged_uid();
                     l.header_next_uid = l.next_uid().max(top.saturating_add(1));
                     l
                 } else {
@@ -231,6 +233,7 @@ impl<'a> Locked<'a> {
             && self.msgs.is_empty()
             && self.next_uid() == 1
             && self.index.vanished.is_empty()
+            && self.index.pruned == 0
     }
 
     /// Gives a pristine mailbox another UIDVALIDITY (the control files are rewritten at
@@ -481,6 +484,9 @@ impl<'a> Locked<'a> {
         self.index.live.remove(&uid);
         self.index.vanished.push((uid, modseq));
         self.index_appends.push_str(&index::expunged(modseq, uid));
+        if self.index.prune(self.ctx.options.max_tombstones) {
+            self.index_rewrite = true;
+        }
     }
 
     /// Letters for `flags`' keywords, adding new keywords to `dovecot-keywords`.
@@ -630,6 +636,7 @@ impl<'a> Locked<'a> {
             highest: self.index.highest,
             msgs: std::mem::take(&mut self.msgs),
             vanished: self.index.vanished.clone(),
+            pruned: self.index.pruned,
         }
     }
 

@@ -15,6 +15,7 @@
 //! | `dovecot-uidlist.lock` | Dovecot | dotlock held for every change |
 //! | `dovecot-keywords` | Dovecot | keyword ↔ letter `a`–`z` |
 //! | `gradwell-index` | ours | modseqs and the metadata cache (size, INTERNALDATE); rebuildable |
+//! | `gradwell-structure` | ours | cached structure records (MIME offsets, envelope) from the server; rebuildable; format in `structure.rs` |
 //! | `maildirfolder` | Maildir++ | marks a folder |
 //!
 //! Per user: `subscriptions` (Dovecot v2 format), `dovecot-uidvalidity` (last UIDVALIDITY
@@ -55,13 +56,13 @@
 //! - A process that has not seen a mailbox yet (or that changed it less than a second ago)
 //!   lists `cur/` and `new/` to open it: about 0.4–0.8 s for 100,000 messages on the
 //!   benchmark machine. Only the warm path avoids the listing.
-//! - Expunge tombstones (`X` records, for QRESYNC `VANISHED`) are kept forever.
 //! - A lock holder refreshes its lock's mtime (every quarter of
 //!   [`Options::stale_lock_age`]) between messages of a long scan, copy, move, expunge or
 //!   flag change; a single step that stalls longer than the stale age (a hung disk) can
 //!   still have the lock taken over.
-//! - Header and MIME offsets: only the header length of messages we delivered is cached;
-//!   MIME structure is left to the caller (mail-parser, cached by the server).
+//! - Header and MIME offsets: the index caches the header length of messages we delivered;
+//!   the MIME tree is parsed by the caller (mail-parser in the server) on first use and kept
+//!   through [`crate::MailStore::cache_structure`] in `gradwell-structure`.
 
 mod check;
 mod deliver;
@@ -73,6 +74,7 @@ pub(crate) mod lock;
 mod mailbox;
 pub(crate) mod mutf7;
 mod ops;
+pub(crate) mod structure;
 mod tail;
 pub(crate) mod uidlist;
 mod user_files;
@@ -120,6 +122,10 @@ pub struct Options {
     /// one kilobyte per message (parsed uidlist, index and scan): size it to the memory a
     /// front-end can spare.
     pub cached_mailboxes: usize,
+    /// Expunge tombstones kept per mailbox for QRESYNC and resync (default 10,000, about
+    /// 150 KB of index). Past this plus a quarter, the oldest are pruned; a change feed from
+    /// before the pruned ones is marked incomplete (see the `gradwell-index` format).
+    pub max_tombstones: usize,
 }
 
 impl Default for Options {
@@ -131,6 +137,7 @@ impl Default for Options {
             tmp_max_age: Duration::from_secs(36 * 3600),
             hostname: None,
             cached_mailboxes: 256,
+            max_tombstones: 10_000,
         }
     }
 }
@@ -154,6 +161,8 @@ pub(crate) struct Ctx {
     rebuilds: AtomicU64,
     cache: Mutex<HashMap<PathBuf, CacheEntry>>,
     lists: Mutex<HashMap<PathBuf, (u64, Lists)>>,
+    /// Offsets of structure records per mailbox (see `structure.rs`).
+    structures: Mutex<HashMap<PathBuf, structure::Known>>,
     clock: AtomicU64,
 }
 
@@ -249,6 +258,7 @@ impl Maildir {
                 rebuilds: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
                 lists: Mutex::new(HashMap::new()),
+                structures: Mutex::new(HashMap::new()),
                 clock: AtomicU64::new(0),
             },
         })
@@ -455,6 +465,21 @@ impl Ctx {
             .filter(|h| h.settled && h.stamps == now)?;
         hit.used = tick;
         Some(Arc::clone(&hit.snapshot))
+    }
+
+    /// Runs `f` on what this process knows of `dir`'s structure cache file.
+    pub(crate) fn with_structures<R>(
+        &self,
+        dir: &Path,
+        f: impl FnOnce(&mut structure::Known) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let tick = self.tick();
+        let mut all = self.structures.lock().unwrap_or_else(|e| e.into_inner());
+        let known = all.entry(dir.to_path_buf()).or_default();
+        known.used = tick;
+        let result = f(known);
+        evict(&mut all, self.options.cached_mailboxes, |k| k.used);
+        result
     }
 
     /// The last scan of `dir` this process made, however old: good enough to find a file

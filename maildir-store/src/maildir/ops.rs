@@ -3,7 +3,7 @@
 use std::{
     collections::BTreeMap,
     fs::{self, File},
-    io::{ErrorKind, Read},
+    io::{ErrorKind, Read, Seek, SeekFrom},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -14,6 +14,7 @@ use crate::{
     maildir::{
         Maildir, REPLICA_MARKER, deliver, filename, index, layout,
         mailbox::{Locked, Msg, Snapshot, UIDLIST},
+        structure,
         uidlist::UidList,
         user_files,
     },
@@ -796,7 +797,21 @@ impl MailStore for Maildir {
         part: ReadPart,
     ) -> Result<Vec<u8>, StoreError> {
         let dir = self.mailbox_dir(user, name)?;
-        let (file, msg) = self.open_message(&dir, u)?;
+        let (mut file, msg) = self.open_message(&dir, u)?;
+        if let ReadPart::Range { start, len } = part
+            && file.metadata().is_ok_and(|m| m.len() == msg.size)
+        {
+            // The file is already in CRLF form (its length is the presented size): a range
+            // (a FETCH of one MIME part) reads just those bytes.
+            if start > msg.size {
+                return Err(StoreError::RangeOutOfBounds);
+            }
+            let mut out = Vec::new();
+            file.seek(SeekFrom::Start(start))
+                .and_then(|_| file.take(len).read_to_end(&mut out))
+                .map_err(StoreError::io("reading message file"))?;
+            return Ok(out);
+        }
         let mut raw = Vec::new();
         // The header alone needs only the bytes the metadata cache says it spans.
         let limit = match part {
@@ -818,6 +833,35 @@ impl MailStore for Maildir {
         let dir = self.mailbox_dir(user, name)?;
         let (file, _) = self.open_message(&dir, u)?;
         Ok(Box::new(CrlfReader::new(std::io::BufReader::new(file))))
+    }
+
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        u: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let snapshot = self.ctx.snapshot(&dir)?;
+        match snapshot.msgs.get(&u.get()) {
+            Some(msg) => structure::get(&self.ctx, &dir, u.get(), msg),
+            None => Ok(None),
+        }
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        u: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let snapshot = self.ctx.snapshot(&dir)?;
+        match snapshot.msgs.get(&u.get()) {
+            Some(msg) => structure::put(&self.ctx, &dir, u.get(), msg, record, &snapshot.msgs),
+            None => Ok(()),
+        }
     }
 
     fn changes_since(
@@ -848,7 +892,8 @@ impl MailStore for Maildir {
             ModSeq::new(s.highest),
             changed,
             vanished,
-        ))
+        )
+        .with_vanished_complete(since.get() >= s.pruned))
     }
 
     fn quota_usage(&self, user: &UserId) -> Result<QuotaUsage, StoreError> {

@@ -320,6 +320,27 @@ impl<S: Replica> MailStore for FaultyStore<S> {
         self.inner.read(user, name, uid, part)
     }
 
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.enter(false)?;
+        self.inner.cached_structure(user, name, uid)
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        self.enter(false)?;
+        self.inner.cache_structure(user, name, uid, record)
+    }
+
     fn changes_since(
         &self,
         user: &UserId,

@@ -70,6 +70,12 @@
 //!   and repaired with [`Mirror::merge_split`].
 //! - APPEND reads the whole message into memory once (both replicas need it); the caller's
 //!   message size limit bounds it.
+//! - Expunge tombstones are pruned by count ([`crate::maildir::Options::max_tombstones`]).
+//!   A resync whose journal pass would need pruned ones compares everything instead (a
+//!   message the target has and the survivor lacks is dropped, so nothing comes back). A
+//!   split-brain merge cannot tell a message one side expunged so long ago that its tombstone
+//!   is pruned from one the other side never had: it keeps it (under a fresh UID), never
+//!   losing mail at the price of a resurrected expunge.
 //! - Resync of an INBOX whose UIDVALIDITY differs and that already holds mail, or of a
 //!   mailbox where one UID names different messages on the two sides, is refused
 //!   ([`StoreError::ReplicasDiverged`]); rebuilding such a mailbox is operator work for now.
@@ -879,6 +885,33 @@ impl MailStore for Mirror {
     ) -> Result<Vec<u8>, StoreError> {
         let (u, n) = (user.clone(), name.clone());
         self.read_any(user, Arc::new(move |r| r.read(&u, &n, uid, part)))
+    }
+
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let (u, n) = (user.clone(), name.clone());
+        self.read_any(user, Arc::new(move |r| r.cached_structure(&u, &n, uid)))
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        // Kept where reads come from (the preferred healthy replica), like a read: one
+        // call, bounded by the deadline, and a replica that faults on it is fenced as on a
+        // read. After a failover the other replica builds its own records as it is read.
+        let (u, n, record) = (user.clone(), name.clone(), record.to_vec());
+        self.read_any(
+            user,
+            Arc::new(move |r| r.cache_structure(&u, &n, uid, &record)),
+        )
     }
 
     fn changes_since(

@@ -377,7 +377,18 @@ impl Mirror {
         report: &mut ResyncReport,
     ) -> Result<(), StoreError> {
         let (u, n) = (user.clone(), name.clone());
-        let cs = self.on(good, Arc::new(move |r| r.changes_since(&u, &n, since)))?;
+        let mut cs = self.on(good, Arc::new(move |r| r.changes_since(&u, &n, since)))?;
+        if !cs.vanished_complete && since != ModSeq::ZERO {
+            // The survivor pruned tombstones the journal pass would need: compare everything
+            // instead (a message the target has and the survivor does not is dropped below,
+            // so nothing expunged comes back).
+            report.full_passes += 1;
+            let (u, n) = (user.clone(), name.clone());
+            cs = self.on(
+                good,
+                Arc::new(move |r| r.changes_since(&u, &n, ModSeq::ZERO)),
+            )?;
+        }
         for meta in cs.changed {
             let (u, n) = (user.clone(), name.clone());
             match tv.get(meta.uid) {

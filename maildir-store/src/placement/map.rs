@@ -26,6 +26,17 @@ use crate::{error::StoreError, types::UserId};
 
 const MAGIC: &str = "gradwell-placement v1";
 
+/// What identifies one version of the map file: (inode, length, mtime s, mtime ns).
+pub(crate) type MapStamp = (u64, u64, i64, i64);
+
+/// The stamp of the map file now (`None` while it does not exist). Each save renames a new
+/// file into place, so the inode alone changes with every version.
+pub(crate) fn map_stamp(path: &Path) -> Option<MapStamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).ok()?;
+    Some((m.ino(), m.len(), m.mtime(), m.mtime_nsec()))
+}
+
 /// The parsed map.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlacementMap {

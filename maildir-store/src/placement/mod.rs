@@ -52,27 +52,34 @@
 //! and starts again. A failure in step 6 leaves an old copy that is never read; a later move
 //! back to that set clears it.
 //!
+//! # Several processes
+//! The fence is cross-process (see `fence.rs`): every call holds the user's stripe shared
+//! through an `flock` on `<map>.fence/<stripe>` next to the map, the cutover holds it
+//! exclusively, so another process's writes for the moving user wait for the switch. After
+//! taking its hold, a call re-reads the map if the file changed (one `stat`), so it then goes
+//! to the new set. Map changes take `<map>.fence/map` and re-read the file first, so two
+//! processes placing new users do not overwrite each other. Stripes are chosen by a fixed
+//! hash of the user name (FNV-1a), the same in every process and build.
+//!
 //! # Known limits
-//! - The fence holds back calls made through this `Placement`; other processes serving the
-//!   same users must either route through the process doing the move or be stopped from
-//!   serving the moving user (the server's front-end routing). They read the map at start
-//!   and on [`Placement::reload`].
 //! - The fence is striped ([`Options::fence_stripes`]): users that share the moving user's
 //!   stripe pause with it.
 
+mod fence;
 mod map;
 mod moving;
 
 use std::{
-    collections::hash_map::DefaultHasher,
-    hash::{Hash, Hasher},
     io::Read,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, RwLock, RwLockReadGuard},
+    sync::{Arc, Mutex, RwLock},
 };
 
-use self::map::PlacementMap;
 pub use self::moving::MoveReport;
+use self::{
+    fence::Fence,
+    map::{MapStamp, PlacementMap, map_stamp},
+};
 use crate::{
     error::StoreError,
     mailbox_name::MailboxName,
@@ -133,8 +140,10 @@ pub struct Placement {
     map: RwLock<PlacementMap>,
     /// One map change at a time (each is written to the file before it takes effect).
     saving: Mutex<()>,
-    /// Held shared by every call, exclusively by a move's cutover.
-    stripes: Vec<RwLock<()>>,
+    /// Held shared by every call, exclusively by a move's cutover, across processes.
+    fence: Fence,
+    /// The map file as last read: (inode, length, mtime seconds, mtime nanoseconds).
+    map_stamp: Mutex<Option<MapStamp>>,
     options: Options,
 }
 
@@ -169,9 +178,8 @@ impl Placement {
         let map = PlacementMap::load(map_path, options.default_set)?;
         Self::check_map(&map, sets.len())?;
         Ok(Self {
-            stripes: (0..options.fence_stripes.max(1))
-                .map(|_| RwLock::new(()))
-                .collect(),
+            fence: Fence::open(map_path, options.fence_stripes)?,
+            map_stamp: Mutex::new(map_stamp(map_path)),
             sets,
             path: map_path.to_path_buf(),
             map: RwLock::new(map),
@@ -198,11 +206,28 @@ impl Placement {
     }
 
     /// Reads the map file again (another process moved users or changed the default).
+    /// Calls do this by themselves when the file changed.
     pub fn reload(&self) -> Result<(), StoreError> {
         let _one = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        self.reload_locked()
+    }
+
+    fn reload_locked(&self) -> Result<(), StoreError> {
+        let stamp = map_stamp(&self.path);
         let map = PlacementMap::load(&self.path, self.options.default_set)?;
         Self::check_map(&map, self.sets.len())?;
         *self.map.write().unwrap_or_else(|e| e.into_inner()) = map;
+        *self.map_stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
+        Ok(())
+    }
+
+    /// Re-reads the map if another process replaced the file since this one read it.
+    fn refresh_map(&self) -> Result<(), StoreError> {
+        let _one = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        let now = map_stamp(&self.path);
+        if *self.map_stamp.lock().unwrap_or_else(|e| e.into_inner()) != now {
+            self.reload_locked()?;
+        }
         Ok(())
     }
 
@@ -242,26 +267,38 @@ impl Placement {
         self.map.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Applies `change` to a copy of the map, writes it durably, then makes it current.
+    /// Applies `change` to a copy of the map as it is on disk now, writes it durably, then
+    /// makes it current; one change at a time across processes.
     fn update_map(&self, change: impl FnOnce(&mut PlacementMap)) -> Result<(), StoreError> {
         let _one = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        let _everywhere = self.fence.map_change()?;
+        if *self.map_stamp.lock().unwrap_or_else(|e| e.into_inner()) != map_stamp(&self.path) {
+            self.reload_locked()?;
+        }
         let mut next = self.read_map().clone();
         change(&mut next);
         next.save(&self.path)?;
         *self.map.write().unwrap_or_else(|e| e.into_inner()) = next;
+        *self.map_stamp.lock().unwrap_or_else(|e| e.into_inner()) = map_stamp(&self.path);
         Ok(())
     }
 
-    fn stripe(&self, user: &UserId) -> &RwLock<()> {
-        let mut h = DefaultHasher::new();
-        user.hash(&mut h);
-        let i = usize::try_from(h.finish() % self.stripes.len() as u64).unwrap_or(0);
-        // `i` is below the length, which is at least 1 (see `open`).
-        &self.stripes[i]
+    /// The user's fence stripe: a fixed hash, so every process picks the same one.
+    fn stripe(&self, user: &UserId) -> usize {
+        let hash = user
+            .as_str()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+        usize::try_from(hash % self.options.fence_stripes.max(1) as u64).unwrap_or(0)
     }
 
-    fn fence_shared(&self, user: &UserId) -> RwLockReadGuard<'_, ()> {
-        self.stripe(user).read().unwrap_or_else(|e| e.into_inner())
+    /// Holds the user's fence shared and brings the map up to date.
+    fn fence_shared(&self, user: &UserId) -> Result<fence::Shared<'_>, StoreError> {
+        let held = self.fence.shared(self.stripe(user))?;
+        self.refresh_map()?;
+        Ok(held)
     }
 
     /// The user's set, placing a new user on the default set first.
@@ -282,7 +319,7 @@ impl Placement {
         user: &UserId,
         f: impl FnOnce(&dyn MailStore) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let _fence = self.fence_shared(user);
+        let _fence = self.fence_shared(user)?;
         let set = self.place(user)?;
         let store: &dyn MailStore = &*self.sets[set];
         f(store)
@@ -389,6 +426,25 @@ impl MailStore for Placement {
         part: ReadPart,
     ) -> Result<Vec<u8>, StoreError> {
         self.with_set(user, |s| s.read(user, name, uid, part))
+    }
+
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.with_set(user, |s| s.cached_structure(user, name, uid))
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        self.with_set(user, |s| s.cache_structure(user, name, uid, record))
     }
 
     fn changes_since(

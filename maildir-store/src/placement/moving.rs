@@ -53,7 +53,7 @@ impl Placement {
     pub fn move_user(&self, user: &UserId, to: usize) -> Result<MoveReport, StoreError> {
         self.check_set(to)?;
         let from = {
-            let _fence = self.fence_shared(user);
+            let _fence = self.fence_shared(user)?;
             self.place(user)?
         };
         if from == to {
@@ -104,7 +104,7 @@ impl Placement {
         }
 
         let started = Instant::now();
-        let fence = self.stripe(user).write().unwrap_or_else(|e| e.into_inner());
+        let fence = self.fence.exclusive(self.stripe(user))?;
         match last_pass(&*source, &*target, user, false)? {
             Some(copied) => report.messages_copied += copied,
             None => {
@@ -490,6 +490,25 @@ impl MailStore for MoveSide {
         part: ReadPart,
     ) -> Result<Vec<u8>, StoreError> {
         self.store.read(user, name, uid, part)
+    }
+
+    fn cached_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.cached_structure(user, name, uid)
+    }
+
+    fn cache_structure(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        self.store.cache_structure(user, name, uid, record)
     }
 
     fn changes_since(

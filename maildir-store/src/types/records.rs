@@ -301,6 +301,12 @@ pub struct ChangeSet {
     pub changed: Vec<MessageMeta>,
     /// UIDs expunged after the given modseq, ascending (RFC 7162 `VANISHED (EARLIER)`).
     pub vanished: Vec<Uid>,
+    /// Whether `vanished` is every UID expunged after the given modseq. `false` when the
+    /// store has pruned tombstones above that modseq (see [`crate::maildir::Options`]); the
+    /// caller then treats every UID below UIDNEXT that is not in the mailbox as expunged
+    /// (RFC 7162 §3.2.6: a mod-sequence below the smallest one remembered "MUST behave as if
+    /// it was requested to report all expunged messages").
+    pub vanished_complete: bool,
 }
 
 impl ChangeSet {
@@ -318,7 +324,14 @@ impl ChangeSet {
             highest_modseq,
             changed,
             vanished,
+            vanished_complete: true,
         }
+    }
+
+    /// Marks `vanished` as possibly missing pruned tombstones.
+    pub fn with_vanished_complete(mut self, complete: bool) -> Self {
+        self.vanished_complete = complete;
+        self
     }
 }
 

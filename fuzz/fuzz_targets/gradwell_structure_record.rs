@@ -1,0 +1,7 @@
+#![no_main]
+//! Fuzz target; the body is `gradwell_server::fuzzing::structure_record`, which unit tests
+//! also run.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| gradwell_server::fuzzing::structure_record(data));
