@@ -97,6 +97,63 @@ pub(crate) fn many0_lazy<'a, O>(
     }
 }
 
+/// One expected octet: the cheapest form of nom's `tag` for the parentheses and spaces the
+/// hot paths (FETCH, ENVELOPE, BODYSTRUCTURE) match dozens of times per response.
+#[inline]
+pub(crate) fn byte(input: &[u8], expected: u8) -> PResult<'_, ()> {
+    match input.split_first() {
+        Some((&b, rest)) if b == expected => Ok((rest, ())),
+        Some(_) => reject(input, ErrorKind::Nom(nom::error::ErrorKind::Tag)),
+        None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+    }
+}
+
+/// `"(" item *(SP item) ")"`, or `"(" ")"` too when `allow_empty`, as a plain loop (nom's
+/// `delimited(tag, separated_list1(sp, …), tag)` costs a combinator layer per item). The
+/// list starts with room for `capacity` items, which callers pick for typical traffic.
+/// Accepts and refuses the same inputs as the combinator form; `Incomplete` when the input
+/// ends inside the list.
+pub(crate) fn paren_list<'a, O>(
+    input: &'a [u8],
+    allow_empty: bool,
+    capacity: usize,
+    mut item: impl FnMut(&'a [u8]) -> PResult<'a, O>,
+) -> PResult<'a, Vec<O>> {
+    let (mut rest, ()) = byte(input, b'(')?;
+    if allow_empty && rest.first() == Some(&b')') {
+        return Ok((rest.get(1..).unwrap_or_default(), Vec::new()));
+    }
+    let mut items = Vec::with_capacity(capacity);
+    loop {
+        let (after, value) = item(rest)?;
+        items.push(value);
+        match after.split_first() {
+            Some((b' ', tail)) => rest = tail,
+            Some((b')', tail)) => return Ok((tail, items)),
+            Some(_) => return reject(after, ErrorKind::Nom(nom::error::ErrorKind::Tag)),
+            None => return Err(nom::Err::Incomplete(nom::Needed::new(1))),
+        }
+    }
+}
+
+/// `[SP item]`, exactly as nom's `opt(preceded(sp, item))` decides it (an item that does
+/// not match leaves the SP unread), without the two combinator layers.
+#[inline]
+pub(crate) fn opt_sp<'a, O>(
+    input: &'a [u8],
+    item: impl FnOnce(&'a [u8]) -> PResult<'a, O>,
+) -> PResult<'a, Option<O>> {
+    match input.split_first() {
+        None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+        Some((b' ', rest)) => match item(rest) {
+            Ok((rest, value)) => Ok((rest, Some(value))),
+            Err(nom::Err::Error(_)) => Ok((input, None)),
+            Err(other) => Err(other),
+        },
+        Some(_) => Ok((input, None)),
+    }
+}
+
 /// A soft error: alternatives may still match.
 pub(crate) fn reject<T>(input: &[u8], kind: ErrorKind) -> PResult<'_, T> {
     Err(nom::Err::Error(ParseError { input, kind }))
