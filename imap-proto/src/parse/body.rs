@@ -69,8 +69,9 @@ fn address_list(input: &[u8]) -> PResult<'_, Vec<Address>> {
     }
 }
 
-/// `envelope`
-pub(crate) fn envelope(input: &[u8]) -> PResult<'_, Envelope> {
+/// `envelope`, boxed as both places that hold one keep it: built in its box, the large value
+/// is not copied through every caller's result.
+pub(crate) fn envelope(input: &[u8]) -> PResult<'_, Box<Envelope>> {
     let (rest, ()) = byte(input, b'(')?;
     let (rest, date) = nstring(rest)?;
     let (rest, ()) = byte(rest, b' ')?;
@@ -89,7 +90,7 @@ pub(crate) fn envelope(input: &[u8]) -> PResult<'_, Envelope> {
     let [from, sender, reply_to, to, cc, bcc] = lists;
     Ok((
         rest,
-        Envelope {
+        Box::new(Envelope {
             date,
             subject,
             from,
@@ -100,7 +101,7 @@ pub(crate) fn envelope(input: &[u8]) -> PResult<'_, Envelope> {
             bcc,
             in_reply_to,
             message_id,
-        },
+        }),
     ))
 }
 
@@ -293,7 +294,7 @@ fn single_part(input: &[u8], depth: usize) -> PResult<'_, BodyStructure> {
         KindTag::Message => map(
             (sp, envelope, sp, |i| body(i, depth - 1), sp, number64_value),
             |(_, envelope, _, body, _, lines)| BodyKind::Message {
-                envelope: Box::new(envelope),
+                envelope,
                 body: Box::new(body),
                 lines,
             },

@@ -217,11 +217,7 @@ fn list_extended_item(input: &[u8]) -> PResult<'_, ListExtendedItem> {
 fn list_item(input: &[u8]) -> PResult<'_, ListItem> {
     let (rest, item) = map(
         (
-            delimited(
-                tag(&b"("[..]),
-                separated_list0(sp, preceded(tag(&b"\\"[..]), atom)),
-                tag(&b")"[..]),
-            ),
+            |i| paren_list(i, true, 2, |i| preceded(tag(&b"\\"[..]), atom).parse(i)),
             sp,
             delimiter,
             sp,
@@ -320,7 +316,7 @@ fn fetch_data(input: &[u8], max_depth: usize) -> PResult<'_, FetchData> {
         b"ENVELOPE" => {
             let (rest, ()) = byte(rest, b' ')?;
             let (rest, envelope) = envelope(rest)?;
-            Ok((rest, FetchData::Envelope(Box::new(envelope))))
+            Ok((rest, FetchData::Envelope(envelope)))
         }
         b"INTERNALDATE" => map(preceded(sp, date_time), FetchData::InternalDate).parse(rest),
         b"RFC822.SIZE" => map(preceded(sp, number64_value), FetchData::Rfc822Size).parse(rest),
@@ -512,8 +508,16 @@ pub(crate) fn response(input: &[u8], max_depth: usize) -> PResult<'_, Response> 
     match input.first() {
         None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
         Some(b'+') => map(continuation, Response::Continuation).parse(input),
-        Some(b'*') => terminated(map(|i| data(i, max_depth), Response::Data), crlf).parse(input),
-        Some(_) => terminated(map(tagged, Response::Tagged), crlf).parse(input),
+        Some(b'*') => {
+            let (rest, data) = data(input, max_depth)?;
+            let (rest, _) = crlf(rest)?;
+            Ok((rest, Response::Data(data)))
+        }
+        Some(_) => {
+            let (rest, tagged) = tagged(input)?;
+            let (rest, _) = crlf(rest)?;
+            Ok((rest, Response::Tagged(tagged)))
+        }
     }
 }
 
