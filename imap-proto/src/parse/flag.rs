@@ -101,6 +101,21 @@ mod tests {
         // `\Recent` is not a `flag`; a STORE cannot set it.
         assert!(flag(b"\\Recent ").is_err());
         assert_eq!(flag_fetch(b"\\Recent ").unwrap().1, FlagFetch::Recent);
+        assert_eq!(flag_fetch(b"\\recent)").unwrap().1, FlagFetch::Recent);
+        assert_eq!(
+            flag_fetch(b"\\SEEN ").unwrap().1,
+            FlagFetch::Flag(Flag::Seen)
+        );
+        // A longer atom is a flag extension, not `\Recent` followed by garbage.
+        assert_eq!(
+            flag_fetch(b"\\RecentX ").unwrap().1,
+            FlagFetch::Flag(Flag::Extension(
+                Atom::try_from("RecentX").unwrap().try_into().unwrap()
+            ))
+        );
+        for fetched in [&b"\\Recent"[..], b"\\Seen", b"$Label1"] {
+            assert_prefixes_incomplete(fetched, flag_fetch);
+        }
         assert_eq!(flag_perm(b"\\* ").unwrap().1, FlagPerm::Asterisk);
     }
 }
