@@ -7,9 +7,15 @@
 //! change between the two windows moves the ratio (single runs ranged 0.58× to 2.92× for the
 //! same binaries); this harness is the steadier witness for the ratios in BENCHMARKS.md.
 //!
-//! Run: `cargo bench -p imap-proto --bench interleaved [-- <group filter>]`.
+//! It also times each response of the corpus on its own (`response …` lines), to show where
+//! the time goes by response kind.
+//!
+//! Run: `cargo bench -p imap-proto --bench interleaved [-- <name filter>]`.
 
-use std::time::Instant;
+use std::{hint::black_box, time::Instant};
+
+use imap_codec::decode::Decoder;
+use imap_proto::codec::ResponseCodec;
 
 mod corpus;
 mod pairs;
@@ -46,7 +52,7 @@ fn compare(name: &str, ours: &mut dyn FnMut(), theirs: &mut dyn FnMut()) {
     }
     let ratios = o.iter().zip(&t).map(|(o, t)| t / o).collect();
     println!(
-        "{name:<17} imap-proto min {:>6.0} ns, median {:>6.0} ns | imap-codec min {:>6.0} ns, \
+        "{name:<34} imap-proto min {:>6.0} ns, median {:>6.0} ns | imap-codec min {:>6.0} ns, \
          median {:>6.0} ns | ratio of minima {:.2}x, median ratio {:.2}x",
         minimum(&o),
         median(o.clone()),
@@ -57,15 +63,36 @@ fn compare(name: &str, ours: &mut dyn FnMut(), theirs: &mut dyn FnMut()) {
     );
 }
 
+/// Decoding each response of the corpus on its own, both sides: where the time goes by
+/// response kind.
+fn each_response(time: &mut pairs::Timer<'_>) {
+    let (ours, theirs) = (
+        ResponseCodec::default(),
+        imap_codec::ResponseCodec::default(),
+    );
+    for message in corpus::responses() {
+        let line = String::from_utf8_lossy(&message);
+        let name: String = line.chars().take(24).collect();
+        time(
+            &format!("response `{}`", name.trim_end()),
+            message.len() as u64,
+            &mut || drop(black_box(ours.decode(black_box(&message)))),
+            &mut || drop(black_box(theirs.decode(black_box(&message)))),
+        );
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; any other argument filters the comparisons by name.
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    pairs::each(&mut |name, _bytes, ours, theirs| {
+    let mut run = |name: &str, _bytes: u64, ours: &mut dyn FnMut(), theirs: &mut dyn FnMut()| {
         if filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())) {
             compare(name, ours, theirs);
         }
-    });
+    };
+    pairs::each(&mut run);
+    each_response(&mut run);
 }
