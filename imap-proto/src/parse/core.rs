@@ -83,6 +83,11 @@ fn ascii_run(input: &[u8], class: fn(u8) -> bool) -> PResult<'_, &[u8]> {
     take_while1(class).parse(input)
 }
 
+/// The octets of an `atom`, for callers that match them before building one.
+pub(crate) fn atom_bytes(input: &[u8]) -> PResult<'_, &[u8]> {
+    ascii_run(input, is_atom_char)
+}
+
 /// `atom = 1*ATOM-CHAR`
 pub(crate) fn atom(input: &[u8]) -> PResult<'_, Atom> {
     map(|i| ascii_run(i, is_atom_char), Atom::unvalidated_ascii).parse(input)
@@ -104,7 +109,13 @@ pub(crate) fn tag_(input: &[u8]) -> PResult<'_, Tag> {
 
 /// `quoted = DQUOTE *QUOTED-CHAR DQUOTE`
 pub(crate) fn quoted(input: &[u8]) -> PResult<'_, Quoted> {
-    let (mut rest, _) = tag(&b"\""[..]).parse(input)?;
+    let (rest, _) = tag(&b"\""[..]).parse(input)?;
+    quoted_content(input, rest)
+}
+
+/// The content and closing quote of the quoted string `input`, whose opening quote the
+/// caller has matched; `rest` is what follows that quote.
+fn quoted_content<'a>(input: &'a [u8], mut rest: &'a [u8]) -> PResult<'a, Quoted> {
     // Fastest path, most quoted strings: plain ASCII up to the closing quote, found in one
     // table-driven pass with no UTF-8 check needed.
     if let Some(end) = rest
@@ -221,10 +232,16 @@ pub(crate) fn literal8(input: &[u8]) -> PResult<'_, Literal8> {
 /// `string = quoted / literal`
 pub(crate) fn string(input: &[u8]) -> PResult<'_, IString> {
     // The first byte decides; no alternative is tried in vain.
-    match input.first() {
+    match input.split_first() {
         None => Err(nom::Err::Incomplete(Needed::new(1))),
-        Some(b'"') => map(quoted, IString::Quoted).parse(input),
-        Some(b'{') => map(literal, IString::Literal).parse(input),
+        Some((b'"', rest)) => {
+            let (rest, quoted) = quoted_content(input, rest)?;
+            Ok((rest, IString::Quoted(quoted)))
+        }
+        Some((b'{', _)) => {
+            let (rest, literal) = literal(input)?;
+            Ok((rest, IString::Literal(literal)))
+        }
         Some(_) => reject(input, ErrorKind::Nom(nom::error::ErrorKind::Alt)),
     }
 }
@@ -245,8 +262,14 @@ pub(crate) fn nil(input: &[u8]) -> PResult<'_, ()> {
 /// `nstring = string / nil`
 pub(crate) fn nstring(input: &[u8]) -> PResult<'_, NString> {
     match input.first() {
-        Some(b'N' | b'n') => map(nil, |()| NString(None)).parse(input),
-        _ => map(string, |s| NString(Some(s))).parse(input),
+        Some(b'N' | b'n') => {
+            let (rest, ()) = nil(input)?;
+            Ok((rest, NString(None)))
+        }
+        _ => {
+            let (rest, string) = string(input)?;
+            Ok((rest, NString(Some(string))))
+        }
     }
 }
 

@@ -3,26 +3,49 @@
 use nom::{
     Parser,
     branch::alt,
-    bytes::streaming::{tag, tag_no_case},
+    bytes::streaming::tag,
     combinator::{map, value},
     multi::separated_list0,
-    sequence::{delimited, preceded},
+    sequence::delimited,
 };
 
 use super::{
-    ErrorKind, PResult,
-    core::{atom, sp},
+    ErrorKind, PResult, byte,
+    core::{atom, atom_bytes, sp},
     fail,
 };
-use crate::types::flag::{Flag, FlagFetch, FlagPerm};
+use crate::types::{
+    core::Atom,
+    flag::{Flag, FlagFetch, FlagPerm},
+};
+
+/// `"\" atom`, as a system flag or a `flag-extension`; `\Recent` too when `recent` is given
+/// (`flag-fetch`), which other flag lists refuse.
+fn backslash_flag_or<T>(
+    input: &[u8],
+    recent: Option<T>,
+    wrap: impl FnOnce(Flag) -> T,
+) -> PResult<'_, T> {
+    let (rest, ()) = byte(input, b'\\')?;
+    let (rest, name) = atom_bytes(rest)?;
+    // The system flags are most flags on the wire: matched without building an atom.
+    if let Some(flag) = Flag::system(name) {
+        return Ok((rest, wrap(flag)));
+    }
+    if let Some(recent) = recent
+        && name.eq_ignore_ascii_case(b"Recent")
+    {
+        return Ok((rest, recent));
+    }
+    match Flag::from_backslash_atom(Atom::unvalidated_ascii(name)) {
+        Ok(flag) => Ok((rest, wrap(flag))),
+        Err(_) => fail(input, ErrorKind::Invalid),
+    }
+}
 
 /// `"\" atom`, as a system flag or a `flag-extension`.
 fn backslash_flag(input: &[u8]) -> PResult<'_, Flag> {
-    let (rest, name) = preceded(tag(&b"\\"[..]), atom).parse(input)?;
-    match Flag::from_backslash_atom(name) {
-        Ok(flag) => Ok((rest, flag)),
-        Err(_) => fail(input, ErrorKind::Invalid),
-    }
+    backslash_flag_or(input, None, |flag| flag)
 }
 
 /// `flag = "\Answered" / … / flag-keyword / flag-extension`
@@ -37,11 +60,10 @@ pub(crate) fn flag_list(input: &[u8]) -> PResult<'_, Vec<Flag>> {
 
 /// `flag-fetch = flag / "\Recent"`
 pub(crate) fn flag_fetch(input: &[u8]) -> PResult<'_, FlagFetch> {
-    alt((
-        value(FlagFetch::Recent, tag_no_case(&b"\\Recent"[..])),
-        map(flag, FlagFetch::Flag),
-    ))
-    .parse(input)
+    match input.first() {
+        Some(b'\\') => backslash_flag_or(input, Some(FlagFetch::Recent), FlagFetch::Flag),
+        _ => map(atom, |a| FlagFetch::Flag(Flag::Keyword(a))).parse(input),
+    }
 }
 
 /// `flag-perm = flag / "\*"`
@@ -79,6 +101,21 @@ mod tests {
         // `\Recent` is not a `flag`; a STORE cannot set it.
         assert!(flag(b"\\Recent ").is_err());
         assert_eq!(flag_fetch(b"\\Recent ").unwrap().1, FlagFetch::Recent);
+        assert_eq!(flag_fetch(b"\\recent)").unwrap().1, FlagFetch::Recent);
+        assert_eq!(
+            flag_fetch(b"\\SEEN ").unwrap().1,
+            FlagFetch::Flag(Flag::Seen)
+        );
+        // A longer atom is a flag extension, not `\Recent` followed by garbage.
+        assert_eq!(
+            flag_fetch(b"\\RecentX ").unwrap().1,
+            FlagFetch::Flag(Flag::Extension(
+                Atom::try_from("RecentX").unwrap().try_into().unwrap()
+            ))
+        );
+        for fetched in [&b"\\Recent"[..], b"\\Seen", b"$Label1"] {
+            assert_prefixes_incomplete(fetched, flag_fetch);
+        }
         assert_eq!(flag_perm(b"\\* ").unwrap().1, FlagPerm::Asterisk);
     }
 }

@@ -97,6 +97,63 @@ pub(crate) fn many0_lazy<'a, O>(
     }
 }
 
+/// One expected octet: the cheapest form of nom's `tag` for the parentheses and spaces the
+/// hot paths (FETCH, ENVELOPE, BODYSTRUCTURE) match dozens of times per response.
+#[inline]
+pub(crate) fn byte(input: &[u8], expected: u8) -> PResult<'_, ()> {
+    match input.split_first() {
+        Some((&b, rest)) if b == expected => Ok((rest, ())),
+        Some(_) => reject(input, ErrorKind::Nom(nom::error::ErrorKind::Tag)),
+        None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+    }
+}
+
+/// `"(" item *(SP item) ")"`, or `"(" ")"` too when `allow_empty`, as a plain loop (nom's
+/// `delimited(tag, separated_list1(sp, …), tag)` costs a combinator layer per item). The
+/// list starts with room for `capacity` items, which callers pick for typical traffic.
+/// Accepts and refuses the same inputs as the combinator form; `Incomplete` when the input
+/// ends inside the list.
+pub(crate) fn paren_list<'a, O>(
+    input: &'a [u8],
+    allow_empty: bool,
+    capacity: usize,
+    mut item: impl FnMut(&'a [u8]) -> PResult<'a, O>,
+) -> PResult<'a, Vec<O>> {
+    let (mut rest, ()) = byte(input, b'(')?;
+    if allow_empty && rest.first() == Some(&b')') {
+        return Ok((rest.get(1..).unwrap_or_default(), Vec::new()));
+    }
+    let mut items = Vec::with_capacity(capacity);
+    loop {
+        let (after, value) = item(rest)?;
+        items.push(value);
+        match after.split_first() {
+            Some((b' ', tail)) => rest = tail,
+            Some((b')', tail)) => return Ok((tail, items)),
+            Some(_) => return reject(after, ErrorKind::Nom(nom::error::ErrorKind::Tag)),
+            None => return Err(nom::Err::Incomplete(nom::Needed::new(1))),
+        }
+    }
+}
+
+/// `[SP item]`, exactly as nom's `opt(preceded(sp, item))` decides it (an item that does
+/// not match leaves the SP unread), without the two combinator layers.
+#[inline]
+pub(crate) fn opt_sp<'a, O>(
+    input: &'a [u8],
+    item: impl FnOnce(&'a [u8]) -> PResult<'a, O>,
+) -> PResult<'a, Option<O>> {
+    match input.split_first() {
+        None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
+        Some((b' ', rest)) => match item(rest) {
+            Ok((rest, value)) => Ok((rest, Some(value))),
+            Err(nom::Err::Error(_)) => Ok((input, None)),
+            Err(other) => Err(other),
+        },
+        Some(_) => Ok((input, None)),
+    }
+}
+
 /// A soft error: alternatives may still match.
 pub(crate) fn reject<T>(input: &[u8], kind: ErrorKind) -> PResult<'_, T> {
     Err(nom::Err::Error(ParseError { input, kind }))
@@ -111,20 +168,92 @@ pub(crate) struct Upper {
 
 impl Upper {
     pub(crate) fn new(word: &[u8]) -> Self {
+        let len = word.len();
+        if len > 24 {
+            return Self {
+                buf: [0; 24],
+                len: 0,
+            };
+        }
+        // Built as three 8-octet words, upper-cased in registers and stored whole: copying
+        // and upper-casing octet by octet and then comparing wider loads stalls
+        // store-to-load forwarding, which made keyword matching a hot spot.
         let mut buf = [0u8; 24];
-        let len = match buf.get_mut(..word.len()) {
-            Some(dest) => {
-                dest.copy_from_slice(word);
-                dest.make_ascii_uppercase();
-                word.len()
-            }
-            None => 0,
-        };
+        for (chunk, start) in buf.chunks_exact_mut(8).zip([0, 8, 16]) {
+            chunk.copy_from_slice(&upper_word(word_at(word, start)).to_le_bytes());
+        }
         Self { buf, len }
     }
 
     pub(crate) fn as_slice(&self) -> &[u8] {
         // len is 0 or a length that fitted in buf.
         self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Octets `start..start + 8` of `word`, zero beyond its end, as a little-endian integer;
+/// read with at most two loads whatever the length.
+fn word_at(word: &[u8], start: usize) -> u64 {
+    let len = word.len();
+    let load8 = |at: usize| {
+        word.get(at..at.saturating_add(8))
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let load4 = |at: usize| {
+        word.get(at..at.saturating_add(4))
+            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+            .map_or(0, |b| u64::from(u32::from_le_bytes(b)))
+    };
+    if start >= len {
+        0
+    } else if start + 8 <= len {
+        load8(start)
+    } else if len >= 8 {
+        // The last eight octets, shifted so that octet `start` comes first.
+        load8(len - 8) >> (8 * (start + 8 - len))
+    } else if len >= 4 {
+        // start is 0: the first and the last four octets, overlapping in the middle.
+        load4(0) | load4(len - 4) << (8 * (len - 4))
+    } else {
+        // start is 0 and 1 <= len <= 3: first, middle and last octet.
+        let at = |i: usize| u64::from(word.get(i).copied().unwrap_or(0)) << (8 * i);
+        at(0) | at(len / 2) | at(len - 1)
+    }
+}
+
+/// `x` with every ASCII lower-case letter upper-cased, eight octets at a time.
+fn upper_word(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Seven low bits of each octet; adding keeps each sum inside its octet.
+    let low = x & !HIGH;
+    let at_least_a = low + ONES * u64::from(0x80 - b'a');
+    let above_z = low + ONES * u64::from(0x80 - b'z' - 1);
+    // Octets in 'a'..='z' (and without the high bit, so ASCII) have bit 7 set here.
+    let lower = at_least_a & !above_z & !x & HIGH;
+    x - (lower >> 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Upper;
+
+    #[test]
+    fn upper_matches_std_for_every_length_and_octet() {
+        let sample: Vec<u8> = (0..=255u8).collect();
+        for len in 0..=25 {
+            for start in 0..sample.len().saturating_sub(len) {
+                let word = &sample[start..start + len];
+                let expected = if len > 24 {
+                    Vec::new()
+                } else {
+                    word.to_ascii_uppercase()
+                };
+                assert_eq!(Upper::new(word).as_slice(), expected, "{word:?}");
+            }
+        }
+        assert_eq!(Upper::new(b"body.peek").as_slice(), b"BODY.PEEK");
+        assert_eq!(Upper::new(b"Rfc822.Size").as_slice(), b"RFC822.SIZE");
     }
 }

@@ -14,6 +14,7 @@ use nom::{
 use super::{
     ErrorKind, PResult,
     body::{body, envelope},
+    byte,
     command::{base64, status_item},
     core::{
         astring, atom, crlf, literal8, nil, nstring, number, number64_value, nz_number,
@@ -24,7 +25,7 @@ use super::{
     fetch::{non_empty, section, token},
     flag::{flag_fetch, flag_list, flag_perm},
     mailbox::mailbox,
-    reject,
+    paren_list, reject,
     sequence::sequence_set,
 };
 use crate::{
@@ -216,11 +217,7 @@ fn list_extended_item(input: &[u8]) -> PResult<'_, ListExtendedItem> {
 fn list_item(input: &[u8]) -> PResult<'_, ListItem> {
     let (rest, item) = map(
         (
-            delimited(
-                tag(&b"("[..]),
-                separated_list0(sp, preceded(tag(&b"\\"[..]), atom)),
-                tag(&b")"[..]),
-            ),
+            |i| paren_list(i, true, 2, |i| preceded(tag(&b"\\"[..]), atom).parse(i)),
             sp,
             delimiter,
             sp,
@@ -311,30 +308,26 @@ fn fetch_data(input: &[u8], max_depth: usize) -> PResult<'_, FetchData> {
     let (rest, name) = token(input)?;
     let upper = super::Upper::new(name);
     match upper.as_slice() {
-        b"FLAGS" => map(
-            preceded(
-                sp,
-                delimited(
-                    tag(&b"("[..]),
-                    separated_list0(sp, flag_fetch),
-                    tag(&b")"[..]),
-                ),
-            ),
-            FetchData::Flags,
-        )
-        .parse(rest),
+        b"FLAGS" => {
+            let (rest, ()) = byte(rest, b' ')?;
+            let (rest, flags) = paren_list(rest, true, 4, flag_fetch)?;
+            Ok((rest, FetchData::Flags(flags)))
+        }
         b"ENVELOPE" => {
-            map(preceded(sp, envelope), |e| FetchData::Envelope(Box::new(e))).parse(rest)
+            let (rest, ()) = byte(rest, b' ')?;
+            let (rest, envelope) = envelope(rest)?;
+            Ok((rest, FetchData::Envelope(envelope)))
         }
         b"INTERNALDATE" => map(preceded(sp, date_time), FetchData::InternalDate).parse(rest),
         b"RFC822.SIZE" => map(preceded(sp, number64_value), FetchData::Rfc822Size).parse(rest),
         b"RFC822" => map(preceded(sp, nstring), FetchData::Rfc822).parse(rest),
         b"RFC822.HEADER" => map(preceded(sp, nstring), FetchData::Rfc822Header).parse(rest),
         b"RFC822.TEXT" => map(preceded(sp, nstring), FetchData::Rfc822Text).parse(rest),
-        b"BODYSTRUCTURE" => map(preceded(sp, |i| body(i, max_depth)), |b| {
-            FetchData::BodyStructure(Box::new(b))
-        })
-        .parse(rest),
+        b"BODYSTRUCTURE" => {
+            let (rest, ()) = byte(rest, b' ')?;
+            let (rest, structure) = body(rest, max_depth)?;
+            Ok((rest, FetchData::BodyStructure(Box::new(structure))))
+        }
         b"BODY" => {
             if rest.first() == Some(&b'[') {
                 map(
@@ -387,7 +380,11 @@ fn fetch_data(input: &[u8], max_depth: usize) -> PResult<'_, FetchData> {
                 .parse(rest)
             }
         }
-        b"UID" => map(preceded(sp, nz_number), FetchData::Uid).parse(rest),
+        b"UID" => {
+            let (rest, ()) = byte(rest, b' ')?;
+            let (rest, uid) = nz_number(rest)?;
+            Ok((rest, FetchData::Uid(uid)))
+        }
         b"MODSEQ" => map(
             preceded(sp, delimited(tag(&b"("[..]), nz_number64, tag(&b")"[..]))),
             FetchData::ModSeq,
@@ -407,15 +404,10 @@ fn numbered(input: &[u8], max_depth: usize) -> PResult<'_, Data> {
         (b"RECENT", _) => Ok((rest, Data::Recent(n))),
         (b"EXPUNGE", Some(seq)) => Ok((rest, Data::Expunge(seq))),
         (b"FETCH", Some(seq)) => {
-            let (rest, items) = preceded(
-                sp,
-                delimited(
-                    tag(&b"("[..]),
-                    separated_list1(sp, |i| fetch_data(i, max_depth)),
-                    tag(&b")"[..]),
-                ),
-            )
-            .parse(rest)?;
+            let (rest, ()) = byte(rest, b' ')?;
+            // Room for what clients typically ask for (UID FLAGS INTERNALDATE RFC822.SIZE
+            // ENVELOPE BODYSTRUCTURE …) without growing the list.
+            let (rest, items) = paren_list(rest, false, 8, |i| fetch_data(i, max_depth))?;
             let (rest, items) = non_empty(rest, items)?;
             Ok((rest, Data::Fetch { seq, items }))
         }
@@ -516,8 +508,16 @@ pub(crate) fn response(input: &[u8], max_depth: usize) -> PResult<'_, Response> 
     match input.first() {
         None => Err(nom::Err::Incomplete(nom::Needed::new(1))),
         Some(b'+') => map(continuation, Response::Continuation).parse(input),
-        Some(b'*') => terminated(map(|i| data(i, max_depth), Response::Data), crlf).parse(input),
-        Some(_) => terminated(map(tagged, Response::Tagged), crlf).parse(input),
+        Some(b'*') => {
+            let (rest, data) = data(input, max_depth)?;
+            let (rest, _) = crlf(rest)?;
+            Ok((rest, Response::Data(data)))
+        }
+        Some(_) => {
+            let (rest, tagged) = tagged(input)?;
+            let (rest, _) = crlf(rest)?;
+            Ok((rest, Response::Tagged(tagged)))
+        }
     }
 }
 

@@ -66,12 +66,19 @@ impl TryFrom<Atom> for FlagExtension {
 impl Flag {
     /// Builds a flag from the atom after `\`: a system flag or an extension.
     pub(crate) fn from_backslash_atom(atom: Atom) -> Result<Self, ValidationError> {
-        for (name, flag) in SYSTEM_FLAGS {
-            if name.as_bytes().eq_ignore_ascii_case(atom.as_bytes()) {
-                return Ok(flag);
-            }
+        match Self::system(atom.as_bytes()) {
+            Some(flag) => Ok(flag),
+            None => FlagExtension::try_from(atom).map(Flag::Extension),
         }
-        FlagExtension::try_from(atom).map(Flag::Extension)
+    }
+
+    /// The system flag named `name` (the atom after `\`, any case), if it is one; lets the
+    /// parser skip building an atom for the most common flags.
+    pub(crate) fn system(name: &[u8]) -> Option<Self> {
+        SYSTEM_FLAGS
+            .into_iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+            .map(|(_, flag)| flag)
     }
 }
 
