@@ -515,3 +515,72 @@ async fn compress_deflate_select_and_fetch() {
     assert!(bye.contains("* BYE") && bye.contains("OK"), "{bye}");
     server.stop().await;
 }
+
+/// UTF8=ACCEPT (RFC 6855): advertised after login; before ENABLE names are modified UTF-7
+/// and UTF-8 in a command is refused; after it names are UTF-8 in LIST, CREATE, STATUS and
+/// SELECT, APPEND takes `UTF8 (~{n}…)`, and a SEARCH charset is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utf8_accept_end_to_end() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    let (_, caps) = c.cmd("CAPABILITY").await;
+    assert!(caps[0].contains(" UTF8=ACCEPT"), "{caps:?}");
+    // Not enabled yet: UTF-8 in a quoted string is refused, modified UTF-7 works.
+    assert!(c.cmd("CREATE \"Entwürfe\"").await.0.contains("BAD"));
+    assert!(c.cmd("CREATE Entw&APw-rfe").await.0.contains("OK"));
+    let (_, list) = c.cmd("LIST \"\" Entw*").await;
+    assert_eq!(list, ["* LIST (\\HasNoChildren) \"/\" Entw&APw-rfe\r\n"]);
+
+    let (ok, enabled) = c.cmd("ENABLE UTF8=ACCEPT").await;
+    assert!(
+        ok.contains("OK") && enabled == ["* ENABLED UTF8=ACCEPT\r\n"],
+        "{enabled:?}"
+    );
+    let (_, list) = c.cmd("LIST \"\" \"Entw*\"").await;
+    assert_eq!(list, ["* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\n"]);
+    // `&` is itself now: this is a new name, not modified UTF-7.
+    assert!(c.cmd("CREATE \"Tom & Jerry\"").await.0.contains("OK"));
+    assert!(
+        c.cmd("CREATE 日本語").await.0.contains("BAD"),
+        "atoms stay ASCII"
+    );
+    assert!(c.cmd("CREATE \"日本語\"").await.0.contains("OK"));
+    let (_, list) = c.cmd("LIST \"\" *").await;
+    assert!(
+        list.iter().any(|l| l.ends_with(" \"Tom & Jerry\"\r\n")),
+        "{list:?}"
+    );
+    assert!(
+        list.iter().any(|l| l.ends_with(" \"日本語\"\r\n")),
+        "{list:?}"
+    );
+
+    let msg = message("Grüße aus 日本", "Hallo\r\n");
+    c.tag += 1;
+    let append = format!("a1 APPEND \"日本語\" UTF8 (~{{{}+}}\r\n", msg.len());
+    c.send(append.as_bytes()).await;
+    c.send(&msg).await;
+    c.send(b")\r\n").await;
+    let (ok, _) = c.finish("a1").await;
+    assert!(ok.contains("OK [APPENDUID "), "{ok}");
+    let (_, status) = c.cmd("STATUS \"日本語\" (MESSAGES)").await;
+    assert_eq!(status, ["* STATUS \"日本語\" (MESSAGES 1)\r\n"]);
+    let (ok, _) = c.cmd("SELECT \"日本語\"").await;
+    assert!(ok.contains("OK"), "{ok}");
+    let (_, fetched) = c.cmd("FETCH 1 BODY.PEEK[]").await;
+    assert!(
+        fetched[0].as_bytes().windows(msg.len()).any(|w| w == msg),
+        "{fetched:?}"
+    );
+    // RFC 6855 §3: a SEARCH with a charset "SHOULD" get BAD once UTF-8 is enabled; SORT
+    // and THREAD take only UTF-8 (erratum 4029).
+    assert!(c.cmd("SEARCH CHARSET UTF-8 ALL").await.0.contains("BAD"));
+    assert!(c.cmd("SORT (SUBJECT) US-ASCII ALL").await.0.contains("BAD"));
+    assert!(c.cmd("SORT (SUBJECT) UTF-8 ALL").await.0.contains("OK"));
+    let (ok, found) = c.cmd("SEARCH ALL").await;
+    assert!(
+        ok.contains("OK") && found == ["* SEARCH 1\r\n"],
+        "{found:?}"
+    );
+    server.stop().await;
+}

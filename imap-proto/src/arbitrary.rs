@@ -78,7 +78,8 @@ pub(crate) fn astring() -> impl Strategy<Value = AString> {
 pub(crate) fn mailbox() -> impl Strategy<Value = Mailbox> {
     prop_oneof![
         Just(Mailbox::Inbox),
-        "\\PC{0,8}".prop_map(|s| Mailbox::try_from(s.as_str()).unwrap()),
+        // No controls, U+2028 or U+2029, which no mailbox name may hold (RFC 6855 §3).
+        "[^\\p{C}\u{2028}\u{2029}]{0,8}".prop_map(|s| Mailbox::try_from(s.as_str()).unwrap()),
     ]
 }
 

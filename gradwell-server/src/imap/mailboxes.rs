@@ -54,9 +54,14 @@ pub(super) fn matches(pattern: &[u8], name: &[u8]) -> bool {
         .all(|c| *c == b'*' || *c == b'%')
 }
 
-/// The wire form of a store name: modified UTF-7.
-fn wire(name: &MailboxName) -> String {
-    mutf7::encode(name.as_str())
+/// The wire form of a name, against which LIST patterns match: modified UTF-7, or the
+/// UTF-8 name itself once UTF8=ACCEPT is enabled (RFC 6855 §3), when patterns come in UTF-8.
+fn wire(name: &str, utf8_accept: bool) -> String {
+    if utf8_accept {
+        name.to_owned()
+    } else {
+        mutf7::encode(name)
+    }
 }
 
 fn to_mailbox(name: &MailboxName) -> Option<Mailbox> {
@@ -185,10 +190,8 @@ impl Session {
             Ok(u) => u,
             Err(r) => return r,
         };
-        let reference = mutf7::encode(match reference {
-            Mailbox::Inbox => "INBOX",
-            Mailbox::Other(n) => n.as_str(),
-        });
+        let utf8 = self.proto.utf8_accept();
+        let reference = wire(reference.name(), utf8);
         // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root.
         if patterns.len() == 1 && patterns.first().as_bytes().is_empty() && selection.is_empty() {
             if let Ok(root) = Mailbox::try_from("") {
@@ -214,7 +217,7 @@ impl Session {
             _ => None,
         });
         for info in &all {
-            let name = wire(&info.name);
+            let name = wire(info.name.as_str(), utf8);
             let hit = patterns.iter().any(|p| {
                 let full = [reference.as_bytes(), p.as_bytes()].concat();
                 matches_name(&full, &name)
@@ -251,13 +254,10 @@ impl Session {
             Ok(all) => all,
             Err(e) => return Reply::store_error(&e),
         };
-        let reference = mutf7::encode(match reference {
-            Mailbox::Inbox => "INBOX",
-            Mailbox::Other(n) => n.as_str(),
-        });
-        let full = [reference.as_bytes(), pattern.as_bytes()].concat();
+        let utf8 = self.proto.utf8_accept();
+        let full = [wire(reference.name(), utf8).as_bytes(), pattern.as_bytes()].concat();
         for info in all.iter().filter(|i| i.attributes.subscribed) {
-            if !matches_name(&full, &wire(&info.name)) {
+            if !matches_name(&full, &wire(info.name.as_str(), utf8)) {
                 continue;
             }
             let Some(mailbox) = to_mailbox(&info.name) else {

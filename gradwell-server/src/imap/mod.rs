@@ -451,20 +451,29 @@ impl Session {
                 uid,
                 return_options,
                 criteria,
-                ..
-            } => self.search(tag, uid, return_options.as_deref(), &criteria),
+                charset,
+            } => match self.charset_conflict(charset.as_ref(), false) {
+                Some(bad) => bad,
+                None => self.search(tag, uid, return_options.as_deref(), &criteria),
+            },
             CommandBody::Sort {
                 uid,
                 criteria,
                 search,
-                ..
-            } => self.sort(uid, &criteria, &search),
+                charset,
+            } => match self.charset_conflict(Some(&charset), true) {
+                Some(bad) => bad,
+                None => self.sort(uid, &criteria, &search),
+            },
             CommandBody::Thread {
                 uid,
                 algorithm,
                 search,
-                ..
-            } => self.thread(uid, &algorithm, &search),
+                charset,
+            } => match self.charset_conflict(Some(&charset), true) {
+                Some(bad) => bad,
+                None => self.thread(uid, &algorithm, &search),
+            },
             CommandBody::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),
             CommandBody::Move { uid, set, mailbox } => self.copy(uid, &set, &mailbox, true),
             _ => Reply::bad("command not supported"),

@@ -104,6 +104,12 @@ impl ClientSession {
             .any(|c| c.as_bytes().eq_ignore_ascii_case(capability.as_bytes()))
     }
 
+    /// Whether the server enabled UTF8=ACCEPT (RFC 6855), so commands name mailboxes in
+    /// UTF-8 and may APPEND with `UTF8 (…)`.
+    pub fn utf8_accept(&self) -> bool {
+        self.is_enabled("UTF8=ACCEPT")
+    }
+
     /// The protocol state as the client has seen it.
     pub fn state(&self) -> State {
         self.state
@@ -116,9 +122,12 @@ impl ClientSession {
         self.next_tag = self.next_tag.wrapping_add(1);
         let command = Command::new(tag.clone(), body.clone());
         self.in_progress.push((tag.clone(), body));
+        // RFC 6855 §3: once the server has enabled UTF8=ACCEPT, mailbox names are sent as
+        // UTF-8; a command queued before its `* ENABLED` arrived still uses modified UTF-7.
+        let utf8_accept = self.utf8_accept();
         self.queue.push_back(Pending {
             tag: tag.clone(),
-            fragments: command.encode().collect(),
+            fragments: command.encode_in(utf8_accept).collect(),
         });
         tag
     }

@@ -385,7 +385,13 @@ impl Response {
     /// The wire form. Literals in responses need no continuation, so the fragments only
     /// mark where literal data lies (useful for streaming large bodies).
     pub fn encode(&self) -> Encoded {
-        let mut e = Encoder::new();
+        self.encode_in(false)
+    }
+
+    /// The wire form in a session where UTF8=ACCEPT (RFC 6855) is enabled (`utf8_accept`):
+    /// mailbox names are sent as UTF-8 instead of modified UTF-7.
+    pub fn encode_in(&self, utf8_accept: bool) -> Encoded {
+        let mut e = Encoder::in_dialect(utf8_accept);
         match self {
             Response::Tagged(Tagged { tag, kind, text }) => {
                 e.value(tag).sp().bytes(status_kind(*kind)).value(text);
