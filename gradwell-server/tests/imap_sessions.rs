@@ -584,3 +584,109 @@ async fn utf8_accept_end_to_end() {
     );
     server.stop().await;
 }
+
+/// The LIST-EXTENDED examples of RFC 5258 §5 on their mailbox tree (Fruit, Tofu,
+/// Vegetable and children; some subscribed), next to the new user's special-use mailboxes,
+/// which the filter below leaves out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_extended_rfc5258_examples() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    for name in [
+        "Fruit/Apple",
+        "Fruit/Banana",
+        "Tofu",
+        "Vegetable/Broccoli",
+        "Vegetable/Corn",
+    ] {
+        assert!(c.cmd(&format!("CREATE {name}")).await.0.contains("OK"));
+    }
+    for name in ["Fruit/Banana", "Vegetable", "Vegetable/Broccoli"] {
+        assert!(c.cmd(&format!("SUBSCRIBE {name}")).await.0.contains("OK"));
+    }
+    let mut list = async |command: &str| -> Vec<String> {
+        let (ok, lines) = c.cmd(command).await;
+        assert!(ok.contains("OK"), "{command}: {ok}");
+        lines
+            .into_iter()
+            .filter(|l| ["Fruit", "Tofu", "Vegetable"].iter().any(|n| l.contains(n)))
+            .map(|l| l.trim_end().to_owned())
+            .collect()
+    };
+    let top = [
+        "* LIST (\\HasChildren) \"/\" Fruit",
+        "* LIST (\\HasNoChildren) \"/\" Tofu",
+        "* LIST (\\HasChildren) \"/\" Vegetable",
+    ];
+    assert_eq!(list("LIST \"\" %").await, top);
+    // The selection option SUBSCRIBED implies the return option (RFC 5258 §3.1).
+    assert_eq!(
+        list("LIST (SUBSCRIBED) \"\" \"*\"").await,
+        [
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana",
+            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
+        ]
+    );
+    assert_eq!(list("LIST () \"\" \"%\" RETURN (CHILDREN)").await, top);
+    // No remote mailboxes here, so REMOTE adds nothing.
+    assert_eq!(
+        list("LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)").await,
+        top
+    );
+    // RECURSIVEMATCH: Fruit is not subscribed but a child is; Vegetable is and has one.
+    assert_eq!(
+        list("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)").await,
+        [
+            "* LIST (\\HasChildren) \"/\" Fruit (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+        ]
+    );
+    // When the pattern lists the subscribed children themselves, no CHILDINFO is needed.
+    assert_eq!(
+        list("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"Vegetable*\"").await,
+        [
+            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
+        ]
+    );
+    // Several patterns; each mailbox once.
+    assert_eq!(
+        list("LIST \"\" (\"Fruit/%\" Tofu \"Fruit/*\") RETURN (SUBSCRIBED)").await,
+        [
+            "* LIST (\\HasNoChildren) \"/\" Fruit/Apple",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana",
+            "* LIST (\\HasNoChildren) \"/\" Tofu",
+        ]
+    );
+    // RFC 5819: STATUS follows each LIST line.
+    assert_eq!(
+        list("LIST \"\" Tofu RETURN (STATUS (MESSAGES UIDNEXT))").await,
+        [
+            "* LIST (\\HasNoChildren) \"/\" Tofu",
+            "* STATUS Tofu (MESSAGES 0 UIDNEXT 1)",
+        ]
+    );
+    // RFC 6154: SPECIAL-USE selects only special-use mailboxes.
+    let (ok, special) = c
+        .cmd("LIST (SPECIAL-USE) \"\" * RETURN (SPECIAL-USE)")
+        .await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert!(
+        !special.is_empty()
+            && special.iter().all(|l| l.contains("\\Sent")
+                || l.contains("\\Drafts")
+                || l.contains("\\Trash")
+                || l.contains("\\Junk")
+                || l.contains("\\Archive")),
+        "{special:?}"
+    );
+    // RECURSIVEMATCH alone is refused (RFC 5258 §3.1).
+    assert!(
+        c.cmd("LIST (RECURSIVEMATCH) \"\" *")
+            .await
+            .0
+            .contains("BAD")
+    );
+    server.stop().await;
+}

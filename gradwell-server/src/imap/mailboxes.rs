@@ -9,7 +9,7 @@ use imap_proto::{
         mailbox::Mailbox,
         non_empty::NonEmpty,
         quota::QuotaResource,
-        response::{Data, ListItem, NamespaceEntry, SimpleCode},
+        response::{Data, ListExtendedItem, ListItem, NamespaceEntry, SimpleCode},
         status::StatusItem,
     },
 };
@@ -216,26 +216,56 @@ impl Session {
             ListReturnOption::Status(items) => Some(items.clone()),
             _ => None,
         });
-        for info in &all {
+        let recursive = selection.contains(&ListSelectOption::RecursiveMatch);
+        let full_patterns: Vec<Vec<u8>> = patterns
+            .iter()
+            .map(|p| [reference.as_bytes(), p.as_bytes()].concat())
+            .collect();
+        let hit = |info: &MailboxInfo| {
             let name = wire(info.name.as_str(), utf8);
-            let hit = patterns.iter().any(|p| {
-                let full = [reference.as_bytes(), p.as_bytes()].concat();
-                matches_name(&full, &name)
-            });
-            if !hit
-                || (subscribed_only && !info.attributes.subscribed)
-                || (special_only && info.attributes.special_use.is_none())
-            {
+            full_patterns.iter().any(|p| matches_name(p, &name))
+        };
+        // RFC 5258 §3.1: the selection options pick mailboxes; the patterns then filter them.
+        let selected = |info: &MailboxInfo| {
+            (!subscribed_only || info.attributes.subscribed)
+                && (!special_only || info.attributes.special_use.is_some())
+        };
+        // RFC 5258 §3.5 (RECURSIVEMATCH): "the server MUST return ... mailboxes whose
+        // children match the selection criteria" with CHILDINFO, also when the mailbox itself
+        // does not match them: names of parents with a selected descendant the patterns do
+        // not list themselves.
+        let parents_of_unlisted: Vec<&MailboxName> = if recursive {
+            all.iter()
+                .filter(|i| selected(i) && !hit(i))
+                .flat_map(|i| ancestors(&i.name, &all))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let childinfo = if subscribed_only {
+            "SUBSCRIBED"
+        } else {
+            "SPECIAL-USE"
+        };
+        for info in &all {
+            let has_matching_child = parents_of_unlisted.contains(&&info.name);
+            if !hit(info) || !(selected(info) || has_matching_child) {
                 continue;
             }
             let Some(mailbox) = to_mailbox(&info.name) else {
                 continue;
             };
+            let extended = match IString::from_bytes(childinfo.as_bytes()) {
+                Ok(criterion) if has_matching_child => {
+                    vec![ListExtendedItem::ChildInfo(NonEmpty::one(criterion))]
+                }
+                _ => Vec::new(),
+            };
             self.data(Data::List(ListItem {
                 attributes: attributes(info, want_subscribed),
                 delimiter: Some(SEPARATOR),
                 mailbox: mailbox.clone(),
-                extended: Vec::new(),
+                extended,
             }));
             if let Some(items) = &status_items {
                 // RFC 5819: a STATUS response follows each LIST response.
@@ -405,6 +435,18 @@ fn matches_name(pattern: &[u8], name: &str) -> bool {
         }
     };
     upper_inbox(pattern).is_some_and(|p| matches(&p, name.as_bytes()))
+}
+
+/// The mailboxes in `all` that are ancestors of `name` (`a` and `a/b` for `a/b/c`).
+fn ancestors<'a>(name: &MailboxName, all: &'a [MailboxInfo]) -> Vec<&'a MailboxName> {
+    let name = name.as_str();
+    all.iter()
+        .map(|i| &i.name)
+        .filter(|parent| {
+            name.strip_prefix(parent.as_str())
+                .is_some_and(|rest| rest.starts_with(SEPARATOR))
+        })
+        .collect()
 }
 
 fn attributes(info: &MailboxInfo, subscribed: bool) -> Vec<Atom> {
