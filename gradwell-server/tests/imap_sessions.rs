@@ -690,3 +690,67 @@ async fn list_extended_rfc5258_examples() {
     );
     server.stop().await;
 }
+
+/// `FETCH 1:* BODY[]` of large messages to a client that reads slowly: the bodies are
+/// streamed from the store in chunks, each write awaited, so the server never buffers a
+/// whole message for the connection (its largest single write stays far below one message);
+/// partials of a large message are streamed too and set \Seen like any BODY[].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_fetch_is_streamed_to_a_slow_reader() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    let messages: Vec<Vec<u8>> = (0..4)
+        .map(|m| {
+            let body: String = (0..100_000)
+                .map(|i| format!("message {m} line {i:06}\r\n"))
+                .collect();
+            message(&format!("big {m}"), &body)
+        })
+        .collect();
+    for msg in &messages {
+        assert!(msg.len() > 2_000_000);
+        assert!(c.append("INBOX", msg).await.contains("OK"));
+    }
+    c.cmd("SELECT INBOX").await;
+    c.send(b"f1 FETCH 1:* BODY.PEEK[]\r\n").await;
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    while !received.ends_with(b"f1 OK FETCH completed\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), c.reader.read(&mut buf))
+            .await
+            .expect("server kept sending")
+            .unwrap();
+        assert!(n > 0, "connection closed");
+        received.extend_from_slice(&buf[..n]);
+        // A slow client: about 16 MB/s at most.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut expected = Vec::new();
+    for (i, msg) in messages.iter().enumerate() {
+        expected.extend(format!("* {} FETCH (BODY[] {{{}}}\r\n", i + 1, msg.len()).bytes());
+        expected.extend_from_slice(msg);
+        expected.extend_from_slice(b")\r\n");
+    }
+    expected.extend_from_slice(b"f1 OK FETCH completed\r\n");
+    assert!(received == expected, "streamed bytes differ");
+    let largest = gradwell_server::imap::largest_write();
+    assert!(
+        largest < 256 * 1024,
+        "largest write {largest} for messages of {}",
+        messages[0].len()
+    );
+
+    // A partial, not PEEK: FLAGS (\Seen) comes first, then the streamed range.
+    let (ok, fetched) = c.cmd("FETCH 2 BODY[]<1000.300000>").await;
+    assert!(ok.contains("OK"), "{ok}");
+    let head = "* 2 FETCH (FLAGS (\\Seen) BODY[]<1000> {300000}\r\n";
+    assert!(fetched[0].starts_with(head), "{}", &fetched[0][..80]);
+    assert_eq!(
+        &fetched[0].as_bytes()[head.len()..head.len() + 300_000],
+        &messages[1][1000..301_000]
+    );
+    // Past the end: an empty string (RFC 3501 §6.4.5).
+    let (_, fetched) = c.cmd("FETCH 3 BODY.PEEK[]<5000000.10>").await;
+    assert_eq!(fetched, ["* 3 FETCH (BODY[]<5000000> {0}\r\n)\r\n"]);
+    server.stop().await;
+}

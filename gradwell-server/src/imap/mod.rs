@@ -19,6 +19,7 @@ mod copy;
 mod dates;
 pub(crate) mod envelope;
 pub(crate) mod fetch;
+mod fetch_stream;
 mod idle;
 mod mailboxes;
 pub mod mime;
@@ -27,6 +28,8 @@ mod select;
 mod selected;
 mod store;
 mod thread;
+
+pub use fetch_stream::largest_write;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -287,11 +290,17 @@ impl Session {
 
     /// Writes what is pending now, so that a long response (FETCH of many bodies) goes out
     /// message by message under the socket's backpressure instead of piling up.
-    async fn flush(&mut self, conn: &mut Conn) {
+    /// Writes what the protocol session has queued; false when the write failed.
+    async fn flush(&mut self, conn: &mut Conn) -> bool {
         let mut out = Vec::new();
         self.proto.poll_transmit(&mut out);
-        if let Err(e) = conn.write_all(&out).await {
-            tracing::debug!(error = %e, "write failed");
+        fetch_stream::record_write(out.len());
+        match conn.write_all(&out).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "write failed");
+                false
+            }
         }
     }
 
