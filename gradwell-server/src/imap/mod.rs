@@ -12,6 +12,7 @@
 
 mod append;
 mod auth;
+mod base_subject;
 pub mod cache;
 mod capability;
 mod compress;

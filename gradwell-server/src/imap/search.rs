@@ -391,34 +391,9 @@ fn mailbox_of(value: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// RFC 5256 §2.1 base subject, simplified: leading `re:`/`fw:`/`fwd:` and `[...]` blobs and
-/// trailing `(fwd)` removed, whitespace collapsed, lower case.
+/// RFC 5256 §2.1 base subject, lower case.
 pub(super) fn base_subject(subject: &str) -> String {
-    let mut s = subject
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
-    loop {
-        let before = s.len();
-        if let Some(rest) = s.strip_suffix("(fwd)") {
-            s = rest.trim_end().to_owned();
-        }
-        for prefix in ["re:", "fw:", "fwd:"] {
-            if let Some(rest) = s.strip_prefix(prefix) {
-                s = rest.trim_start().to_owned();
-            }
-        }
-        if s.starts_with('[')
-            && let Some(end) = s.find(']')
-            && end + 1 < s.len()
-        {
-            s = s[end + 1..].trim_start().to_owned();
-        }
-        if s.len() == before {
-            return s;
-        }
-    }
+    super::base_subject::extract(subject).text
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! THREAD (RFC 5256 §4): ORDEREDSUBJECT, and REFERENCES by the parent links of
-//! Message-ID, References and In-Reply-To. REFERENCES here skips the algorithm's step that
-//! merges root threads by base subject (threads are linked by references only).
+//! THREAD (RFC 5256 §4): ORDEREDSUBJECT, and REFERENCES: parent links from Message-ID,
+//! References and In-Reply-To, placeholders pruned, then root threads merged by base
+//! subject (step 5), siblings in date order.
 
 use std::{collections::HashMap, num::NonZeroU32};
 
@@ -11,7 +11,9 @@ use imap_proto::types::{
 };
 
 use super::{
-    Reply, Session, mime,
+    Reply, Session,
+    base_subject::BaseSubject,
+    mime,
     search::{Keyed, base_subject, sent},
 };
 
@@ -109,9 +111,19 @@ fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread>
     let date = |nodes: &[Node], n: usize| -> i64 {
         first_message(nodes, n).map_or(i64::MAX, |m| sent(&messages[m]))
     };
-    let mut roots: Vec<usize> = (0..nodes.len())
+    let roots: Vec<usize> = (0..nodes.len())
         .filter(|n| nodes[*n].parent.is_none())
         .collect();
+    let mut roots = prune(&mut nodes, roots);
+    // Step 4: "Sort the messages in the root set by sent date."
+    roots.sort_by_key(|r| (date(&nodes, *r), *r));
+    let subject = |nodes: &[Node], n: usize| {
+        first_message(nodes, n).map(|m| {
+            super::base_subject::extract(mime::field(&messages[m].2, "Subject").unwrap_or(""))
+        })
+    };
+    let mut roots = merge_by_subject(&mut nodes, roots, &subject);
+    // Step 6 sorts every set of siblings, the root set too, by sent date.
     roots.sort_by_key(|r| (date(&nodes, *r), *r));
     roots
         .into_iter()
@@ -119,13 +131,143 @@ fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread>
         .collect()
 }
 
+/// The message that dates and names node `n`: its own, or for a placeholder its earliest
+/// child's (RFC 5256 §4 steps 4 and 5: "the sent date of its first child" after sorting;
+/// message indices are in arrival order, so the earliest is the smallest date, then index).
 fn first_message(nodes: &[Node], n: usize) -> Option<usize> {
     nodes[n].message.or_else(|| {
         nodes[n]
             .children
             .iter()
-            .find_map(|c| first_message(nodes, *c))
+            .filter_map(|c| first_message(nodes, *c))
+            .min()
     })
+}
+
+/// Step 3, "Prune dummy messages from the thread tree": a placeholder without children goes;
+/// one with children is replaced by them, except at the root where it stays when it has
+/// several ("Do not promote the children if doing so would make them children of the root,
+/// unless there is only one child."). Returns the new root set.
+fn prune(nodes: &mut [Node], roots: Vec<usize>) -> Vec<usize> {
+    let mut out = Vec::new();
+    for root in roots {
+        let children = pruned_children(nodes, root);
+        nodes[root].children.clone_from(&children);
+        match (nodes[root].message, children.as_slice()) {
+            (None, []) => {}
+            (None, [only]) => {
+                nodes[*only].parent = None;
+                out.push(*only);
+            }
+            _ => out.push(root),
+        }
+    }
+    out
+}
+
+/// The children of `n` with placeholders below it replaced by their own (pruned) children.
+fn pruned_children(nodes: &mut [Node], n: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    for child in nodes[n].children.clone() {
+        let grandchildren = pruned_children(nodes, child);
+        if nodes[child].message.is_some() {
+            nodes[child].children = grandchildren;
+            out.push(child);
+        } else {
+            for g in &grandchildren {
+                nodes[*g].parent = Some(n);
+            }
+            out.extend(grandchildren);
+        }
+    }
+    out
+}
+
+/// Step 5, "Gather together messages under the root that have the same base subject text."
+fn merge_by_subject(
+    nodes: &mut Vec<Node>,
+    roots: Vec<usize>,
+    subject: &dyn Fn(&[Node], usize) -> Option<BaseSubject>,
+) -> Vec<usize> {
+    let is_dummy = |nodes: &[Node], n: usize| nodes[n].message.is_none();
+    // (A) "find the base subject ... using the subject of the root message, or if it's a
+    // dummy, the subject of its first child"; "If the thread subject is empty, skip".
+    let subjects: Vec<Option<BaseSubject>> = roots
+        .iter()
+        .map(|r| subject(nodes, *r).filter(|s| !s.text.is_empty()))
+        .collect();
+    // (B) The subject table: one root per base subject, preferring a dummy, then a message
+    // that is not a reply or forward.
+    let mut table: HashMap<&str, (usize, bool)> = HashMap::new();
+    for (root, s) in roots.iter().zip(&subjects) {
+        let Some(s) = s else { continue };
+        match table.get(s.text.as_str()) {
+            None => {
+                table.insert(&s.text, (*root, s.reply));
+            }
+            // "if the message in the subject table is not a dummy, AND either of the
+            // following criteria are true: The current message is a dummy, OR The message in
+            // the subject table is a reply or forward and the current message is not. then
+            // replace the message in the subject table with the current message."
+            Some((old, old_reply))
+                if !is_dummy(nodes, *old)
+                    && (is_dummy(nodes, *root) || (*old_reply && !s.reply)) =>
+            {
+                table.insert(&s.text, (*root, s.reply));
+            }
+            Some(_) => {}
+        }
+    }
+    // (C) Merge every other root with the same subject into the table's.
+    let mut replaced: HashMap<usize, usize> = HashMap::new();
+    let first_dummy = nodes.len();
+    for (root, s) in roots.iter().copied().zip(&subjects) {
+        let Some((entry, entry_reply)) = s.as_ref().and_then(|s| table.get(s.text.as_str())) else {
+            continue;
+        };
+        let entry = replaced.get(entry).copied().unwrap_or(*entry);
+        // A table root already gathered under a new dummy with an earlier root is done.
+        if entry == root || nodes[root].parent.is_some() {
+            continue;
+        }
+        let current_reply = s.as_ref().is_some_and(|s| s.reply);
+        if is_dummy(nodes, entry) && is_dummy(nodes, root) {
+            // "add the children of the current message to the children of the dummy in the
+            // subject table, and delete the current message."
+            for child in std::mem::take(&mut nodes[root].children) {
+                nodes[child].parent = Some(entry);
+                nodes[entry].children.push(child);
+            }
+        } else if is_dummy(nodes, entry) || (current_reply && !entry_reply) {
+            // "make the current message a child of the dummy in the subject table" /
+            // "If the current message is a reply or forward and the message in the subject
+            // table is not, make the current message a child of the message in the subject
+            // table".
+            nodes[root].parent = Some(entry);
+            nodes[entry].children.push(root);
+        } else {
+            // "Otherwise, create a new dummy message and make both the current message and
+            // the message in the subject table children of the dummy. Then replace the
+            // message in the subject table with the dummy message."
+            nodes.push(Node::default());
+            let dummy = nodes.len() - 1;
+            for child in [entry, root] {
+                nodes[child].parent = Some(dummy);
+                nodes[dummy].children.push(child);
+            }
+            replaced.insert(entry, dummy);
+        }
+    }
+    // What is left at the root: untouched roots, and the dummies made here, minus merged
+    // roots and emptied dummies.
+    roots
+        .into_iter()
+        .chain(first_dummy..nodes.len())
+        .filter(|n| {
+            nodes[*n].parent.is_none()
+                && (nodes[*n].message.is_some() || !nodes[*n].children.is_empty())
+        })
+        .collect()
 }
 
 /// The threads below `n`: itself when it holds a message, else its children (placeholders
@@ -296,6 +438,121 @@ mod tests {
         ];
         let got = references(&messages, &|k| k.0);
         assert_eq!(show(&got), "(1 (2 3) (4))(5)");
+    }
+
+    type Headers<'a> = &'a [(&'a str, &'a str)];
+
+    /// RFC 5256 §4 REFERENCES step 5 (C), one case each.
+    #[test]
+    fn references_merge_threads_by_subject() {
+        let table: &[(&[Headers], &str)] = &[
+            // "If the current message is a reply or forward and the message in the subject
+            // table is not, make the current message a child of the message in the subject
+            // table."
+            (
+                &[
+                    &[("Message-ID", "<a>"), ("Subject", "Lunch")],
+                    &[("Message-ID", "<b>"), ("Subject", "Re: lunch")],
+                ],
+                "(1 2)",
+            ),
+            // (B): a non-reply replaces a reply in the table, so the earlier reply goes
+            // below the later original.
+            (
+                &[
+                    &[("Message-ID", "<a>"), ("Subject", "Fwd: x")],
+                    &[("Message-ID", "<b>"), ("Subject", "x")],
+                ],
+                "(2 1)",
+            ),
+            // "Otherwise, create a new dummy message and make both the current message and
+            // the message in the subject table children of the dummy."
+            (
+                &[
+                    &[("Message-ID", "<a>"), ("Subject", "Party")],
+                    &[("Message-ID", "<b>"), ("Subject", "[club] party")],
+                ],
+                "((1)(2))",
+            ),
+            // A dummy in the table (two replies to an unseen <p>) takes the others in.
+            (
+                &[
+                    &[
+                        ("Message-ID", "<a>"),
+                        ("References", "<p>"),
+                        ("Subject", "s"),
+                    ],
+                    &[
+                        ("Message-ID", "<b>"),
+                        ("References", "<p>"),
+                        ("Subject", "Re: s"),
+                    ],
+                    &[("Message-ID", "<c>"), ("Subject", "Re: s")],
+                ],
+                "((1)(2)(3))",
+            ),
+            // Two dummies with one subject: the children of the second join the first.
+            (
+                &[
+                    &[
+                        ("Message-ID", "<a>"),
+                        ("References", "<p>"),
+                        ("Subject", "t"),
+                    ],
+                    &[
+                        ("Message-ID", "<b>"),
+                        ("References", "<p>"),
+                        ("Subject", "t"),
+                    ],
+                    &[
+                        ("Message-ID", "<c>"),
+                        ("References", "<q>"),
+                        ("Subject", "Re: t"),
+                    ],
+                    &[
+                        ("Message-ID", "<d>"),
+                        ("References", "<q>"),
+                        ("Subject", "t"),
+                    ],
+                ],
+                "((1)(2)(3)(4))",
+            ),
+            // "If the thread subject is empty, skip this message."
+            (
+                &[
+                    &[("Message-ID", "<a>")],
+                    &[("Message-ID", "<b>"), ("Subject", "Re:")],
+                ],
+                "(1)(2)",
+            ),
+            // Linked threads are not split; merged roots keep their replies.
+            (
+                &[
+                    &[("Message-ID", "<a>"), ("Subject", "plan")],
+                    &[("Message-ID", "<b>"), ("Subject", "other")],
+                    &[
+                        ("Message-ID", "<c>"),
+                        ("Subject", "Re: plan"),
+                        ("References", "<x>"),
+                    ],
+                    &[
+                        ("Message-ID", "<d>"),
+                        ("Subject", "Re: plan"),
+                        ("In-Reply-To", "<c>"),
+                    ],
+                ],
+                "(1 3 4)(2)",
+            ),
+        ];
+        for (headers, expected) in table {
+            let messages: Vec<Keyed> = headers
+                .iter()
+                .zip(1..)
+                .map(|(h, seq)| msg(seq, h))
+                .collect();
+            let got = references(&messages, &|k| k.0);
+            assert_eq!(show(&got), *expected, "{headers:?}");
+        }
     }
 
     #[test]
