@@ -681,3 +681,48 @@ fn utf8_accept_switches_both_sessions_to_utf8() {
         "A1 SELECT Entw&APw-rfe\r\nA2 ENABLE UTF8=ACCEPT\r\nA3 SELECT \"Entwürfe\"\r\n"
     );
 }
+
+/// LITERAL- (RFC 7888 §5) applies to the literal8 inside `UTF8 (…)` like any other: over
+/// 4096 octets a `~{n+}` is refused with `BAD [TOOBIG]` and its octets are read and dropped,
+/// never taken as commands; a small one and a synchronizing one of any size are fine.
+#[test]
+fn utf8_append_obeys_literal_minus() {
+    use imap_proto::types::core::Atom;
+    let mut options = Options::default();
+    options.max_non_sync_literal_size = 4096;
+    let mut s = preauth(options);
+    s.handle_input(b"e ENABLE UTF8=ACCEPT\r\n");
+    let tag = command_tag(&events(&mut s)[0]);
+    s.send_data(Data::Enabled(vec![Atom::try_from("UTF8=ACCEPT").unwrap()]));
+    s.send_tagged(ok(&tag)).unwrap();
+    drain(&mut s);
+
+    // 5000 octets that look like a command, inside a refused non-synchronizing literal.
+    let hidden = b"x DELETE INBOX\r\n".repeat(5000 / 16 + 1);
+    let hidden = &hidden[..5000];
+    s.handle_input(b"a APPEND INBOX UTF8 (~{5000+}\r\n");
+    s.handle_input(hidden);
+    s.handle_input(b")\r\nb NOOP\r\n");
+    let ev = events(&mut s);
+    assert!(
+        matches!(
+            &ev[0],
+            ServerEvent::Refused {
+                reason: Refusal::TooBig(_),
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!(command_tag(&ev[1]).as_str(), "b");
+    let out = String::from_utf8(drain(&mut s)).unwrap();
+    assert!(out.starts_with("a BAD [TOOBIG]"), "{out}");
+
+    s.handle_input("c APPEND INBOX UTF8 (~{7+}\r\nGrüße)\r\n".as_bytes());
+    let ev = events(&mut s);
+    assert!(
+        matches!(&ev[..], [ServerEvent::Command(c)] if c.tag.as_str() == "c"),
+        "{ev:?}"
+    );
+}
