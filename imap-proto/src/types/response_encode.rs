@@ -8,7 +8,7 @@ use crate::{
         response::{
             BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
             ListExtendedItem, ListItem, NamespaceEntry, Response, ResponseText, SimpleCode,
-            StatusKind, Tagged,
+            StatusKind, Tagged, TaggedExtComp, TaggedExtSimple, TaggedExtValue,
         },
     },
 };
@@ -130,6 +130,9 @@ impl Encode for ListItem {
                 }
                 ListExtendedItem::OldName(mailbox) => {
                     e.bytes(b"\"OLDNAME\" (").value(mailbox).bytes(b")");
+                }
+                ListExtendedItem::Other { tag, value } => {
+                    e.value(tag).sp().value(value);
                 }
             });
             e.bytes(b")");
@@ -401,5 +404,34 @@ impl Response {
         }
         e.crlf();
         e.finish()
+    }
+}
+
+impl Encode for TaggedExtValue {
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            TaggedExtValue::Simple(TaggedExtSimple::Number(n)) => {
+                e.value(n);
+            }
+            TaggedExtValue::Simple(TaggedExtSimple::Set(set)) => {
+                e.value(set);
+            }
+            TaggedExtValue::Comp(items) => {
+                e.paren_list(items);
+            }
+        }
+    }
+}
+
+impl Encode for TaggedExtComp {
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            TaggedExtComp::String(s) => {
+                e.value(s);
+            }
+            TaggedExtComp::List(items) => {
+                e.paren_list(items);
+            }
+        }
     }
 }
