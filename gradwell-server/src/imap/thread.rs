@@ -127,7 +127,7 @@ fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread>
     roots.sort_by_key(|r| (date(&nodes, *r), *r));
     roots
         .into_iter()
-        .flat_map(|r| build(&nodes, r, messages, number, &date, true))
+        .flat_map(|r| build(&nodes, r, messages, number, &date))
         .collect()
 }
 
@@ -165,22 +165,31 @@ fn prune(nodes: &mut [Node], roots: Vec<usize>) -> Vec<usize> {
     out
 }
 
-/// The children of `n` with placeholders below it replaced by their own (pruned) children.
-fn pruned_children(nodes: &mut [Node], n: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    for child in nodes[n].children.clone() {
-        let grandchildren = pruned_children(nodes, child);
-        if nodes[child].message.is_some() {
-            nodes[child].children = grandchildren;
-            out.push(child);
-        } else {
-            for g in &grandchildren {
-                nodes[*g].parent = Some(n);
+/// The children of `top` with placeholders below it replaced by their own (pruned) children;
+/// message nodes below get their pruned children too. Children first, without recursion.
+fn pruned_children(nodes: &mut [Node], top: usize) -> Vec<usize> {
+    let mut lifted: HashMap<usize, Vec<usize>> = HashMap::new();
+    let order = pre_order(nodes, top);
+    for &n in order.iter().rev() {
+        let mut kept = Vec::new();
+        for child in std::mem::take(&mut nodes[n].children) {
+            if nodes[child].message.is_some() {
+                kept.push(child);
+            } else {
+                let grandchildren = lifted.remove(&child).unwrap_or_default();
+                for g in &grandchildren {
+                    nodes[*g].parent = Some(n);
+                }
+                kept.extend(grandchildren);
             }
-            out.extend(grandchildren);
+        }
+        if n == top || nodes[n].message.is_none() {
+            lifted.insert(n, kept);
+        } else {
+            nodes[n].children = kept;
         }
     }
-    out
+    lifted.remove(&top).unwrap_or_default()
 }
 
 /// Step 5, "Gather together messages under the root that have the same base subject text."
@@ -270,34 +279,47 @@ fn merge_by_subject(
         .collect()
 }
 
-/// The threads below `n`: itself when it holds a message, else its children (placeholders
-/// vanish, RFC 5256 §4 step 3), with siblings in date order.
+/// Nodes of the tree under `top`, parents before children. Iterative: a chain of replies can
+/// be as long as the mailbox (hostile mail included), too deep for recursion.
+fn pre_order(nodes: &[Node], top: usize) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut stack = vec![top];
+    while let Some(n) = stack.pop() {
+        order.push(n);
+        stack.extend(nodes[n].children.iter().copied());
+    }
+    order
+}
+
+/// The threads below `top`: itself when it holds a message, else its children (a
+/// placeholder at the root with several children stays as a nested group), with siblings in
+/// date order (RFC 5256 §4 step 6). Built children first, without recursion.
 fn build(
     nodes: &[Node],
-    n: usize,
+    top: usize,
     messages: &[Keyed],
     number: &dyn Fn(&Keyed) -> u32,
     date: &dyn Fn(&[Node], usize) -> i64,
-    root: bool,
 ) -> Vec<Thread> {
-    let mut children = nodes[n].children.clone();
-    children.sort_by_key(|c| (date(nodes, *c), *c));
-    let below: Vec<Thread> = children
-        .into_iter()
-        .flat_map(|c| build(nodes, c, messages, number, date, false))
-        .collect();
-    let Some(m) = nodes[n].message else {
-        // A placeholder at the root with several children stays as a nested group.
-        return if root && below.len() >= 2 {
-            Thread::nested(below).into_iter().collect()
-        } else {
-            below
+    let mut built: HashMap<usize, Vec<Thread>> = HashMap::new();
+    for n in pre_order(nodes, top).into_iter().rev() {
+        let mut children = nodes[n].children.clone();
+        children.sort_by_key(|c| (date(nodes, *c), *c));
+        let below: Vec<Thread> = children
+            .into_iter()
+            .flat_map(|c| built.remove(&c).unwrap_or_default())
+            .collect();
+        let threads = match nodes[n].message {
+            None if n == top && below.len() >= 2 => Thread::nested(below).into_iter().collect(),
+            None => below,
+            Some(m) => match NonZeroU32::new(number(&messages[m])) {
+                Some(me) => vec![join(me, below)],
+                None => below,
+            },
         };
-    };
-    let Some(me) = NonZeroU32::new(number(&messages[m])) else {
-        return below;
-    };
-    vec![join(me, below)]
+        built.insert(n, threads);
+    }
+    built.remove(&top).unwrap_or_default()
 }
 
 /// `me` followed by its replies: one reply continues the chain, several branch.
@@ -553,6 +575,27 @@ mod tests {
             let got = references(&messages, &|k| k.0);
             assert_eq!(show(&got), *expected, "{headers:?}");
         }
+    }
+
+    /// A reply chain as long as the mailbox (hostile mail can make one) is threaded without
+    /// recursion: it fits a thread with a 256 KiB stack.
+    #[test]
+    fn long_reply_chains_need_no_deep_stack() {
+        let messages: Vec<Keyed> = (1..=5_000u32)
+            .map(|seq| {
+                let id = format!("<m{seq}>");
+                let parent = format!("<m{}>", seq - 1);
+                msg(seq, &[("Message-ID", &id), ("In-Reply-To", &parent)])
+            })
+            .collect();
+        let shown = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || show(&references(&messages, &|k| k.0)))
+            .unwrap()
+            .join()
+            .unwrap();
+        let expected: Vec<String> = (1..=5_000u32).map(|n| n.to_string()).collect();
+        assert_eq!(shown, format!("({})", expected.join(" ")));
     }
 
     #[test]
