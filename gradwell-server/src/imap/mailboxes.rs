@@ -230,10 +230,10 @@ impl Session {
             (!subscribed_only || info.attributes.subscribed)
                 && (!special_only || info.attributes.special_use.is_some())
         };
-        // RFC 5258 §3.5 (RECURSIVEMATCH): "the server MUST return ... mailboxes whose
-        // children match the selection criteria" with CHILDINFO, also when the mailbox itself
-        // does not match them: names of parents with a selected descendant the patterns do
-        // not list themselves.
+        // RFC 5258 RECURSIVEMATCH: a mailbox the patterns match is also listed, with
+        // CHILDINFO naming the selection option, when a descendant meets the selection
+        // criteria but the patterns do not list that descendant itself (whether or not the
+        // mailbox meets them).
         let parents_of_unlisted: Vec<&MailboxName> = if recursive {
             all.iter()
                 .filter(|i| selected(i) && !hit(i))

@@ -199,8 +199,8 @@ fn merge_by_subject(
     subject: &dyn Fn(&[Node], usize) -> Option<BaseSubject>,
 ) -> Vec<usize> {
     let is_dummy = |nodes: &[Node], n: usize| nodes[n].message.is_none();
-    // (A) "find the base subject ... using the subject of the root message, or if it's a
-    // dummy, the subject of its first child"; "If the thread subject is empty, skip".
+    // (A) The thread subject is the base subject of the root message, or of a dummy's first
+    // child; "If the thread subject is empty, skip this message."
     let subjects: Vec<Option<BaseSubject>> = roots
         .iter()
         .map(|r| subject(nodes, *r).filter(|s| !s.text.is_empty()))
@@ -214,10 +214,9 @@ fn merge_by_subject(
             None => {
                 table.insert(&s.text, (*root, s.reply));
             }
-            // "if the message in the subject table is not a dummy, AND either of the
-            // following criteria are true: The current message is a dummy, OR The message in
-            // the subject table is a reply or forward and the current message is not. then
-            // replace the message in the subject table with the current message."
+            // (B) Replace the table's message when it is not a dummy and either the current
+            // message is a dummy, or the table's is a reply or forward and the current one is
+            // not.
             Some((old, old_reply))
                 if !is_dummy(nodes, *old)
                     && (is_dummy(nodes, *root) || (*old_reply && !s.reply)) =>
@@ -241,23 +240,18 @@ fn merge_by_subject(
         }
         let current_reply = s.as_ref().is_some_and(|s| s.reply);
         if is_dummy(nodes, entry) && is_dummy(nodes, root) {
-            // "add the children of the current message to the children of the dummy in the
-            // subject table, and delete the current message."
+            // Two dummies: the current one's children join the table's dummy.
             for child in std::mem::take(&mut nodes[root].children) {
                 nodes[child].parent = Some(entry);
                 nodes[entry].children.push(child);
             }
         } else if is_dummy(nodes, entry) || (current_reply && !entry_reply) {
-            // "make the current message a child of the dummy in the subject table" /
-            // "If the current message is a reply or forward and the message in the subject
-            // table is not, make the current message a child of the message in the subject
-            // table".
+            // Into the table's dummy; or a reply or forward under the table's message when
+            // that is not one.
             nodes[root].parent = Some(entry);
             nodes[entry].children.push(root);
         } else {
-            // "Otherwise, create a new dummy message and make both the current message and
-            // the message in the subject table children of the dummy. Then replace the
-            // message in the subject table with the dummy message."
+            // Otherwise both go under a new dummy, which takes the table entry's place.
             nodes.push(Node::default());
             let dummy = nodes.len() - 1;
             for child in [entry, root] {
@@ -468,9 +462,7 @@ mod tests {
     #[test]
     fn references_merge_threads_by_subject() {
         let table: &[(&[Headers], &str)] = &[
-            // "If the current message is a reply or forward and the message in the subject
-            // table is not, make the current message a child of the message in the subject
-            // table."
+            // A reply goes under the original it shares a subject with.
             (
                 &[
                     &[("Message-ID", "<a>"), ("Subject", "Lunch")],
@@ -487,8 +479,7 @@ mod tests {
                 ],
                 "(2 1)",
             ),
-            // "Otherwise, create a new dummy message and make both the current message and
-            // the message in the subject table children of the dummy."
+            // Two originals with one subject go under a new dummy.
             (
                 &[
                     &[("Message-ID", "<a>"), ("Subject", "Party")],
