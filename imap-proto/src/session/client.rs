@@ -105,7 +105,8 @@ impl ClientSession {
     }
 
     /// Whether the server enabled UTF8=ACCEPT (RFC 6855), so commands name mailboxes in
-    /// UTF-8 and may APPEND with `UTF8 (…)`.
+    /// UTF-8 and may APPEND with `UTF8 (…)`. Commands are encoded when queued, so queue
+    /// commands that name mailboxes only after ENABLE has completed.
     pub fn utf8_accept(&self) -> bool {
         self.is_enabled("UTF8=ACCEPT")
     }
@@ -123,7 +124,9 @@ impl ClientSession {
         let command = Command::new(tag.clone(), body.clone());
         self.in_progress.push((tag.clone(), body));
         // RFC 6855 §3: once the server has enabled UTF8=ACCEPT, mailbox names are sent as
-        // UTF-8; a command queued before its `* ENABLED` arrived still uses modified UTF-7.
+        // UTF-8. A command queued before its `* ENABLED` arrived is encoded in modified
+        // UTF-7, which the server would read as UTF-8 if it enabled the extension first: a
+        // client waits for ENABLE's tagged response before naming mailboxes.
         let utf8_accept = self.utf8_accept();
         self.queue.push_back(Pending {
             tag: tag.clone(),
