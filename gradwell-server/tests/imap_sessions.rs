@@ -749,6 +749,25 @@ async fn large_fetch_is_streamed_to_a_slow_reader() {
         &fetched[0].as_bytes()[head.len()..head.len() + 300_000],
         &messages[1][1000..301_000]
     );
+    // BODY[TEXT] and a partial of it are streamed from after the header's blank line.
+    let text_of = |msg: &[u8]| {
+        let at = msg.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        msg[at..].to_vec()
+    };
+    let (_, fetched) = c.cmd("FETCH 4 BODY.PEEK[TEXT]").await;
+    let text = text_of(&messages[3]);
+    let head = format!("* 4 FETCH (BODY[TEXT] {{{}}}\r\n", text.len());
+    assert!(fetched[0].starts_with(&head), "{}", &fetched[0][..80]);
+    assert_eq!(
+        &fetched[0].as_bytes()[head.len()..head.len() + text.len()],
+        &text[..]
+    );
+    let (_, fetched) = c.cmd("FETCH 4 BODY.PEEK[TEXT]<7.20>").await;
+    let expected = format!(
+        "* 4 FETCH (BODY[TEXT]<7> {{20}}\r\n{})\r\n",
+        String::from_utf8_lossy(&text[7..27])
+    );
+    assert_eq!(fetched, [expected]);
     // Past the end: an empty string (RFC 3501 §6.4.5).
     let (_, fetched) = c.cmd("FETCH 3 BODY.PEEK[]<5000000.10>").await;
     assert_eq!(fetched, ["* 3 FETCH (BODY[]<5000000> {0}\r\n)\r\n"]);

@@ -243,7 +243,12 @@ impl Session {
             }
             // A large message whose whole body is the only content wanted is streamed in
             // chunks after the other items, never read whole.
-            let stream = whole_body.filter(|_| meta.size >= super::fetch_stream::STREAM_THRESHOLD);
+            let stream = whole_body
+                .filter(|_| meta.size >= super::fetch_stream::STREAM_THRESHOLD)
+                .and_then(|wanted| {
+                    let start = self.stream_start(&user, &name, uid, wanted.0)?;
+                    Some((wanted, start))
+                });
             let content = content && stream.is_none();
             let data = if content {
                 match super::blocking(|| self.app.store.read(&user, &name, uid, ReadPart::Whole)) {
@@ -383,13 +388,14 @@ impl Session {
             if self.condstore && !attrs.contains(&FetchAttribute::ModSeq) && flags_changed {
                 out.extend(modseq(ms).map(FetchData::ModSeq));
             }
-            if let Some(wanted) = stream {
+            if let Some((wanted, start)) = stream {
                 let body = super::fetch_stream::StreamedBody {
                     user: &user,
                     name: &name,
                     uid,
                     seq,
                     size: meta.size,
+                    start,
                 };
                 if !self.stream_body(conn, body, &out, wanted).await {
                     return Reply::no("connection failed");

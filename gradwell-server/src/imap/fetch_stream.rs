@@ -1,5 +1,5 @@
-//! FETCH BODY[] and BODY[]<partial> of large messages, streamed: the octets are read from
-//! the store in bounded chunks and each chunk is written (and the write awaited) before the
+//! FETCH BODY[], BODY[TEXT] and their partials of large messages, streamed: the octets are
+//! read from the store in bounded chunks and each chunk is written (and the write awaited) before the
 //! next is read, so a client that reads slowly holds the server to one chunk per connection
 //! instead of one whole message.
 
@@ -10,7 +10,7 @@ use std::{
 };
 
 use imap_proto::types::{
-    fetch::{FetchAttribute, Partial, Section},
+    fetch::{FetchAttribute, Partial, Section, SectionText},
     response::FetchData,
 };
 use maildir_store::{MailboxName, Uid, UserId};
@@ -40,8 +40,13 @@ pub(super) fn record_write(len: usize) {
     LARGEST_WRITE.fetch_max(len, Ordering::Relaxed);
 }
 
-/// The whole-message body a FETCH asks for when it is the only attribute that needs the
-/// message's content, so the other items can be sent before the body without reading it.
+/// Headers longer than this are not searched for their end; such a BODY[TEXT] is sent the
+/// unstreamed way.
+const MAX_HEADER_SCAN: usize = 256 * 1024;
+
+/// The body section a FETCH asks for when it is the only attribute that needs the message's
+/// content and is the whole message or its text, so the other items can be sent before the
+/// body without reading it.
 pub(super) fn whole_body(attrs: &[FetchAttribute]) -> Option<(&Section, Option<&Partial>)> {
     let mut content = attrs.iter().filter(|a| super::fetch::needs_content(a));
     let only = content.next()?;
@@ -51,7 +56,9 @@ pub(super) fn whole_body(attrs: &[FetchAttribute]) -> Option<(&Section, Option<&
     match only {
         FetchAttribute::BodySection {
             section, partial, ..
-        } if section.part().is_empty() && section.text().is_none() => {
+        } if section.part().is_empty()
+            && matches!(section.text(), None | Some(SectionText::Text)) =>
+        {
             Some((section, partial.as_ref()))
         }
         _ => None,
@@ -75,16 +82,58 @@ fn read_up_to(reader: &mut dyn Read, buf: &mut [u8]) -> usize {
     filled
 }
 
-/// What a streamed body sends: the message `uid` of `size` octets, at `seq`.
+/// Where the message's text starts (RFC 3501 §6.4.5 BODY[TEXT]: after the header and its
+/// blank line), read from the start of `reader`; `None` when the header is longer than
+/// [`MAX_HEADER_SCAN`]. A message without a blank line is all header.
+fn text_start(reader: &mut dyn Read) -> Option<u64> {
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let got = read_up_to(reader, &mut buf);
+        head.extend_from_slice(&buf[..got]);
+        let end = super::mime::header_end(&head);
+        // `end` short of what was read means the blank line was found; at the end of the
+        // message the whole message is header.
+        if end < head.len() || got < buf.len() {
+            return u64::try_from(end).ok();
+        }
+        if head.len() > MAX_HEADER_SCAN {
+            return None;
+        }
+    }
+}
+
+/// What a streamed body sends: octets `start..size` of the message `uid`, at `seq`.
 pub(super) struct StreamedBody<'a> {
     pub(super) user: &'a UserId,
     pub(super) name: &'a MailboxName,
     pub(super) uid: Uid,
     pub(super) seq: NonZeroU32,
     pub(super) size: u64,
+    /// 0 for BODY[], the header's length for BODY[TEXT].
+    pub(super) start: u64,
 }
 
 impl Session {
+    /// Where the streamed octets of `section` start in message `uid`: 0 for the whole
+    /// message, the header's length for TEXT; `None` when it cannot be streamed.
+    pub(super) fn stream_start(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        uid: Uid,
+        section: &Section,
+    ) -> Option<u64> {
+        if section.text().is_none() {
+            return Some(0);
+        }
+        let store = self.app.store.clone();
+        super::blocking(|| {
+            let mut reader = store.read_stream(user, name, uid).ok()?;
+            text_start(&mut reader)
+        })
+    }
+
     /// Sends `* seq FETCH (items… BODY[]<origin> {n}`, the octets in chunks, then `)`.
     /// Returns false when the connection failed.
     pub(super) async fn stream_body(
@@ -101,13 +150,15 @@ impl Session {
         };
         // RFC 3501 §6.4.5: "If the starting octet is beyond the end of the text, an empty
         // string is returned."
+        let text = body.size.saturating_sub(body.start);
         let (skip, length) = match partial {
             Some(p) => {
-                let skip = p.offset.get().min(body.size);
-                (skip, p.length.get().min(body.size - skip))
+                let skip = p.offset.get().min(text);
+                (skip, p.length.get().min(text - skip))
             }
-            None => (0, body.size),
+            None => (0, text),
         };
+        let skip = body.start + skip;
         let skipped =
             super::blocking(|| std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink()));
         if skipped.ok() != Some(skip) {
@@ -147,5 +198,31 @@ impl Session {
         }
         let _ = self.proto.send_fetch_end();
         self.flush(conn).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_starts_after_the_blank_line() {
+        let table: &[(&[u8], Option<u64>)] = &[
+            (b"Subject: a\r\n\r\nbody", Some(14)),
+            (b"Subject: a\r\n\r\n", Some(14)),
+            (b"Subject: a\r\n", Some(12)),
+            (b"\r\nbody", Some(2)),
+            (b"", Some(0)),
+        ];
+        for (message, start) in table {
+            assert_eq!(text_start(&mut &message[..]), *start, "{message:?}");
+        }
+        // A blank line exactly at a read boundary, and a header too long to look through.
+        let mut long = b"X: ".to_vec();
+        long.resize(16 * 1024 - 4, b'x');
+        long.extend_from_slice(b"\r\n\r\nbody");
+        assert_eq!(text_start(&mut &long[..]), Some(16 * 1024));
+        let huge = vec![b'x'; MAX_HEADER_SCAN + 64 * 1024];
+        assert_eq!(text_start(&mut &huge[..]), None);
     }
 }
