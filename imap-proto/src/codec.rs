@@ -98,8 +98,11 @@ impl CommandCodec {
     pub fn decode<'a>(&self, input: &'a [u8]) -> Result<(&'a [u8], Command), DecodeError> {
         // RFC 3501 §4.3: "A quoted string is a sequence of zero or more 7-bit characters,
         // excluding CR and LF"; atoms are 7-bit too, so before UTF8=ACCEPT octets with the
-        // high bit set may only appear inside literals.
-        if !self.utf8_accept && eight_bit_outside_literals(input) {
+        // high bit set may only appear inside literals. LOGIN is exempt: it comes before
+        // ENABLE can (RFC 5161 §3.1: "The ENABLE command is only valid in the authenticated
+        // state"), and IMAP4rev2 (RFC 9051) quoted strings carry UTF-8, so a UTF-8 password
+        // must not lock its owner out.
+        if !self.utf8_accept && !is_login(input) && eight_bit_outside_literals(input) {
             return Err(DecodeError::Failed {
                 tag: parse::core::tag_(input).ok().map(|(_, tag)| tag),
                 kind: DecodeErrorKind::Utf8NotEnabled,
@@ -161,6 +164,15 @@ impl ResponseCodec {
     }
 }
 
+/// Whether the command is `tag SP "LOGIN" SP …`.
+fn is_login(message: &[u8]) -> bool {
+    let Ok((rest, _)) = parse::core::tag_(message) else {
+        return false;
+    };
+    rest.get(..7)
+        .is_some_and(|name| name.eq_ignore_ascii_case(b" LOGIN "))
+}
+
 /// Whether `message` has an octet over 0x7f outside the literals its lines announce.
 fn eight_bit_outside_literals(mut message: &[u8]) -> bool {
     if message.is_ascii() {
@@ -202,6 +214,25 @@ mod tests {
         ));
         assert!(eight_bit_outside_literals(b"a SELECT \"\xc3\xa9\"\r\n"));
         assert!(eight_bit_outside_literals(b"a LOGIN {1}\r\nx \xc3\xa9\r\n"));
+    }
+
+    /// A UTF-8 password in a quoted string logs in before ENABLE is possible; other commands
+    /// with 8-bit text outside literals are refused.
+    #[test]
+    fn login_may_carry_utf8_before_enable() {
+        let codec = CommandCodec::default();
+        let (_, login) = codec.decode(b"a login fred \"p\xc3\xa4ss\"\r\n").unwrap();
+        let crate::types::command::CommandBody::Login { password, .. } = login.body else {
+            panic!("not a LOGIN");
+        };
+        assert_eq!(password.declassify().as_bytes(), "päss".as_bytes());
+        assert!(matches!(
+            codec.decode(b"a LOGINX \"\xc3\xa4\"\r\n"),
+            Err(DecodeError::Failed {
+                kind: DecodeErrorKind::Utf8NotEnabled,
+                ..
+            })
+        ));
     }
 
     /// RFC 6855 §3: with UTF8=ACCEPT enabled a mailbox name is UTF-8 and `&` is itself;
