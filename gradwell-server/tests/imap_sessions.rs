@@ -555,3 +555,261 @@ async fn compress_deflate_select_and_fetch() {
     assert!(bye.contains("* BYE") && bye.contains("OK"), "{bye}");
     server.stop().await;
 }
+
+/// UTF8=ACCEPT (RFC 6855): advertised after login; before ENABLE names are modified UTF-7
+/// and UTF-8 in a command is refused; after it names are UTF-8 in LIST, CREATE, STATUS and
+/// SELECT, APPEND takes `UTF8 (~{n}…)`, and a SEARCH charset is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn utf8_accept_end_to_end() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    let (_, caps) = c.cmd("CAPABILITY").await;
+    assert!(caps[0].contains(" UTF8=ACCEPT"), "{caps:?}");
+    // Not enabled yet: UTF-8 in a quoted string is refused, modified UTF-7 works.
+    assert!(c.cmd("CREATE \"Entwürfe\"").await.0.contains("BAD"));
+    assert!(c.cmd("CREATE Entw&APw-rfe").await.0.contains("OK"));
+    let (_, list) = c.cmd("LIST \"\" Entw*").await;
+    assert_eq!(list, ["* LIST (\\HasNoChildren) \"/\" Entw&APw-rfe\r\n"]);
+
+    let (ok, enabled) = c.cmd("ENABLE UTF8=ACCEPT").await;
+    assert!(
+        ok.contains("OK") && enabled == ["* ENABLED UTF8=ACCEPT\r\n"],
+        "{enabled:?}"
+    );
+    let (_, list) = c.cmd("LIST \"\" \"Entw*\"").await;
+    assert_eq!(list, ["* LIST (\\HasNoChildren) \"/\" \"Entwürfe\"\r\n"]);
+    // `&` is itself now: this is a new name, not modified UTF-7.
+    assert!(c.cmd("CREATE \"Tom & Jerry\"").await.0.contains("OK"));
+    assert!(
+        c.cmd("CREATE 日本語").await.0.contains("BAD"),
+        "atoms stay ASCII"
+    );
+    assert!(c.cmd("CREATE \"日本語\"").await.0.contains("OK"));
+    let (_, list) = c.cmd("LIST \"\" *").await;
+    assert!(
+        list.iter().any(|l| l.ends_with(" \"Tom & Jerry\"\r\n")),
+        "{list:?}"
+    );
+    assert!(
+        list.iter().any(|l| l.ends_with(" \"日本語\"\r\n")),
+        "{list:?}"
+    );
+
+    let msg = message("Grüße aus 日本", "Hallo\r\n");
+    c.tag += 1;
+    let append = format!("a1 APPEND \"日本語\" UTF8 (~{{{}+}}\r\n", msg.len());
+    c.send(append.as_bytes()).await;
+    c.send(&msg).await;
+    c.send(b")\r\n").await;
+    let (ok, _) = c.finish("a1").await;
+    assert!(ok.contains("OK [APPENDUID "), "{ok}");
+    let (_, status) = c.cmd("STATUS \"日本語\" (MESSAGES)").await;
+    assert_eq!(status, ["* STATUS \"日本語\" (MESSAGES 1)\r\n"]);
+    let (ok, _) = c.cmd("SELECT \"日本語\"").await;
+    assert!(ok.contains("OK"), "{ok}");
+    let (_, fetched) = c.cmd("FETCH 1 BODY.PEEK[]").await;
+    assert!(
+        fetched[0].as_bytes().windows(msg.len()).any(|w| w == msg),
+        "{fetched:?}"
+    );
+    // RFC 6855 §3: a SEARCH with a charset "SHOULD" get BAD once UTF-8 is enabled; SORT
+    // and THREAD take only UTF-8 (erratum 4029).
+    assert!(c.cmd("SEARCH CHARSET UTF-8 ALL").await.0.contains("BAD"));
+    assert!(c.cmd("SORT (SUBJECT) US-ASCII ALL").await.0.contains("BAD"));
+    assert!(c.cmd("SORT (SUBJECT) UTF-8 ALL").await.0.contains("OK"));
+    let (ok, found) = c.cmd("SEARCH ALL").await;
+    assert!(
+        ok.contains("OK") && found == ["* SEARCH 1\r\n"],
+        "{found:?}"
+    );
+    server.stop().await;
+}
+
+/// The LIST-EXTENDED examples of RFC 5258 §5 on their mailbox tree (Fruit, Tofu,
+/// Vegetable and children; some subscribed), next to the new user's special-use mailboxes,
+/// which the filter below leaves out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_extended_rfc5258_examples() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    for name in [
+        "Fruit/Apple",
+        "Fruit/Banana",
+        "Tofu",
+        "Vegetable/Broccoli",
+        "Vegetable/Corn",
+    ] {
+        assert!(c.cmd(&format!("CREATE {name}")).await.0.contains("OK"));
+    }
+    for name in ["Fruit/Banana", "Vegetable", "Vegetable/Broccoli"] {
+        assert!(c.cmd(&format!("SUBSCRIBE {name}")).await.0.contains("OK"));
+    }
+    let mut list = async |command: &str| -> Vec<String> {
+        let (ok, lines) = c.cmd(command).await;
+        assert!(ok.contains("OK"), "{command}: {ok}");
+        lines
+            .into_iter()
+            .filter(|l| ["Fruit", "Tofu", "Vegetable"].iter().any(|n| l.contains(n)))
+            .map(|l| l.trim_end().to_owned())
+            .collect()
+    };
+    let top = [
+        "* LIST (\\HasChildren) \"/\" Fruit",
+        "* LIST (\\HasNoChildren) \"/\" Tofu",
+        "* LIST (\\HasChildren) \"/\" Vegetable",
+    ];
+    assert_eq!(list("LIST \"\" %").await, top);
+    // The selection option SUBSCRIBED implies the return option (RFC 5258 §3.1).
+    assert_eq!(
+        list("LIST (SUBSCRIBED) \"\" \"*\"").await,
+        [
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana",
+            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
+        ]
+    );
+    assert_eq!(list("LIST () \"\" \"%\" RETURN (CHILDREN)").await, top);
+    // No remote mailboxes here, so REMOTE adds nothing.
+    assert_eq!(
+        list("LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)").await,
+        top
+    );
+    // RECURSIVEMATCH: Fruit is not subscribed but a child is; Vegetable is and has one.
+    assert_eq!(
+        list("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)").await,
+        [
+            "* LIST (\\HasChildren) \"/\" Fruit (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+        ]
+    );
+    // When the pattern lists the subscribed children themselves, no CHILDINFO is needed.
+    assert_eq!(
+        list("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"Vegetable*\"").await,
+        [
+            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
+        ]
+    );
+    // Several patterns; each mailbox once.
+    assert_eq!(
+        list("LIST \"\" (\"Fruit/%\" Tofu \"Fruit/*\") RETURN (SUBSCRIBED)").await,
+        [
+            "* LIST (\\HasNoChildren) \"/\" Fruit/Apple",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana",
+            "* LIST (\\HasNoChildren) \"/\" Tofu",
+        ]
+    );
+    // RFC 5819: STATUS follows each LIST line.
+    assert_eq!(
+        list("LIST \"\" Tofu RETURN (STATUS (MESSAGES UIDNEXT))").await,
+        [
+            "* LIST (\\HasNoChildren) \"/\" Tofu",
+            "* STATUS Tofu (MESSAGES 0 UIDNEXT 1)",
+        ]
+    );
+    // RFC 6154: SPECIAL-USE selects only special-use mailboxes.
+    let (ok, special) = c
+        .cmd("LIST (SPECIAL-USE) \"\" * RETURN (SPECIAL-USE)")
+        .await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert!(
+        !special.is_empty()
+            && special.iter().all(|l| l.contains("\\Sent")
+                || l.contains("\\Drafts")
+                || l.contains("\\Trash")
+                || l.contains("\\Junk")
+                || l.contains("\\Archive")),
+        "{special:?}"
+    );
+    // RECURSIVEMATCH alone is refused (RFC 5258 §3.1).
+    assert!(
+        c.cmd("LIST (RECURSIVEMATCH) \"\" *")
+            .await
+            .0
+            .contains("BAD")
+    );
+    server.stop().await;
+}
+
+/// `FETCH 1:* BODY[]` of large messages to a client that reads slowly: the bodies are
+/// streamed from the store in chunks, each write awaited, so the server never buffers a
+/// whole message for the connection (its largest single write stays far below one message);
+/// partials of a large message are streamed too and set \Seen like any BODY[].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_fetch_is_streamed_to_a_slow_reader() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    let messages: Vec<Vec<u8>> = (0..4)
+        .map(|m| {
+            let body: String = (0..100_000)
+                .map(|i| format!("message {m} line {i:06}\r\n"))
+                .collect();
+            message(&format!("big {m}"), &body)
+        })
+        .collect();
+    for msg in &messages {
+        assert!(msg.len() > 2_000_000);
+        assert!(c.append("INBOX", msg).await.contains("OK"));
+    }
+    c.cmd("SELECT INBOX").await;
+    c.send(b"f1 FETCH 1:* BODY.PEEK[]\r\n").await;
+    let mut received = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    while !received.ends_with(b"f1 OK FETCH completed\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(10), c.reader.read(&mut buf))
+            .await
+            .expect("server kept sending")
+            .unwrap();
+        assert!(n > 0, "connection closed");
+        received.extend_from_slice(&buf[..n]);
+        // A slow client: about 16 MB/s at most.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut expected = Vec::new();
+    for (i, msg) in messages.iter().enumerate() {
+        expected.extend(format!("* {} FETCH (BODY[] {{{}}}\r\n", i + 1, msg.len()).bytes());
+        expected.extend_from_slice(msg);
+        expected.extend_from_slice(b")\r\n");
+    }
+    expected.extend_from_slice(b"f1 OK FETCH completed\r\n");
+    assert!(received == expected, "streamed bytes differ");
+    let largest = gradwell_server::imap::largest_write();
+    assert!(
+        largest < 256 * 1024,
+        "largest write {largest} for messages of {}",
+        messages[0].len()
+    );
+
+    // A partial, not PEEK: FLAGS (\Seen) comes first, then the streamed range.
+    let (ok, fetched) = c.cmd("FETCH 2 BODY[]<1000.300000>").await;
+    assert!(ok.contains("OK"), "{ok}");
+    let head = "* 2 FETCH (FLAGS (\\Seen) BODY[]<1000> {300000}\r\n";
+    assert!(fetched[0].starts_with(head), "{}", &fetched[0][..80]);
+    assert_eq!(
+        &fetched[0].as_bytes()[head.len()..head.len() + 300_000],
+        &messages[1][1000..301_000]
+    );
+    // BODY[TEXT] and a partial of it are streamed from after the header's blank line.
+    let text_of = |msg: &[u8]| {
+        let at = msg.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        msg[at..].to_vec()
+    };
+    let (_, fetched) = c.cmd("FETCH 4 BODY.PEEK[TEXT]").await;
+    let text = text_of(&messages[3]);
+    let head = format!("* 4 FETCH (BODY[TEXT] {{{}}}\r\n", text.len());
+    assert!(fetched[0].starts_with(&head), "{}", &fetched[0][..80]);
+    assert_eq!(
+        &fetched[0].as_bytes()[head.len()..head.len() + text.len()],
+        &text[..]
+    );
+    let (_, fetched) = c.cmd("FETCH 4 BODY.PEEK[TEXT]<7.20>").await;
+    let expected = format!(
+        "* 4 FETCH (BODY[TEXT]<7> {{20}}\r\n{})\r\n",
+        String::from_utf8_lossy(&text[7..27])
+    );
+    assert_eq!(fetched, [expected]);
+    // Past the end: an empty string (RFC 3501 §6.4.5).
+    let (_, fetched) = c.cmd("FETCH 3 BODY.PEEK[]<5000000.10>").await;
+    assert_eq!(fetched, ["* 3 FETCH (BODY[]<5000000> {0}\r\n)\r\n"]);
+    server.stop().await;
+}

@@ -78,7 +78,8 @@ pub(crate) fn astring() -> impl Strategy<Value = AString> {
 pub(crate) fn mailbox() -> impl Strategy<Value = Mailbox> {
     prop_oneof![
         Just(Mailbox::Inbox),
-        "\\PC{0,8}".prop_map(|s| Mailbox::try_from(s.as_str()).unwrap()),
+        // No controls, U+2028 or U+2029, which no mailbox name may hold (RFC 6855 §3).
+        "[^\\p{C}\u{2028}\u{2029}]{0,8}".prop_map(|s| Mailbox::try_from(s.as_str()).unwrap()),
     ]
 }
 
@@ -484,7 +485,7 @@ use crate::types::{
     response::{
         BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
         ListExtendedItem, ListItem, NamespaceEntry, OtherCode, Response, ResponseText, SimpleCode,
-        StatusKind, Tagged, Text,
+        StatusKind, Tagged, TaggedExtComp, TaggedExtSimple, TaggedExtValue, Text,
     },
 };
 
@@ -735,11 +736,34 @@ fn delimiter() -> impl Strategy<Value = Option<char>> {
     option::of(proptest::sample::select(vec!['/', '.', '"', '\\', 'ä']))
 }
 
+fn tagged_ext_value() -> impl Strategy<Value = TaggedExtValue> {
+    let leaf = astring().prop_map(TaggedExtComp::String);
+    let comp = leaf.prop_recursive(3, 12, 3, |inner| {
+        non_empty(inner, 3).prop_map(TaggedExtComp::List)
+    });
+    prop_oneof![
+        number64().prop_map(|n| TaggedExtValue::Simple(TaggedExtSimple::Number(n))),
+        // A set of one number reads back as a number.
+        sequence_set()
+            .prop_filter("not a plain number", |set| {
+                !crate::encode::to_bytes(set).iter().all(u8::is_ascii_digit)
+            })
+            .prop_map(|set| TaggedExtValue::Simple(TaggedExtSimple::Set(set))),
+        vec(comp, 0..3).prop_map(TaggedExtValue::Comp),
+    ]
+}
+
 fn list_item() -> impl Strategy<Value = ListItem> {
     let extended = vec(
         prop_oneof![
             non_empty(istring(), 2).prop_map(ListExtendedItem::ChildInfo),
             mailbox().prop_map(ListExtendedItem::OldName),
+            ("X-[A-Z]{1,6}", tagged_ext_value()).prop_map(|(tag, value)| {
+                ListExtendedItem::Other {
+                    tag: AString::try_from(tag.as_str()).unwrap(),
+                    value,
+                }
+            }),
         ],
         0..2,
     );

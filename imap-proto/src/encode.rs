@@ -96,14 +96,27 @@ impl Iterator for Encoded {
 pub(crate) struct Encoder {
     buf: Vec<u8>,
     cuts: VecDeque<Cut>,
+    /// UTF8=ACCEPT (RFC 6855) is enabled: mailbox names go out as UTF-8.
+    utf8_accept: bool,
 }
 
 impl Encoder {
     pub(crate) fn new() -> Self {
+        Self::in_dialect(false)
+    }
+
+    /// An encoder for a session where UTF8=ACCEPT is (`true`) or is not enabled.
+    pub(crate) fn in_dialect(utf8_accept: bool) -> Self {
         Self {
             buf: Vec::with_capacity(128),
             cuts: VecDeque::new(),
+            utf8_accept,
         }
+    }
+
+    /// Whether mailbox names are written as UTF-8 (RFC 6855) rather than modified UTF-7.
+    pub(crate) fn utf8_accept(&self) -> bool {
+        self.utf8_accept
     }
 
     pub(crate) fn bytes(&mut self, data: &[u8]) -> &mut Self {

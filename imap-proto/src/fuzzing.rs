@@ -65,6 +65,12 @@ pub fn session(data: &[u8]) {
                         let _ = server.authenticate_challenge(empty);
                         continue;
                     }
+                    // Enables what was asked, UTF8=ACCEPT included, so both command
+                    // grammars are exercised.
+                    CommandBody::Enable(names) => {
+                        server.send_data(crate::types::response::Data::Enabled(names.into_vec()));
+                        command.tag
+                    }
                     CommandBody::Idle => {
                         let _ = server.idle_accept(text("idling").text);
                         continue;
@@ -113,19 +119,23 @@ pub fn round_trip(data: &[u8]) {
     let mut framer = Fragmentizer::new(Options::default());
     framer.handle_input(data);
     let commands = CommandCodec::default();
+    let mut utf8_commands = CommandCodec::default();
+    utf8_commands.enable_utf8_accept();
     let responses = ResponseCodec::default();
     while let Some(event) = framer.poll_event() {
         let FramingEvent::Message(message) = event else {
             continue;
         };
-        if let Ok((_, command)) = commands.decode(&message) {
-            let bytes = command.encode().dump();
-            assert_eq!(
-                frame_once(&bytes),
-                Some(bytes.clone()),
-                "command frames differently"
-            );
-            assert_eq!(commands.decode(&bytes), Ok((&b""[..], command)));
+        for (codec, utf8_accept) in [(&commands, false), (&utf8_commands, true)] {
+            if let Ok((_, command)) = codec.decode(&message) {
+                let bytes = command.encode_in(utf8_accept).dump();
+                assert_eq!(
+                    frame_once(&bytes),
+                    Some(bytes.clone()),
+                    "command frames differently"
+                );
+                assert_eq!(codec.decode(&bytes), Ok((&b""[..], command)));
+            }
         }
         if let Ok((_, response)) = responses.decode(&message) {
             let bytes = response.encode().dump();
@@ -160,15 +170,21 @@ fn frame_once(bytes: &[u8]) -> Option<Vec<u8>> {
 /// Decodes arbitrary bytes as a command; whatever decodes must encode and decode back to the
 /// same value.
 pub fn command(data: &[u8]) {
-    let codec = CommandCodec::default();
-    if let Ok((_, command)) = codec.decode(data) {
-        let bytes = command.encode().dump();
-        match codec.decode(&bytes) {
-            Ok((rest, again)) => {
-                assert!(rest.is_empty(), "encoder left bytes over");
-                assert_eq!(again, command, "round trip changed the command");
+    let mut codec = CommandCodec::default();
+    // Both grammars: before and after ENABLE UTF8=ACCEPT (RFC 6855).
+    for utf8_accept in [false, true] {
+        if utf8_accept {
+            codec.enable_utf8_accept();
+        }
+        if let Ok((_, command)) = codec.decode(data) {
+            let bytes = command.encode_in(utf8_accept).dump();
+            match codec.decode(&bytes) {
+                Ok((rest, again)) => {
+                    assert!(rest.is_empty(), "encoder left bytes over");
+                    assert_eq!(again, command, "round trip changed the command");
+                }
+                Err(err) => panic!("re-encoded command does not decode: {err:?}"),
             }
-            Err(err) => panic!("re-encoded command does not decode: {err:?}"),
         }
     }
     let _ = codec.decode_authenticate_data(data);

@@ -68,6 +68,20 @@
 //! `poll_transmit` (which stops before each synchronizing literal until the server's `+`
 //! arrives), `handle_input` with the server's bytes, and `poll_event` for typed responses.
 //!
+//! # UTF8=ACCEPT (RFC 6855)
+//!
+//! The grammar changes once the extension is enabled, and both sessions follow it: the server
+//! session switches when the caller answers `ENABLE UTF8=ACCEPT` with
+//! `send_data(Data::Enabled(…))` naming it; the client session when the server's
+//! `* ENABLED` names it. From then on mailbox names are UTF-8 (where `&` is itself) instead
+//! of modified UTF-7, and APPEND may send `UTF8 (~{n}…)` (streamed like any large APPEND).
+//! Before, 8-bit octets outside literals are refused with
+//! [`codec::DecodeErrorKind::Utf8NotEnabled`]. Used alone, [`codec::CommandCodec`] takes
+//! [`codec::CommandCodec::enable_utf8_accept`], and encoders take the dialect as
+//! `encode_in(true)`. Responses are read in either dialect: a name that is canonical
+//! modified UTF-7 is decoded as such, anything else as UTF-8 (so a UTF-8 name that happens to
+//! spell canonical modified UTF-7, such as `&AOk-`, is read as what it encodes).
+//!
 //! # Panics
 //!
 //! No input makes this crate panic: parsers are total (complete, incomplete or an error),

@@ -116,6 +116,75 @@ fn rfc9051() -> Vec<Line> {
     ]
 }
 
+/// LIST-EXTENDED (RFC 5258 §5): the examples' selection and return options, multiple
+/// patterns, `\NonExistent`, `\Remote` and CHILDINFO, on the examples' mailbox tree.
+fn rfc5258() -> Vec<Line> {
+    vec![
+        s("* PREAUTH IMAP4rev1 server logged in as Smith"),
+        c("A01 LIST \"\" %"),
+        s("* LIST () \"/\" \"Fruit\""),
+        s("* LIST () \"/\" \"Tofu\""),
+        s("* LIST () \"/\" \"Vegetable\""),
+        s("A01 OK done"),
+        c("A02 LIST (SUBSCRIBED) \"\" \"*\""),
+        s("* LIST (\\Subscribed) \"/\" \"Fruit/Banana\""),
+        s("* LIST (\\Subscribed \\NonExistent) \"/\" \"Fruit/Peach\""),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable\""),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable/Broccoli\""),
+        s("A02 OK done"),
+        c("A03 LIST () \"\" \"%\" RETURN (CHILDREN)"),
+        s("* LIST (\\HasChildren) \"/\" \"Fruit\""),
+        s("* LIST (\\HasNoChildren) \"/\" \"Tofu\""),
+        s("* LIST (\\HasChildren) \"/\" \"Vegetable\""),
+        s("A03 OK done"),
+        c("A04 LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)"),
+        s("* LIST (\\HasChildren) \"/\" \"Fruit\""),
+        s("* LIST (\\HasNoChildren) \"/\" \"Tofu\""),
+        s("* LIST (\\HasChildren) \"/\" \"Vegetable\""),
+        s("* LIST (\\Remote) \"/\" \"Bread\""),
+        s("* LIST (\\HasChildren \\Remote) \"/\" \"Meat\""),
+        s("A04 OK done"),
+        c("A05 LIST (REMOTE SUBSCRIBED) \"/\" \"*\""),
+        s("* LIST (\\Subscribed \\Remote) \"/\" \"Bread\""),
+        s("A05 OK done"),
+        c("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)"),
+        s("* LIST (\\HasChildren) \"/\" \"Fruit\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s(
+            "* LIST (\\Subscribed \\HasChildren) \"/\" \"Vegetable\" (\"CHILDINFO\" (\"SUBSCRIBED\"))",
+        ),
+        s("C04 OK done"),
+        c(
+            "D01 LIST \"\" (\"Fruit/%\" \"Vegetable/*\") RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES))",
+        ),
+        s("* LIST (\\HasNoChildren) \"/\" \"Fruit/Apple\""),
+        s("* STATUS \"Fruit/Apple\" (MESSAGES 3)"),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable/Broccoli\" (\"OLDNAME\" (\"Broccoli\"))"),
+        s("D01 OK done"),
+        c("Z LOGOUT"),
+        s("* BYE done"),
+        s("Z OK done"),
+    ]
+}
+
+#[test]
+fn rfc5258_list_extended() {
+    let commands = replay_server(&rfc5258());
+    let CommandBody::List {
+        selection,
+        patterns,
+        return_options,
+        ..
+    } = &commands[6]
+    else {
+        panic!("{:?}", commands[6]);
+    };
+    assert_eq!(selection.len(), 0);
+    assert_eq!(patterns.len(), 2);
+    assert_eq!(return_options.as_ref().map(Vec::len), Some(3));
+    assert_eq!(commands.len(), 8);
+    replay_client(&rfc5258(), false);
+}
+
 fn decode_response(bytes: &[u8]) -> Response {
     let (rest, response) = ResponseCodec::default()
         .decode(bytes)

@@ -382,11 +382,10 @@ fn client_drops_a_literal_the_server_refused() {
     let mut c = ClientSession::new(Options::default());
     c.handle_input(b"* PREAUTH hi\r\n");
     c.poll_event();
-    c.enqueue_command(CommandBody::Delete(Mailbox::try_from("a\r\n").unwrap()));
+    // RFC 6855 §3: mailbox names "MUST NOT contain control characters", so a name with
+    // CR LF cannot even be built.
+    assert!(Mailbox::try_from("a\r\n").is_err());
     let mut out = Vec::new();
-    c.poll_transmit(&mut out);
-    // mUTF-7 turns CR LF into base64, so this name needs no literal: sent whole.
-    assert_eq!(out, b"A1 DELETE a&AA0ACg-\r\n");
     c.enqueue_command(CommandBody::Login {
         username: AString::try_from("x").unwrap(),
         password: Secret::new(AString::try_from("\r").unwrap()),
@@ -394,12 +393,12 @@ fn client_drops_a_literal_the_server_refused() {
     c.enqueue_command(CommandBody::Noop);
     out.clear();
     c.poll_transmit(&mut out);
-    assert_eq!(out, b"A2 LOGIN x {1}\r\n");
-    c.handle_input(b"A2 BAD [TOOBIG] no\r\n");
+    assert_eq!(out, b"A1 LOGIN x {1}\r\n");
+    c.handle_input(b"A1 BAD [TOOBIG] no\r\n");
     assert!(matches!(c.poll_event(), Some(ClientEvent::Tagged(_))));
     out.clear();
     c.poll_transmit(&mut out);
-    assert_eq!(out, b"A3 NOOP\r\n");
+    assert_eq!(out, b"A2 NOOP\r\n");
 }
 
 /// A client and a server joined by an in-memory wire; events are collected as the call order
@@ -557,4 +556,173 @@ fn client_tracks_what_enable_enabled() {
     c.handle_input(b"* ENABLED QRESYNC\r\n");
     while c.poll_event().is_some() {}
     assert!(!c.is_enabled("QRESYNC"));
+}
+
+/// RFC 6855 on both sides: before `ENABLE UTF8=ACCEPT` UTF-8 names and APPEND's `UTF8 (…)`
+/// are refused and names go out in modified UTF-7; after the server's `* ENABLED` both
+/// sessions use UTF-8 names, and a large `UTF8 (~{n}…)` literal is streamed like any other.
+#[test]
+fn utf8_accept_switches_both_sessions_to_utf8() {
+    use imap_proto::types::{core::Atom, non_empty::NonEmpty, response::ListItem};
+    let mut options = Options::default();
+    options.literal_stream_threshold = 8;
+    let mut s = preauth(options.clone());
+    let entwuerfe = Mailbox::try_from("Entwürfe").unwrap();
+
+    // Not enabled: UTF-8 in a quoted name is refused, in a literal too; UTF8 APPEND too.
+    s.handle_input("a SELECT \"Entwürfe\"\r\n".as_bytes());
+    s.handle_input(b"b SELECT {9}\r\n");
+    assert!(
+        events(&mut s)
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Refused { .. }))
+    );
+    s.handle_input("Entwürfe\r\nc APPEND INBOX UTF8 (~{20}\r\n".as_bytes());
+    let ev = events(&mut s);
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert!(ev.iter().all(|e| matches!(e, ServerEvent::Refused { .. })));
+    let out = String::from_utf8(drain(&mut s)).unwrap();
+    assert!(
+        out.starts_with("a BAD") && out.contains("b BAD") && out.contains("c BAD"),
+        "{out}"
+    );
+    // Names go out as modified UTF-7.
+    let list = |name: &Mailbox| {
+        Data::List(ListItem {
+            attributes: Vec::new(),
+            delimiter: Some('/'),
+            mailbox: name.clone(),
+            extended: Vec::new(),
+        })
+    };
+    s.send_data(list(&entwuerfe));
+    assert_eq!(drain(&mut s), b"* LIST () \"/\" Entw&APw-rfe\r\n");
+
+    // ENABLE; the caller answers `* ENABLED UTF8=ACCEPT`.
+    s.handle_input(b"e ENABLE UTF8=ACCEPT\r\n");
+    let tag = command_tag(&events(&mut s)[0]);
+    let utf8 = Atom::try_from("UTF8=ACCEPT").unwrap();
+    s.send_data(Data::Enabled(vec![utf8.clone()]));
+    s.send_tagged(ok(&tag)).unwrap();
+    assert_eq!(drain(&mut s), b"* ENABLED UTF8=ACCEPT\r\ne OK done\r\n");
+    assert!(s.utf8_accept());
+
+    s.send_data(list(&entwuerfe));
+    assert_eq!(drain(&mut s), "* LIST () \"/\" \"Entwürfe\"\r\n".as_bytes());
+    s.handle_input("f SELECT \"Entwürfe\"\r\ng SELECT a&b\r\n".as_bytes());
+    let ev = events(&mut s);
+    let selected: Vec<String> = ev
+        .iter()
+        .map(|e| match e {
+            ServerEvent::Command(c) => match &c.body {
+                CommandBody::Select { mailbox, .. } => mailbox.name().to_owned(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(selected, ["Entwürfe", "a&b"]);
+    for tag in ["f", "g"] {
+        s.send_tagged(ok(&Tag::try_from(tag).unwrap())).unwrap();
+    }
+    drain(&mut s);
+
+    // A streamed UTF8 APPEND, then a second message of a MULTIAPPEND.
+    let message = "Subject: Grüße\r\n\r\nHallo\r\n".as_bytes();
+    s.handle_input(format!("h APPEND \"Entwürfe\" UTF8 (~{{{}}}\r\n", message.len()).as_bytes());
+    let ev = events(&mut s);
+    assert!(
+        matches!(&ev[..], [ServerEvent::AppendStart { mailbox, utf8: true, binary: true, .. }] if *mailbox == entwuerfe),
+        "{ev:?}"
+    );
+    assert_eq!(drain(&mut s), b"+ Ready for literal data\r\n");
+    s.handle_input(message);
+    s.handle_input(b") UTF8 (~{2+}\r\nhi)\r\n");
+    let ev = events(&mut s);
+    let received: Vec<u8> = ev
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::AppendData { data, .. } => Some(data.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(received, message);
+    assert!(
+        matches!(ev.last(), Some(ServerEvent::AppendDone { .. })),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, ServerEvent::AppendMessage { .. })),
+        "{ev:?}"
+    );
+
+    // The client encodes names by what the server enabled.
+    let mut c = ClientSession::new(options);
+    c.handle_input(b"* PREAUTH ready\r\n");
+    while c.poll_event().is_some() {}
+    let select = || CommandBody::Select {
+        mailbox: entwuerfe.clone(),
+        parameters: Vec::new(),
+    };
+    c.enqueue_command(select());
+    let names = NonEmpty::try_from(vec![utf8]).unwrap();
+    let tag = c.enqueue_command(CommandBody::Enable(names));
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    c.handle_input(format!("* ENABLED UTF8=ACCEPT\r\n{} OK done\r\n", tag.as_str()).as_bytes());
+    while c.poll_event().is_some() {}
+    assert!(c.utf8_accept());
+    c.enqueue_command(select());
+    c.poll_transmit(&mut out);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "A1 SELECT Entw&APw-rfe\r\nA2 ENABLE UTF8=ACCEPT\r\nA3 SELECT \"Entwürfe\"\r\n"
+    );
+}
+
+/// LITERAL- (RFC 7888 §5) applies to the literal8 inside `UTF8 (…)` like any other: over
+/// 4096 octets a `~{n+}` is refused with `BAD [TOOBIG]` and its octets are read and dropped,
+/// never taken as commands; a small one and a synchronizing one of any size are fine.
+#[test]
+fn utf8_append_obeys_literal_minus() {
+    use imap_proto::types::core::Atom;
+    let mut options = Options::default();
+    options.max_non_sync_literal_size = 4096;
+    let mut s = preauth(options);
+    s.handle_input(b"e ENABLE UTF8=ACCEPT\r\n");
+    let tag = command_tag(&events(&mut s)[0]);
+    s.send_data(Data::Enabled(vec![Atom::try_from("UTF8=ACCEPT").unwrap()]));
+    s.send_tagged(ok(&tag)).unwrap();
+    drain(&mut s);
+
+    // 5000 octets that look like a command, inside a refused non-synchronizing literal.
+    let hidden = b"x DELETE INBOX\r\n".repeat(5000 / 16 + 1);
+    let hidden = &hidden[..5000];
+    s.handle_input(b"a APPEND INBOX UTF8 (~{5000+}\r\n");
+    s.handle_input(hidden);
+    s.handle_input(b")\r\nb NOOP\r\n");
+    let ev = events(&mut s);
+    assert!(
+        matches!(
+            &ev[0],
+            ServerEvent::Refused {
+                reason: Refusal::TooBig(_),
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!(command_tag(&ev[1]).as_str(), "b");
+    let out = String::from_utf8(drain(&mut s)).unwrap();
+    assert!(out.starts_with("a BAD [TOOBIG]"), "{out}");
+
+    s.handle_input("c APPEND INBOX UTF8 (~{7+}\r\nGrüße)\r\n".as_bytes());
+    let ev = events(&mut s);
+    assert!(
+        matches!(&ev[..], [ServerEvent::Command(c)] if c.tag.as_str() == "c"),
+        "{ev:?}"
+    );
 }

@@ -212,6 +212,10 @@ impl Session {
                 self.qresync = true;
                 self.condstore = true;
                 enabled.push(name.clone());
+            } else if name.as_str().eq_ignore_ascii_case("UTF8=ACCEPT") {
+                // RFC 6855 §3; the protocol session switches its grammar (UTF-8 mailbox
+                // names, `UTF8 (…)` APPEND) when it sends this `* ENABLED`.
+                enabled.push(name.clone());
             }
         }
         self.data(Data::Enabled(enabled));

@@ -41,6 +41,7 @@ const AUTHENTICATED: &[&str] = &[
     "BINARY",
     "MULTIAPPEND",
     "UNAUTHENTICATE",
+    "UTF8=ACCEPT",
     // RFC 4978; after login only, so that credentials never pass through the deflater.
     "COMPRESS=DEFLATE",
 ];

@@ -38,7 +38,7 @@ fn nstring(bytes: &[u8]) -> NString {
     NString(IString::from_bytes(&cleaned).ok())
 }
 
-fn needs_content(attr: &FetchAttribute) -> bool {
+pub(super) fn needs_content(attr: &FetchAttribute) -> bool {
     !matches!(
         attr,
         FetchAttribute::Flags
@@ -332,6 +332,7 @@ impl Session {
             }
         }
         let content = attrs.iter().any(needs_content);
+        let whole_body = super::fetch_stream::whole_body(&attrs);
         let mark_seen = !read_only && attrs.iter().any(sets_seen);
         let mut unknown_cte = false;
         for (seq, uid) in found {
@@ -341,6 +342,15 @@ impl Session {
             if changed_since.is_some_and(|cs| meta.modseq.get() <= cs.get()) {
                 continue;
             }
+            // A large message whose whole body is the only content wanted is streamed in
+            // chunks after the other items, never read whole.
+            let stream = whole_body
+                .filter(|_| meta.size >= super::fetch_stream::STREAM_THRESHOLD)
+                .and_then(|wanted| {
+                    let start = self.stream_start(&user, &name, uid, wanted.0)?;
+                    Some((wanted, start))
+                });
+            let content = content && stream.is_none();
             // The structure from the store's record (or parsed once, reading the message);
             // after that only the byte ranges the items need are read.
             let (root, whole) = if content {
@@ -475,6 +485,20 @@ impl Session {
             }
             if self.condstore && !attrs.contains(&FetchAttribute::ModSeq) && flags_changed {
                 out.extend(modseq(ms).map(FetchData::ModSeq));
+            }
+            if let Some((wanted, start)) = stream {
+                let body = super::fetch_stream::StreamedBody {
+                    user: &user,
+                    name: &name,
+                    uid,
+                    seq,
+                    size: meta.size,
+                    start,
+                };
+                if !self.stream_body(conn, body, &out, wanted).await {
+                    return Reply::no("connection failed");
+                }
+                continue;
             }
             if let Ok(items) = NonEmpty::try_from(out) {
                 self.data(Data::Fetch { seq, items });

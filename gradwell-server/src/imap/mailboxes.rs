@@ -9,7 +9,7 @@ use imap_proto::{
         mailbox::Mailbox,
         non_empty::NonEmpty,
         quota::QuotaResource,
-        response::{Data, ListItem, NamespaceEntry, SimpleCode},
+        response::{Data, ListExtendedItem, ListItem, NamespaceEntry, SimpleCode},
         status::StatusItem,
     },
 };
@@ -54,9 +54,14 @@ pub(super) fn matches(pattern: &[u8], name: &[u8]) -> bool {
         .all(|c| *c == b'*' || *c == b'%')
 }
 
-/// The wire form of a store name: modified UTF-7.
-fn wire(name: &MailboxName) -> String {
-    mutf7::encode(name.as_str())
+/// The wire form of a name, against which LIST patterns match: modified UTF-7, or the
+/// UTF-8 name itself once UTF8=ACCEPT is enabled (RFC 6855 §3), when patterns come in UTF-8.
+fn wire(name: &str, utf8_accept: bool) -> String {
+    if utf8_accept {
+        name.to_owned()
+    } else {
+        mutf7::encode(name)
+    }
 }
 
 fn to_mailbox(name: &MailboxName) -> Option<Mailbox> {
@@ -185,10 +190,8 @@ impl Session {
             Ok(u) => u,
             Err(r) => return r,
         };
-        let reference = mutf7::encode(match reference {
-            Mailbox::Inbox => "INBOX",
-            Mailbox::Other(n) => n.as_str(),
-        });
+        let utf8 = self.proto.utf8_accept();
+        let reference = wire(reference.name(), utf8);
         // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root.
         if patterns.len() == 1 && patterns.first().as_bytes().is_empty() && selection.is_empty() {
             if let Ok(root) = Mailbox::try_from("") {
@@ -213,26 +216,56 @@ impl Session {
             ListReturnOption::Status(items) => Some(items.clone()),
             _ => None,
         });
+        let recursive = selection.contains(&ListSelectOption::RecursiveMatch);
+        let full_patterns: Vec<Vec<u8>> = patterns
+            .iter()
+            .map(|p| [reference.as_bytes(), p.as_bytes()].concat())
+            .collect();
+        let hit = |info: &MailboxInfo| {
+            let name = wire(info.name.as_str(), utf8);
+            full_patterns.iter().any(|p| matches_name(p, &name))
+        };
+        // RFC 5258 §3.1: the selection options pick mailboxes; the patterns then filter them.
+        let selected = |info: &MailboxInfo| {
+            (!subscribed_only || info.attributes.subscribed)
+                && (!special_only || info.attributes.special_use.is_some())
+        };
+        // RFC 5258 RECURSIVEMATCH: a mailbox the patterns match is also listed, with
+        // CHILDINFO naming the selection option, when a descendant meets the selection
+        // criteria but the patterns do not list that descendant itself (whether or not the
+        // mailbox meets them).
+        let parents_of_unlisted: Vec<&MailboxName> = if recursive {
+            all.iter()
+                .filter(|i| selected(i) && !hit(i))
+                .flat_map(|i| ancestors(&i.name, &all))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let childinfo = if subscribed_only {
+            "SUBSCRIBED"
+        } else {
+            "SPECIAL-USE"
+        };
         for info in &all {
-            let name = wire(&info.name);
-            let hit = patterns.iter().any(|p| {
-                let full = [reference.as_bytes(), p.as_bytes()].concat();
-                matches_name(&full, &name)
-            });
-            if !hit
-                || (subscribed_only && !info.attributes.subscribed)
-                || (special_only && info.attributes.special_use.is_none())
-            {
+            let has_matching_child = parents_of_unlisted.contains(&&info.name);
+            if !hit(info) || !(selected(info) || has_matching_child) {
                 continue;
             }
             let Some(mailbox) = to_mailbox(&info.name) else {
                 continue;
             };
+            let extended = match IString::from_bytes(childinfo.as_bytes()) {
+                Ok(criterion) if has_matching_child => {
+                    vec![ListExtendedItem::ChildInfo(NonEmpty::one(criterion))]
+                }
+                _ => Vec::new(),
+            };
             self.data(Data::List(ListItem {
                 attributes: attributes(info, want_subscribed),
                 delimiter: Some(SEPARATOR),
                 mailbox: mailbox.clone(),
-                extended: Vec::new(),
+                extended,
             }));
             if let Some(items) = &status_items {
                 // RFC 5819: a STATUS response follows each LIST response.
@@ -251,13 +284,10 @@ impl Session {
             Ok(all) => all,
             Err(e) => return Reply::store_error(&e),
         };
-        let reference = mutf7::encode(match reference {
-            Mailbox::Inbox => "INBOX",
-            Mailbox::Other(n) => n.as_str(),
-        });
-        let full = [reference.as_bytes(), pattern.as_bytes()].concat();
+        let utf8 = self.proto.utf8_accept();
+        let full = [wire(reference.name(), utf8).as_bytes(), pattern.as_bytes()].concat();
         for info in all.iter().filter(|i| i.attributes.subscribed) {
-            if !matches_name(&full, &wire(&info.name)) {
+            if !matches_name(&full, &wire(info.name.as_str(), utf8)) {
                 continue;
             }
             let Some(mailbox) = to_mailbox(&info.name) else {
@@ -405,6 +435,18 @@ fn matches_name(pattern: &[u8], name: &str) -> bool {
         }
     };
     upper_inbox(pattern).is_some_and(|p| matches(&p, name.as_bytes()))
+}
+
+/// The mailboxes in `all` that are ancestors of `name` (`a` and `a/b` for `a/b/c`).
+fn ancestors<'a>(name: &MailboxName, all: &'a [MailboxInfo]) -> Vec<&'a MailboxName> {
+    let name = name.as_str();
+    all.iter()
+        .map(|i| &i.name)
+        .filter(|parent| {
+            name.strip_prefix(parent.as_str())
+                .is_some_and(|rest| rest.starts_with(SEPARATOR))
+        })
+        .collect()
 }
 
 fn attributes(info: &MailboxInfo, subscribed: bool) -> Vec<Atom> {

@@ -13,6 +13,7 @@
 
 mod append;
 mod auth;
+mod base_subject;
 pub mod cache;
 mod capability;
 mod compress;
@@ -20,6 +21,7 @@ mod copy;
 pub(crate) mod dates;
 pub(crate) mod envelope;
 pub(crate) mod fetch;
+mod fetch_stream;
 mod idle;
 mod mailboxes;
 pub mod mime;
@@ -29,6 +31,8 @@ mod selected;
 mod store;
 pub mod structure;
 mod thread;
+
+pub use fetch_stream::largest_write;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -289,11 +293,17 @@ impl Session {
 
     /// Writes what is pending now, so that a long response (FETCH of many bodies) goes out
     /// message by message under the socket's backpressure instead of piling up.
-    async fn flush(&mut self, conn: &mut Conn) {
+    /// Writes what the protocol session has queued; false when the write failed.
+    async fn flush(&mut self, conn: &mut Conn) -> bool {
         let mut out = Vec::new();
         self.proto.poll_transmit(&mut out);
-        if let Err(e) = conn.write_all(&out).await {
-            tracing::debug!(error = %e, "write failed");
+        fetch_stream::record_write(out.len());
+        match conn.write_all(&out).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "write failed");
+                false
+            }
         }
     }
 
@@ -457,20 +467,29 @@ impl Session {
                 uid,
                 return_options,
                 criteria,
-                ..
-            } => self.search(tag, uid, return_options.as_deref(), &criteria),
+                charset,
+            } => match self.charset_conflict(charset.as_ref(), false) {
+                Some(bad) => bad,
+                None => self.search(tag, uid, return_options.as_deref(), &criteria),
+            },
             CommandBody::Sort {
                 uid,
                 criteria,
                 search,
-                ..
-            } => self.sort(uid, &criteria, &search),
+                charset,
+            } => match self.charset_conflict(Some(&charset), true) {
+                Some(bad) => bad,
+                None => self.sort(uid, &criteria, &search),
+            },
             CommandBody::Thread {
                 uid,
                 algorithm,
                 search,
-                ..
-            } => self.thread(uid, &algorithm, &search),
+                charset,
+            } => match self.charset_conflict(Some(&charset), true) {
+                Some(bad) => bad,
+                None => self.thread(uid, &algorithm, &search),
+            },
             CommandBody::Copy { uid, set, mailbox } => self.copy(uid, &set, &mailbox, false),
             CommandBody::Move { uid, set, mailbox } => self.copy(uid, &set, &mailbox, true),
             _ => Reply::bad("command not supported"),

@@ -5,7 +5,7 @@
 use std::{cmp::Ordering, num::NonZeroU32};
 
 use imap_proto::types::{
-    core::{NzNumber64, Tag},
+    core::{AString, NzNumber64, Tag},
     response::{Data, ESearchItem},
     search::{SearchKey, SearchReturnOption},
     sort::{SortCriterion, SortKey},
@@ -164,6 +164,27 @@ fn uses_modseq(key: &SearchKey) -> bool {
 }
 
 impl Session {
+    /// A BAD reply when a charset label conflicts with UTF8=ACCEPT (RFC 6855 §3): "Once an
+    /// IMAP client has enabled UTF-8 support with the "ENABLE UTF8=ACCEPT" command, it MUST
+    /// NOT issue a "SEARCH" command that contains a charset specification. If an IMAP server
+    /// receives such a "SEARCH" command in that situation, it SHOULD reject the command with
+    /// a "BAD" response". Erratum 4029 extends it: "For commands with a mandatory charset
+    /// field, such as SORT and THREAD, servers SHOULD reject charset values other than UTF-8
+    /// with a "BAD" response". `mandatory` marks SORT and THREAD.
+    pub(super) fn charset_conflict(
+        &self,
+        charset: Option<&AString>,
+        mandatory: bool,
+    ) -> Option<Reply> {
+        let charset = charset?;
+        if !self.proto.utf8_accept()
+            || (mandatory && charset.as_bytes().eq_ignore_ascii_case(b"UTF-8"))
+        {
+            return None;
+        }
+        Some(Reply::bad("charset conflicts with UTF8=ACCEPT"))
+    }
+
     /// The (sequence number, meta) of every message matching all `criteria`.
     fn matching(&self, criteria: &[SearchKey]) -> Result<Vec<(u32, MessageMeta)>, Reply> {
         let (user, sel) = match (self.user(), self.selected.as_ref()) {
@@ -380,34 +401,9 @@ fn mailbox_of(value: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// RFC 5256 §2.1 base subject, simplified: leading `re:`/`fw:`/`fwd:` and `[...]` blobs and
-/// trailing `(fwd)` removed, whitespace collapsed, lower case.
+/// RFC 5256 §2.1 base subject, lower case.
 pub(super) fn base_subject(subject: &str) -> String {
-    let mut s = subject
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
-    loop {
-        let before = s.len();
-        if let Some(rest) = s.strip_suffix("(fwd)") {
-            s = rest.trim_end().to_owned();
-        }
-        for prefix in ["re:", "fw:", "fwd:"] {
-            if let Some(rest) = s.strip_prefix(prefix) {
-                s = rest.trim_start().to_owned();
-            }
-        }
-        if s.starts_with('[')
-            && let Some(end) = s.find(']')
-            && end + 1 < s.len()
-        {
-            s = s[end + 1..].trim_start().to_owned();
-        }
-        if s.len() == before {
-            return s;
-        }
-    }
+    super::base_subject::extract(subject).text
 }
 
 #[cfg(test)]

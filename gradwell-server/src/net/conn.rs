@@ -16,6 +16,10 @@ use super::deflate::{Deflate, Inflated};
 /// Largest single read.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// A compressed connection that has waited this long for input drops its compressor's state
+/// (about 240 KiB) until it writes again ([`Deflate::release_compressor`]).
+const RELEASE_COMPRESSOR_AFTER: Duration = Duration::from_secs(1);
+
 /// A client connection, plaintext or TLS.
 #[derive(Debug)]
 enum Stream {
@@ -116,7 +120,26 @@ impl Conn {
                 Inflated::Data(n) => return Ok(n),
                 Inflated::End => return Ok(0),
                 Inflated::NeedInput => {
-                    let n = read_raw(&mut self.stream, deflate.raw_space()).await?;
+                    // A connection quiet for a while (an IDLE session) gives back its
+                    // compressor's memory. The driver may drop this read to run a timer
+                    // (IDLE polls its mailbox), so the quiet time is measured from the last
+                    // write, not from the start of this read; reads are cancel-safe.
+                    let quiet = std::time::Instant::now();
+                    let n = match deflate.release_if_quiet(quiet, RELEASE_COMPRESSOR_AFTER) {
+                        Some(left) => match tokio::time::timeout(
+                            left,
+                            read_raw(&mut self.stream, deflate.raw_space()),
+                        )
+                        .await
+                        {
+                            Ok(read) => read?,
+                            Err(_) => {
+                                deflate.release_compressor();
+                                read_raw(&mut self.stream, deflate.raw_space()).await?
+                            }
+                        },
+                        None => read_raw(&mut self.stream, deflate.raw_space()).await?,
+                    };
                     if n == 0 {
                         return Ok(0);
                     }

@@ -4,8 +4,22 @@
 //! buffer of [`RAW_CAPACITY`] octets, and inflating never produces more than the caller's
 //! read buffer holds, so a decompression bomb yields its output one read at a time, under
 //! the session's own line and literal limits, like plain input.
+//!
+//! The compressor's state (about 240 KiB with miniz_oxide: a 32 KiB window, hash chains and
+//! a code buffer) exists only while the connection writes more than a little: small writes
+//! with no compressor at hand (an IDLE session's `* 4 EXISTS`, a SELECT's answer) go out as
+//! DEFLATE stored blocks (RFC 1951 §3.2.4), which need no state, and
+//! [`Deflate::release_compressor`] drops the compressor once the connection has been quiet for
+//! a while; the next large write makes a fresh one. That is safe because every write ends
+//! byte-aligned with nothing pending (a sync flush, or a whole stored block): a fresh
+//! compressor just starts without history, and its blocks continue the same DEFLATE stream
+//! for the client. The decompressor stays: the client's compressor may refer back to its
+//! 32 KiB window.
 
-use std::io;
+use std::{
+    io,
+    time::{Duration, Instant},
+};
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
@@ -15,9 +29,15 @@ const RAW_CAPACITY: usize = 16 * 1024;
 /// Output room added per deflate call.
 const OUT_STEP: usize = 4 * 1024;
 
+/// Writes up to this size go out as stored blocks when no compressor is alive.
+const STORED_MAX: usize = 1024;
+
 /// The compressor, the decompressor and the compressed input between reads.
 pub(crate) struct Deflate {
-    deflater: Compress,
+    /// `None` while the connection is quiet; made again on the next write.
+    deflater: Option<Compress>,
+    /// When the compressor last wrote; `None` when there is no compressor.
+    written_at: Option<Instant>,
     inflater: Decompress,
     /// Compressed input; `raw[start..end]` is not inflated yet.
     raw: Box<[u8]>,
@@ -51,7 +71,8 @@ impl Deflate {
     /// Both directions start now; RFC 4978 §4: DEFLATE "without any zlib header".
     pub(crate) fn new() -> Self {
         Self {
-            deflater: Compress::new(Compression::default(), false),
+            deflater: None,
+            written_at: None,
             inflater: Decompress::new(false),
             raw: vec![0; RAW_CAPACITY].into_boxed_slice(),
             start: 0,
@@ -63,24 +84,52 @@ impl Deflate {
     /// Compresses `data` onto `out` and sync-flushes, so the client can read every
     /// response sent so far without waiting for more.
     pub(crate) fn compress(&mut self, data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+        if self.deflater.is_none() && data.len() <= STORED_MAX {
+            stored_blocks(data, out);
+            return Ok(());
+        }
+        self.written_at = Some(Instant::now());
+        let deflater = self
+            .deflater
+            .get_or_insert_with(|| Compress::new(Compression::default(), false));
         let mut consumed = 0;
         loop {
             out.reserve(OUT_STEP);
-            let before = self.deflater.total_in();
-            self.deflater
+            let before = deflater.total_in();
+            deflater
                 .compress_vec(
                     data.get(consumed..).unwrap_or_default(),
                     out,
                     FlushCompress::Sync,
                 )
                 .map_err(io::Error::other)?;
-            consumed +=
-                usize::try_from(self.deflater.total_in() - before).map_err(io::Error::other)?;
+            consumed += usize::try_from(deflater.total_in() - before).map_err(io::Error::other)?;
             // The flush is complete once deflate stops with output room to spare.
             if consumed >= data.len() && out.len() < out.capacity() {
                 return Ok(());
             }
         }
+    }
+
+    /// Drops the compressor's state until the next write (see the module docs); call it when
+    /// the connection has been quiet for a while.
+    pub(crate) fn release_compressor(&mut self) {
+        self.deflater = None;
+        self.written_at = None;
+    }
+
+    /// Releases the compressor if nothing was written for `after` by `now`; otherwise
+    /// returns how much longer the connection must stay quiet (`None`: no compressor left).
+    pub(crate) fn release_if_quiet(&mut self, now: Instant, after: Duration) -> Option<Duration> {
+        let left = self
+            .written_at?
+            .checked_add(after)?
+            .checked_duration_since(now)
+            .filter(|left| !left.is_zero());
+        if left.is_none() {
+            self.release_compressor();
+        }
+        left
     }
 
     /// Where the next socket read goes: the free tail of the raw buffer, after moving
@@ -134,6 +183,20 @@ impl Deflate {
             0 => Inflated::NeedInput,
             n => Inflated::Data(n),
         })
+    }
+}
+
+/// `data` as DEFLATE stored blocks (RFC 1951 §3.2.4): "BFINAL" 0 and "BTYPE" 00 in a byte
+/// whose other bits pad to the byte boundary, then "LEN" and "NLEN" (its one's complement),
+/// little-endian, then LEN octets. The stream must be byte-aligned before, and is after.
+fn stored_blocks(data: &[u8], out: &mut Vec<u8>) {
+    for block in data.chunks(usize::from(u16::MAX)) {
+        // chunks() of u16::MAX octets at most.
+        let len = u16::try_from(block.len()).unwrap_or(u16::MAX);
+        out.push(0);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
     }
 }
 
@@ -193,6 +256,41 @@ mod tests {
         let wire = client_deflate(&bomb);
         assert!(wire.len() < 32 * 1024, "{}", wire.len());
         assert_eq!(inflate_all(&wire, RAW_CAPACITY, 512), bomb);
+    }
+
+    /// A compressor released between writes (an IDLE session) leaves one valid stream: the
+    /// client inflates what the old and the new compressor wrote with one decompressor.
+    #[test]
+    fn released_compressor_continues_the_stream() {
+        let mut server = Deflate::new();
+        let mut wire = Vec::new();
+        // Small and without a compressor: a stored block, and still none allocated.
+        server.compress(b"* OK small\r\n", &mut wire).unwrap();
+        assert!(server.deflater.is_none());
+        assert_eq!(&wire[..5], &[0, 12, 0, !12, 0xff]);
+        let text = b"* 1 EXISTS\r\n* 1 RECENT\r\n".repeat(50);
+        server.compress(&text, &mut wire).unwrap();
+        assert!(server.deflater.is_some());
+        // A live compressor takes small writes too, until the connection has been quiet.
+        server.compress(b"+ idling\r\n", &mut wire).unwrap();
+        let now = Instant::now();
+        let after = Duration::from_secs(1);
+        assert!(server.release_if_quiet(now, after).is_some());
+        assert!(server.deflater.is_some());
+        assert_eq!(server.release_if_quiet(now + after, after), None);
+        assert!(server.deflater.is_none());
+        server.compress(b"* 2 EXISTS\r\n", &mut wire).unwrap();
+        assert!(server.deflater.is_none());
+        server.compress(&text, &mut wire).unwrap();
+        let expected = [
+            &b"* OK small\r\n"[..],
+            &text,
+            b"+ idling\r\n",
+            b"* 2 EXISTS\r\n",
+            &text,
+        ]
+        .concat();
+        assert_eq!(inflate_all(&wire, 5, 64), expected);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::{
     fail,
     fetch::{fetch_items, non_empty, token},
     flag::{flag, flag_list},
-    mailbox::{list_mailbox, mailbox},
+    mailbox::{list_mailbox, mailbox_in},
     reject,
     search::{search_key, search_return_option},
     sequence::sequence_set,
@@ -33,13 +33,16 @@ use crate::types::{
 };
 
 /// `command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF`
-pub(crate) fn command(input: &[u8], max_depth: usize) -> PResult<'_, Command> {
+///
+/// Mailbox names are modified UTF-7, or UTF-8 once UTF8=ACCEPT is enabled (`utf8_accept`).
+pub(crate) fn command(input: &[u8], max_depth: usize, utf8_accept: bool) -> PResult<'_, Command> {
     let (rest, (tag, _)) = (tag_, sp).parse(input)?;
-    let (rest, body) = terminated(|i| command_body(i, max_depth), crlf).parse(rest)?;
+    let (rest, body) = terminated(|i| command_body(i, max_depth, utf8_accept), crlf).parse(rest)?;
     Ok((rest, Command { tag, body }))
 }
 
-fn command_body(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
+fn command_body(input: &[u8], max_depth: usize, utf8: bool) -> PResult<'_, CommandBody> {
+    let mailbox = mailbox_in(utf8);
     let (rest, name) = take_while1(|b: u8| b.is_ascii_alphabetic()).parse(input)?;
     let upper = super::Upper::new(name);
     let simple = match upper.as_slice() {
@@ -66,7 +69,7 @@ fn command_body(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
         _ => None,
     };
     if let Some(build) = mailbox_only {
-        return map(preceded(sp, mailbox), build).parse(rest);
+        return map(preceded(sp, &mailbox), build).parse(rest);
     }
     match upper.as_slice() {
         b"AUTHENTICATE" => authenticate(rest),
@@ -82,45 +85,51 @@ fn command_body(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
             let (rest, caps) = non_empty(rest, caps)?;
             Ok((rest, CommandBody::Enable(caps)))
         }
-        b"SELECT" => map(select_args, |(mailbox, parameters)| CommandBody::Select {
-            mailbox,
-            parameters,
-        })
+        b"SELECT" => map(
+            |i| select_args(i, utf8),
+            |(mailbox, parameters)| CommandBody::Select {
+                mailbox,
+                parameters,
+            },
+        )
         .parse(rest),
-        b"EXAMINE" => map(select_args, |(mailbox, parameters)| CommandBody::Examine {
-            mailbox,
-            parameters,
-        })
+        b"EXAMINE" => map(
+            |i| select_args(i, utf8),
+            |(mailbox, parameters)| CommandBody::Examine {
+                mailbox,
+                parameters,
+            },
+        )
         .parse(rest),
-        b"CREATE" => create(rest),
-        b"RENAME" => map((sp, mailbox, sp, mailbox), |(_, from, _, to)| {
+        b"CREATE" => create(rest, utf8),
+        b"RENAME" => map((sp, &mailbox, sp, &mailbox), |(_, from, _, to)| {
             CommandBody::Rename { from, to }
         })
         .parse(rest),
-        b"LIST" => list(rest),
+        b"LIST" => list(rest, utf8),
         b"LSUB" => map(
-            (sp, mailbox, sp, list_pattern),
+            (sp, &mailbox, sp, list_pattern),
             |(_, reference, _, pattern)| CommandBody::Lsub { reference, pattern },
         )
         .parse(rest),
         b"STATUS" => {
-            let (rest, (_, mailbox, _, items)) = (sp, mailbox, sp, status_items).parse(rest)?;
+            let (rest, (_, mailbox, _, items)) = (sp, &mailbox, sp, status_items).parse(rest)?;
             let (rest, items) = non_empty(rest, items)?;
             Ok((rest, CommandBody::Status { mailbox, items }))
         }
-        b"APPEND" => append(rest),
-        b"UID" => uid_command(rest, max_depth),
+        b"APPEND" => append(rest, utf8),
+        b"UID" => uid_command(rest, max_depth, utf8),
         b"SEARCH" => search(rest, false, max_depth),
         b"FETCH" => fetch(rest, false),
         b"STORE" => store(rest, false),
-        b"COPY" => copy_or_move(rest, false, false),
-        b"MOVE" => copy_or_move(rest, false, true),
+        b"COPY" => copy_or_move(rest, false, false, utf8),
+        b"MOVE" => copy_or_move(rest, false, true, utf8),
         b"ID" => id(rest),
         b"COMPRESS" => map(preceded(sp, atom), CommandBody::Compress).parse(rest),
         b"SORT" => super::sort::sort(rest, false, max_depth),
         b"THREAD" => super::sort::thread(rest, false, max_depth),
         b"GETQUOTA" => map(preceded(sp, astring), CommandBody::GetQuota).parse(rest),
-        b"GETQUOTAROOT" => map(preceded(sp, mailbox), CommandBody::GetQuotaRoot).parse(rest),
+        b"GETQUOTAROOT" => map(preceded(sp, &mailbox), CommandBody::GetQuotaRoot).parse(rest),
         b"SETQUOTA" => super::quota::set_quota(rest),
         _ => reject(input, ErrorKind::Invalid),
     }
@@ -163,8 +172,9 @@ pub(crate) fn base64(input: &[u8]) -> PResult<'_, Base64> {
 /// `mailbox [SP "(" select-param *(SP select-param) ")"]` (RFC 7162)
 fn select_args(
     input: &[u8],
+    utf8: bool,
 ) -> PResult<'_, (crate::types::mailbox::Mailbox, Vec<SelectParameter>)> {
-    let (rest, (_, mailbox)) = (sp, mailbox).parse(input)?;
+    let (rest, (_, mailbox)) = (sp, mailbox_in(utf8)).parse(input)?;
     let (rest, params) = opt(preceded(
         sp,
         delimited(
@@ -210,8 +220,8 @@ fn select_parameter(input: &[u8]) -> PResult<'_, SelectParameter> {
 }
 
 /// `create = "CREATE" SP mailbox [SP "(" "USE" SP "(" [use-attr *(SP use-attr)] ")" ")"]`
-fn create(input: &[u8]) -> PResult<'_, CommandBody> {
-    let (rest, (_, mailbox)) = (sp, mailbox).parse(input)?;
+fn create(input: &[u8], utf8: bool) -> PResult<'_, CommandBody> {
+    let (rest, (_, mailbox)) = (sp, mailbox_in(utf8)).parse(input)?;
     let use_attr = preceded(tag(&b"\\"[..]), atom);
     let (rest, special_use) = opt(delimited(
         (
@@ -270,7 +280,7 @@ fn list_return_option(input: &[u8]) -> PResult<'_, ListReturnOption> {
 }
 
 /// `list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]`
-fn list(input: &[u8]) -> PResult<'_, CommandBody> {
+fn list(input: &[u8], utf8: bool) -> PResult<'_, CommandBody> {
     let (rest, _) = sp(input)?;
     let (rest, selection) = opt(terminated(
         delimited(
@@ -294,7 +304,7 @@ fn list(input: &[u8]) -> PResult<'_, CommandBody> {
     {
         return fail(input, ErrorKind::Invalid);
     }
-    let (rest, (reference, _)) = (mailbox, sp).parse(rest)?;
+    let (rest, (reference, _)) = (mailbox_in(utf8), sp).parse(rest)?;
     let (rest, patterns) = alt((
         delimited(
             tag(&b"("[..]),
@@ -343,26 +353,35 @@ pub(crate) fn status_items(input: &[u8]) -> PResult<'_, Vec<StatusItem>> {
     .parse(input)
 }
 
-/// `append-message = append-opts SP append-data`
-fn append_message(input: &[u8]) -> PResult<'_, AppendMessage> {
+/// `append-message = append-opts SP append-data`; the `"UTF8" SP "(" literal8 ")"` form of
+/// RFC 6855 §4 only when UTF8=ACCEPT is enabled (`utf8`).
+fn append_message(input: &[u8], utf8: bool) -> PResult<'_, AppendMessage> {
     let (rest, flags) = opt(terminated(flag_list, sp)).parse(input)?;
     let (rest, date) = opt(terminated(date_time, sp)).parse(rest)?;
     let (rest, data) = alt((
         map(literal, AppendData::Literal),
         map(literal8, AppendData::Binary),
-        map(
-            delimited(tag_no_case(&b"UTF8 ("[..]), literal8, tag(&b")"[..])),
-            AppendData::Utf8,
-        ),
+        |i| utf8_append_data(i, utf8),
     ))
     .parse(rest)?;
     Ok((rest, AppendMessage { flags, date, data }))
 }
 
+/// `append-data =/ "UTF8" SP "(" literal8 ")"` (RFC 6855 §4).
+fn utf8_append_data(input: &[u8], utf8: bool) -> PResult<'_, AppendData> {
+    let (rest, _) = tag_no_case(&b"UTF8 ("[..]).parse(input)?;
+    // UTF8 APPEND belongs to the UTF8=ACCEPT extension, which the client switches on with
+    // ENABLE (RFC 6855 §3); before that it is not part of the session's grammar.
+    if !utf8 {
+        return fail(input, ErrorKind::Utf8NotEnabled);
+    }
+    map(terminated(literal8, tag(&b")"[..])), AppendData::Utf8).parse(rest)
+}
+
 /// `append = "APPEND" SP mailbox 1*append-message` (RFC 3502)
-fn append(input: &[u8]) -> PResult<'_, CommandBody> {
-    let (rest, (_, mailbox)) = (sp, mailbox).parse(input)?;
-    let (rest, messages) = many1(preceded(sp, append_message)).parse(rest)?;
+fn append(input: &[u8], utf8: bool) -> PResult<'_, CommandBody> {
+    let (rest, (_, mailbox)) = (sp, mailbox_in(utf8)).parse(input)?;
+    let (rest, messages) = many1(preceded(sp, |i| append_message(i, utf8))).parse(rest)?;
     let (rest, messages) = non_empty(rest, messages)?;
     Ok((rest, CommandBody::Append { mailbox, messages }))
 }
@@ -374,13 +393,26 @@ pub(crate) struct AppendHead {
     pub(crate) flags: Option<Vec<crate::types::flag::Flag>>,
     pub(crate) date: Option<crate::types::datetime::DateTime>,
     pub(crate) binary: bool,
+    /// The literal is wrapped in RFC 6855's `UTF8 (…)`, so a `)` follows its octets.
+    pub(crate) utf8: bool,
 }
 
-/// `append-opts` and a literal announcement ending the input.
-fn append_opts_and_header(input: &[u8]) -> PResult<'_, AppendHead> {
+/// `append-opts` and a literal announcement ending the input: `{n}`, `~{n}`, or (with
+/// UTF8=ACCEPT enabled) `UTF8 (~{n}`.
+fn append_opts_and_header(input: &[u8], utf8_accept: bool) -> PResult<'_, AppendHead> {
     let (rest, flags) = opt(terminated(flag_list, sp)).parse(input)?;
     let (rest, date) = opt(terminated(date_time, sp)).parse(rest)?;
-    let (rest, binary) = opt(tag(&b"~"[..])).parse(rest)?;
+    let (rest, utf8) = opt(tag_no_case(&b"UTF8 ("[..])).parse(rest)?;
+    if utf8.is_some() && !utf8_accept {
+        // As in `utf8_append_data`: not valid before ENABLE UTF8=ACCEPT.
+        return fail(input, ErrorKind::Utf8NotEnabled);
+    }
+    // RFC 6855 §4: the UTF8 form always holds a literal8.
+    let (rest, binary) = if utf8.is_some() {
+        map(tag(&b"~"[..]), Some).parse(rest)?
+    } else {
+        opt(tag(&b"~"[..])).parse(rest)?
+    };
     let (rest, _) = super::core::literal_header(rest)?;
     if !rest.is_empty() {
         return fail(rest, ErrorKind::Invalid);
@@ -391,6 +423,7 @@ fn append_opts_and_header(input: &[u8]) -> PResult<'_, AppendHead> {
             flags,
             date,
             binary: binary.is_some(),
+            utf8: utf8.is_some(),
         },
     ))
 }
@@ -399,6 +432,7 @@ fn append_opts_and_header(input: &[u8]) -> PResult<'_, AppendHead> {
 /// first literal is streamed.
 pub(crate) fn append_head(
     input: &[u8],
+    utf8: bool,
 ) -> PResult<
     '_,
     (
@@ -407,28 +441,49 @@ pub(crate) fn append_head(
         AppendHead,
     ),
 > {
-    let (rest, (tag, _, _, _, mailbox, _)) =
-        (tag_, sp, tag_no_case(&b"APPEND"[..]), sp, mailbox, sp).parse(input)?;
-    let (rest, head) = append_opts_and_header(rest)?;
+    let (rest, (tag, _, _, _, mailbox, _)) = (
+        tag_,
+        sp,
+        tag_no_case(&b"APPEND"[..]),
+        sp,
+        mailbox_in(utf8),
+        sp,
+    )
+        .parse(input)?;
+    let (rest, head) = append_opts_and_header(rest, utf8)?;
     Ok((rest, (tag, mailbox, head)))
 }
 
 /// `SP append-opts literal-header`: the head of a further MULTIAPPEND message, streamed.
-pub(crate) fn append_next_head(input: &[u8]) -> PResult<'_, AppendHead> {
-    preceded(sp, append_opts_and_header).parse(input)
+pub(crate) fn append_next_head(input: &[u8], utf8: bool) -> PResult<'_, AppendHead> {
+    preceded(sp, |i| append_opts_and_header(i, utf8)).parse(input)
 }
 
-/// `*(SP append-message) CRLF`: the rest of an APPEND after a streamed literal.
-pub(crate) fn append_tail(input: &[u8]) -> PResult<'_, Vec<AppendMessage>> {
-    terminated(super::many0_lazy(preceded(sp, append_message)), crlf).parse(input)
+/// `[")"] *(SP append-message) CRLF`: the rest of an APPEND after a streamed literal, which
+/// starts with the `)` closing a `UTF8 (` form (`close_utf8`).
+pub(crate) fn append_tail(
+    input: &[u8],
+    close_utf8: bool,
+    utf8: bool,
+) -> PResult<'_, Vec<AppendMessage>> {
+    let rest = if close_utf8 {
+        tag(&b")"[..]).parse(input)?.0
+    } else {
+        input
+    };
+    terminated(
+        super::many0_lazy(preceded(sp, |i| append_message(i, utf8))),
+        crlf,
+    )
+    .parse(rest)
 }
 
 /// `uid = "UID" SP (copy / move / fetch / search / store / uid-expunge)`
-fn uid_command(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
+fn uid_command(input: &[u8], max_depth: usize, utf8: bool) -> PResult<'_, CommandBody> {
     let (rest, (_, name)) = (sp, take_while1(|b: u8| b.is_ascii_alphabetic())).parse(input)?;
     match super::Upper::new(name).as_slice() {
-        b"COPY" => copy_or_move(rest, true, false),
-        b"MOVE" => copy_or_move(rest, true, true),
+        b"COPY" => copy_or_move(rest, true, false, utf8),
+        b"MOVE" => copy_or_move(rest, true, true, utf8),
         b"FETCH" => fetch(rest, true),
         b"SEARCH" => search(rest, true, max_depth),
         b"STORE" => store(rest, true),
@@ -440,8 +495,8 @@ fn uid_command(input: &[u8], max_depth: usize) -> PResult<'_, CommandBody> {
 }
 
 /// `copy = "COPY" SP sequence-set SP mailbox`, `move = "MOVE" SP sequence-set SP mailbox`
-fn copy_or_move(input: &[u8], uid: bool, is_move: bool) -> PResult<'_, CommandBody> {
-    let (rest, (_, set, _, mailbox)) = (sp, sequence_set, sp, mailbox).parse(input)?;
+fn copy_or_move(input: &[u8], uid: bool, is_move: bool, utf8: bool) -> PResult<'_, CommandBody> {
+    let (rest, (_, set, _, mailbox)) = (sp, sequence_set, sp, mailbox_in(utf8)).parse(input)?;
     let body = if is_move {
         CommandBody::Move { uid, set, mailbox }
     } else {
@@ -607,7 +662,6 @@ mod tests {
         b"b8 STATUS blurdybloop (UIDNEXT MESSAGES SIZE HIGHESTMODSEQ DELETED)\r\n",
         b"b9 APPEND saved-messages (\\Seen) \"17-Jul-1996 02:44:25 -0700\" {5}\r\nhello\r\n",
         b"b9 APPEND INBOX {1+}\r\nx (\\Draft) ~{2}\r\n\0\x01\r\n",
-        b"b9 APPEND INBOX UTF8 (~{3+}\r\n\xc3\xa9!)\r\n",
         b"c1 IDLE\r\n",
         b"c2 CHECK\r\n",
         b"c3 CLOSE\r\n",
@@ -638,8 +692,55 @@ mod tests {
         b"d7 SETQUOTA \"\" (STORAGE 512 MESSAGE 1000)\r\n",
     ];
 
+    /// Commands in canonical form in a session with UTF8=ACCEPT enabled (RFC 6855).
+    const UTF8_CANONICAL: &[&[u8]] = &[
+        b"e1 SELECT \"Entw\xc3\xbcrfe\"\r\n",
+        b"e1 EXAMINE \"\xe6\x97\xa5\xe6\x9c\xac \xe8\xaa\x9e\" (CONDSTORE)\r\n",
+        b"e2 CREATE \"Tom & Jerry\"\r\n",
+        b"e2 RENAME a&b \"\xc3\x84rger\"\r\n",
+        b"e3 STATUS \"\xc3\xa9t\xc3\xa9\" (MESSAGES)\r\n",
+        b"e4 APPEND INBOX UTF8 (~{3+}\r\n\xc3\xa9!)\r\n",
+        b"e4 APPEND \"\xc3\xa9\" (\\Seen) UTF8 (~{1}\r\nx) {1}\r\ny\r\n",
+        b"e5 UID MOVE 1:* \"\xc3\xa9\"\r\n",
+        b"e6 LIST \"\" \"\xc3\xa9*\"\r\n",
+    ];
+
     fn decode(input: &[u8]) -> PResult<'_, Command> {
-        command(input, 64)
+        command(input, 64, false)
+    }
+
+    fn decode_utf8(input: &[u8]) -> PResult<'_, Command> {
+        command(input, 64, true)
+    }
+
+    #[test]
+    fn kat_utf8_accept() {
+        for input in UTF8_CANONICAL {
+            let (rest, cmd) = decode_utf8(input).unwrap_or_else(|e| panic!("{input:?}: {e:?}"));
+            assert!(rest.is_empty(), "{input:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&cmd.encode_in(true).dump()),
+                String::from_utf8_lossy(input)
+            );
+            assert_prefixes_incomplete(input, decode_utf8);
+        }
+        // The same names go out as modified UTF-7 without UTF8=ACCEPT, and read back.
+        let (_, cmd) = decode_utf8(UTF8_CANONICAL[3]).unwrap();
+        assert_eq!(cmd.encode().dump(), b"e2 RENAME a&-b &AMQ-rger\r\n");
+        assert_eq!(decode(b"e2 RENAME a&-b &AMQ-rger\r\n").unwrap().1, cmd);
+        // Without UTF8=ACCEPT the UTF8 APPEND form and UTF-8 names are not in the grammar.
+        for bad in [UTF8_CANONICAL[5], b"x SELECT {2}\r\n\xc3\xa9\r\n"] {
+            assert!(matches!(decode(bad), Err(nom::Err::Failure(_))), "{bad:?}");
+        }
+        // RFC 6855 §3: names "MUST NOT contain control characters ... a line separator
+        // (U+2028), or a paragraph separator (U+2029)".
+        for bad in [
+            &b"x SELECT \"a\xe2\x80\xa8\"\r\n"[..],
+            b"x SELECT \"\xc2\x85\"\r\n",
+            b"x SELECT {1}\r\n\x7f\r\n",
+        ] {
+            assert!(decode_utf8(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -728,15 +829,31 @@ mod round_trip {
 
     use crate::{
         arbitrary,
-        codec::{CommandCodec, DecodeError},
+        codec::{CommandCodec, DecodeError, DecodeErrorKind},
     };
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
         fn command(command in arbitrary::command()) {
+            // Without UTF8=ACCEPT a command either round-trips or (holding 8-bit text
+            // outside a literal, which RFC 3501 does not allow) is refused as such.
             let bytes = command.encode().dump();
             let codec = CommandCodec::default();
+            match codec.decode(&bytes) {
+                // 8-bit text outside literals, or APPEND's UTF8 form.
+                Err(DecodeError::Failed { kind: DecodeErrorKind::Utf8NotEnabled, .. }) => {}
+                decoded => prop_assert_eq!(
+                    decoded,
+                    Ok((&b""[..], command.clone())),
+                    "{}",
+                    String::from_utf8_lossy(&bytes)
+                ),
+            }
+            // With it, every command round-trips, mailbox names in UTF-8.
+            let bytes = command.encode_in(true).dump();
+            let mut codec = CommandCodec::default();
+            codec.enable_utf8_accept();
             let decoded = codec.decode(&bytes);
             prop_assert_eq!(decoded, Ok((&b""[..], command)), "{}", String::from_utf8_lossy(&bytes));
             // Every strict prefix of a valid command is incomplete, never an error or a

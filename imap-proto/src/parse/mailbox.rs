@@ -9,12 +9,30 @@ use super::{
 };
 use crate::{chars::is_list_char, types::mailbox::Mailbox};
 
-/// `mailbox = "INBOX" / astring`, decoded from modified UTF-7.
+/// `mailbox = "INBOX" / astring` in a response: modified UTF-7 when it is canonical, else
+/// UTF-8, because a server with UTF8=ACCEPT enabled sends UTF-8 names.
 pub(crate) fn mailbox(input: &[u8]) -> PResult<'_, Mailbox> {
     let (rest, wire) = astring(input)?;
-    match Mailbox::from_wire(wire.as_bytes()) {
+    match Mailbox::from_any_wire(wire.as_bytes()) {
         Ok(mailbox) => Ok((rest, mailbox)),
         Err(_) => fail(input, ErrorKind::Mutf7),
+    }
+}
+
+/// `mailbox = "INBOX" / astring` in a command: modified UTF-7, or UTF-8 when the session has
+/// UTF8=ACCEPT enabled (`utf8_accept`).
+pub(crate) fn mailbox_in(utf8_accept: bool) -> impl Fn(&[u8]) -> PResult<'_, Mailbox> {
+    move |input| {
+        let (rest, wire) = astring(input)?;
+        let decoded = if utf8_accept {
+            Mailbox::from_utf8_wire(wire.as_bytes())
+        } else {
+            Mailbox::from_wire(wire.as_bytes())
+        };
+        match decoded {
+            Ok(mailbox) => Ok((rest, mailbox)),
+            Err(_) => fail(input, ErrorKind::Mutf7),
+        }
     }
 }
 
@@ -61,7 +79,21 @@ mod tests {
         }
         // RFC 3501 §5.1.3: "Modified BASE64 MUST NOT be used to represent any printing
         // US-ASCII character which can represent itself."
-        assert!(matches!(mailbox(b"&AGEAYgBj- "), Err(nom::Err::Failure(_))));
+        let strict = mailbox_in(false);
+        assert!(matches!(strict(b"&AGEAYgBj- "), Err(nom::Err::Failure(_))));
+        // Before UTF8=ACCEPT a name is modified UTF-7, so 8-bit octets are refused.
+        assert!(matches!(
+            strict(b"\"\xc3\xa9\" "),
+            Err(nom::Err::Failure(_))
+        ));
+        // RFC 6855 §3: with UTF8=ACCEPT the name is UTF-8 and `&` stands for itself; a
+        // client reading responses takes modified UTF-7 when it is canonical, else UTF-8.
+        let utf8 = mailbox_in(true);
+        assert_eq!(utf8(b"\"\xc3\xa9\" ").unwrap().1.name(), "\u{e9}");
+        assert_eq!(utf8(b"&AGEAYgBj- ").unwrap().1.name(), "&AGEAYgBj-");
+        assert_eq!(mailbox(b"&APw- ").unwrap().1.name(), "\u{fc}");
+        assert_eq!(mailbox(b"\"a&b\" ").unwrap().1.name(), "a&b");
+        assert_eq!(mailbox(b"\"\xc3\xa9\" ").unwrap().1.name(), "\u{e9}");
         assert_eq!(list_mailbox(b"INBOX.%/* ").unwrap().1, b"INBOX.%/*");
     }
 }

@@ -34,6 +34,8 @@ pub(crate) enum ErrorKind {
     RecursionLimit,
     /// A validating constructor refused the value.
     Invalid,
+    /// Syntax of UTF8=ACCEPT (RFC 6855) in a session that has not enabled it.
+    Utf8NotEnabled,
 }
 
 /// The parser's error: where and why.

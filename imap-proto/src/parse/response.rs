@@ -36,7 +36,7 @@ use crate::{
         response::{
             BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
             ListExtendedItem, ListItem, NamespaceEntry, OtherCode, Response, ResponseText,
-            SimpleCode, StatusKind, Tagged, Text,
+            SimpleCode, StatusKind, Tagged, TaggedExtComp, TaggedExtSimple, TaggedExtValue, Text,
         },
     },
 };
@@ -208,8 +208,70 @@ fn list_extended_item(input: &[u8]) -> PResult<'_, ListExtendedItem> {
         )
         .parse(rest)
     } else {
-        fail(input, ErrorKind::Invalid)
+        let (_, tag) = astring(input)?;
+        let (rest, value) = tagged_ext_val(rest)?;
+        Ok((rest, ListExtendedItem::Other { tag, value }))
     }
+}
+
+/// How deep the lists of an unknown extension's value may nest.
+const MAX_TAGGED_EXT_DEPTH: usize = 8;
+
+/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §2.1).
+fn tagged_ext_val(input: &[u8]) -> PResult<'_, TaggedExtValue> {
+    alt((
+        map(
+            delimited(
+                tag(&b"("[..]),
+                separated_list0(sp, |i| tagged_ext_comp(i, MAX_TAGGED_EXT_DEPTH)),
+                tag(&b")"[..]),
+            ),
+            TaggedExtValue::Comp,
+        ),
+        map(tagged_ext_simple, TaggedExtValue::Simple),
+    ))
+    .parse(input)
+}
+
+/// `tagged-ext-simple = sequence-set / number / number64`: digits alone are a number.
+fn tagged_ext_simple(input: &[u8]) -> PResult<'_, TaggedExtSimple> {
+    let (rest, text) =
+        take_while1(|b: u8| b.is_ascii_digit() || b":,*$".contains(&b)).parse(input)?;
+    if text.iter().all(u8::is_ascii_digit) {
+        // All ASCII digits, so valid UTF-8; out of range is an error.
+        let n = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<u64>().ok())
+            .and_then(|n| crate::types::core::Number64::try_from(n).ok());
+        return match n {
+            Some(n) => Ok((rest, TaggedExtSimple::Number(n))),
+            None => fail(input, ErrorKind::Number),
+        };
+    }
+    // The streaming set parser must see what follows the run to know it ended; the set is
+    // the whole run or nothing.
+    match sequence_set(&[text, b" "].concat()) {
+        Ok((b" ", set)) => Ok((rest, TaggedExtSimple::Set(set))),
+        _ => fail(input, ErrorKind::Invalid),
+    }
+}
+
+/// One `tagged-ext-comp` element: an astring, or a list nested at most `depth` deep.
+fn tagged_ext_comp(input: &[u8], depth: usize) -> PResult<'_, TaggedExtComp> {
+    if input.first() != Some(&b'(') {
+        return map(astring, TaggedExtComp::String).parse(input);
+    }
+    if depth == 0 {
+        return fail(input, ErrorKind::RecursionLimit);
+    }
+    let (rest, items) = delimited(
+        tag(&b"("[..]),
+        separated_list1(sp, |i| tagged_ext_comp(i, depth - 1)),
+        tag(&b")"[..]),
+    )
+    .parse(input)?;
+    let (rest, items) = non_empty(rest, items)?;
+    Ok((rest, TaggedExtComp::List(items)))
 }
 
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox
@@ -559,6 +621,8 @@ mod tests {
         b"* LIST (\\HasNoChildren \\Sent) \".\" Sent\r\n",
         b"* LIST () \"/\" INBOX (\"OLDNAME\" (inbox-old))\r\n",
         b"* LIST (\\Subscribed) \"/\" Foo (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
+        // RFC 5258 §6: extended items of extensions this crate does not know still decode.
+        b"* LIST () \"/\" Foo (X-VENDOR (a (b \"c d\") {1}\r\ne) \"X-N\" 1:5,7 X-E ())\r\n",
         b"* LSUB () \".\" #news.comp.mail.misc\r\n",
         b"* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n",
         b"* SEARCH 2 84 882\r\n",
@@ -639,6 +703,10 @@ mod tests {
             b"* OK [UIDNEXT 0] x\r\n",
             b"* OK [ALERT x] y\r\n",
             b"* 1 FETCH (BODY[] NIL BODY (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 1))\r\n",
+            // An unknown extension's value nests at most 8 lists deep.
+            b"* LIST () \"/\" Foo (X-DEEP (((((((((((a))))))))))))\r\n",
+            // A known tag must have its own syntax.
+            b"* LIST () \"/\" Foo (CHILDINFO 5)\r\n",
         ] {
             assert!(
                 matches!(decode(bad), Err(nom::Err::Error(_) | nom::Err::Failure(_))),

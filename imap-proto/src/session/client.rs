@@ -104,6 +104,13 @@ impl ClientSession {
             .any(|c| c.as_bytes().eq_ignore_ascii_case(capability.as_bytes()))
     }
 
+    /// Whether the server enabled UTF8=ACCEPT (RFC 6855), so commands name mailboxes in
+    /// UTF-8 and may APPEND with `UTF8 (…)`. Commands are encoded when queued, so queue
+    /// commands that name mailboxes only after ENABLE has completed.
+    pub fn utf8_accept(&self) -> bool {
+        self.is_enabled("UTF8=ACCEPT")
+    }
+
     /// The protocol state as the client has seen it.
     pub fn state(&self) -> State {
         self.state
@@ -116,9 +123,14 @@ impl ClientSession {
         self.next_tag = self.next_tag.wrapping_add(1);
         let command = Command::new(tag.clone(), body.clone());
         self.in_progress.push((tag.clone(), body));
+        // RFC 6855 §3: once the server has enabled UTF8=ACCEPT, mailbox names are sent as
+        // UTF-8. A command queued before its `* ENABLED` arrived is encoded in modified
+        // UTF-7, which the server would read as UTF-8 if it enabled the extension first: a
+        // client waits for ENABLE's tagged response before naming mailboxes.
+        let utf8_accept = self.utf8_accept();
         self.queue.push_back(Pending {
             tag: tag.clone(),
-            fragments: command.encode().collect(),
+            fragments: command.encode_in(utf8_accept).collect(),
         });
         tag
     }

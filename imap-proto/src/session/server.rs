@@ -84,6 +84,9 @@ pub enum ServerEvent {
         length: u64,
         /// Sent as `literal8` (RFC 3516).
         binary: bool,
+        /// Sent in RFC 6855's `UTF8 (~{n}…)` form: a message with UTF-8 headers, which only
+        /// a session with UTF8=ACCEPT enabled accepts.
+        utf8: bool,
     },
     /// A chunk of the message announced by the last `AppendStart`.
     AppendData {
@@ -151,11 +154,14 @@ enum Expect {
         tag: Tag,
         mailbox: Mailbox,
         remaining: u64,
+        /// The literal sits in `UTF8 (…)`, so the tail starts with `)`.
+        close_utf8: bool,
     },
     /// A streamed APPEND literal ended; the rest of the command follows.
     AppendTail {
         tag: Tag,
         mailbox: Mailbox,
+        close_utf8: bool,
     },
 }
 
@@ -173,6 +179,8 @@ pub struct ServerSession {
     streaming_fetch: Option<u64>,
     /// Refused commands since the last accepted one.
     bad_in_a_row: usize,
+    /// UTF8=ACCEPT (RFC 6855) was enabled: the caller sent `* ENABLED` naming it.
+    utf8_accept: bool,
     max_bad_commands: usize,
     /// When the client last sent something, as told by `handle_input_at`.
     last_activity: Option<Instant>,
@@ -201,6 +209,7 @@ impl ServerSession {
             output: greeting.encode().dump(),
             streaming_fetch: None,
             bad_in_a_row: 0,
+            utf8_accept: false,
             max_bad_commands,
             last_activity: None,
             idle_timeout,
@@ -212,6 +221,13 @@ impl ServerSession {
     /// The protocol state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// Whether UTF8=ACCEPT (RFC 6855) is enabled: it is once the caller answers ENABLE with
+    /// `* ENABLED` naming it ([`ServerSession::send_data`] with [`Data::Enabled`]). From then
+    /// on commands are read with UTF-8 mailbox names and responses name mailboxes in UTF-8.
+    pub fn utf8_accept(&self) -> bool {
+        self.utf8_accept
     }
 
     /// Bytes read from the client.
@@ -327,7 +343,7 @@ impl ServerSession {
     /// A message whose literal is streamed: only APPEND may do that.
     fn handle_head(&mut self, data: &[u8], length: u64, mode: LiteralMode) {
         let start = match self.expect.clone() {
-            Expect::Command => match append_head(data) {
+            Expect::Command => match append_head(data, self.utf8_accept) {
                 Ok((_, (tag, mailbox, head)))
                     if matches!(self.state, State::Authenticated | State::Selected) =>
                 {
@@ -336,13 +352,25 @@ impl ServerSession {
                 }
                 _ => None,
             },
-            Expect::AppendTail { tag, mailbox } => match append_next_head(data) {
-                Ok((_, head)) => Some((tag, mailbox, head)),
-                Err(_) => {
-                    self.finish(&tag);
-                    None
+            Expect::AppendTail {
+                tag,
+                mailbox,
+                close_utf8,
+            } => {
+                // After a `UTF8 (` literal the next message starts behind its `)`.
+                let data = if close_utf8 {
+                    data.strip_prefix(b")")
+                } else {
+                    Some(data)
+                };
+                match data.map(|data| append_next_head(data, self.utf8_accept)) {
+                    Some(Ok((_, head))) => Some((tag, mailbox, head)),
+                    _ => {
+                        self.finish(&tag);
+                        None
+                    }
                 }
-            },
+            }
             _ => None,
         };
         let Some((tag, mailbox, head)) = start else {
@@ -357,6 +385,7 @@ impl ServerSession {
             tag: tag.clone(),
             mailbox: mailbox.clone(),
             remaining: length,
+            close_utf8: head.utf8,
         };
         self.events.push_back(ServerEvent::AppendStart {
             tag,
@@ -365,6 +394,7 @@ impl ServerSession {
             date: head.date,
             length,
             binary: head.binary,
+            utf8: head.utf8,
         });
     }
 
@@ -373,6 +403,7 @@ impl ServerSession {
             tag,
             mailbox,
             remaining,
+            close_utf8,
         } = self.expect.clone()
         else {
             return;
@@ -385,20 +416,25 @@ impl ServerSession {
         if remaining == 0 {
             self.events
                 .push_back(ServerEvent::AppendMessageEnd { tag: tag.clone() });
-            self.expect = Expect::AppendTail { tag, mailbox };
+            self.expect = Expect::AppendTail {
+                tag,
+                mailbox,
+                close_utf8,
+            };
         } else {
             self.expect = Expect::AppendData {
                 tag,
                 mailbox,
                 remaining,
+                close_utf8,
             };
         }
     }
 
     /// The rest of a streamed APPEND: more (small) messages, then CRLF.
-    fn handle_append_tail(&mut self, tag: Tag, message: &[u8]) {
+    fn handle_append_tail(&mut self, tag: Tag, close_utf8: bool, message: &[u8]) {
         self.expect = Expect::Command;
-        match append_tail(message) {
+        match append_tail(message, close_utf8, self.utf8_accept) {
             Ok(([], messages)) => {
                 for message in messages {
                     self.events.push_back(ServerEvent::AppendMessage {
@@ -455,7 +491,9 @@ impl ServerSession {
                     self.refused(Some(tag), Refusal::Malformed(DecodeErrorKind::Syntax));
                 }
             },
-            Expect::AppendTail { tag, .. } => self.handle_append_tail(tag, message),
+            Expect::AppendTail {
+                tag, close_utf8, ..
+            } => self.handle_append_tail(tag, close_utf8, message),
             _ => self.handle_command(message),
         }
     }
@@ -522,7 +560,8 @@ impl ServerSession {
     }
 
     fn push(&mut self, response: &Response) {
-        self.output.extend(response.encode().dump());
+        self.output
+            .extend(response.encode_in(self.utf8_accept).dump());
     }
 
     fn push_continuation(&mut self, text: &'static str) {
@@ -617,10 +656,20 @@ impl ServerSession {
         if matches!(data, Data::Bye(_)) {
             self.state = State::Logout;
         }
-        let mut e = crate::encode::Encoder::new();
+        let mut e = crate::encode::Encoder::in_dialect(self.utf8_accept);
         data.encode(&mut e);
         e.crlf();
         self.output.extend(e.finish().dump());
+        if let Data::Enabled(names) = &data
+            && names
+                .iter()
+                .any(|name| name.as_str().eq_ignore_ascii_case("UTF8=ACCEPT"))
+        {
+            // RFC 6855 §3: after "ENABLE UTF8=ACCEPT" the server reads and writes mailbox
+            // names as UTF-8; the `* ENABLED` line itself is the last one in the old dialect.
+            self.utf8_accept = true;
+            self.codec.enable_utf8_accept();
+        }
     }
 
     /// Sends the tagged completion of a command in progress and applies its state change:

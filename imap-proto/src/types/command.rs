@@ -38,7 +38,13 @@ impl Command {
 
     /// The wire form, as fragments: wait for `+` before each synchronizing literal.
     pub fn encode(&self) -> Encoded {
-        let mut e = Encoder::new();
+        self.encode_in(false)
+    }
+
+    /// The wire form in a session where UTF8=ACCEPT (RFC 6855) is enabled (`utf8_accept`):
+    /// mailbox names are sent as UTF-8 instead of modified UTF-7.
+    pub fn encode_in(&self, utf8_accept: bool) -> Encoded {
+        let mut e = Encoder::in_dialect(utf8_accept);
         self.tag.encode(&mut e);
         e.sp();
         self.body.encode(&mut e);

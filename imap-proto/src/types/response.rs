@@ -299,6 +299,42 @@ pub enum ListExtendedItem {
     ChildInfo(NonEmpty<IString>),
     /// `"OLDNAME" SP "(" mailbox ")"` (RFC 9051): the name before a RENAME.
     OldName(Mailbox),
+    /// An item of an extension this crate does not know, `mbox-list-extended-item-tag SP
+    /// tagged-ext-val` (RFC 5258 §6), kept so that the LIST response still decodes.
+    Other {
+        /// The item's tag, never `CHILDINFO` or `OLDNAME`.
+        tag: AString,
+        /// Its value.
+        value: TaggedExtValue,
+    },
+}
+
+/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TaggedExtValue {
+    /// `tagged-ext-simple`.
+    Simple(TaggedExtSimple),
+    /// `"(" [tagged-ext-comp] ")"`: space-separated strings and parenthesised lists.
+    Comp(Vec<TaggedExtComp>),
+}
+
+/// `tagged-ext-simple = sequence-set / number / number64` (RFC 4466 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TaggedExtSimple {
+    /// Digits alone.
+    Number(Number64),
+    /// A set with `:`, `,` or `*` (a set of one number reads as [`TaggedExtSimple::Number`]).
+    Set(SequenceSet),
+}
+
+/// One element of `tagged-ext-comp = astring / tagged-ext-comp *(SP tagged-ext-comp) /
+/// "(" tagged-ext-comp ")"` (RFC 4466 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TaggedExtComp {
+    /// An astring.
+    String(AString),
+    /// A parenthesised, non-empty list.
+    List(NonEmpty<TaggedExtComp>),
 }
 
 /// `mailbox-list = "(" [mbx-list-flags] ")" SP (DQUOTE QUOTED-CHAR DQUOTE / nil) SP mailbox

@@ -8,7 +8,7 @@ use crate::{
         response::{
             BinaryData, Code, Continuation, Data, ESearchItem, FetchData, Greeting, GreetingKind,
             ListExtendedItem, ListItem, NamespaceEntry, Response, ResponseText, SimpleCode,
-            StatusKind, Tagged,
+            StatusKind, Tagged, TaggedExtComp, TaggedExtSimple, TaggedExtValue,
         },
     },
 };
@@ -130,6 +130,9 @@ impl Encode for ListItem {
                 }
                 ListExtendedItem::OldName(mailbox) => {
                     e.bytes(b"\"OLDNAME\" (").value(mailbox).bytes(b")");
+                }
+                ListExtendedItem::Other { tag, value } => {
+                    e.value(tag).sp().value(value);
                 }
             });
             e.bytes(b")");
@@ -385,7 +388,13 @@ impl Response {
     /// The wire form. Literals in responses need no continuation, so the fragments only
     /// mark where literal data lies (useful for streaming large bodies).
     pub fn encode(&self) -> Encoded {
-        let mut e = Encoder::new();
+        self.encode_in(false)
+    }
+
+    /// The wire form in a session where UTF8=ACCEPT (RFC 6855) is enabled (`utf8_accept`):
+    /// mailbox names are sent as UTF-8 instead of modified UTF-7.
+    pub fn encode_in(&self, utf8_accept: bool) -> Encoded {
+        let mut e = Encoder::in_dialect(utf8_accept);
         match self {
             Response::Tagged(Tagged { tag, kind, text }) => {
                 e.value(tag).sp().bytes(status_kind(*kind)).value(text);
@@ -395,5 +404,34 @@ impl Response {
         }
         e.crlf();
         e.finish()
+    }
+}
+
+impl Encode for TaggedExtValue {
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            TaggedExtValue::Simple(TaggedExtSimple::Number(n)) => {
+                e.value(n);
+            }
+            TaggedExtValue::Simple(TaggedExtSimple::Set(set)) => {
+                e.value(set);
+            }
+            TaggedExtValue::Comp(items) => {
+                e.paren_list(items);
+            }
+        }
+    }
+}
+
+impl Encode for TaggedExtComp {
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            TaggedExtComp::String(s) => {
+                e.value(s);
+            }
+            TaggedExtComp::List(items) => {
+                e.paren_list(items);
+            }
+        }
     }
 }
