@@ -2,7 +2,11 @@
 //! implement [`Handler`]; this loop moves octets between them and the connection, runs the
 //! TLS handshake when a session asks for it, and enforces timeouts and shutdown.
 
-use std::{io, net::SocketAddr, time::Duration};
+use std::{
+    io,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -15,6 +19,9 @@ use super::deflate::{Deflate, Inflated};
 
 /// Largest single read.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// The write timeout until the listener sets the configured one.
+const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A client connection, plaintext or TLS.
 #[derive(Debug)]
@@ -37,6 +44,13 @@ pub struct Conn {
     deflate: Option<Box<Deflate>>,
     /// Compressed output, reused between writes.
     deflated: Vec<u8>,
+    /// When the connection was accepted: the pre-auth deadline counts from here.
+    pub accepted_at: Instant,
+    /// How long one write may stay blocked on a client that does not read.
+    pub write_timeout: Duration,
+    /// A write failed or timed out part-way: the stream is out of step, nothing more is
+    /// written or read.
+    broken: bool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -58,6 +72,9 @@ impl Conn {
             acceptor,
             deflate: None,
             deflated: Vec::new(),
+            accepted_at: Instant::now(),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            broken: false,
         }
     }
 
@@ -69,6 +86,9 @@ impl Conn {
             acceptor: None,
             deflate: None,
             deflated: Vec::new(),
+            accepted_at: Instant::now(),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            broken: false,
         }
     }
 
@@ -108,6 +128,9 @@ impl Conn {
 
     /// Reads plain octets into `buf`, inflating when DEFLATE is active; `Ok(0)` is the end.
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.broken {
+            return Err(broken());
+        }
         let Some(deflate) = self.deflate.as_mut() else {
             return read_raw(&mut self.stream, buf).await;
         };
@@ -126,11 +149,35 @@ impl Conn {
         }
     }
 
-    /// Writes all of `data` (compressed and sync-flushed when DEFLATE is active).
+    /// Writes all of `data` (compressed and sync-flushed when DEFLATE is active). A client
+    /// that stops reading blocks this call; past the write timeout it fails with `TimedOut`,
+    /// so a slow reader never makes the server buffer more than the one response.
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
+        if self.broken {
+            return Err(broken());
+        }
+        let limit = self.write_timeout;
+        let written = tokio::time::timeout(limit, self.write_unbounded(data))
+            .await
+            .unwrap_or_else(|_| {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "client stopped reading",
+                ))
+            });
+        self.broken = written.is_err();
+        written
+    }
+
+    /// Whether a write failed: the session should end without writing more.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    async fn write_unbounded(&mut self, data: &[u8]) -> io::Result<()> {
         let Some(deflate) = self.deflate.as_mut() else {
             return write_raw(&mut self.stream, data).await;
         };
@@ -152,6 +199,13 @@ impl Conn {
             Stream::Upgrading => Ok(()),
         };
     }
+}
+
+fn broken() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "an earlier write to the client failed",
+    )
 }
 
 async fn read_raw(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
@@ -241,8 +295,12 @@ pub async fn drive<H: Handler + Send>(
 ) -> io::Result<()> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK];
+    let pre_auth_deadline = conn.accepted_at + timeouts.pre_auth;
     loop {
         let next = handler.work(conn).await;
+        if conn.is_broken() {
+            return Err(broken());
+        }
         handler.take_output(&mut out);
         conn.write_all(&out).await?;
         out.clear();
@@ -261,15 +319,17 @@ pub async fn drive<H: Handler + Send>(
             // The session holds a full buffer it cannot process: a bug, not a client's doing.
             return Err(io::Error::other("session stalled with a full input buffer"));
         }
-        let limit = if handler.past_greeting() {
-            timeouts.idle
+        // Before login the deadline is fixed at accept: a client dripping a byte at a time
+        // cannot extend it (Postfix's per-record deadline). After it, silence is timed.
+        let deadline = if handler.past_greeting() {
+            Instant::now() + timeouts.idle
         } else {
-            timeouts.pre_auth
+            pre_auth_deadline
         };
         let wake = handler.wake_after();
         let goodbye = tokio::select! {
             _ = tokio::time::sleep(wake.unwrap_or(Duration::ZERO)), if wake.is_some() => None,
-            read = tokio::time::timeout(limit, conn.read(&mut buf[..room])) => match read {
+            read = tokio::time::timeout_at(deadline.into(), conn.read(&mut buf[..room])) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(n)) => {
                     handler.feed(&buf[..n]);
