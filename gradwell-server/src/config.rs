@@ -275,9 +275,10 @@ pub struct Limits {
     /// Address ranges never banned (default loopback: `127.0.0.0/8` and `::1`). The address
     /// is the client's real one when the listener reads PROXY headers.
     pub ban_exempt_networks: Vec<crate::net::network::Network>,
-    /// Seconds a write to a client may stay blocked (a reader that stopped reading) before
-    /// the connection is closed (default 300, Postfix's `smtpd_timeout`). Output waits for
-    /// the client, so a slow reader costs one buffer, never a growing one.
+    /// Seconds a write to a client may make no progress (a reader that stopped reading)
+    /// before the connection is closed: each 64 KiB of output must be taken within it
+    /// (default 300, Postfix's `smtpd_timeout`). Output waits for the client, so a slow
+    /// reader costs one buffer, never a growing one.
     pub write_timeout_secs: u64,
 }
 

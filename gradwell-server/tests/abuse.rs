@@ -245,12 +245,8 @@ fn a_byte_dripping_client_cannot_extend_the_pre_auth_deadline() {
     }
 }
 
-#[test]
-fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
-    let (_dir, server) = start("write_timeout_secs = 1\nimap_literal_stream_threshold = 65536");
-    let mut c = Client::connect(server.addrs[IMAP]);
-    c.line();
-    assert!(c.imap("a", "LOGIN alice pw-alice").starts_with("a OK"));
+/// Logs-in client `c` appends a 2 MiB message to INBOX; returns its size.
+fn append_big_message(c: &mut Client) -> usize {
     let body: String = "x".repeat(998) + "\r\n";
     let message = format!("Subject: big\r\n\r\n{}", body.repeat(2048));
     c.send(&format!("b APPEND INBOX {{{}}}\r\n", message.len()));
@@ -261,9 +257,47 @@ fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
         let line = c.line();
         assert!(!line.is_empty() && !line.starts_with("b NO"), "{line}");
         if line.starts_with("b OK") {
-            break;
+            return message.len();
         }
     }
+}
+
+#[test]
+fn a_slow_but_steady_reader_gets_a_body_that_outlasts_the_write_timeout() {
+    let (_dir, server) = start("write_timeout_secs = 1\nimap_literal_stream_threshold = 65536");
+    let mut c = Client::connect(server.addrs[IMAP]);
+    c.line();
+    assert!(c.imap("a", "LOGIN alice pw-alice").starts_with("a OK"));
+    let size = append_big_message(&mut c);
+    assert!(c.imap("c", "SELECT INBOX").starts_with("c OK"));
+    c.send("f FETCH 1 BODY[]\r\n");
+    // At most 64 KiB every 50 ms: the 2 MiB take over 1.5 s, longer than the timeout, but
+    // the output keeps moving, so the connection stays.
+    let started = Instant::now();
+    let mut stream = c.reader.into_inner();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    while !got.ends_with(b"f OK FETCH completed\r\n") {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed after {} octets", got.len());
+        got.extend_from_slice(&buf[..n]);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(got.len() > size);
+    assert!(
+        started.elapsed() > Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
+    let (_dir, server) = start("write_timeout_secs = 1\nimap_literal_stream_threshold = 65536");
+    let mut c = Client::connect(server.addrs[IMAP]);
+    c.line();
+    assert!(c.imap("a", "LOGIN alice pw-alice").starts_with("a OK"));
+    let size = append_big_message(&mut c);
     assert!(c.imap("c", "SELECT INBOX").starts_with("c OK"));
     // 64 pipelined FETCHes of a 2 MiB message are 128 MiB: far beyond socket buffers.
     let fetches: String = (0..64)
@@ -285,7 +319,7 @@ fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
         }
     }
     assert!(
-        total < 64 * message.len() / 2,
+        total < 64 * size / 2,
         "{total} octets arrived; the server kept writing to a client that did not read"
     );
     // The server still serves others.

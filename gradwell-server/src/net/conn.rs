@@ -20,6 +20,10 @@ use super::deflate::{Deflate, Inflated};
 /// Largest single read.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// The most written under one write timeout: a client must take at least this much every
+/// `write_timeout` to stay connected.
+const WRITE_PIECE: usize = 64 * 1024;
+
 /// The write timeout until the listener sets the configured one.
 const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -149,9 +153,11 @@ impl Conn {
         }
     }
 
-    /// Writes all of `data` (compressed and sync-flushed when DEFLATE is active). A client
-    /// that stops reading blocks this call; past the write timeout it fails with `TimedOut`,
-    /// so a slow reader never makes the server buffer more than the one response.
+    /// Writes all of `data` (compressed and sync-flushed when DEFLATE is active), under
+    /// the socket's backpressure. A client that stops reading blocks this call; when one
+    /// [`WRITE_PIECE`] makes no progress for the write timeout it fails with `TimedOut`, so a
+    /// slow reader never makes the server hold more than the response in hand, while a
+    /// client reading slowly but steadily gets a large body however long it takes.
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
@@ -159,15 +165,7 @@ impl Conn {
         if self.broken {
             return Err(broken());
         }
-        let limit = self.write_timeout;
-        let written = tokio::time::timeout(limit, self.write_unbounded(data))
-            .await
-            .unwrap_or_else(|_| {
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "client stopped reading",
-                ))
-            });
+        let written = self.write_pieces(data).await;
         self.broken = written.is_err();
         written
     }
@@ -177,13 +175,31 @@ impl Conn {
         self.broken
     }
 
-    async fn write_unbounded(&mut self, data: &[u8]) -> io::Result<()> {
-        let Some(deflate) = self.deflate.as_mut() else {
-            return write_raw(&mut self.stream, data).await;
+    async fn write_pieces(&mut self, data: &[u8]) -> io::Result<()> {
+        let out = match self.deflate.as_mut() {
+            None => data,
+            Some(deflate) => {
+                self.deflated.clear();
+                deflate.compress(data, &mut self.deflated)?;
+                &self.deflated
+            }
         };
-        self.deflated.clear();
-        deflate.compress(data, &mut self.deflated)?;
-        let written = write_raw(&mut self.stream, &self.deflated).await;
+        let mut written = Ok(());
+        for piece in out.chunks(WRITE_PIECE) {
+            written =
+                match tokio::time::timeout(self.write_timeout, write_raw(&mut self.stream, piece))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client stopped reading",
+                    )),
+                };
+            if written.is_err() {
+                break;
+            }
+        }
         // A large response must not keep its compressed copy for the rest of the session.
         if self.deflated.capacity() > READ_CHUNK {
             self.deflated = Vec::new();
