@@ -50,9 +50,14 @@ wait_port() { # PORT [PID]: waits until PORT accepts, or PID (if given) has exit
     echo "port $1 never opened: $(tail -5 "$work/gradwell.log")" >&2; return 1
 }
 
-# start_gradwell PORT: starts the server on $work/bench.toml, waits for PORT.
+# start_gradwell PORT: starts the server on $work/bench.toml (as user $RUNAS when set),
+# waits for PORT.
 start_gradwell() {
-    "$gradwell" serve --config "$work/bench.toml" 2>>"$work/gradwell.log" &
+    if [ -n "${RUNAS:-}" ]; then
+        setpriv --reuid="$RUNAS" --regid="$(id -g "$RUNAS")" --init-groups "$gradwell" serve --config "$work/bench.toml" 2>>"$work/gradwell.log" &
+    else
+        "$gradwell" serve --config "$work/bench.toml" 2>>"$work/gradwell.log" &
+    fi
     gw_pid=$!
     wait_port "$1" "$gw_pid"
 }
