@@ -14,7 +14,7 @@ gw_pid="" dv_master=""
 cleanup() {
     [ -n "$gw_pid" ] && kill -TERM "$gw_pid" 2>/dev/null && wait "$gw_pid" || true
     [ -n "$dv_master" ] && kill -TERM "$dv_master" 2>/dev/null || true
-    sleep 0.5; rm -rf "$work"
+    sleep 0.5; [ -n "${KEEP_WORK:-}" ] && { echo "kept $work" >&2; return; }; rm -rf "$work"
 }
 trap cleanup EXIT
 

@@ -9,9 +9,10 @@ set -euo pipefail
 # of gradwell-server's migration test (tests/migrate_remote.rs); swaks, fetchmail, curl and isync (mbsync) are
 # the real mail clients of the acceptance run (scripts/acceptance.sh); msmtp submits as a
 # customer's client would; swaks needs Net::SSLeay for STARTTLS, only a Recommends of the
-# package.
+# package. The scale-out test (gradwell-server/tests/scale_out.rs) runs two front ends in
+# network namespaces (iproute2's `ip netns`) behind HAProxy.
 export DEBIAN_FRONTEND=noninteractive
-apt_packages=(dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl fetchmail curl ca-certificates msmtp isync)
+apt_packages=(dovecot-imapd dovecot-pop3d swaks libnet-ssleay-perl fetchmail curl ca-certificates msmtp isync haproxy iproute2)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then
@@ -23,6 +24,8 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The package may start a system-wide Dovecot; tests start their own on loopback ports.
     systemctl disable --now dovecot >/dev/null 2>&1 || service dovecot stop >/dev/null 2>&1 || true
+    # Likewise HAProxy: the scale-out test runs its own.
+    systemctl disable --now haproxy >/dev/null 2>&1 || service haproxy stop >/dev/null 2>&1 || true
 fi
 # The acceptance suite's runner.
 python3 -c "import pytest" 2>/dev/null \

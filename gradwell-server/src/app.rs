@@ -14,7 +14,12 @@ use crate::{
     accounts::{aliases::Aliases, penalty::Penalty, userdb::UserDb},
     config::Config,
     moves,
-    net::{conn::Timeouts, limits::PerIp, tls},
+    net::{
+        bans::Bans,
+        conn::Timeouts,
+        limits::{PerIp, PerUser},
+        tls,
+    },
     queue::store::Queue,
     smtp::rate::RateLimiter,
     storage,
@@ -34,6 +39,10 @@ pub struct App {
     pub penalty: Penalty,
     /// Connections per address.
     pub per_ip: Arc<PerIp>,
+    /// IMAP and POP3 sessions per logged-in user.
+    pub per_user: Arc<PerUser>,
+    /// Addresses banned after repeated failed logins.
+    pub bans: Bans,
     /// TLS, when configured.
     pub tls: Option<TlsAcceptor>,
     /// The certificate behind `tls`, refilled by `gradwell reload`.
@@ -106,6 +115,8 @@ impl App {
                 Duration::from_millis(limits.auth_penalty_max_ms),
             ),
             per_ip: PerIp::new(limits.max_connections_per_ip),
+            per_user: PerUser::new(limits.max_connections_per_user),
+            bans: Bans::new(limits.ban_policy()),
             users,
             aliases,
             store: opened.store,
@@ -181,8 +192,21 @@ impl App {
         match &result {
             Some(_) => self.penalty.succeed(peer),
             None => {
-                crate::metrics::global().auth_failures.inc();
-                let delay = self.penalty.fail(peer, std::time::Instant::now());
+                let metrics = crate::metrics::global();
+                metrics.auth_failures.inc();
+                let now = std::time::Instant::now();
+                // The ban applies to the next connection; this one still waits out its delay.
+                if let Some(length) = self.bans.fail(peer, now) {
+                    metrics.ban_started();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(length).await;
+                        crate::metrics::global().ban_ended();
+                    });
+                }
+                let delay = self.penalty.fail(peer, now);
+                if !delay.is_zero() {
+                    metrics.tarpit();
+                }
                 tracing::info!(delay_ms = delay.as_millis() as u64, "authentication failed");
                 tokio::time::sleep(delay).await;
             }

@@ -289,6 +289,30 @@ pub struct Limits {
     /// IMAP: milliseconds between mailbox checks while a client idles (default 250, so new
     /// mail is reported well within a second).
     pub imap_idle_poll_ms: u64,
+    /// IMAP and POP3 sessions one logged-in user may hold at once, from all addresses and
+    /// front ends of this process together (default 20; Dovecot's
+    /// `mail_max_userip_connections` is 10 per user and address). Over it, login fails with
+    /// `NO [LIMIT]` / `-ERR [SYS/TEMP]`.
+    pub max_connections_per_user: usize,
+    /// Failed logins from one address within `ban_window_secs` that ban it (default 10; 0
+    /// turns bans off). Banned addresses are refused at accept with `* BYE`, `-ERR` or `421`.
+    pub ban_after_auth_failures: u32,
+    /// Seconds over which failed logins add up towards a ban (default 600).
+    pub ban_window_secs: u64,
+    /// Length of an address's first ban in seconds (default 600); each further ban of the
+    /// same address doubles it.
+    pub ban_initial_secs: u64,
+    /// Longest ban in seconds (default 86400); an address quiet this long after its last ban
+    /// starts again from `ban_initial_secs`.
+    pub ban_max_secs: u64,
+    /// Address ranges never banned (default loopback: `127.0.0.0/8` and `::1`). The address
+    /// is the client's real one when the listener reads PROXY headers.
+    pub ban_exempt_networks: Vec<crate::net::network::Network>,
+    /// Seconds a write to a client may make no progress (a reader that stopped reading)
+    /// before the connection is closed: each 64 KiB of output must be taken within it
+    /// (default 300, Postfix's `smtpd_timeout`). Output waits for the client, so a slow
+    /// reader costs one buffer, never a growing one.
+    pub write_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -314,6 +338,16 @@ impl Default for Limits {
             imap_max_nesting_depth: 64,
             imap_quota_kib: 0,
             imap_idle_poll_ms: 250,
+            max_connections_per_user: 20,
+            ban_after_auth_failures: 10,
+            ban_window_secs: 600,
+            ban_initial_secs: 600,
+            ban_max_secs: 86400,
+            ban_exempt_networks: ["127.0.0.0/8", "::1"]
+                .into_iter()
+                .filter_map(|n| crate::net::network::Network::try_from(n.to_owned()).ok())
+                .collect(),
+            write_timeout_secs: 300,
         }
     }
 }
@@ -327,6 +361,22 @@ impl Limits {
     /// The idle timeout.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs)
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout_secs)
+    }
+
+    /// The automatic ban policy these keys describe.
+    pub fn ban_policy(&self) -> crate::net::bans::BanPolicy {
+        crate::net::bans::BanPolicy {
+            threshold: self.ban_after_auth_failures,
+            window: Duration::from_secs(self.ban_window_secs),
+            initial: Duration::from_secs(self.ban_initial_secs),
+            max: Duration::from_secs(self.ban_max_secs),
+            exempt: self.ban_exempt_networks.clone(),
+        }
     }
 }
 
@@ -385,6 +435,22 @@ impl Config {
         }
         if self.limits.max_connections_per_ip == 0 {
             bail!("key `limits.max_connections_per_ip`: must be at least 1");
+        }
+        if self.limits.max_connections_per_user == 0 {
+            bail!("key `limits.max_connections_per_user`: must be at least 1");
+        }
+        if self.limits.ban_after_auth_failures > 0
+            && (self.limits.ban_window_secs == 0
+                || self.limits.ban_initial_secs == 0
+                || self.limits.ban_max_secs < self.limits.ban_initial_secs)
+        {
+            bail!(
+                "keys `limits.ban_*`: window and first ban must be at least 1 s, and \
+                 `ban_max_secs` at least `ban_initial_secs`"
+            );
+        }
+        if self.limits.write_timeout_secs == 0 {
+            bail!("key `limits.write_timeout_secs`: must be at least 1");
         }
         Ok(())
     }

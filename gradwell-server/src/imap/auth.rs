@@ -64,6 +64,14 @@ impl Session {
             .await
         {
             Some(id) => {
+                let Some(slot) = self.app.per_user.take(id.clone()) else {
+                    crate::metrics::global().limit_refused("max_connections_per_user");
+                    tracing::info!(user = %id.as_str(), "refused: too many sessions for this user");
+                    // RFC 5530 §3: LIMIT, "a server-imposed limit ... has been reached".
+                    return Reply::no("Too many connections for this user")
+                        .simple(SimpleCode::Limit);
+                };
+                self.user_slot = Some(slot);
                 tracing::info!(user = %id.as_str(), "logged in");
                 super::blocking(|| self.provision(&id));
                 self.user = Some(id);

@@ -504,6 +504,9 @@ impl Session {
                 self.data(Data::Fetch { seq, items });
             }
             self.flush(conn).await;
+            if conn.is_broken() {
+                break;
+            }
         }
         if unknown_cte {
             // RFC 3516 §4.3: a content-transfer-encoding the server cannot decode.

@@ -96,6 +96,7 @@ pub async fn serve(
         append: None,
         saved_search: Vec::new(),
         idle_deadline: None,
+        user_slot: None,
         idle_poll: Duration::from_millis(app.config.limits.imap_idle_poll_ms.max(10)),
         autologout: MIN_AUTOLOGOUT,
         app,
@@ -177,6 +178,8 @@ struct Session {
     tls: bool,
     /// The logged-in user.
     user: Option<UserId>,
+    /// This session's place in the per-user connection count, held until it ends.
+    user_slot: Option<crate::net::limits::Slot<UserId>>,
     /// The selected mailbox, as the client knows it.
     selected: Option<selected::Selected>,
     /// CONDSTORE was enabled (RFC 7162 §3.1: by ENABLE or by a CONDSTORE-aware command).
@@ -512,6 +515,10 @@ impl Handler for Session {
 
     async fn work(&mut self, conn: &mut Conn) -> Next {
         while let Some(event) = self.proto.poll_event() {
+            if conn.is_broken() {
+                // A write failed (the client stopped reading): pipelined commands are dropped.
+                return Next::Close;
+            }
             if let Some(next) = self.handle(event, conn).await {
                 return next;
             }

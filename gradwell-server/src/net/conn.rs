@@ -2,7 +2,11 @@
 //! implement [`Handler`]; this loop moves octets between them and the connection, runs the
 //! TLS handshake when a session asks for it, and enforces timeouts and shutdown.
 
-use std::{io, net::SocketAddr, time::Duration};
+use std::{
+    io,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -19,6 +23,13 @@ const READ_CHUNK: usize = 16 * 1024;
 /// A compressed connection that has waited this long for input drops its compressor's state
 /// (about 240 KiB) until it writes again ([`Deflate::release_compressor`]).
 const RELEASE_COMPRESSOR_AFTER: Duration = Duration::from_secs(1);
+
+/// The most written under one write timeout: a client must take at least this much every
+/// `write_timeout` to stay connected.
+const WRITE_PIECE: usize = 64 * 1024;
+
+/// The write timeout until the listener sets the configured one.
+const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A client connection, plaintext or TLS.
 #[derive(Debug)]
@@ -41,6 +52,13 @@ pub struct Conn {
     deflate: Option<Box<Deflate>>,
     /// Compressed output, reused between writes.
     deflated: Vec<u8>,
+    /// When the connection was accepted: the pre-auth deadline counts from here.
+    pub accepted_at: Instant,
+    /// How long one write may stay blocked on a client that does not read.
+    pub write_timeout: Duration,
+    /// A write failed or timed out part-way: the stream is out of step, nothing more is
+    /// written or read.
+    broken: bool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -62,6 +80,9 @@ impl Conn {
             acceptor,
             deflate: None,
             deflated: Vec::new(),
+            accepted_at: Instant::now(),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            broken: false,
         }
     }
 
@@ -73,6 +94,9 @@ impl Conn {
             acceptor: None,
             deflate: None,
             deflated: Vec::new(),
+            accepted_at: Instant::now(),
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            broken: false,
         }
     }
 
@@ -112,6 +136,9 @@ impl Conn {
 
     /// Reads plain octets into `buf`, inflating when DEFLATE is active; `Ok(0)` is the end.
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.broken {
+            return Err(broken());
+        }
         let Some(deflate) = self.deflate.as_mut() else {
             return read_raw(&mut self.stream, buf).await;
         };
@@ -149,17 +176,53 @@ impl Conn {
         }
     }
 
-    /// Writes all of `data` (compressed and sync-flushed when DEFLATE is active).
+    /// Writes all of `data` (compressed and sync-flushed when DEFLATE is active), under
+    /// the socket's backpressure. A client that stops reading blocks this call; when one
+    /// [`WRITE_PIECE`] makes no progress for the write timeout it fails with `TimedOut`, so a
+    /// slow reader never makes the server hold more than the response in hand, while a
+    /// client reading slowly but steadily gets a large body however long it takes.
     pub async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
         if data.is_empty() {
             return Ok(());
         }
-        let Some(deflate) = self.deflate.as_mut() else {
-            return write_raw(&mut self.stream, data).await;
+        if self.broken {
+            return Err(broken());
+        }
+        let written = self.write_pieces(data).await;
+        self.broken = written.is_err();
+        written
+    }
+
+    /// Whether a write failed: the session should end without writing more.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    async fn write_pieces(&mut self, data: &[u8]) -> io::Result<()> {
+        let out = match self.deflate.as_mut() {
+            None => data,
+            Some(deflate) => {
+                self.deflated.clear();
+                deflate.compress(data, &mut self.deflated)?;
+                &self.deflated
+            }
         };
-        self.deflated.clear();
-        deflate.compress(data, &mut self.deflated)?;
-        let written = write_raw(&mut self.stream, &self.deflated).await;
+        let mut written = Ok(());
+        for piece in out.chunks(WRITE_PIECE) {
+            written =
+                match tokio::time::timeout(self.write_timeout, write_raw(&mut self.stream, piece))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client stopped reading",
+                    )),
+                };
+            if written.is_err() {
+                break;
+            }
+        }
         // A large response must not keep its compressed copy for the rest of the session.
         if self.deflated.capacity() > READ_CHUNK {
             self.deflated = Vec::new();
@@ -175,6 +238,13 @@ impl Conn {
             Stream::Upgrading => Ok(()),
         };
     }
+}
+
+fn broken() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "an earlier write to the client failed",
+    )
 }
 
 async fn read_raw(stream: &mut Stream, buf: &mut [u8]) -> io::Result<usize> {
@@ -265,8 +335,12 @@ pub async fn drive<H: Handler + Send>(
     let mut out = Vec::new();
     let mut buf = vec![0u8; READ_CHUNK];
     let mut tracer = crate::trace::Tracer::default();
+    let pre_auth_deadline = conn.accepted_at + timeouts.pre_auth;
     loop {
         let next = handler.work(conn).await;
+        if conn.is_broken() {
+            return Err(broken());
+        }
         handler.take_output(&mut out);
         if crate::trace::enabled() {
             tracer.server(&out);
@@ -288,15 +362,17 @@ pub async fn drive<H: Handler + Send>(
             // The session holds a full buffer it cannot process: a bug, not a client's doing.
             return Err(io::Error::other("session stalled with a full input buffer"));
         }
-        let limit = if handler.past_greeting() {
-            timeouts.idle
+        // Before login the deadline is fixed at accept: a client dripping a byte at a time
+        // cannot extend it (Postfix's per-record deadline). After it, silence is timed.
+        let deadline = if handler.past_greeting() {
+            Instant::now() + timeouts.idle
         } else {
-            timeouts.pre_auth
+            pre_auth_deadline
         };
         let wake = handler.wake_after();
         let goodbye = tokio::select! {
             _ = tokio::time::sleep(wake.unwrap_or(Duration::ZERO)), if wake.is_some() => None,
-            read = tokio::time::timeout(limit, conn.read(&mut buf[..room])) => match read {
+            read = tokio::time::timeout_at(deadline.into(), conn.read(&mut buf[..room])) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(n)) => {
                     if crate::trace::enabled() {

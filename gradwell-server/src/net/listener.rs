@@ -1,7 +1,7 @@
 //! Accept loops: one per configured listener. Each connection gets a session ID, a slot in
 //! the per-address table, an optional PROXY header, optional implicit TLS, and a session.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use tokio::{
     net::TcpListener,
@@ -73,6 +73,7 @@ async fn serve_one(
     id: &str,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let accepted_at = Instant::now();
     let peer = if spec.proxy_protocol {
         let header = tokio::time::timeout(
             app.config.limits.pre_auth_timeout(),
@@ -84,19 +85,21 @@ async fn serve_one(
     } else {
         addr
     };
+    if let Some(left) = app.bans.check(peer.ip(), Instant::now()) {
+        crate::metrics::global().limit_refused("ban_after_auth_failures");
+        tracing::info!(%peer, ban_left_secs = left.as_secs(), "refused: address banned");
+        refuse(
+            &mut tcp,
+            spec,
+            "Too many failed logins from your address; try later",
+        )
+        .await;
+        return Ok(());
+    }
     let Some(_slot) = app.per_ip.take(peer.ip()) else {
         crate::metrics::global().limit_refused("max_connections_per_ip");
         tracing::warn!(%peer, "too many connections from this address");
-        if spec.tls != TlsMode::Implicit {
-            let refusal: &[u8] = match spec.service {
-                Service::Pop3 => b"-ERR [SYS/TEMP] too many connections from your address\r\n",
-                Service::Smtp | Service::Lmtp | Service::Submission => {
-                    b"421 4.7.0 Too many connections from your address\r\n"
-                }
-                Service::Imap => b"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
-            };
-            let _ = tokio::io::AsyncWriteExt::write_all(&mut tcp, refusal).await;
-        }
+        refuse(&mut tcp, spec, "Too many connections from your address").await;
         return Ok(());
     };
     tracing::info!(%peer, "connected");
@@ -107,8 +110,11 @@ async fn serve_one(
         app.tls.clone()
     };
     let mut conn = Conn::new(tcp, peer, acceptor);
+    conn.accepted_at = accepted_at;
+    conn.write_timeout = app.config.limits.write_timeout();
     if spec.tls == TlsMode::Implicit {
-        tokio::time::timeout(app.config.limits.pre_auth_timeout(), conn.start_tls())
+        let deadline = accepted_at + app.config.limits.pre_auth_timeout();
+        tokio::time::timeout_at(deadline.into(), conn.start_tls())
             .await
             .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;
     }
@@ -121,6 +127,24 @@ async fn serve_one(
     }
     tracing::info!("disconnected");
     Ok(())
+}
+
+/// Says why a connection is refused, in the listener's protocol (nothing on implicit TLS,
+/// where plaintext would only confuse the client), and closes it.
+async fn refuse(tcp: &mut tokio::net::TcpStream, spec: &Listener, why: &str) {
+    if spec.tls == TlsMode::Implicit {
+        return;
+    }
+    let refusal = match spec.service {
+        Service::Pop3 => format!("-ERR [SYS/TEMP] {why}\r\n"),
+        Service::Smtp | Service::Lmtp | Service::Submission => format!("421 4.7.0 {why}\r\n"),
+        Service::Imap => format!("* BYE [UNAVAILABLE] {why}\r\n"),
+    };
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::io::AsyncWriteExt::write_all(tcp, refusal.as_bytes()),
+    )
+    .await;
 }
 
 /// Accepts LMTP connections on a Unix socket until `shutdown` turns true.

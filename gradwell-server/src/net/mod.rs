@@ -1,6 +1,7 @@
 //! Sockets: TLS set-up, the PROXY protocol header, the listeners and the one driver type
 //! every session reads and writes through.
 
+pub mod bans;
 pub mod conn;
 mod deflate;
 pub mod limits;

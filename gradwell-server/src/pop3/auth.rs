@@ -84,6 +84,16 @@ impl Session {
         let Some(user) = self.app.login(self.peer, name.clone(), password).await else {
             return self.respond(status_code(false, RespCode::Auth, "authentication failed"));
         };
+        let Some(slot) = self.app.per_user.take(user.clone()) else {
+            crate::metrics::global().limit_refused("max_connections_per_user");
+            tracing::info!(user = %user, "refused: too many sessions for this user");
+            return self.respond(status_code(
+                false,
+                RespCode::SysTemp,
+                "too many connections for this user",
+            ));
+        };
+        self.user_slot = Some(slot);
         if !self.lock(&user) {
             tracing::info!(user = %user, "maildrop in use");
             return self.respond(status_code(

@@ -56,6 +56,7 @@ pub async fn serve(
         sasl: None,
         user: None,
         maildrop: None,
+        user_slot: None,
         entries: Vec::new(),
         deleted: Vec::new(),
         ahead: retr::Ahead::new(),
@@ -93,6 +94,8 @@ struct Session {
     sasl: Option<Sasl>,
     /// The logged-in user, whose maildrop this session holds.
     user: Option<UserId>,
+    /// This session's place in the per-user connection count, held until it ends.
+    user_slot: Option<crate::net::limits::Slot<UserId>>,
     /// The lock file(s) behind `user`, shared with other processes on the same roots.
     maildrop: Option<lock::MaildropLock>,
     /// The maildrop as it was at login (RFC 1939 §5: numbers stay fixed for the session).
@@ -139,6 +142,7 @@ impl Session {
 
     fn unlock(&mut self) {
         self.maildrop = None;
+        self.user_slot = None;
         self.ahead.clear();
         if let Some(user) = self.user.take() {
             self.app

@@ -12,9 +12,19 @@ use std::{
 use gradwell_server::{config::Config, serve::serve_until};
 use tokio::sync::oneshot;
 
+/// Makes `dir/replica-a` a replica root and writes `dir/users` with `users` (passwd-file
+/// lines), the scratch tree most server tests start from.
+pub fn replica_and_users(dir: &Path, users: &str) {
+    let root = dir.join("replica-a");
+    std::fs::create_dir(&root).unwrap();
+    maildir_store::maildir::Maildir::init_replica(&root).unwrap();
+    std::fs::write(dir.join("users"), users).unwrap();
+}
+
 /// A server on its own runtime; dropping it stops it.
 pub struct Running {
-    addrs: Vec<SocketAddr>,
+    /// Each listener's address, in config order.
+    pub addrs: Vec<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     runtime: tokio::runtime::Runtime,
     done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Soak (THREATS.md LOAD-05 style): DURATION seconds of mixed load on a mirror set of two
+# replicas, with a replica fault injected every FAULT_EVERY seconds, the server's RSS and
+# descriptors sampled every SAMPLE seconds, and a ledger at the end.
+#
+#   scripts/bench-soak.sh    # DURATION=3600 FAULT_EVERY=600 FAULT_FOR=60 SAMPLE=30; as root
+#                            # DELIVER_SESSIONS=10 DELIVER_MESSAGES=20 PAUSE=0
+#
+# Load, in parallel loops until DURATION is over (examples/mail_load):
+#   - SMTP delivery: DELIVER_SESSIONS sessions x DELIVER_MESSAGES messages of 4 KiB to
+#     gw0.., again and again, PAUSE seconds apart (unpaced, the mailboxes grow by hundreds of
+#     messages a second and memory grows with them: pace it to tell growth from a leak);
+#   - POP3: 10 sessions reading every message of gw0..gw9 (nothing deleted);
+#   - IMAP: the imaptest-like mix (APPEND, FETCH, STORE, EXPUNGE) on gw10..gw14.
+# Fault: the server runs as `nobody`, and the fault is `chmod 000` on replica B's root for
+# FAULT_FOR seconds (every access fails with EACCES), then `chmod 755` again. (Remounting a
+# tmpfs read-only is refused while the server holds files open for writing on it.)
+# Ledger: every message an SMTP run acknowledged is in gw0..gw9's INBOXes on replica A (the
+# survivor), and there is no other message there.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+DURATION="${DURATION:-3600}" FAULT_EVERY="${FAULT_EVERY:-600}" FAULT_FOR="${FAULT_FOR:-60}"
+SAMPLE="${SAMPLE:-30}" PAUSE="${PAUSE:-0}"
+DELIVER_SESSIONS="${DELIVER_SESSIONS:-10}" DELIVER_MESSAGES="${DELIVER_MESSAGES:-20}"
+IDLE=15
+# shellcheck source=bench-scale-lib.sh
+source "$repo/scripts/bench-scale-lib.sh"
+imap=$((base + 300)) pop3=$((base + 310)) smtp=$((base + 325))
+b="$work/replica-b"
+loads=()
+stop_loads() {
+    for p in "${loads[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${loads[@]}"; do wait "$p" 2>/dev/null || true; done
+    loads=()
+}
+trap 'stop_loads; stop_gradwell; chmod 755 "$b"; cleanup' EXIT
+write_config "" "$(listener imap "$imap")
+$(listener pop3 "$pop3")
+$(listener smtp "$smtp")" '["replica-a", "replica-b"]'
+chown -R nobody:nogroup "$work"
+RUNAS=nobody start_gradwell "$imap"
+
+end=$(($(date +%s) + DURATION))
+loop() { # NAME PAUSE COMMAND...: runs COMMAND until the end, PAUSE seconds apart, one
+    # result line per run in NAME.log
+    local name=$1 pause=$2; shift 2
+    while (($(date +%s) < end)); do
+        if out=$("$@" 2>&1); then echo "ok $out"; else echo "FAILED $out"; fi
+        sleep "$pause"
+    done >"$work/$name.log"
+}
+loop deliver "$PAUSE" "$load" deliver "127.0.0.1:$smtp" smtp example.test gw \
+    "$DELIVER_SESSIONS" "$DELIVER_MESSAGES" 4096 & loads+=($!)
+loop pop3 0 "$load" pop3 "127.0.0.1:$pop3" gw bench-pw 10 1 & loads+=($!)
+loop imap 0 "$load" imap "127.0.0.1:$imap" gw1 bench-pw 5 5 5 & loads+=($!)
+
+acked() { grep '^ok' "$work/deliver.log" | sed -n 's/.* messages=\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'; }
+start=$(date +%s) next_fault=$(($(date +%s) + FAULT_EVERY)) faults=0
+echo "seconds rss_kib fds delivered" >"$work/samples"
+while (($(date +%s) < end)); do
+    now=$(date +%s)
+    echo "$((now - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked)" >>"$work/samples"
+    if ((now >= next_fault && now + FAULT_FOR < end)); then
+        faults=$((faults + 1))
+        echo "fault $faults at $((now - start)) s: replica B chmod 000 for $FAULT_FOR s"
+        chmod 000 "$b"
+        sleep "$FAULT_FOR"
+        chmod 755 "$b"
+        next_fault=$((now + FAULT_EVERY))
+        continue
+    fi
+    sleep "$SAMPLE"
+done
+for p in "${loads[@]}"; do wait "$p" || true; done
+loads=()
+echo "$(($(date +%s) - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked)" >>"$work/samples"
+stop_gradwell
+
+acked=$(acked)
+failed_runs=$(grep -c '^FAILED' "$work/deliver.log" || true)
+stored=0
+for n in $(seq 0 $((DELIVER_SESSIONS - 1))); do
+    stored=$((stored + $(find "$work/replica-a/gw$n/new" "$work/replica-a/gw$n/cur" -type f 2>/dev/null | wc -l)))
+done
+echo "samples (seconds, VmRSS KiB, descriptors, messages delivered so far):"; column -t "$work/samples"
+awk 'NR==2 {r0=$2; f0=$3} NR>1 {r=$2; f=$3; if ($2>rmax) rmax=$2; if ($3>fmax) fmax=$3}
+     END {printf "RSS first %d, last %d, max %d KiB; fds first %d, last %d, max %d\n", r0, r, rmax, f0, f, fmax}' "$work/samples"
+echo "faults injected: $faults; mirror events in the log:"
+grep -E "fenced|mirror" "$work/gradwell.log" | sed 's/^/  /' | head -20 || true
+for name in deliver pop3 imap; do
+    echo "$name runs: $(grep -c '^ok' "$work/$name.log" || true) ok, $(grep -c '^FAILED' "$work/$name.log" || true) failed"
+    grep '^FAILED' "$work/$name.log" | head -3 | sed 's/^/  /' || true
+done
+echo "ledger: $acked messages acknowledged by complete SMTP runs ($failed_runs runs failed part-way);" \
+    "$stored messages in their INBOXes on replica A"
+if ((failed_runs == 0 && acked == stored)); then
+    echo "ledger complete: every acknowledged message stored once, nothing else"
+elif ((stored >= acked)); then
+    echo "ledger: nothing acknowledged is missing; $((stored - acked)) messages from runs that failed part-way"
+else
+    echo "LEDGER BROKEN: $((acked - stored)) acknowledged messages missing"; exit 1
+fi
