@@ -132,8 +132,10 @@ fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread>
 }
 
 /// The message that dates and names node `n`: its own, or for a placeholder its earliest
-/// child's (RFC 5256 §4 steps 4 and 5: "the sent date of its first child" after sorting;
-/// message indices are in arrival order, so the earliest is the smallest date, then index).
+/// child's (RFC 5256 §4 step 4: "sort its children by sent date and then use the first
+/// child for the top-level sort"; step 5 (B)(i) takes the subject from "its first child if
+/// the current message is a dummy"; message indices are in arrival order, so the earliest is
+/// the smallest date, then index).
 fn first_message(nodes: &[Node], n: usize) -> Option<usize> {
     nodes[n].message.or_else(|| {
         nodes[n]

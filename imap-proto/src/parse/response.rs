@@ -217,7 +217,7 @@ fn list_extended_item(input: &[u8]) -> PResult<'_, ListExtendedItem> {
 /// How deep the lists of an unknown extension's value may nest.
 const MAX_TAGGED_EXT_DEPTH: usize = 8;
 
-/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §2.1).
+/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §3).
 fn tagged_ext_val(input: &[u8]) -> PResult<'_, TaggedExtValue> {
     alt((
         map(

@@ -309,7 +309,7 @@ pub enum ListExtendedItem {
     },
 }
 
-/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §2.1).
+/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaggedExtValue {
     /// `tagged-ext-simple`.
@@ -318,7 +318,8 @@ pub enum TaggedExtValue {
     Comp(Vec<TaggedExtComp>),
 }
 
-/// `tagged-ext-simple = sequence-set / number / number64` (RFC 4466 §2.1).
+/// `tagged-ext-simple = sequence-set / number / number64` (RFC 9051 §9; RFC 4466 §3 has
+/// no `number64`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaggedExtSimple {
     /// Digits alone.
@@ -328,7 +329,7 @@ pub enum TaggedExtSimple {
 }
 
 /// One element of `tagged-ext-comp = astring / tagged-ext-comp *(SP tagged-ext-comp) /
-/// "(" tagged-ext-comp ")"` (RFC 4466 §2.1).
+/// "(" tagged-ext-comp ")"` (RFC 4466 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaggedExtComp {
     /// An astring.
