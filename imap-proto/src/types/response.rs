@@ -295,7 +295,9 @@ pub enum Continuation {
 /// `mbox-list-extended-item` (RFC 5258, RFC 9051) this crate understands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListExtendedItem {
-    /// `"CHILDINFO" SP "(" string *(SP string) ")"` (RFC 5258): why a parent matched.
+    /// `childinfo-extended-item = "CHILDINFO" SP "(" list-select-base-opt-quoted *(SP
+    /// list-select-base-opt-quoted) ")"` (RFC 5258 §6), each option kept as a string: why a
+    /// parent matched.
     ChildInfo(NonEmpty<IString>),
     /// `"OLDNAME" SP "(" mailbox ")"` (RFC 9051): the name before a RENAME.
     OldName(Mailbox),
