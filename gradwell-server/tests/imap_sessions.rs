@@ -627,7 +627,21 @@ async fn utf8_accept_end_to_end() {
 
 /// The LIST-EXTENDED examples of RFC 5258 §5 on their mailbox tree (Fruit, Tofu,
 /// Vegetable and children; some subscribed), next to the new user's special-use mailboxes,
-/// which the filter below leaves out.
+/// which the filter below leaves out. Where this departs from the RFC's transcripts, on
+/// purpose:
+/// - INBOX is filtered out: the RFC's inbox is `\Marked \NoInferiors` and subscribed; ours
+///   is an ordinary mailbox next to the special-use ones.
+/// - Every answer carries `\HasChildren`/`\HasNoChildren`, which RFC 5258 §4 allows without
+///   RETURN (CHILDREN) ("a server MAY provide it even if the option is not specified").
+/// - No "Fruit/Peach": the RFC's subscribed but non-existent mailbox (`\Subscribed
+///   \NonExistent` in examples 2 and 5) is not set up, because this server lists only
+///   existing mailboxes; RFC 5258 §3.1 wants LIST (SUBSCRIBED) to include "exactly those
+///   mailbox names that match the canonical list pattern and are subscribed to", so that
+///   is a known gap, not tested here.
+/// - No remote mailboxes (Bread, Meat in examples 4 to 6): REMOTE adds nothing here.
+/// - Examples 7 to 11 use other mailbox trees; the RECURSIVEMATCH and multiple-pattern
+///   checks below are in their manner, on this tree. The RFC's own transcripts of all eleven
+///   examples are replayed through the protocol crate in imap-proto/tests/rfc_transcripts.rs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_extended_rfc5258_examples() {
     let server = Server::start().await;
@@ -659,22 +673,53 @@ async fn list_extended_rfc5258_examples() {
         "* LIST (\\HasChildren) \"/\" Vegetable",
     ];
     assert_eq!(list("LIST \"\" %").await, top);
-    // The selection option SUBSCRIBED implies the return option (RFC 5258 §3.1).
+    // Example 1: the complete hierarchy.
     assert_eq!(
-        list("LIST (SUBSCRIBED) \"\" \"*\"").await,
+        list("LIST \"\" \"*\"").await,
         [
-            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana",
-            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable",
-            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
+            "* LIST (\\HasChildren) \"/\" Fruit",
+            "* LIST (\\HasNoChildren) \"/\" Fruit/Apple",
+            "* LIST (\\HasNoChildren) \"/\" Fruit/Banana",
+            "* LIST (\\HasNoChildren) \"/\" Tofu",
+            "* LIST (\\HasChildren) \"/\" Vegetable",
+            "* LIST (\\HasNoChildren) \"/\" Vegetable/Broccoli",
+            "* LIST (\\HasNoChildren) \"/\" Vegetable/Corn",
         ]
     );
+    // Example 2. The selection option SUBSCRIBED implies the return option (RFC 5258 §3.1).
+    let subscribed = [
+        "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana",
+        "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable",
+        "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
+    ];
+    assert_eq!(list("LIST (SUBSCRIBED) \"\" \"*\"").await, subscribed);
+    // Example 3.
     assert_eq!(list("LIST () \"\" \"%\" RETURN (CHILDREN)").await, top);
-    // No remote mailboxes here, so REMOTE adds nothing.
+    // Example 4; no remote mailboxes here, so REMOTE adds nothing.
     assert_eq!(
         list("LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)").await,
         top
     );
-    // RECURSIVEMATCH: Fruit is not subscribed but a child is; Vegetable is and has one.
+    // Example 5: two selection options.
+    assert_eq!(
+        list("LIST (REMOTE SUBSCRIBED) \"\" \"*\"").await,
+        subscribed
+    );
+    // Example 6: subscription state as a return option, for every mailbox.
+    assert_eq!(
+        list("LIST (REMOTE) \"\" \"*\" RETURN (SUBSCRIBED)").await,
+        [
+            "* LIST (\\HasChildren) \"/\" Fruit",
+            "* LIST (\\HasNoChildren) \"/\" Fruit/Apple",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Banana",
+            "* LIST (\\HasNoChildren) \"/\" Tofu",
+            "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable",
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
+            "* LIST (\\HasNoChildren) \"/\" Vegetable/Corn",
+        ]
+    );
+    // Like example 8 A and A1 (the RFC's "or even this" answer, with \HasChildren): Fruit
+    // is not subscribed but a child is; Vegetable is and has one.
     assert_eq!(
         list("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)").await,
         [
@@ -682,7 +727,9 @@ async fn list_extended_rfc5258_examples() {
             "* LIST (\\HasChildren \\Subscribed) \"/\" Vegetable (\"CHILDINFO\" (\"SUBSCRIBED\"))",
         ]
     );
-    // When the pattern lists the subscribed children themselves, no CHILDINFO is needed.
+    // When the pattern lists the subscribed children themselves, no CHILDINFO: RFC 5258
+    // §3.5, "servers SHOULD suppress redundant CHILDINFO responses". (Example 9's second
+    // D03 still shows redundant CHILDINFO; this server follows the SHOULD instead.)
     assert_eq!(
         list("LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"Vegetable*\"").await,
         [
@@ -690,7 +737,8 @@ async fn list_extended_rfc5258_examples() {
             "* LIST (\\HasNoChildren \\Subscribed) \"/\" Vegetable/Broccoli",
         ]
     );
-    // Several patterns; each mailbox once.
+    // Several patterns, like example 7; each mailbox once (RFC 5258 §3: "the server SHOULD
+    // return only a single LIST response").
     assert_eq!(
         list("LIST \"\" (\"Fruit/%\" Tofu \"Fruit/*\") RETURN (SUBSCRIBED)").await,
         [

@@ -116,73 +116,261 @@ fn rfc9051() -> Vec<Line> {
     ]
 }
 
-/// LIST-EXTENDED (RFC 5258 §5): the examples' selection and return options, multiple
-/// patterns, `\NonExistent`, `\Remote` and CHILDINFO, on the examples' mailbox tree.
+/// LIST-EXTENDED (RFC 5258 §5): examples 1 to 11 as the RFC prints them, in order, with
+/// wrapped lines joined. Not from the RFC: the PREAUTH greeting and the closing LOGOUT
+/// (§5 shows neither), and example 9's two optional lines ("the server may also include")
+/// and example 8 B (prose only, no transcript) are left out. The RFC's examples switch
+/// mailbox trees (7, 8, 9, 10 and 11 each have their own) and reuse tags (C04, D03, a1 to
+/// a3); the session does not track mailboxes, and each tag is answered before it returns.
 fn rfc5258() -> Vec<Line> {
     vec![
         s("* PREAUTH IMAP4rev1 server logged in as Smith"),
-        c("A01 LIST \"\" %"),
+        // 1: the complete local hierarchy.
+        c("A01 LIST \"\" \"*\""),
+        s("* LIST (\\Marked \\NoInferiors) \"/\" \"inbox\""),
         s("* LIST () \"/\" \"Fruit\""),
+        s("* LIST () \"/\" \"Fruit/Apple\""),
+        s("* LIST () \"/\" \"Fruit/Banana\""),
         s("* LIST () \"/\" \"Tofu\""),
         s("* LIST () \"/\" \"Vegetable\""),
+        s("* LIST () \"/\" \"Vegetable/Broccoli\""),
+        s("* LIST () \"/\" \"Vegetable/Corn\""),
         s("A01 OK done"),
+        // 2: the subscribed mailboxes; "Fruit/Peach" is subscribed but does not exist.
         c("A02 LIST (SUBSCRIBED) \"\" \"*\""),
+        s("* LIST (\\Marked \\NoInferiors \\Subscribed) \"/\" \"inbox\""),
         s("* LIST (\\Subscribed) \"/\" \"Fruit/Banana\""),
         s("* LIST (\\Subscribed \\NonExistent) \"/\" \"Fruit/Peach\""),
         s("* LIST (\\Subscribed) \"/\" \"Vegetable\""),
         s("* LIST (\\Subscribed) \"/\" \"Vegetable/Broccoli\""),
         s("A02 OK done"),
+        // 3: the CHILDREN return option.
         c("A03 LIST () \"\" \"%\" RETURN (CHILDREN)"),
+        s("* LIST (\\Marked \\NoInferiors) \"/\" \"inbox\""),
         s("* LIST (\\HasChildren) \"/\" \"Fruit\""),
         s("* LIST (\\HasNoChildren) \"/\" \"Tofu\""),
         s("* LIST (\\HasChildren) \"/\" \"Vegetable\""),
         s("A03 OK done"),
+        // 4: remote mailboxes too, like RLIST "" "%".
         c("A04 LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)"),
+        s("* LIST (\\Marked \\NoInferiors) \"/\" \"inbox\""),
         s("* LIST (\\HasChildren) \"/\" \"Fruit\""),
         s("* LIST (\\HasNoChildren) \"/\" \"Tofu\""),
         s("* LIST (\\HasChildren) \"/\" \"Vegetable\""),
         s("* LIST (\\Remote) \"/\" \"Bread\""),
         s("* LIST (\\HasChildren \\Remote) \"/\" \"Meat\""),
         s("A04 OK done"),
-        c("A05 LIST (REMOTE SUBSCRIBED) \"/\" \"*\""),
-        s("* LIST (\\Subscribed \\Remote) \"/\" \"Bread\""),
+        // 5: two selection options, like RLSUB "" "*".
+        c("A05 LIST (REMOTE SUBSCRIBED) \"\" \"*\""),
+        s("* LIST (\\Marked \\NoInferiors \\Subscribed) \"/\" \"inbox\""),
+        s("* LIST (\\Subscribed) \"/\" \"Fruit/Banana\""),
+        s("* LIST (\\Subscribed \\NonExistent) \"/\" \"Fruit/Peach\""),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable\""),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable/Broccoli\""),
+        s("* LIST (\\Remote \\Subscribed) \"/\" \"Bread\""),
         s("A05 OK done"),
-        c("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)"),
-        s("* LIST (\\HasChildren) \"/\" \"Fruit\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
-        s(
-            "* LIST (\\Subscribed \\HasChildren) \"/\" \"Vegetable\" (\"CHILDINFO\" (\"SUBSCRIBED\"))",
-        ),
+        // 6: subscription state as a return option: no line for the non-existent Peach.
+        c("A06 LIST (REMOTE) \"\" \"*\" RETURN (SUBSCRIBED)"),
+        s("* LIST (\\Marked \\NoInferiors \\Subscribed) \"/\" \"inbox\""),
+        s("* LIST () \"/\" \"Fruit\""),
+        s("* LIST () \"/\" \"Fruit/Apple\""),
+        s("* LIST (\\Subscribed) \"/\" \"Fruit/Banana\""),
+        s("* LIST () \"/\" \"Tofu\""),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable\""),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable/Broccoli\""),
+        s("* LIST () \"/\" \"Vegetable/Corn\""),
+        s("* LIST (\\Remote \\Subscribed) \"/\" \"Bread\""),
+        s("* LIST (\\Remote) \"/\" \"Meat\""),
+        s("A06 OK done"),
+        // 7: multiple mailbox patterns (another hierarchy).
+        c("BBB LIST \"\" (\"INBOX\" \"Drafts\" \"Sent/%\")"),
+        s("* LIST () \"/\" \"INBOX\""),
+        s("* LIST (\\NoInferiors) \"/\" \"Drafts\""),
+        s("* LIST () \"/\" \"Sent/March2004\""),
+        s("* LIST (\\Marked) \"/\" \"Sent/December2003\""),
+        s("* LIST () \"/\" \"Sent/August2004\""),
+        s("BBB OK done"),
+        // 8: \HasChildren against CHILDINFO, on the Foo/Moo hierarchy.
+        c("C01 LIST \"\" \"*\""),
+        s("* LIST (\\Marked \\NoInferiors) \"/\" \"inbox\""),
+        s("* LIST () \"/\" \"Foo\""),
+        s("* LIST () \"/\" \"Foo/Bar\""),
+        s("* LIST () \"/\" \"Foo/Baz\""),
+        s("* LIST () \"/\" \"Moo\""),
+        s("C01 OK done"),
+        c("CA3 LIST \"\" \"%\" RETURN (CHILDREN)"),
+        s("* LIST (\\Marked \\NoInferiors) \"/\" \"inbox\""),
+        s("* LIST (\\HasChildren) \"/\" \"Foo\""),
+        s("* LIST (\\HasNoChildren) \"/\" \"Moo\""),
+        s("CA3 OK done"),
+        // 8 A: only "Foo/Baz" is subscribed.
+        c("C02 LIST (SUBSCRIBED) \"\" \"*\""),
+        s("* LIST (\\Subscribed) \"/\" \"Foo/Baz\""),
+        s("C02 OK done"),
+        c("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\""),
+        s("* LIST () \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
         s("C04 OK done"),
-        c(
-            "D01 LIST \"\" (\"Fruit/%\" \"Vegetable/*\") RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES))",
-        ),
-        s("* LIST (\\HasNoChildren) \"/\" \"Fruit/Apple\""),
-        s("* STATUS \"Fruit/Apple\" (MESSAGES 3)"),
-        s("* LIST (\\Subscribed) \"/\" \"Vegetable/Broccoli\" (\"OLDNAME\" (\"Broccoli\"))"),
+        // 8 A1: "Foo" subscribed too; the RFC gives two allowed answers.
+        c("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\""),
+        s("* LIST (\\Subscribed) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("C04 OK done"),
+        c("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\""),
+        s("* LIST (\\Subscribed \\HasChildren) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("C04 OK done"),
+        // 8 A2: "Foo" neither exists nor is subscribed.
+        c("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\""),
+        s("* LIST (\\NonExistent) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("C04 OK done"),
+        // 8 C: only "Foo" and "Moo" are subscribed.
+        c("C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)"),
+        s("* LIST (\\HasChildren \\Subscribed) \"/\" \"Foo\""),
+        s("* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Moo\""),
+        s("C04 OK done"),
+        // 9: CHILDINFO whether or not the children match the pattern.
+        c("D01 LIST \"\" \"*\""),
+        s("* LIST (\\Marked \\NoInferiors) \"/\" \"inbox\""),
+        s("* LIST () \"/\" \"foo2\""),
+        s("* LIST () \"/\" \"foo2/bar1\""),
+        s("* LIST () \"/\" \"foo2/bar2\""),
+        s("* LIST () \"/\" \"baz2\""),
+        s("* LIST () \"/\" \"baz2/bar2\""),
+        s("* LIST () \"/\" \"baz2/bar22\""),
+        s("* LIST () \"/\" \"baz2/bar222\""),
+        s("* LIST () \"/\" \"eps2\""),
+        s("* LIST () \"/\" \"eps2/mamba\""),
+        s("* LIST () \"/\" \"qux2/bar2\""),
         s("D01 OK done"),
+        c("D02 LIST (SUBSCRIBED) \"\" \"*\""),
+        s("* LIST (\\Subscribed) \"/\" \"foo2/bar1\""),
+        s("* LIST (\\Subscribed) \"/\" \"foo2/bar2\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar2\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar22\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar222\""),
+        s("* LIST (\\Subscribed) \"/\" \"eps2\""),
+        s("* LIST (\\Subscribed) \"/\" \"eps2/mamba\""),
+        s("* LIST (\\Subscribed) \"/\" \"qux2/bar2\""),
+        s("D02 OK done"),
+        c("D03 LIST (RECURSIVEMATCH SUBSCRIBED) \"\" \"*2\""),
+        s("* LIST () \"/\" \"foo2\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("* LIST (\\Subscribed) \"/\" \"foo2/bar2\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar2\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar22\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar222\""),
+        s("* LIST (\\Subscribed) \"/\" \"eps2\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("* LIST (\\Subscribed) \"/\" \"qux2/bar2\""),
+        s("D03 OK done"),
+        c("D03 LIST (RECURSIVEMATCH SUBSCRIBED) \"\" \"*\""),
+        s("* LIST () \"/\" \"foo2\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("* LIST (\\Subscribed) \"/\" \"foo2/bar1\""),
+        s("* LIST (\\Subscribed) \"/\" \"foo2/bar2\""),
+        s("* LIST () \"/\" \"baz2\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar2\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar22\""),
+        s("* LIST (\\Subscribed) \"/\" \"baz2/bar222\""),
+        s("* LIST (\\Subscribed) \"/\" \"eps2\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("* LIST (\\Subscribed) \"/\" \"eps2/mamba\""),
+        s("* LIST (\\Subscribed) \"/\" \"qux2/bar2\""),
+        s("D03 OK done"),
+        // 10: multiple patterns; CHILDINFO does not imply \HasChildren.
+        c("a1 LIST \"\" (\"foo\" \"foo/*\")"),
+        s("* LIST () \"/\" foo"),
+        s("a1 OK done"),
+        c("a2 LIST (SUBSCRIBED) \"\" \"foo/*\""),
+        s("* LIST (\\Subscribed \\NonExistent) \"/\" foo/bar"),
+        s("a2 OK done"),
+        c("a3 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" foo RETURN (CHILDREN)"),
+        s("* LIST (\\HasNoChildren) \"/\" foo (\"CHILDINFO\" (\"SUBSCRIBED\"))"),
+        s("a3 OK done"),
+        // 11: \NonExistent \HasChildren for a missing parent, without RECURSIVEMATCH.
+        c("a1 LIST (REMOTE) \"\" *"),
+        s("* LIST () \"/\" music/rock"),
+        s("* LIST (\\Remote) \"/\" also/jazz"),
+        s("a1 OK done"),
+        c("a2 LIST () \"\" %"),
+        s("* LIST (\\NonExistent \\HasChildren) \"/\" music"),
+        s("a2 OK done"),
+        c("a3 LIST (REMOTE) \"\" %"),
+        s("* LIST (\\NonExistent \\HasChildren) \"/\" music"),
+        s("* LIST (\\NonExistent \\HasChildren) \"/\" also"),
+        s("a3 OK done"),
+        c("a3.1 LIST \"\" (% music/rock)"),
+        s("* LIST () \"/\" music/rock"),
+        s("a3.1 OK done"),
         c("Z LOGOUT"),
         s("* BYE done"),
         s("Z OK done"),
     ]
 }
 
+/// Not from RFC 5258: return options of later extensions (SPECIAL-USE, RFC 6154; STATUS,
+/// RFC 5819) together with several patterns, and an extended item of another extension
+/// (OLDNAME, RFC 9051) on a LIST line, through the same session.
+fn list_return_options_combined() -> Vec<Line> {
+    vec![
+        s("* PREAUTH IMAP4rev1 server logged in as Smith"),
+        c(
+            "E01 LIST \"\" (\"Fruit/%\" \"Vegetable/*\") RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES))",
+        ),
+        s("* LIST (\\HasNoChildren) \"/\" \"Fruit/Apple\""),
+        s("* STATUS \"Fruit/Apple\" (MESSAGES 3)"),
+        s("* LIST (\\Subscribed) \"/\" \"Vegetable/Broccoli\" (\"OLDNAME\" (\"Broccoli\"))"),
+        s("E01 OK done"),
+        c("Z LOGOUT"),
+        s("* BYE done"),
+        s("Z OK done"),
+    ]
+}
+
+/// The number of options and patterns of each LIST command, in order.
+fn list_shapes(commands: &[CommandBody]) -> Vec<(usize, usize, Option<usize>)> {
+    commands
+        .iter()
+        .filter_map(|command| match command {
+            CommandBody::List {
+                selection,
+                patterns,
+                return_options,
+                ..
+            } => Some((
+                selection.len(),
+                patterns.len(),
+                return_options.as_ref().map(Vec::len),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn rfc5258_list_extended() {
     let commands = replay_server(&rfc5258());
-    let CommandBody::List {
-        selection,
-        patterns,
-        return_options,
-        ..
-    } = &commands[6]
-    else {
-        panic!("{:?}", commands[6]);
-    };
-    assert_eq!(selection.len(), 0);
-    assert_eq!(patterns.len(), 2);
-    assert_eq!(return_options.as_ref().map(Vec::len), Some(3));
-    assert_eq!(commands.len(), 8);
+    let shapes = list_shapes(&commands);
+    assert_eq!(shapes.len(), commands.len() - 1, "all but LOGOUT are LIST");
+    // A01, A02, A03, A04, A05, A06, BBB (three patterns).
+    assert_eq!(
+        shapes[..7],
+        [
+            (0, 1, None),
+            (1, 1, None),
+            (0, 1, Some(1)),
+            (1, 1, Some(1)),
+            (2, 1, None),
+            (1, 1, Some(1)),
+            (0, 3, None),
+        ]
+    );
+    // Example 10's a1 and example 11's a3.1 name two patterns each.
+    assert_eq!(shapes[shapes.len() - 7], (0, 2, None));
+    assert_eq!(shapes[shapes.len() - 1], (0, 2, None));
     replay_client(&rfc5258(), false);
+}
+
+#[test]
+fn list_return_options_combined_session() {
+    let commands = replay_server(&list_return_options_combined());
+    assert_eq!(list_shapes(&commands), [(0, 2, Some(3))]);
+    assert_eq!(commands.len(), 2);
+    replay_client(&list_return_options_combined(), false);
 }
 
 fn decode_response(bytes: &[u8]) -> Response {

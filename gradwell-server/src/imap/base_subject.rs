@@ -7,7 +7,7 @@ pub(super) struct BaseSubject {
     /// The base subject.
     pub(super) text: String,
     /// Extraction removed a `Re:`/`Fw:`/`Fwd:` leader, a `(fwd)` trailer or a `[fwd: …]`
-    /// wrapper: RFC 5256 §2.1 calls such a message a reply or forward.
+    /// wrapper: RFC 5256 §3 (REFERENCES) calls such a message a reply or forward.
     pub(super) reply: bool,
 }
 

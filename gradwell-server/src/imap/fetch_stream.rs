@@ -184,8 +184,8 @@ impl Session {
                 tracing::warn!(uid = body.uid.get(), "message shorter than its size");
                 chunk[got..].fill(b' ');
             }
-            // NUL cannot travel in a literal (RFC 3501 §4.3: CHAR8); sent as 0x80 like the
-            // unstreamed path.
+            // NUL cannot travel in a literal (RFC 3501 §9: `literal = "{" number "}" CRLF
+            // *CHAR8`, and CHAR8 excludes NUL); sent as 0x80 like the unstreamed path.
             for b in chunk.iter_mut().filter(|b| **b == 0) {
                 *b = 0x80;
             }

@@ -225,7 +225,7 @@ impl Session {
             let name = wire(info.name.as_str(), utf8);
             full_patterns.iter().any(|p| matches_name(p, &name))
         };
-        // RFC 5258 §3.1: the selection options pick mailboxes; the patterns then filter them.
+        // RFC 5258 §3: the selection options pick mailboxes; the patterns then filter them.
         let selected = |info: &MailboxInfo| {
             (!subscribed_only || info.attributes.subscribed)
                 && (!special_only || info.attributes.special_use.is_some())
@@ -451,7 +451,7 @@ fn ancestors<'a>(name: &MailboxName, all: &'a [MailboxInfo]) -> Vec<&'a MailboxN
 
 fn attributes(info: &MailboxInfo, subscribed: bool) -> Vec<Atom> {
     let mut out = Vec::new();
-    // RFC 3348 / RFC 5258 §3.4: \HasChildren or \HasNoChildren.
+    // RFC 3348 / RFC 5258 §4: \HasChildren or \HasNoChildren.
     // imap-proto writes the backslash of each attribute itself.
     out.push(if info.attributes.has_children {
         "HasChildren"

@@ -247,7 +247,7 @@ impl Reply {
         self.with_code(Code::Simple(code))
     }
 
-    /// The NO a store error deserves (RFC 5530 codes).
+    /// The NO a store error deserves (RFC 5530 codes; HASCHILDREN is RFC 9051 §7.1).
     pub(crate) fn store_error(e: &StoreError) -> Self {
         let code = match e {
             StoreError::NoSuchMailbox => SimpleCode::NonExistent,

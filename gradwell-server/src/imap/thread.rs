@@ -1,6 +1,6 @@
-//! THREAD (RFC 5256 §4): ORDEREDSUBJECT, and REFERENCES: parent links from Message-ID,
-//! References and In-Reply-To, placeholders pruned, then root threads merged by base
-//! subject (step 5), siblings in date order.
+//! THREAD (RFC 5256 §3, "BASE.6.4.THREAD"): ORDEREDSUBJECT, and REFERENCES: parent links
+//! from Message-ID, References and In-Reply-To, placeholders pruned, then root threads
+//! merged by base subject (step 5), siblings in date order.
 
 use std::{collections::HashMap, num::NonZeroU32};
 
@@ -60,8 +60,8 @@ fn link(nodes: &mut [Node], parent: usize, child: usize) {
     nodes[parent].children.push(child);
 }
 
-/// RFC 5256 §4 REFERENCES steps 1–3 and 5: link, find roots, prune placeholders, sort by
-/// date. Returns the root threads.
+/// RFC 5256 §3 REFERENCES steps 1 to 6: link, gather the root set, prune placeholders, sort
+/// by date, merge by subject, sort siblings. Returns the root threads.
 fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread> {
     let mut nodes: Vec<Node> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
@@ -101,7 +101,8 @@ fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread>
             link(&mut nodes, pair[0], pair[1]);
         }
         if let Some(parent) = chain.last() {
-            // The message's own References decide its parent (RFC 5256 §4 step 1C).
+            // The message's own References decide its parent (RFC 5256 §3 REFERENCES
+            // step 1.B).
             if let Some(old) = nodes[me].parent.take() {
                 nodes[old].children.retain(|c| *c != me);
             }
@@ -115,7 +116,7 @@ fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread>
         .filter(|n| nodes[*n].parent.is_none())
         .collect();
     let mut roots = prune(&mut nodes, roots);
-    // Step 4: "Sort the messages in the root set by sent date."
+    // Step 4: "Sort the messages under the root (top-level siblings only) by sent date".
     roots.sort_by_key(|r| (date(&nodes, *r), *r));
     let subject = |nodes: &[Node], n: usize| {
         first_message(nodes, n).map(|m| {
@@ -132,8 +133,10 @@ fn references(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread>
 }
 
 /// The message that dates and names node `n`: its own, or for a placeholder its earliest
-/// child's (RFC 5256 §4 steps 4 and 5: "the sent date of its first child" after sorting;
-/// message indices are in arrival order, so the earliest is the smallest date, then index).
+/// child's (RFC 5256 §3 REFERENCES step 4: "sort its children by sent date and then use the
+/// first child for the top-level sort"; step 5 (B)(i) takes the subject from "its first
+/// child if the current message is a dummy"; message indices are in arrival order, so the
+/// earliest is the smallest date, then index).
 fn first_message(nodes: &[Node], n: usize) -> Option<usize> {
     nodes[n].message.or_else(|| {
         nodes[n]
@@ -287,7 +290,7 @@ fn pre_order(nodes: &[Node], top: usize) -> Vec<usize> {
 
 /// The threads below `top`: itself when it holds a message, else its children (a
 /// placeholder at the root with several children stays as a nested group), with siblings in
-/// date order (RFC 5256 §4 step 6). Built children first, without recursion.
+/// date order (RFC 5256 §3 REFERENCES step 6). Built children first, without recursion.
 fn build(
     nodes: &[Node],
     top: usize,
@@ -335,7 +338,7 @@ fn join(me: NonZeroU32, below: Vec<Thread>) -> Thread {
     })
 }
 
-/// RFC 5256 §4 ORDEREDSUBJECT: by base subject, then date; each group's later messages
+/// RFC 5256 §3 ORDEREDSUBJECT: by base subject, then date; each group's later messages
 /// are replies to its first.
 fn ordered_subject(messages: &[Keyed], number: &dyn Fn(&Keyed) -> u32) -> Vec<Thread> {
     let mut order: Vec<(String, i64, usize)> = messages
@@ -458,7 +461,7 @@ mod tests {
 
     type Headers<'a> = &'a [(&'a str, &'a str)];
 
-    /// RFC 5256 §4 REFERENCES step 5 (C), one case each.
+    /// RFC 5256 §3 REFERENCES step 5 (C), one case each.
     #[test]
     fn references_merge_threads_by_subject() {
         let table: &[(&[Headers], &str)] = &[

@@ -68,7 +68,9 @@ pub(crate) enum Inflated {
 }
 
 impl Deflate {
-    /// Both directions start now; RFC 4978 §4: DEFLATE "without any zlib header".
+    /// Both directions start now, as raw DEFLATE (RFC 1951) without a zlib wrapper: RFC 4978
+    /// §4 says of zlib that "The windowBits value must be in the range -8 to -15, or else
+    /// deflateInit2() uses the wrong format".
     pub(crate) fn new() -> Self {
         Self {
             deflater: None,

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// The v2 signature (spec §2.2).
 const V2_SIGNATURE: [u8; 12] = *b"\r\n\r\n\0\r\nQUIT\n";
-/// Longest v1 line, CRLF included (spec §2.1: "107 bytes").
+/// Longest v1 line, CRLF included (spec §2.1, the worst case: "... = 107 chars").
 const V1_MAX: usize = 107;
 /// Largest v2 address block accepted (addresses plus TLVs).
 const V2_MAX: usize = 1024;

@@ -367,7 +367,7 @@ fn append_message(input: &[u8], utf8: bool) -> PResult<'_, AppendMessage> {
     Ok((rest, AppendMessage { flags, date, data }))
 }
 
-/// `append-data =/ "UTF8" SP "(" literal8 ")"` (RFC 6855 §4).
+/// `utf8-literal = "UTF8" SP "(" literal8 ")"` with `append-data =/ utf8-literal` (RFC 6855 §4).
 fn utf8_append_data(input: &[u8], utf8: bool) -> PResult<'_, AppendData> {
     let (rest, _) = tag_no_case(&b"UTF8 ("[..]).parse(input)?;
     // UTF8 APPEND belongs to the UTF8=ACCEPT extension, which the client switches on with

@@ -217,7 +217,7 @@ fn list_extended_item(input: &[u8]) -> PResult<'_, ListExtendedItem> {
 /// How deep the lists of an unknown extension's value may nest.
 const MAX_TAGGED_EXT_DEPTH: usize = 8;
 
-/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §2.1).
+/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §3).
 fn tagged_ext_val(input: &[u8]) -> PResult<'_, TaggedExtValue> {
     alt((
         map(
@@ -621,7 +621,9 @@ mod tests {
         b"* LIST (\\HasNoChildren \\Sent) \".\" Sent\r\n",
         b"* LIST () \"/\" INBOX (\"OLDNAME\" (inbox-old))\r\n",
         b"* LIST (\\Subscribed) \"/\" Foo (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n",
-        // RFC 5258 §6: extended items of extensions this crate does not know still decode.
+        // Extended items of extensions this crate does not know still decode (syntax: RFC
+        // 5258 §6); RFC 5258 §3: "The client MUST ignore all extended fields it doesn't
+        // recognize."
         b"* LIST () \"/\" Foo (X-VENDOR (a (b \"c d\") {1}\r\ne) \"X-N\" 1:5,7 X-E ())\r\n",
         b"* LSUB () \".\" #news.comp.mail.misc\r\n",
         b"* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292)\r\n",

@@ -295,7 +295,9 @@ pub enum Continuation {
 /// `mbox-list-extended-item` (RFC 5258, RFC 9051) this crate understands.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ListExtendedItem {
-    /// `"CHILDINFO" SP "(" string *(SP string) ")"` (RFC 5258): why a parent matched.
+    /// `childinfo-extended-item = "CHILDINFO" SP "(" list-select-base-opt-quoted *(SP
+    /// list-select-base-opt-quoted) ")"` (RFC 5258 §6), each option kept as a string: why a
+    /// parent matched.
     ChildInfo(NonEmpty<IString>),
     /// `"OLDNAME" SP "(" mailbox ")"` (RFC 9051): the name before a RENAME.
     OldName(Mailbox),
@@ -309,7 +311,7 @@ pub enum ListExtendedItem {
     },
 }
 
-/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §2.1).
+/// `tagged-ext-val = tagged-ext-simple / "(" [tagged-ext-comp] ")"` (RFC 4466 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaggedExtValue {
     /// `tagged-ext-simple`.
@@ -318,7 +320,8 @@ pub enum TaggedExtValue {
     Comp(Vec<TaggedExtComp>),
 }
 
-/// `tagged-ext-simple = sequence-set / number / number64` (RFC 4466 §2.1).
+/// `tagged-ext-simple = sequence-set / number / number64` (RFC 9051 §9; RFC 4466 §3 has
+/// no `number64`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaggedExtSimple {
     /// Digits alone.
@@ -328,7 +331,7 @@ pub enum TaggedExtSimple {
 }
 
 /// One element of `tagged-ext-comp = astring / tagged-ext-comp *(SP tagged-ext-comp) /
-/// "(" tagged-ext-comp ")"` (RFC 4466 §2.1).
+/// "(" tagged-ext-comp ")"` (RFC 4466 §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TaggedExtComp {
     /// An astring.
