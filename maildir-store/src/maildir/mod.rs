@@ -71,7 +71,7 @@ pub(crate) mod keywords;
 pub(crate) mod layout;
 pub(crate) mod lock;
 mod mailbox;
-pub(crate) mod mutf7;
+pub mod mutf7;
 mod ops;
 mod tail;
 pub(crate) mod uidlist;
