@@ -1,4 +1,4 @@
-//! The command line: `serve`, `user`, `quickstart`, `version`.
+//! The command line: `serve`, `user`, `quickstart`, `version`, `queue`, `import`, `export`.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -52,6 +52,11 @@ enum Verb {
         #[command(subcommand)]
         action: crate::queue::admin::Action,
     },
+    /// Import users' mail from Dovecot Maildir trees or mbox files, keeping UIDVALIDITY,
+    /// UIDs, flags, dates, subscriptions and POP3 UIDLs (bulk runs from a manifest).
+    Import(crate::migrate::run::ImportArgs),
+    /// Export a user's mail to a Dovecot Maildir tree or mbox files (to roll back).
+    Export(crate::migrate::run::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +150,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             action,
         } => crate::queue::admin::run(&Config::load(&config)?, action, json),
+        Verb::Import(args) => crate::migrate::run::import(args),
+        Verb::Export(args) => crate::migrate::run::export(args),
     }
 }
 

@@ -49,12 +49,25 @@ pub struct Options<'a> {
     pub dry_run: bool,
     /// Limits on reading the source.
     pub throttle: Option<&'a Throttle>,
+    /// Counts messages read, for progress display.
+    pub progress: Option<&'a std::sync::atomic::AtomicU64>,
 }
 
 impl<'a> Options<'a> {
     /// Options for a dry run or a real one.
     pub fn new(dry_run: bool, throttle: Option<&'a Throttle>) -> Self {
-        Self { dry_run, throttle }
+        Self {
+            dry_run,
+            throttle,
+            progress: None,
+        }
+    }
+
+    /// The same options, counting messages read in `counter`.
+    #[must_use]
+    pub fn with_progress(mut self, counter: &'a std::sync::atomic::AtomicU64) -> Self {
+        self.progress = Some(counter);
+        self
     }
 }
 
@@ -289,6 +302,9 @@ fn walk_source(
     source.messages(mailbox, &mut |m| {
         if let Some(t) = options.throttle {
             t.message();
+        }
+        if let Some(p) = options.progress {
+            p.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         sink(m)
     })

@@ -79,10 +79,16 @@ impl MboxDir {
             if file.starts_with('.') {
                 continue;
             }
-            let full = if prefix.is_empty() {
-                file.to_owned()
+            // Thunderbird keeps a folder's children in `Name.sbd/` beside the file `Name`.
+            let level = if entry.path().is_dir() {
+                file.strip_suffix(".sbd").unwrap_or(file)
             } else {
-                format!("{prefix}/{file}")
+                file
+            };
+            let full = if prefix.is_empty() {
+                level.to_owned()
+            } else {
+                format!("{prefix}/{level}")
             };
             let path = entry.path();
             if path.is_dir() {

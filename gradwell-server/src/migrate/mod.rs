@@ -6,7 +6,10 @@
 
 pub mod dovecot;
 pub mod engine;
+pub mod export;
+pub mod journal;
 pub mod mbox;
 pub mod report;
+pub mod run;
 pub mod source;
 pub mod throttle;

@@ -1,0 +1,382 @@
+//! `gradwell import` and `gradwell export`: bulk runs from a manifest, parallel workers, a
+//! durable journal, a throttle on the sources, progress with rate and ETA, and the
+//! verification report.
+//!
+//! The manifest is TOML, one `[[user]]` table per user:
+//!
+//! ```toml
+//! [[user]]
+//! user = "alice"                 # target user
+//! kind = "dovecot"               # dovecot | mbox
+//! path = "/old/home/alice/Maildir"
+//! layout = "fs"                  # dovecot only: maildir-plus-plus (default) | fs
+//! set = 1                        # optional target mirror set (moved there after import)
+//!
+//! [[user]]
+//! user = "bob"
+//! kind = "mbox"
+//! path = "/old/home/bob/mail"    # one file per folder
+//! inbox = "/var/mail/bob"        # optional
+//! quoting = "mboxo"              # mbox only: mboxrd (default) | mboxo
+//! ```
+
+use std::{
+    io::IsTerminal,
+    path::PathBuf,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use maildir_store::{MailStore, UserId, mirror::Restore};
+use serde::Deserialize;
+
+use super::{
+    dovecot::{DovecotMaildir, Layout},
+    engine::{self, Options},
+    export,
+    journal::{Entry, Journal},
+    mbox::{MboxDir, Quoting},
+    report::UserReport,
+    source::Source,
+    throttle::Throttle,
+};
+use crate::{config::Config, moves, storage};
+
+/// The kinds of source a manifest line may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A Dovecot Maildir tree.
+    Dovecot,
+    /// A directory of mbox files.
+    Mbox,
+}
+
+/// One user to import.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Job {
+    /// The target user.
+    pub user: String,
+    /// The source kind.
+    pub kind: Kind,
+    /// The source path.
+    pub path: PathBuf,
+    /// Dovecot folder layout.
+    #[serde(default)]
+    pub layout: Layout,
+    /// mbox INBOX file.
+    #[serde(default)]
+    pub inbox: Option<PathBuf>,
+    /// mbox quoting.
+    #[serde(default)]
+    pub quoting: Quoting,
+    /// The mirror set to end up on.
+    #[serde(default)]
+    pub set: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    user: Vec<Job>,
+}
+
+/// `gradwell import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The configuration whose storage is the target.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// A TOML manifest of users (see the migrate::run docs); or give one user below.
+    #[arg(long, conflicts_with_all = ["user", "path"])]
+    manifest: Option<PathBuf>,
+    /// The target user (single-user run).
+    #[arg(long, requires = "path")]
+    user: Option<String>,
+    /// The source kind (single-user run).
+    #[arg(long, value_enum, default_value = "dovecot")]
+    kind: Kind,
+    /// The source path (single-user run).
+    #[arg(long)]
+    path: Option<PathBuf>,
+    /// Dovecot folder layout (single-user run).
+    #[arg(long, value_enum, default_value = "maildir-plus-plus")]
+    layout: Layout,
+    /// mbox quoting (single-user run).
+    #[arg(long, value_enum, default_value = "mboxrd")]
+    quoting: Quoting,
+    /// The progress journal; users it lists as done are skipped. Default: none.
+    #[arg(long)]
+    journal: Option<PathBuf>,
+    /// Users imported at once.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// At most this many messages per second read from the sources (0: unlimited).
+    #[arg(long, default_value_t = 0)]
+    rate: u32,
+    /// At most this many sources open at once (0: as many as workers).
+    #[arg(long, default_value_t = 0)]
+    connections: usize,
+    /// Read and check the sources; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Show progress on standard error even when it is not a terminal.
+    #[arg(long)]
+    progress: bool,
+}
+
+fn open_source(job: &Job) -> Box<dyn Source + Send> {
+    match job.kind {
+        Kind::Dovecot => Box::new(DovecotMaildir::new(&job.path, job.layout)),
+        Kind::Mbox => Box::new(MboxDir::new(&job.path, job.inbox.clone(), job.quoting)),
+    }
+}
+
+/// Runs `gradwell import`; fails (exit 1) when any user did not verify.
+pub fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let config = Config::load(&args.config)?;
+    let jobs = match (&args.manifest, &args.user, &args.path) {
+        (Some(m), _, _) => {
+            let text = std::fs::read_to_string(m)
+                .with_context(|| format!("reading manifest {}", m.display()))?;
+            toml::from_str::<Manifest>(&text)
+                .with_context(|| format!("manifest {}", m.display()))?
+                .user
+        }
+        (None, Some(user), Some(path)) => vec![Job {
+            user: user.clone(),
+            kind: args.kind,
+            path: path.clone(),
+            layout: args.layout,
+            inbox: None,
+            quoting: args.quoting,
+            set: None,
+        }],
+        _ => bail!("give --manifest, or --user and --path"),
+    };
+    for job in &jobs {
+        UserId::new(&job.user).with_context(|| format!("manifest user {:?}", job.user))?;
+    }
+    let opened = storage::open(&config.storage)?;
+    let journal = args.journal.as_deref().map(Journal::open).transpose()?;
+    let throttle = Throttle::new(
+        args.rate,
+        if args.connections == 0 {
+            args.workers
+        } else {
+            args.connections
+        },
+    );
+    let next = AtomicUsize::new(0);
+    let done_users = AtomicUsize::new(0);
+    let messages = AtomicU64::new(0);
+    let reports: Mutex<Vec<UserReport>> = Mutex::new(Vec::new());
+    let failures: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let show = args.progress || std::io::stderr().is_terminal();
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..args.workers.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let result = run_job(
+                        job,
+                        &opened,
+                        &config,
+                        journal.as_ref(),
+                        &throttle,
+                        &messages,
+                        args.dry_run,
+                    );
+                    match result {
+                        Ok(Some(r)) => reports.lock().unwrap_or_else(|e| e.into_inner()).push(r),
+                        Ok(None) => {}
+                        Err(e) => failures
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(format!("{}: {e:#}", job.user)),
+                    }
+                    done_users.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        if show {
+            scope.spawn(|| progress(&done_users, jobs.len(), &messages, start));
+        }
+    });
+    let mut reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
+    reports.sort_by(|a, b| a.user.cmp(&b.user));
+    let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "users": reports,
+                "errors": failures,
+            }))?
+        );
+    } else {
+        for r in &reports {
+            print!("{r}");
+        }
+        for f in &failures {
+            println!("error: {f}");
+        }
+    }
+    let bad = reports.iter().filter(|r| !r.ok()).count() + failures.len();
+    if bad > 0 {
+        bail!("{bad} of {} users did not import cleanly", jobs.len());
+    }
+    Ok(())
+}
+
+/// Imports one user; `None` when the journal says it is done already.
+fn run_job(
+    job: &Job,
+    opened: &storage::Opened,
+    config: &Config,
+    journal: Option<&Journal>,
+    throttle: &Throttle,
+    messages: &AtomicU64,
+    dry_run: bool,
+) -> anyhow::Result<Option<UserReport>> {
+    if journal.is_some_and(|j| j.is_done(&job.user)) {
+        return Ok(None);
+    }
+    let user = UserId::new(&job.user)?;
+    let target: Arc<dyn Restore> = match &opened.placement {
+        None => opened
+            .sets
+            .first()
+            .cloned()
+            .context("no mirror set configured")?,
+        Some(p) => {
+            // A new user is placed (on the default set) by its first call; import there,
+            // then move it with the live move if the manifest names another set.
+            p.list_mailboxes(&user)?;
+            let set = p.set_of(&user).unwrap_or_else(|| p.default_set());
+            opened
+                .sets
+                .get(set)
+                .cloned()
+                .context("placement names a missing set")?
+        }
+    };
+    let report = {
+        let _slot = throttle.connect();
+        let mut source = open_source(job);
+        let options = Options::new(dry_run, Some(throttle)).with_progress(messages);
+        engine::import_user(source.as_mut(), target.as_ref(), &user, options)
+    };
+    if !dry_run && report.ok() {
+        if let (Some(set), Some(p)) = (job.set, &opened.placement)
+            && p.set_of(&user) != Some(set)
+        {
+            moves::move_user(&config.storage, &job.user, set, Duration::from_secs(600))?;
+        }
+        if let Some(j) = journal {
+            let (messages, bytes) = report.mailboxes.iter().fold((0, 0), |(m, b), r| {
+                (m + r.target.messages, b + r.target.bytes)
+            });
+            j.record(&Entry {
+                user: job.user.clone(),
+                messages,
+                bytes,
+            })?;
+        }
+    }
+    Ok(Some(report))
+}
+
+/// One status line on standard error each second: users, messages, rate, ETA.
+fn progress(done: &AtomicUsize, total: usize, messages: &AtomicU64, start: Instant) {
+    loop {
+        let d = done.load(Ordering::Relaxed);
+        let m = messages.load(Ordering::Relaxed);
+        let secs = start.elapsed().as_secs_f64().max(0.001);
+        let eta = if d > 0 {
+            let left = (total - d) as f64 * secs / d as f64;
+            format!("{}m{:02}s", (left / 60.0) as u64, (left % 60.0) as u64)
+        } else {
+            "?".into()
+        };
+        eprint!(
+            "\rusers {d}/{total}  messages {m}  {:.0} msg/s  {:.1} users/s  ETA {eta}   ",
+            m as f64 / secs,
+            d as f64 / secs
+        );
+        if d >= total {
+            eprintln!();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// A Dovecot Maildir++ tree.
+    Dovecot,
+    /// A Dovecot Maildir tree with `LAYOUT=fs`.
+    DovecotFs,
+    /// mbox files (mboxrd), one per folder.
+    Mbox,
+}
+
+/// `gradwell export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The configuration whose storage holds the user.
+    #[arg(long, short)]
+    config: PathBuf,
+    /// The user to export.
+    #[arg(long)]
+    user: String,
+    /// The format.
+    #[arg(long, value_enum, default_value = "dovecot")]
+    format: ExportFormat,
+    /// Where to write (created).
+    #[arg(long)]
+    to: PathBuf,
+    /// The summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `gradwell export`.
+pub fn export(args: ExportArgs) -> anyhow::Result<()> {
+    let config = Config::load(&args.config)?;
+    let opened = storage::open(&config.storage)?;
+    let user = UserId::new(&args.user)?;
+    let store = opened.store.as_ref();
+    let summary = match args.format {
+        ExportFormat::Dovecot => {
+            export::to_dovecot(store, &user, &args.to, Layout::MaildirPlusPlus)?
+        }
+        ExportFormat::DovecotFs => export::to_dovecot(store, &user, &args.to, Layout::Fs)?,
+        ExportFormat::Mbox => export::to_mbox(store, &user, &args.to)?,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        println!(
+            "exported {}: {} mailboxes, {} messages, {} bytes to {}",
+            args.user,
+            summary.mailboxes,
+            summary.messages,
+            summary.bytes,
+            args.to.display()
+        );
+    }
+    Ok(())
+}
