@@ -216,6 +216,8 @@ fn parse_uidlist(text: &str, mailbox: &str) -> Result<UidList, SourceError> {
                 _ => {}
             }
         }
+        // Dovecot may record the whole file name as it was then; the base is what matches.
+        let base = base.split_once(':').map_or(base, |(b, _)| b);
         if uid == 0
             || list
                 .records
@@ -322,7 +324,8 @@ impl Source for DovecotMaildir {
                         continue;
                     }
                     let Some(text) = name.to_str() else {
-                        let shown = name.to_string_lossy().into_owned();
+                        let lossy = name.to_string_lossy();
+                        let shown = lossy.strip_prefix('.').unwrap_or(&lossy).to_owned();
                         self.skipped
                             .push(malformed(&shown, "folder name is not UTF-8"));
                         continue;

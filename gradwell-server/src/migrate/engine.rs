@@ -184,11 +184,14 @@ pub fn import_mailbox(
         staging.clone()
     };
     let view = target.open(user, &work)?;
+    // Whether this run changed anything besides copying messages.
+    let mut changed = work != *name;
     if let Some(v) = mailbox.uid_validity
         && view.uid_validity != v
     {
         if view.uid_next.get() == 1 && view.messages.is_empty() {
             target.adopt_uid_validity(user, &work, v)?;
+            changed = true;
         } else {
             return Err(ImportError::Conflict(format!(
                 "target mailbox has UIDVALIDITY {} and history; the source has {v}",
@@ -277,6 +280,7 @@ pub fn import_mailbox(
     {
         modseq += 1;
         target.restore_expunge(user, &work, &[top], ModSeq::new(modseq))?;
+        changed = true;
     }
     if work != *name {
         target.rename_mailbox(user, &work, name)?;
@@ -284,7 +288,7 @@ pub fn import_mailbox(
     if mailbox.subscribed {
         target.set_subscribed(user, name, true)?;
     }
-    let outcome = if walk.copied > 0 {
+    let outcome = if walk.copied > 0 || changed {
         Outcome::Imported
     } else {
         Outcome::Unchanged
