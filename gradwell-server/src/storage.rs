@@ -40,7 +40,8 @@ impl std::fmt::Debug for Opened {
     }
 }
 
-fn maildir_options(storage: &Storage) -> maildir::Options {
+/// The Maildir options the configuration asks for.
+pub(crate) fn maildir_options(storage: &Storage) -> maildir::Options {
     let mut options = maildir::Options::default();
     options.fsync = storage.fsync;
     options

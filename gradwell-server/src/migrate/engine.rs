@@ -27,11 +27,20 @@
 //!    `(UID, message)` compared with what the source yielded.
 //!
 //! An error ends that mailbox only (reported with its name); the run goes on with the next.
+//!
+//! The engine writes to a list of target stores. For a mirror set whose replicas are both
+//! healthy the importer passes the two replicas themselves: each is checked and filled on
+//! its own state, message by message, so a run killed between the two replicas' writes
+//! (or between their renames) leaves a difference the re-run fills in, instead of a
+//! divergence only a resync could repair. A set with a fenced replica is written through
+//! its mirror (the survivor), and resynced later as usual. Sources without a UIDVALIDITY
+//! get the first target's, adopted by the others.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use maildir_store::{
-    MailboxName, MessageMeta, ModSeq, ReadPart, StoreError, Uid, UserId, mirror::Restore,
+    MailboxName, MailboxView, MessageMeta, ModSeq, ReadPart, StoreError, Uid, UserId,
+    mirror::Restore,
 };
 use sha2::{Digest, Sha256};
 
@@ -94,10 +103,12 @@ pub fn staging_name(name: &MailboxName) -> MailboxName {
     MailboxName::new(&format!("Migrating-{hex}")).expect("a valid staging name")
 }
 
-/// Copies every mailbox of `source` into `user` on `target`.
+/// Copies every mailbox of `source` into `user` on every store of `targets`: one store, or
+/// each replica of a mirror set written directly (see the module documentation), so a run
+/// killed between two replicas' writes is healed by the re-run on each replica's own state.
 pub fn import_user(
     source: &mut dyn Source,
-    target: &dyn Restore,
+    targets: &[&dyn Restore],
     user: &UserId,
     options: Options<'_>,
 ) -> UserReport {
@@ -126,7 +137,7 @@ pub fn import_user(
         (!a.name.is_inbox(), a.name.as_str()).cmp(&(!b.name.is_inbox(), b.name.as_str()))
     });
     for mailbox in &mailboxes {
-        let entry = match import_mailbox(source, target, user, mailbox, options) {
+        let entry = match import_mailbox(source, targets, user, mailbox, options) {
             Ok(r) => r,
             Err(e) => MailboxReport::failed(mailbox.name.as_str(), e),
         };
@@ -145,16 +156,128 @@ struct Walk {
     notes: Vec<String>,
 }
 
+/// One target store's state for the mailbox being imported.
+struct Side<'t> {
+    store: &'t dyn Restore,
+    /// The staging name or the real one.
+    work: MailboxName,
+    /// UID → size of what it already holds.
+    present: BTreeMap<u32, u64>,
+    uid_next: u32,
+    modseq: u64,
+    /// Whether this run changed anything besides copying messages.
+    changed: bool,
+}
+
+impl<'t> Side<'t> {
+    /// Finds or creates where to write, and reads what is there.
+    fn open(
+        store: &'t dyn Restore,
+        user: &UserId,
+        name: &MailboxName,
+    ) -> Result<(Self, MailboxView), StoreError> {
+        let existing: BTreeSet<MailboxName> = store
+            .list_mailboxes(user)?
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        let staging = staging_name(name);
+        let work = if existing.contains(name) {
+            name.clone()
+        } else {
+            if !existing.contains(&staging) {
+                store.create_mailbox(user, &staging, None)?;
+            }
+            staging
+        };
+        let view = store.open(user, &work)?;
+        let side = Side {
+            store,
+            changed: work != *name,
+            work,
+            present: view
+                .messages
+                .iter()
+                .map(|m| (m.uid.get(), m.size))
+                .collect(),
+            uid_next: view.uid_next.get(),
+            modseq: view.highest_modseq.get(),
+        };
+        Ok((side, view))
+    }
+
+    /// Writes one message unless it is there already; whether it wrote.
+    fn put(
+        &mut self,
+        user: &UserId,
+        uid: u32,
+        size: u64,
+        m: &SourceMessage,
+        notes: &mut Vec<String>,
+    ) -> Result<bool, ImportError> {
+        if uid < self.uid_next {
+            return match self.present.get(&uid) {
+                Some(&s) if s == size => Ok(false),
+                Some(&s) => Err(ImportError::Conflict(format!(
+                    "target UID {uid} holds a message of {s} bytes, the source's has {size}"
+                ))),
+                None => {
+                    notes.push(format!("UID {uid} was expunged on the target; not copied"));
+                    Ok(false)
+                }
+            };
+        }
+        self.modseq += 1;
+        let typed = Uid::new(uid).ok_or_else(|| ImportError::Conflict("UID 0".into()))?;
+        let meta = MessageMeta::new(
+            typed,
+            m.flags.clone(),
+            size,
+            m.internal_date,
+            ModSeq::new(self.modseq),
+        );
+        self.store
+            .restore_message(user, &self.work, &meta, &m.body)?;
+        self.uid_next = uid + 1;
+        Ok(true)
+    }
+
+    /// Raises UIDNEXT, renames into place, subscribes.
+    fn commit(
+        &mut self,
+        user: &UserId,
+        name: &MailboxName,
+        mailbox: &SourceMailbox,
+    ) -> Result<(), StoreError> {
+        if let Some(next) = mailbox.uid_next
+            && next.get() > self.uid_next
+            && let Some(top) = Uid::new(next.get() - 1)
+        {
+            self.modseq += 1;
+            self.store
+                .restore_expunge(user, &self.work, &[top], ModSeq::new(self.modseq))?;
+            self.changed = true;
+        }
+        if self.work != *name {
+            self.store.rename_mailbox(user, &self.work, name)?;
+        }
+        if mailbox.subscribed {
+            self.store.set_subscribed(user, name, true)?;
+        }
+        Ok(())
+    }
+}
+
 /// Copies one mailbox (see the module documentation for the steps).
 pub fn import_mailbox(
     source: &mut dyn Source,
-    target: &dyn Restore,
+    targets: &[&dyn Restore],
     user: &UserId,
     mailbox: &SourceMailbox,
     options: Options<'_>,
 ) -> Result<MailboxReport, ImportError> {
     let name = &mailbox.name;
-    if options.dry_run {
+    if options.dry_run || targets.is_empty() {
         let mut walk = Walk::default();
         let mut position = 0u32;
         walk_source(source, mailbox, options, &mut |m| {
@@ -169,47 +292,43 @@ pub fn import_mailbox(
         })?;
         return Ok(finish_report(name, Outcome::Checked, walk, None));
     }
-    let existing: BTreeSet<MailboxName> = target
-        .list_mailboxes(user)?
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
-    let staging = staging_name(name);
-    let work = if existing.contains(name) {
-        name.clone()
-    } else {
-        if !existing.contains(&staging) {
-            target.create_mailbox(user, &staging, None)?;
+    let mut sides = Vec::new();
+    let mut views = Vec::new();
+    for store in targets {
+        let (side, view) = Side::open(*store, user, name)?;
+        sides.push(side);
+        views.push(view);
+    }
+    // The source's UIDVALIDITY; without one, that of a target copy with history (a resumed
+    // run), else the first target's: every target ends up with the same.
+    let wanted = mailbox
+        .uid_validity
+        .or_else(|| {
+            views
+                .iter()
+                .find(|v| v.uid_next.get() > 1)
+                .map(|v| v.uid_validity)
+        })
+        .or_else(|| views.first().map(|v| v.uid_validity))
+        .ok_or_else(|| ImportError::Conflict("no target store".into()))?;
+    for (side, view) in sides.iter_mut().zip(&views) {
+        if view.uid_validity == wanted {
+            continue;
         }
-        staging.clone()
-    };
-    let view = target.open(user, &work)?;
-    // Whether this run changed anything besides copying messages.
-    let mut changed = work != *name;
-    if let Some(v) = mailbox.uid_validity
-        && view.uid_validity != v
-    {
         if view.uid_next.get() == 1 && view.messages.is_empty() {
-            target.adopt_uid_validity(user, &work, v)?;
-            changed = true;
+            side.store.adopt_uid_validity(user, &side.work, wanted)?;
+            side.changed = true;
         } else {
             return Err(ImportError::Conflict(format!(
-                "target mailbox has UIDVALIDITY {} and history; the source has {v}",
+                "target mailbox has UIDVALIDITY {} and history; the import needs {wanted}",
                 view.uid_validity
             )));
         }
     }
-    let present: std::collections::BTreeMap<u32, u64> = view
-        .messages
-        .iter()
-        .map(|m| (m.uid.get(), m.size))
-        .collect();
-    let mut uid_next = view.uid_next.get();
-    let mut modseq = view.highest_modseq.get();
     let mut walk = Walk::default();
     let mut position = 0u32;
     let mut last_uid = 0u32;
-    let mut store_error = None;
+    let mut failure = None;
     let walked = walk_source(source, mailbox, options, &mut |m: SourceMessage| {
         position += 1;
         let uid = m.uid.map_or(position, Uid::get);
@@ -225,76 +344,62 @@ pub fn import_mailbox(
         walk.checksum.add(uid, &body);
         walk.totals.messages += 1;
         walk.totals.bytes += size;
-        walk.map.push(m.uid.map_or(position, Uid::get), uid);
-        if uid < uid_next {
-            match present.get(&uid) {
-                Some(&s) if s == size => {}
-                Some(&s) => {
-                    return Err(SourceError::Malformed {
-                        mailbox: name.as_str().to_owned(),
-                        reason: format!(
-                            "target UID {uid} holds a message of {s} bytes, the source's has {size}"
-                        ),
-                    });
-                }
-                None => walk
-                    .notes
-                    .push(format!("UID {uid} was expunged on the target; not copied")),
-            }
-            return Ok(());
-        }
+        walk.map.push(position_or_uid(&m, position), uid);
         if m.pop3_uidl.is_some() || m.pop3_order.is_some() {
             walk.notes.push(format!(
                 "UID {uid}: a recorded POP3 UIDL/order is not kept by this store"
             ));
         }
-        modseq += 1;
-        let uid_typed = Uid::new(uid).ok_or_else(|| SourceError::Malformed {
-            mailbox: name.as_str().to_owned(),
-            reason: "UID 0".into(),
-        })?;
-        let meta = MessageMeta::new(
-            uid_typed,
-            m.flags.clone(),
-            size,
-            m.internal_date,
-            ModSeq::new(modseq),
-        );
-        if let Err(e) = target.restore_message(user, &work, &meta, &m.body) {
-            store_error = Some(e);
-            return Err(SourceError::Remote("target store failed".into()));
+        let mut wrote = false;
+        for side in &mut sides {
+            match side.put(user, uid, size, &m, &mut walk.notes) {
+                Ok(w) => wrote |= w,
+                Err(e) => {
+                    failure = Some(e);
+                    // Stops the walk; the real error is `failure`.
+                    return Err(SourceError::Remote("target store failed".into()));
+                }
+            }
         }
-        uid_next = uid + 1;
-        walk.copied += 1;
+        walk.copied += u64::from(wrote);
         Ok(())
     });
-    // A store error inside the walk travels out as a source error (the sink can only return
-    // those); report it as what it is.
-    if let Some(e) = store_error {
-        return Err(ImportError::Store(e));
+    if let Some(e) = failure {
+        return Err(e);
     }
     walked?;
-    if let Some(next) = mailbox.uid_next
-        && next.get() > uid_next
-        && let Some(top) = Uid::new(next.get() - 1)
-    {
-        modseq += 1;
-        target.restore_expunge(user, &work, &[top], ModSeq::new(modseq))?;
-        changed = true;
+    for side in &mut sides {
+        side.commit(user, name, mailbox)?;
     }
-    if work != *name {
-        target.rename_mailbox(user, &work, name)?;
-    }
-    if mailbox.subscribed {
-        target.set_subscribed(user, name, true)?;
-    }
+    let changed = sides.iter().any(|s| s.changed);
     let outcome = if walk.copied > 0 || changed {
         Outcome::Imported
     } else {
         Outcome::Unchanged
     };
-    let after = read_back(target, user, name)?;
-    Ok(finish_report(name, outcome, walk, Some(after)))
+    // Every target must hold the same; the report shows the first that does not.
+    let mut after = None;
+    for (i, side) in sides.iter().enumerate() {
+        let back = read_back(side.store, user, name)?;
+        match &after {
+            None => after = Some(back),
+            Some(first) if first.totals != back.totals || first.uid_next != back.uid_next => {
+                walk.notes.push(format!(
+                    "target replica {i} differs from replica 0 ({} messages, UIDNEXT {})",
+                    back.totals.messages, back.uid_next
+                ));
+                after = Some(back);
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(finish_report(name, outcome, walk, after))
+}
+
+/// Where a message stood in the source: its UID, or its 1-based position.
+fn position_or_uid(m: &SourceMessage, position: u32) -> u32 {
+    m.uid.map_or(position, Uid::get)
 }
 
 fn walk_source(

@@ -31,7 +31,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use maildir_store::{MailStore, UserId, mirror::Restore};
+use maildir_store::{MailStore, UserId, maildir::Maildir, mirror::Restore};
 use serde::Deserialize;
 
 use super::{
@@ -131,6 +131,11 @@ pub struct ImportArgs {
     /// Show progress on standard error even when it is not a terminal.
     #[arg(long)]
     progress: bool,
+    /// The mirror deadline for this run, at least the configured one. An import is a batch
+    /// job: a replica waiting out a lock left by a killed earlier run (up to maildir-store's
+    /// unowned lock age, 10 s) must not be fenced for it.
+    #[arg(long, default_value_t = 30_000)]
+    mirror_deadline_ms: u64,
 }
 
 fn open_source(job: &Job) -> Box<dyn Source + Send> {
@@ -142,7 +147,11 @@ fn open_source(job: &Job) -> Box<dyn Source + Send> {
 
 /// Runs `gradwell import`; fails (exit 1) when any user did not verify.
 pub fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let config = Config::load(&args.config)?;
+    let mut config = Config::load(&args.config)?;
+    config.storage.mirror_deadline_ms = config
+        .storage
+        .mirror_deadline_ms
+        .max(args.mirror_deadline_ms);
     let jobs = match (&args.manifest, &args.user, &args.path) {
         (Some(m), _, _) => {
             let text = std::fs::read_to_string(m)
@@ -166,6 +175,9 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
         UserId::new(&job.user).with_context(|| format!("manifest user {:?}", job.user))?;
     }
     let opened = storage::open(&config.storage)?;
+    let set_targets = (0..opened.sets.len())
+        .map(|set| targets_of_set(set, &opened, &config))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let journal = args.journal.as_deref().map(Journal::open).transpose()?;
     let throttle = Throttle::new(
         args.rate,
@@ -191,6 +203,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
                     let result = run_job(
                         job,
                         &opened,
+                        &set_targets,
                         &config,
                         journal.as_ref(),
                         &throttle,
@@ -240,9 +253,11 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// Imports one user; `None` when the journal says it is done already.
+#[allow(clippy::too_many_arguments)] // One call site; the run's shared state.
 fn run_job(
     job: &Job,
     opened: &storage::Opened,
+    set_targets: &[Vec<Arc<dyn Restore>>],
     config: &Config,
     journal: Option<&Journal>,
     throttle: &Throttle,
@@ -253,29 +268,26 @@ fn run_job(
         return Ok(None);
     }
     let user = UserId::new(&job.user)?;
-    let target: Arc<dyn Restore> = match &opened.placement {
-        None => opened
-            .sets
-            .first()
-            .cloned()
-            .context("no mirror set configured")?,
+    let set = match &opened.placement {
+        None => 0,
         Some(p) => {
             // A new user is placed (on the default set) by its first call; import there,
             // then move it with the live move if the manifest names another set.
             p.list_mailboxes(&user)?;
-            let set = p.set_of(&user).unwrap_or_else(|| p.default_set());
-            opened
-                .sets
-                .get(set)
-                .cloned()
-                .context("placement names a missing set")?
+            p.set_of(&user).unwrap_or_else(|| p.default_set())
         }
     };
+    let targets: Vec<&dyn Restore> = set_targets
+        .get(set)
+        .context("placement names a missing set")?
+        .iter()
+        .map(|t| t.as_ref())
+        .collect();
     let report = {
         let _slot = throttle.connect();
         let mut source = open_source(job);
         let options = Options::new(dry_run, Some(throttle)).with_progress(messages);
-        engine::import_user(source.as_mut(), target.as_ref(), &user, options)
+        engine::import_user(source.as_mut(), &targets, &user, options)
     };
     if !dry_run && report.ok() {
         if let (Some(set), Some(p)) = (job.set, &opened.placement)
@@ -295,6 +307,41 @@ fn run_job(
         }
     }
     Ok(Some(report))
+}
+
+/// Where to write a set's users: each replica directly when the set is a mirror with both
+/// replicas healthy (see [`engine`]), else the set itself.
+fn targets_of_set(
+    set: usize,
+    opened: &storage::Opened,
+    config: &Config,
+) -> anyhow::Result<Vec<Arc<dyn Restore>>> {
+    let whole = opened
+        .sets
+        .get(set)
+        .cloned()
+        .context("no such mirror set")?;
+    let Some(Some(mirror)) = opened.set_mirrors.get(set) else {
+        return Ok(vec![whole]);
+    };
+    let status = mirror.status();
+    if status.primary.is_some() || status.secondary.is_some() {
+        return Ok(vec![whole]);
+    }
+    let options = storage::maildir_options(&config.storage);
+    let roots = config
+        .storage
+        .mirror_sets
+        .get(set)
+        .context("no such mirror set")?;
+    roots
+        .iter()
+        .map(|root| {
+            let replica = Maildir::open(root, options.clone())
+                .with_context(|| format!("replica root {}", root.display()))?;
+            Ok(Arc::new(replica) as Arc<dyn Restore>)
+        })
+        .collect()
 }
 
 /// One status line on standard error each second: users, messages, rate, ETA.
