@@ -68,7 +68,8 @@ fn dovecot_tree(root: &Path) {
     std::fs::write(
         root.join("dovecot-uidlist"),
         "3 V1700000000 N10 G0123456789abcdef0123456789abcdef\n\
-         2 :1700000001.M1P1.old,S=40\n3 :1700000002.M2P1.old,S=52:2,S\n5 :1700000003.M3P1.old\n",
+         2 Pfirst-uidl O2 :1700000001.M1P1.old,S=40\n3 O3 :1700000002.M2P1.old,S=52:2,S\n\
+         5 Pthird-uidl O1 :1700000003.M3P1.old\n",
     )
     .unwrap();
     std::fs::write(root.join("dovecot-keywords"), "0 $Forwarded\n1 Work\n").unwrap();
@@ -123,8 +124,14 @@ fn dovecot_tree(root: &Path) {
     .unwrap();
 }
 
-/// UID, sorted flag names, INTERNALDATE, body.
-type Described = (Option<u32>, Vec<String>, SystemTime, Vec<u8>);
+/// UID, sorted flag names, INTERNALDATE, body, POP3 UIDL and order.
+type Described = (
+    Option<u32>,
+    Vec<String>,
+    SystemTime,
+    Vec<u8>,
+    (Option<String>, Option<u32>),
+);
 
 /// Everything a client can tell about a mailbox, read through a source.
 #[derive(Debug, PartialEq)]
@@ -145,6 +152,7 @@ fn describe(m: &SourceMessage) -> Described {
         flags,
         m.internal_date,
         m.body.clone(),
+        (m.pop3_uidl.clone(), m.pop3_order),
     )
 }
 
@@ -232,10 +240,9 @@ fn dovecot_tree_round_trips_with_identifiers_kept() {
             .into_iter()
             .map(|e| e.uidl)
             .collect();
-        assert_eq!(
-            uidls,
-            ["000000026553F100", "000000036553F100", "000000056553F100"]
-        );
+        // Recorded UIDLs and order kept; the rest in Dovecot's default format from the kept
+        // UID and UIDVALIDITY.
+        assert_eq!(uidls, ["third-uidl", "first-uidl", "000000036553F100"]);
         let names: Vec<(String, bool)> = store
             .list_mailboxes(&bob)
             .unwrap()

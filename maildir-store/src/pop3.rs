@@ -8,6 +8,24 @@ pub(crate) fn default_uidl(uid: Uid, uid_validity: UidValidity) -> String {
     format!("{:08X}{:08X}", uid.get(), uid_validity.get())
 }
 
+/// Checks recorded UIDLs: RFC 1939 §7, "The unique-id of a message is an arbitrary server-
+/// determined string, consisting of one to 70 characters in the range 0x21 to 0x7E".
+pub(crate) fn check_uidls(
+    entries: &[(Uid, Option<String>, Option<u32>)],
+) -> Result<(), crate::StoreError> {
+    for (uid, uidl, _) in entries {
+        if let Some(u) = uidl
+            && (u.is_empty() || u.len() > 70 || !u.bytes().all(|b| (0x21..=0x7e).contains(&b)))
+        {
+            return Err(crate::StoreError::Corrupt {
+                file: "POP3 UIDL",
+                detail: format!("UID {uid}: {u:?} is not a valid UIDL"),
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

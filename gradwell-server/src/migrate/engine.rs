@@ -22,7 +22,9 @@
 //! 4. **UIDNEXT** is raised to the source's (a tombstone for UIDNEXT−1 via
 //!    [`Restore::restore_expunge`]), so a UID the source handed out and expunged is never
 //!    handed out again.
-//! 5. **Commit**: the staging mailbox is renamed into place, then the subscription is set.
+//! 5. **Commit**: POP3 UIDLs and order the source recorded (Dovecot's `P`/`O`) are set
+//!    ([`Restore::restore_pop3`]), the staging mailbox is renamed into place, then the
+//!    subscription is set.
 //! 6. **Verify**: the target mailbox is read back and its count, bytes and checksum over
 //!    `(UID, message)` compared with what the source yielded.
 //!
@@ -329,6 +331,7 @@ pub fn import_mailbox(
     let mut position = 0u32;
     let mut last_uid = 0u32;
     let mut failure = None;
+    let mut pop3 = Vec::new();
     let walked = walk_source(source, mailbox, options, &mut |m: SourceMessage| {
         position += 1;
         let uid = m.uid.map_or(position, Uid::get);
@@ -345,10 +348,10 @@ pub fn import_mailbox(
         walk.totals.messages += 1;
         walk.totals.bytes += size;
         walk.map.push(position_or_uid(&m, position), uid);
-        if m.pop3_uidl.is_some() || m.pop3_order.is_some() {
-            walk.notes.push(format!(
-                "UID {uid}: a recorded POP3 UIDL/order is not kept by this store"
-            ));
+        if (m.pop3_uidl.is_some() || m.pop3_order.is_some())
+            && let Some(typed) = Uid::new(uid)
+        {
+            pop3.push((typed, m.pop3_uidl.clone(), m.pop3_order));
         }
         let mut wrote = false;
         for side in &mut sides {
@@ -369,6 +372,9 @@ pub fn import_mailbox(
     }
     walked?;
     for side in &mut sides {
+        if !pop3.is_empty() {
+            side.store.restore_pop3(user, &side.work, &pop3)?;
+        }
         side.commit(user, name, mailbox)?;
     }
     let changed = sides.iter().any(|s| s.changed);

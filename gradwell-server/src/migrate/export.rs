@@ -117,6 +117,32 @@ fn info(flags: &Flags, table: &mut Vec<String>) -> String {
     letters
 }
 
+/// The `P` (UIDL) and `O` (order) uidlist fields INBOX needs so Dovecot shows the same POP3
+/// view: `P` where the UIDL is not Dovecot's default, `O` on every message when the order is
+/// not by UID. Keyed by UID; each value starts with a space.
+fn pop3_records(
+    store: &dyn MailStore,
+    user: &UserId,
+    v: maildir_store::UidValidity,
+) -> anyhow::Result<BTreeMap<u32, String>> {
+    let view = store.pop3_view(user)?;
+    let by_uid = view.windows(2).all(|w| w[0].uid < w[1].uid);
+    let mut out = BTreeMap::new();
+    for (position, e) in view.iter().enumerate() {
+        let mut ext = String::new();
+        if e.uidl != format!("{:08X}{:08X}", e.uid.get(), v.get()) {
+            ext.push_str(&format!(" P{}", e.uidl));
+        }
+        if !by_uid {
+            ext.push_str(&format!(" O{}", position + 1));
+        }
+        if !ext.is_empty() {
+            out.insert(e.uid.get(), ext);
+        }
+    }
+    Ok(out)
+}
+
 /// Exports `user` to a Dovecot Maildir tree at `root` (created; must not hold a Maildir).
 pub fn to_dovecot(
     store: &dyn MailStore,
@@ -149,6 +175,11 @@ pub fn to_dovecot(
         let view = store.open(user, &name)?;
         let v = view.uid_validity.get();
         let mut uidlist = format!("3 V{v} N{}\n", view.uid_next.get());
+        let pop3 = if name.is_inbox() {
+            pop3_records(store, user, view.uid_validity)?
+        } else {
+            BTreeMap::new()
+        };
         let mut keywords = Vec::new();
         for m in &view.messages {
             let body = to_lf(&store.read(user, &name, m.uid, ReadPart::Whole)?);
@@ -160,7 +191,8 @@ pub fn to_dovecot(
             );
             let file = format!("{base}:2,{}", info(&m.flags, &mut keywords));
             write_file(&dir.join("cur").join(&file), &body, Some(m.internal_date))?;
-            uidlist.push_str(&format!("{} :{base}\n", m.uid.get()));
+            let ext = pop3.get(&m.uid.get()).map_or("", String::as_str);
+            uidlist.push_str(&format!("{}{ext} :{base}\n", m.uid.get()));
             summary.messages += 1;
             summary.bytes += body.len() as u64;
         }

@@ -271,6 +271,22 @@ impl Maildir {
         uid(new_uid)
     }
 
+    /// [`crate::mirror::Restore::restore_pop3`]: records `P`/`O` in the uidlist (one
+    /// rewrite, only when something changes).
+    pub(crate) fn set_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        if locked.set_pop3(entries) {
+            locked.commit(true)?;
+        }
+        Ok(())
+    }
+
     /// STORE; with `fixed`, every changed message gets that modseq (resync).
     pub(crate) fn change_flags(
         &self,

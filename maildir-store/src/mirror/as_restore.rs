@@ -48,6 +48,16 @@ impl Restore for Mirror {
         self.write(user, Arc::new(move |r| r.restore_message(&u, &n, &m, &b)))
     }
 
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        let (u, n, e) = (user.clone(), name.clone(), entries.to_vec());
+        self.write(user, Arc::new(move |r| r.restore_pop3(&u, &n, &e)))
+    }
+
     fn restore_flags(
         &self,
         user: &UserId,

@@ -185,6 +185,16 @@ impl<S: Replica> Restore for FaultyStore<S> {
         self.inner.restore_flags(user, name, uid, flags, modseq)
     }
 
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.restore_pop3(user, name, entries)
+    }
+
     fn restore_expunge(
         &self,
         user: &UserId,

@@ -372,6 +372,15 @@ impl Restore for MoveSide {
         self.store.restore_flags(user, name, uid, flags, modseq)
     }
 
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        self.store.restore_pop3(user, name, entries)
+    }
+
     fn restore_expunge(
         &self,
         user: &UserId,
