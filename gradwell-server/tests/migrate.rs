@@ -493,3 +493,78 @@ fn mbox_round_trips_byte_for_byte() {
     let b = read_all(&mut MboxDir::new(&back, None, Quoting::Mboxrd));
     assert_eq!(a, b);
 }
+
+#[test]
+fn courier_maildir_keeps_uids_keywords_and_subscriptions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = target(dir.path());
+    let tree = dir.path().join("courier");
+    maildir(&tree);
+    maildir(&tree.join(".Sent"));
+    std::fs::write(
+        tree.join("courierimapuiddb"),
+        "1 1111111111 20\n4 1100000000.M1.host:2,S\n9 1100000001.M2.host\n",
+    )
+    .unwrap();
+    write_message(
+        &tree,
+        "cur",
+        "1100000000.M1.host:2,RS",
+        b"Subject: a\n\na\n",
+        1_100_000_000,
+    );
+    write_message(
+        &tree,
+        "new",
+        "1100000001.M2.host",
+        b"Subject: b\n\nb\n",
+        1_100_000_001,
+    );
+    std::fs::create_dir(tree.join("courierimapkeywords")).unwrap();
+    std::fs::write(
+        tree.join("courierimapkeywords/:list"),
+        "$Label1\nWork\n\n1100000000.M1.host:1\n",
+    )
+    .unwrap();
+    std::fs::write(tree.join("courierimapsubscribed"), "INBOX.Sent\n").unwrap();
+    let out = gradwell(&[
+        "import",
+        "-c",
+        config.to_str().unwrap(),
+        "--user",
+        "finn",
+        "--kind",
+        "courier",
+        "--path",
+        tree.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let finn = UserId::new("finn").unwrap();
+    let store = replica(dir.path(), "b");
+    let inbox = store.open(&finn, &MailboxName::inbox()).unwrap();
+    assert_eq!(inbox.uid_validity.get(), 1_111_111_111);
+    assert_eq!(inbox.uid_next.get(), 20);
+    let uids: Vec<u32> = inbox.messages.iter().map(|m| m.uid.get()).collect();
+    assert_eq!(uids, [4, 9]);
+    assert!(inbox.messages[0].flags.contains(SystemFlag::Answered));
+    assert!(
+        inbox.messages[0]
+            .flags
+            .contains_keyword(&Keyword::new("Work").unwrap())
+    );
+    let subscribed: Vec<(String, bool)> = store
+        .list_mailboxes(&finn)
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.name.as_str().to_owned(), i.attributes.subscribed))
+        .collect();
+    assert_eq!(
+        subscribed,
+        [("INBOX".to_owned(), false), ("Sent".to_owned(), true)]
+    );
+}

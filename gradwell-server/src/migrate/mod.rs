@@ -4,6 +4,7 @@
 //! Every kind of source implements [`source::Source`]; the [`engine`] copies what a source
 //! yields into the target store.
 
+pub mod courier;
 pub mod dovecot;
 pub mod engine;
 pub mod export;

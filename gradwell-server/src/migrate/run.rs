@@ -7,7 +7,7 @@
 //! ```toml
 //! [[user]]
 //! user = "alice"                 # target user
-//! kind = "dovecot"               # dovecot | mbox
+//! kind = "dovecot"               # dovecot | courier | mbox
 //! path = "/old/home/alice/Maildir"
 //! layout = "fs"                  # dovecot only: maildir-plus-plus (default) | fs
 //! set = 1                        # optional target mirror set (moved there after import)
@@ -54,6 +54,8 @@ pub enum Kind {
     Dovecot,
     /// A directory of mbox files.
     Mbox,
+    /// A Courier-IMAP Maildir++.
+    Courier,
 }
 
 /// One user to import.
@@ -142,6 +144,7 @@ fn open_source(job: &Job) -> Box<dyn Source + Send> {
     match job.kind {
         Kind::Dovecot => Box::new(DovecotMaildir::new(&job.path, job.layout)),
         Kind::Mbox => Box::new(MboxDir::new(&job.path, job.inbox.clone(), job.quoting)),
+        Kind::Courier => Box::new(DovecotMaildir::courier(&job.path)),
     }
 }
 
