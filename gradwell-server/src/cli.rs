@@ -57,6 +57,9 @@ enum Verb {
     Import(crate::migrate::run::ImportArgs),
     /// Export a user's mail to a Dovecot Maildir tree or mbox files (to roll back).
     Export(crate::migrate::run::ExportArgs),
+    /// Reorganise in place: Maildir++ <-> LAYOUT=fs, rehashed home paths, re-sharding.
+    #[command(subcommand)]
+    Restructure(crate::migrate::restructure::RestructureArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +155,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         } => crate::queue::admin::run(&Config::load(&config)?, action, json),
         Verb::Import(args) => crate::migrate::run::import(args),
         Verb::Export(args) => crate::migrate::run::export(args),
+        Verb::Restructure(args) => crate::migrate::restructure::run(args),
     }
 }
 

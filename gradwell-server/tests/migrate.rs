@@ -568,3 +568,150 @@ fn courier_maildir_keeps_uids_keywords_and_subscriptions() {
         [("INBOX".to_owned(), false), ("Sent".to_owned(), true)]
     );
 }
+
+#[test]
+fn restructured_layout_imports_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = target(dir.path());
+    let tree = dir.path().join("old");
+    dovecot_tree(&tree);
+    let original = read_all(&mut DovecotMaildir::new(&tree, Layout::MaildirPlusPlus));
+    let t = tree.to_str().unwrap();
+    let out = gradwell(&[
+        "restructure",
+        "layout",
+        "--path",
+        t,
+        "--from",
+        "maildir-plus-plus",
+        "--to",
+        "fs",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(tree.join("Archive/2024/cur").is_dir() && !tree.join(".Sent").exists());
+    assert_eq!(
+        read_all(&mut DovecotMaildir::new(&tree, Layout::Fs)),
+        original
+    );
+    let out = gradwell(&[
+        "import",
+        "-c",
+        config.to_str().unwrap(),
+        "--user",
+        "gus",
+        "--path",
+        t,
+        "--layout",
+        "fs",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let back = dir.path().join("back");
+    let out = gradwell(&[
+        "export",
+        "-c",
+        config.to_str().unwrap(),
+        "--user",
+        "gus",
+        "--to",
+        back.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        read_all(&mut DovecotMaildir::new(&back, Layout::MaildirPlusPlus)),
+        original
+    );
+}
+
+#[test]
+fn manifest_places_users_on_sets_and_reshard_moves_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for root in ["s0", "s1"] {
+        std::fs::create_dir(d.join(root)).unwrap();
+        Maildir::init_replica(&d.join(root)).unwrap();
+    }
+    std::fs::write(d.join("users"), "").unwrap();
+    std::fs::write(d.join("placement"), "gradwell-placement v1\ndefault 0\n").unwrap();
+    let config = d.join("c.toml");
+    std::fs::write(
+        &config,
+        "hostname = \"mx.example.test\"\nlocal_domains = [\"example.test\"]\nusers_file = \"users\"\n\
+         postmaster = \"hal\"\n[storage]\nmirror_sets = [[\"s0\"], [\"s1\"]]\n\
+         placement_file = \"placement\"\nfsync = false\n",
+    )
+    .unwrap();
+    let tree = d.join("old");
+    dovecot_tree(&tree);
+    std::fs::write(
+        d.join("manifest.toml"),
+        format!(
+            "[[user]]\nuser = \"hal\"\nkind = \"dovecot\"\npath = \"{}\"\nset = 1\n",
+            tree.display()
+        ),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let out = gradwell(&[
+        "import",
+        "-c",
+        c,
+        "--manifest",
+        d.join("manifest.toml").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hal = UserId::new("hal").unwrap();
+    let uids = |root: &str| -> Vec<u32> {
+        replica(d, root)
+            .open(&hal, &MailboxName::inbox())
+            .map(|v| v.messages.iter().map(|m| m.uid.get()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(uids("s1"), [2, 3, 5]);
+    assert!(
+        std::fs::read_to_string(d.join("placement"))
+            .unwrap()
+            .contains("user hal 1")
+    );
+    std::fs::write(d.join("plan"), "# back\nhal 0\n").unwrap();
+    let out = gradwell(&[
+        "restructure",
+        "reshard",
+        "-c",
+        c,
+        "--plan",
+        d.join("plan").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(uids("s0"), [2, 3, 5]);
+    let v = replica(d, "s0").open(&hal, &MailboxName::inbox()).unwrap();
+    assert_eq!(
+        (v.uid_validity.get(), v.uid_next.get()),
+        (1_700_000_000, 10)
+    );
+    // The recorded POP3 UIDLs and order survived both moves.
+    let uidls: Vec<String> = replica(d, "s0")
+        .pop3_view(&hal)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.uidl)
+        .collect();
+    assert_eq!(uidls, ["third-uidl", "first-uidl", "000000036553F100"]);
+}

@@ -26,6 +26,38 @@ pub(crate) fn check_uidls(
     Ok(())
 }
 
+/// Gives `target`'s INBOX the POP3 UIDLs and order `source` shows where they are not the
+/// defaults (recorded by a migration), then checks both POP3 views are the same.
+pub(crate) fn carry_pop3(
+    source: &dyn crate::MailStore,
+    target: &dyn crate::mirror::Restore,
+    user: &crate::UserId,
+) -> Result<(), crate::StoreError> {
+    let inbox = crate::MailboxName::inbox();
+    let want = source.pop3_view(user)?;
+    let v = source.open(user, &inbox)?.uid_validity;
+    let by_uid = want.windows(2).all(|w| w[0].uid < w[1].uid);
+    let entries: Vec<(Uid, Option<String>, Option<u32>)> = want
+        .iter()
+        .zip(1u32..)
+        .filter(|(e, _)| !by_uid || e.uidl != default_uidl(e.uid, v))
+        .map(|(e, position)| {
+            let uidl = (e.uidl != default_uidl(e.uid, v)).then(|| e.uidl.clone());
+            (e.uid, uidl, (!by_uid).then_some(position))
+        })
+        .collect();
+    if !entries.is_empty() {
+        target.restore_pop3(user, &inbox, &entries)?;
+    }
+    let have = target.pop3_view(user)?;
+    if have != want {
+        return Err(crate::StoreError::ReplicasDiverged {
+            detail: format!("moving {user}: the POP3 view differs after the copy"),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

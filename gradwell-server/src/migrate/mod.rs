@@ -11,6 +11,7 @@ pub mod export;
 pub mod journal;
 pub mod mbox;
 pub mod report;
+pub mod restructure;
 pub mod run;
 pub mod source;
 pub mod throttle;

@@ -120,6 +120,9 @@ impl Placement {
                 report.messages_verified += same_bytes(&*source, &*target, user, &mut verified)?;
             }
         }
+        // Recorded POP3 UIDLs and order (from a migration) go along, or POP3 clients would
+        // download everything again after the move (DESIGN.md M5).
+        crate::pop3::carry_pop3(&*source, &*target, user)?;
         self.update_map(|m| {
             m.users.insert(user.clone(), to);
             m.moving.remove(user);
