@@ -4,8 +4,11 @@ use crate::types::{Uid, UidValidity};
 
 /// The UIDL of a message that has none recorded: Dovecot's default `pop3_uidl_format`
 /// (`%08Xu%08Xv`), so mailboxes moved from Dovecot keep the UIDLs clients already know.
-pub(crate) fn default_uidl(uid: Uid, uid_validity: UidValidity) -> String {
-    format!("{:08X}{:08X}", uid.get(), uid_validity.get())
+/// Dovecot's `%X` prints *lowercase* hex (Dovecot 2.3.19 answers `UIDL` with
+/// `000000046553f100` for UID 4, UIDVALIDITY 1700000000; gradwell-server's
+/// `tests/migrate_dovecot.rs` checks against a real Dovecot).
+pub fn default_uidl(uid: Uid, uid_validity: UidValidity) -> String {
+    format!("{:08x}{:08x}", uid.get(), uid_validity.get())
 }
 
 /// Checks recorded UIDLs: RFC 1939 §7, "The unique-id of a message is an arbitrary server-
@@ -66,6 +69,6 @@ mod tests {
     fn matches_dovecot_default() {
         let uid = Uid::new(26).unwrap(); // Unwrap: non-zero literal.
         let v = UidValidity::new(1_795_911_969).unwrap(); // Unwrap: non-zero literal.
-        assert_eq!(default_uidl(uid, v), "0000001A6B0B7121");
+        assert_eq!(default_uidl(uid, v), "0000001a6b0b7121");
     }
 }

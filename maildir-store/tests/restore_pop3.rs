@@ -42,7 +42,7 @@ fn exercise(store: &dyn Restore) {
     let expected = vec![
         (2, "old-uidl-2".to_owned()),
         (1, "old-uidl-1".to_owned()),
-        (3, format!("{:08X}{:08X}", 3, v.get())),
+        (3, format!("{:08x}{:08x}", 3, v.get())),
     ];
     assert_eq!(view(store), expected);
     // Again: nothing changes.

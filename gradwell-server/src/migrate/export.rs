@@ -130,7 +130,7 @@ fn pop3_records(
     let mut out = BTreeMap::new();
     for (position, e) in view.iter().enumerate() {
         let mut ext = String::new();
-        if e.uidl != format!("{:08X}{:08X}", e.uid.get(), v.get()) {
+        if e.uidl != maildir_store::default_pop3_uidl(e.uid, v) {
             ext.push_str(&format!(" P{}", e.uidl));
         }
         if !by_uid {

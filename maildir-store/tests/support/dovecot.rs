@@ -45,16 +45,22 @@ pub(crate) fn hand_over(root: &Path) {
 pub(crate) struct Dovecot {
     child: Child,
     pub(crate) port: u16,
+    /// The POP3 listener's port (gradwell-server's migration test uses it).
+    #[allow(dead_code)]
+    pub(crate) pop3_port: u16,
     state: PathBuf,
 }
 
 impl Dovecot {
     /// Starts Dovecot with users' Maildirs at `<mail_root>/<user>`, password `pass` for all.
     pub(crate) fn start(mail_root: &Path, state: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free loopback port")
-            .port();
+        let free_port = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free loopback port")
+                .port()
+        };
+        let (port, pop3_port) = (free_port(), free_port());
         for d in ["run", "state", "index"] {
             fs::create_dir_all(state.join(d)).expect("dovecot dirs");
         }
@@ -76,14 +82,15 @@ impl Dovecot {
         let m = mail_root.display();
         let conf = format!(
             "base_dir = {s}/run\nstate_dir = {s}/state\nlog_path = {s}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\n\
+             protocols = imap pop3\nlisten = 127.0.0.1\nssl = no\n\
              disable_plaintext_auth = no\nauth_mechanisms = plain\n{user_lines}\
              first_valid_uid = 1\nmail_fsync = always\n\
              passdb {{\n  driver = static\n  args = password=pass\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={uid} home={m}/%u\n}}\n\
              mail_location = maildir:{m}/%u:INDEX={s}/index/%u\n\
              namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n"
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n\
+             service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n    port = {pop3_port}\n  }}\n}}\n"
         );
         let conf_path = state.join("dovecot.conf");
         fs::write(&conf_path, conf).expect("write dovecot.conf");
@@ -99,6 +106,7 @@ impl Dovecot {
         let me = Self {
             child,
             port,
+            pop3_port,
             state: state.to_path_buf(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -143,6 +151,46 @@ impl Drop for Dovecot {
             let _ = self.child.wait();
         }
     }
+}
+
+/// `UIDL` over POP3 as `user`: each message's unique id, in the server's order.
+#[allow(dead_code)] // used by gradwell-server's migration test, which includes this file
+pub(crate) fn pop3_uidls(port: u16, user: &str) -> Vec<String> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect pop3");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    let mut line = || {
+        let mut l = String::new();
+        reader.read_line(&mut l).expect("read pop3");
+        l.trim_end().to_owned()
+    };
+    assert!(line().starts_with("+OK"), "pop3 greeting");
+    let mut uidls = Vec::new();
+    for cmd in [
+        format!("USER {user}"),
+        "PASS pass".to_owned(),
+        "UIDL".to_owned(),
+    ] {
+        write!(writer, "{cmd}\r\n").expect("send");
+        let answer = line();
+        assert!(answer.starts_with("+OK"), "{cmd} -> {answer}");
+    }
+    loop {
+        let l = line();
+        if l == "." {
+            break;
+        }
+        uidls.push(
+            l.split_once(' ')
+                .map(|(_, u)| u.to_owned())
+                .unwrap_or_default(),
+        );
+    }
+    write!(writer, "QUIT\r\n").expect("send");
+    uidls
 }
 
 /// One IMAP connection, commands sent one at a time.
