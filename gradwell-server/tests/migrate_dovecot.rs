@@ -59,9 +59,12 @@ fn source_tree(root: &Path) {
     std::fs::write(root.join("subscriptions"), "V\t2\n\nSent\nArchive\t2024\n").unwrap();
 }
 
+/// A mailbox as SELECT and FETCH show it: name, UIDVALIDITY, UIDNEXT, messages.
+type Selected = (String, u32, u32, Vec<dovecot::Fetched>);
+
 /// Everything a client sees: per mailbox UIDVALIDITY, UIDNEXT and each message's UID,
 /// flags and body; then the POP3 UIDLs in order.
-fn client_view(d: &Dovecot) -> (Vec<(String, u32, u32, Vec<dovecot::Fetched>)>, Vec<String>) {
+fn client_view(d: &Dovecot) -> (Vec<Selected>, Vec<String>) {
     let mut imap = Imap::login(d.port, "bob");
     let mut boxes = Vec::new();
     for (name, wire) in MAILBOXES {
