@@ -22,7 +22,7 @@ use super::{
 };
 
 /// Parses `courierimapuiddb` (version 1).
-pub(super) fn parse_uiddb(text: &str, mailbox: &str) -> Result<UidList, SourceError> {
+pub(crate) fn parse_uiddb(text: &str, mailbox: &str) -> Result<UidList, SourceError> {
     let bad = |why: &str| malformed(mailbox, &format!("courierimapuiddb: {why}"));
     let mut lines = text.lines();
     let header = lines.next().ok_or_else(|| bad("empty"))?;
@@ -56,7 +56,7 @@ pub(super) fn parse_uiddb(text: &str, mailbox: &str) -> Result<UidList, SourceEr
 
 /// Parses `courierimapkeywords/:list` into each message's keywords, by file base name.
 /// Lines it cannot use are skipped, as Courier does.
-pub(super) fn parse_keywords(text: &str) -> BTreeMap<String, Vec<Keyword>> {
+pub(crate) fn parse_keywords(text: &str) -> BTreeMap<String, Vec<Keyword>> {
     let mut lines = text.lines();
     let names: Vec<Option<Keyword>> = lines
         .by_ref()
@@ -81,7 +81,7 @@ pub(super) fn parse_keywords(text: &str) -> BTreeMap<String, Vec<Keyword>> {
 }
 
 /// Parses `courierimapsubscribed` into Gradwell names (`INBOX.Sent.2024` → `Sent/2024`).
-pub(super) fn parse_subscriptions(text: &str) -> BTreeSet<String> {
+pub(crate) fn parse_subscriptions(text: &str) -> BTreeSet<String> {
     text.lines()
         .filter(|l| !l.is_empty())
         .map(|l| {

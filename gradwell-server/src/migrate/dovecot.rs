@@ -202,16 +202,16 @@ fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, SourceError> {
 
 /// The parsed `dovecot-uidlist`.
 #[derive(Debug, Default)]
-pub(super) struct UidList {
-    pub(super) uid_validity: u32,
-    pub(super) next_uid: u32,
+pub(crate) struct UidList {
+    pub(crate) uid_validity: u32,
+    pub(crate) next_uid: u32,
     /// uid → (base, POP3 UIDL, POP3 order).
-    pub(super) records: BTreeMap<u32, (String, Option<String>, Option<u32>)>,
+    pub(crate) records: BTreeMap<u32, (String, Option<String>, Option<u32>)>,
 }
 
 /// Parses a version 1 or 3 uidlist: header `3 V<v> N<next> ...` (or `1 <v> <next>`), then
 /// `<uid> [<key><value> ...] :<base>` (version 1: `<uid> <base>`).
-fn parse_uidlist(text: &str, mailbox: &str) -> Result<UidList, SourceError> {
+pub(crate) fn parse_uidlist(text: &str, mailbox: &str) -> Result<UidList, SourceError> {
     let bad = |why: &str| malformed(mailbox, &format!("dovecot-uidlist: {why}"));
     let mut lines = text.lines();
     let header = lines.next().ok_or_else(|| bad("empty"))?;
@@ -280,7 +280,7 @@ fn read_optional(path: &Path) -> Result<Option<String>, SourceError> {
 }
 
 /// `dovecot-keywords`: line `<index> <keyword>`, index 0 being letter `a`.
-fn parse_keywords(text: &str) -> BTreeMap<u8, Keyword> {
+pub(crate) fn parse_keywords(text: &str) -> BTreeMap<u8, Keyword> {
     text.lines()
         .filter_map(|l| {
             let (i, k) = l.split_once(' ')?;

@@ -37,7 +37,7 @@ pub struct ExportSummary {
 }
 
 /// `message` with CRLF line ends turned into LF.
-fn to_lf(message: &[u8]) -> Vec<u8> {
+pub(crate) fn to_lf(message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.len());
     let mut i = 0;
     while let Some(&b) = message.get(i) {
@@ -216,10 +216,16 @@ pub fn to_dovecot(
 pub fn mbox_entry(message: &[u8], flags: &Flags, date: std::time::SystemTime, out: &mut Vec<u8>) {
     out.extend_from_slice(mbox::from_line(date).as_bytes());
     let message = to_lf(message);
-    let header_end = message
-        .windows(2)
-        .position(|w| w == b"\n\n")
-        .map_or(message.len(), |p| p + 1);
+    // The header ends where its first empty line starts (which may be the very first line).
+    let mut header_end = message.len();
+    let mut at = 0;
+    for line in message.split_inclusive(|b| *b == b'\n') {
+        if line == b"\n" {
+            header_end = at;
+            break;
+        }
+        at += line.len();
+    }
     let (header, body) = message.split_at(header_end);
     for line in header.split_inclusive(|b| *b == b'\n') {
         mbox::quote(line, out);
