@@ -26,7 +26,8 @@ fn gradwell(args: &[&str]) -> Output {
         .expect("the gradwell binary runs")
 }
 
-/// A mirrored store (two replica roots) and its configuration.
+/// A mirrored store (two replica roots) and its configuration, with fsync on (the import
+/// then makes each mailbox durable at its end).
 fn target(dir: &Path) -> PathBuf {
     for root in ["a", "b"] {
         std::fs::create_dir(dir.join(root)).unwrap();
@@ -37,7 +38,7 @@ fn target(dir: &Path) -> PathBuf {
     std::fs::write(
         &config,
         "hostname = \"mx.example.test\"\nlocal_domains = [\"example.test\"]\nusers_file = \"users\"\n\
-         postmaster = \"bob\"\n[storage]\nmirror_sets = [[\"a\", \"b\"]]\nfsync = false\n",
+         postmaster = \"bob\"\n[storage]\nmirror_sets = [[\"a\", \"b\"]]\nfsync = true\n",
     )
     .unwrap();
     config

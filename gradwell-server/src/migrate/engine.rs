@@ -62,6 +62,9 @@ pub struct Options<'a> {
     pub throttle: Option<&'a Throttle>,
     /// Counts messages read, for progress display.
     pub progress: Option<&'a std::sync::atomic::AtomicU64>,
+    /// Make each mailbox durable with [`Restore::sync_mailbox`] before it is renamed into
+    /// place (and again after), for targets opened without per-message fsync.
+    pub sync_per_mailbox: bool,
 }
 
 impl<'a> Options<'a> {
@@ -71,7 +74,15 @@ impl<'a> Options<'a> {
             dry_run,
             throttle,
             progress: None,
+            sync_per_mailbox: false,
         }
+    }
+
+    /// The same options, syncing each mailbox at its end (see [`Options::sync_per_mailbox`]).
+    #[must_use]
+    pub fn with_sync_per_mailbox(mut self, sync: bool) -> Self {
+        self.sync_per_mailbox = sync;
+        self
     }
 
     /// The same options, counting messages read in `counter`.
@@ -145,6 +156,20 @@ pub fn import_user(
         };
         report.mailboxes.push(entry);
     }
+    // The user's own files (subscriptions, the UIDVALIDITY record) live beside INBOX.
+    let changed = report
+        .mailboxes
+        .iter()
+        .any(|m| m.outcome == Outcome::Imported);
+    if options.sync_per_mailbox && changed {
+        for target in targets {
+            if let Err(e) = target.sync_mailbox(user, &MailboxName::inbox()) {
+                report
+                    .errors
+                    .push(format!("making the user's files durable: {e}"));
+            }
+        }
+    }
     report
 }
 
@@ -169,6 +194,8 @@ struct Side<'t> {
     modseq: u64,
     /// Whether this run changed anything besides copying messages.
     changed: bool,
+    /// Whether this run copied messages into it.
+    wrote: bool,
 }
 
 impl<'t> Side<'t> {
@@ -204,6 +231,7 @@ impl<'t> Side<'t> {
                 .collect(),
             uid_next: view.uid_next.get(),
             modseq: view.highest_modseq.get(),
+            wrote: false,
         };
         Ok((side, view))
     }
@@ -241,15 +269,18 @@ impl<'t> Side<'t> {
         self.store
             .restore_message(user, &self.work, &meta, &m.body)?;
         self.uid_next = uid + 1;
+        self.wrote = true;
         Ok(true)
     }
 
-    /// Raises UIDNEXT, renames into place, subscribes.
+    /// Raises UIDNEXT, makes the mailbox durable (with `sync`), renames it into place,
+    /// subscribes.
     fn commit(
         &mut self,
         user: &UserId,
         name: &MailboxName,
         mailbox: &SourceMailbox,
+        sync: bool,
     ) -> Result<(), StoreError> {
         if let Some(next) = mailbox.uid_next
             && next.get() > self.uid_next
@@ -260,8 +291,16 @@ impl<'t> Side<'t> {
                 .restore_expunge(user, &self.work, &[top], ModSeq::new(self.modseq))?;
             self.changed = true;
         }
+        let sync = sync && (self.changed || self.wrote);
+        if sync {
+            self.store.sync_mailbox(user, &self.work)?;
+        }
         if self.work != *name {
             self.store.rename_mailbox(user, &self.work, name)?;
+            if sync {
+                // The rename's directory entries (the messages are durable already).
+                self.store.sync_mailbox(user, name)?;
+            }
         }
         if mailbox.subscribed {
             self.store.set_subscribed(user, name, true)?;
@@ -375,7 +414,7 @@ pub fn import_mailbox(
         if !pop3.is_empty() {
             side.store.restore_pop3(user, &side.work, &pop3)?;
         }
-        side.commit(user, name, mailbox)?;
+        side.commit(user, name, mailbox, options.sync_per_mailbox)?;
     }
     let changed = sides.iter().any(|s| s.changed);
     let outcome = if walk.copied > 0 || changed {

@@ -260,7 +260,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 fn run_job(
     job: &Job,
     opened: &storage::Opened,
-    set_targets: &[Vec<Arc<dyn Restore>>],
+    set_targets: &[SetTargets],
     config: &Config,
     journal: Option<&Journal>,
     throttle: &Throttle,
@@ -280,16 +280,19 @@ fn run_job(
             p.set_of(&user).unwrap_or_else(|| p.default_set())
         }
     };
-    let targets: Vec<&dyn Restore> = set_targets
+    let set_targets = set_targets
         .get(set)
-        .context("placement names a missing set")?
-        .iter()
-        .map(|t| t.as_ref())
-        .collect();
+        .context("placement names a missing set")?;
+    let targets: Vec<&dyn Restore> = set_targets.stores.iter().map(|t| t.as_ref()).collect();
     let report = {
         let _slot = throttle.connect();
         let mut source = open_source(job);
-        let options = Options::new(dry_run, Some(throttle)).with_progress(messages);
+        // Replicas written directly were opened without per-message fsync; each mailbox is
+        // made durable at its end instead (when the configuration asks for fsync at all).
+        let direct = set_targets.direct;
+        let options = Options::new(dry_run, Some(throttle))
+            .with_progress(messages)
+            .with_sync_per_mailbox(direct && config.storage.fsync);
         engine::import_user(source.as_mut(), &targets, &user, options)
     };
     if !dry_run && report.ok() {
@@ -312,39 +315,54 @@ fn run_job(
     Ok(Some(report))
 }
 
-/// Where to write a set's users: each replica directly when the set is a mirror with both
-/// replicas healthy (see [`engine`]), else the set itself.
+/// Where to write one set's users.
+struct SetTargets {
+    stores: Vec<Arc<dyn Restore>>,
+    /// The stores are the replica roots opened directly, without per-message fsync.
+    direct: bool,
+}
+
+/// Where to write a set's users: each replica root directly (see [`engine`]), unless the
+/// set is a mirror with a fenced replica: then the set itself (its survivor).
 fn targets_of_set(
     set: usize,
     opened: &storage::Opened,
     config: &Config,
-) -> anyhow::Result<Vec<Arc<dyn Restore>>> {
+) -> anyhow::Result<SetTargets> {
     let whole = opened
         .sets
         .get(set)
         .cloned()
         .context("no such mirror set")?;
-    let Some(Some(mirror)) = opened.set_mirrors.get(set) else {
-        return Ok(vec![whole]);
-    };
-    let status = mirror.status();
-    if status.primary.is_some() || status.secondary.is_some() {
-        return Ok(vec![whole]);
+    if let Some(Some(mirror)) = opened.set_mirrors.get(set) {
+        let status = mirror.status();
+        if status.primary.is_some() || status.secondary.is_some() {
+            return Ok(SetTargets {
+                stores: vec![whole],
+                direct: false,
+            });
+        }
     }
-    let options = storage::maildir_options(&config.storage);
+    let mut options = storage::maildir_options(&config.storage);
+    // Durability per mailbox, not per message (see `run_job`).
+    options.fsync = false;
     let roots = config
         .storage
         .mirror_sets
         .get(set)
         .context("no such mirror set")?;
-    roots
+    let stores = roots
         .iter()
         .map(|root| {
             let replica = Maildir::open(root, options.clone())
                 .with_context(|| format!("replica root {}", root.display()))?;
             Ok(Arc::new(replica) as Arc<dyn Restore>)
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    Ok(SetTargets {
+        stores,
+        direct: true,
+    })
 }
 
 /// One status line on standard error each second: users, messages, rate, ETA.

@@ -83,6 +83,12 @@ pub trait Restore: MailStore {
         entries: &[(Uid, Option<String>, Option<u32>)],
     ) -> Result<(), StoreError>;
 
+    /// Makes everything of the mailbox durable now, whatever the store's own fsync policy:
+    /// its message files, control files and directories, and the directory entry of the
+    /// mailbox itself. A bulk import writes a whole mailbox through a store opened without
+    /// per-message fsync and calls this once at the end (durability per mailbox).
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError>;
+
     /// Scrub: problems this replica finds in its own copy of a mailbox without asking its
     /// peer — control files that do not parse, a listed message whose file is gone, a file
     /// whose length is not the one its name records. Empty when sound.
@@ -128,6 +134,10 @@ impl Replica for Maildir {
 }
 
 impl Restore for Maildir {
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        Maildir::sync_mailbox(self, user, name)
+    }
+
     fn restore_pop3(
         &self,
         user: &UserId,
@@ -226,6 +236,11 @@ impl Replica for MemStore {
 }
 
 impl Restore for MemStore {
+    /// Nothing to do: memory is as durable as it gets.
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.open(user, name).map(|_| ())
+    }
+
     fn restore_pop3(
         &self,
         user: &UserId,

@@ -77,6 +77,10 @@ impl Restore for Unavailable {
         self.fail()
     }
 
+    fn sync_mailbox(&self, _: &UserId, _: &MailboxName) -> Result<(), StoreError> {
+        self.fail()
+    }
+
     fn restore_pop3(
         &self,
         _: &UserId,

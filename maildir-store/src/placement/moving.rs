@@ -375,6 +375,10 @@ impl Restore for MoveSide {
         self.store.restore_flags(user, name, uid, flags, modseq)
     }
 
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.store.sync_mailbox(user, name)
+    }
+
     fn restore_pop3(
         &self,
         user: &UserId,
