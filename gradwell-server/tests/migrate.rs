@@ -211,6 +211,11 @@ fn dovecot_tree_round_trips_with_identifiers_kept() {
         assert_eq!(m["outcome"], "imported", "{m}");
         assert_eq!(m["source"], m["target"], "{m}");
     }
+    assert_eq!(
+        mailboxes[0]["uid_map"],
+        serde_json::json!([{"source_first": 2, "source_last": 5, "offset": 0, "messages": 3}]),
+        "INBOX keeps its UIDs, gaps and all"
+    );
 
     // Both replicas hold the user with the source's identifiers.
     let bob = UserId::new("bob").unwrap();

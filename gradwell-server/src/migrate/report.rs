@@ -45,36 +45,42 @@ pub enum Outcome {
     Failed,
 }
 
-/// A contiguous run of UIDs mapped from the source to the target (`source` is `None` where
-/// the source had no UIDs: mbox, POP3).
+/// A run of source UIDs (or positions) mapped to target UIDs by one offset. The run covers
+/// `messages` messages between `source_first` and `source_last`; UIDs the source does not
+/// have (gaps, expunged) are not in it. A UID-keeping import is one run with offset 0.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UidRun {
-    /// The source's first UID of the run, or its 1-based position.
-    pub source: u32,
-    /// The target's first UID of the run.
-    pub target: u32,
-    /// How many consecutive UIDs.
-    pub len: u32,
+    /// The source's first UID of the run (`None` sources: 1-based position).
+    pub source_first: u32,
+    /// The source's last UID of the run.
+    pub source_last: u32,
+    /// Target UID minus source UID.
+    pub offset: i64,
+    /// How many messages.
+    pub messages: u32,
 }
 
-/// Builds the UID map as runs, so a 100,000-message mailbox copied 1:1 is one entry.
+/// Builds the UID map as runs.
 #[derive(Debug, Clone, Default)]
 pub struct UidMap(Vec<UidRun>);
 
 impl UidMap {
-    /// Records that source `from` became target `to`.
+    /// Records that source `from` became target `to` (`from` ascending).
     pub fn push(&mut self, from: u32, to: u32) {
+        let offset = i64::from(to) - i64::from(from);
         if let Some(last) = self.0.last_mut()
-            && last.source.checked_add(last.len) == Some(from)
-            && last.target.checked_add(last.len) == Some(to)
+            && last.offset == offset
+            && from > last.source_last
         {
-            last.len += 1;
+            last.source_last = from;
+            last.messages += 1;
             return;
         }
         self.0.push(UidRun {
-            source: from,
-            target: to,
-            len: 1,
+            source_first: from,
+            source_last: from,
+            offset,
+            messages: 1,
         });
     }
 
@@ -189,11 +195,8 @@ impl fmt::Display for UserReport {
             for run in &m.uid_map {
                 writeln!(
                     f,
-                    "    uid {}..{} -> {}..{}",
-                    run.source,
-                    run.source + run.len - 1,
-                    run.target,
-                    run.target + run.len - 1
+                    "    uid {}..{} ({} messages) -> UID {:+}",
+                    run.source_first, run.source_last, run.messages, run.offset
                 )?;
             }
             for n in &m.notes {
@@ -211,29 +214,18 @@ mod tests {
     #[test]
     fn uid_map_collapses_runs() {
         let mut map = UidMap::default();
-        for (s, t) in [(1, 1), (2, 2), (3, 3), (7, 7), (8, 8), (9, 20)] {
+        for (s, t) in [(1, 1), (2, 2), (5, 5), (7, 7), (8, 9), (9, 10), (3, 3)] {
             map.push(s, t);
         }
-        let runs = map.into_runs();
+        let run = |source_first, source_last, offset, messages| UidRun {
+            source_first,
+            source_last,
+            offset,
+            messages,
+        };
         assert_eq!(
-            runs,
-            vec![
-                UidRun {
-                    source: 1,
-                    target: 1,
-                    len: 3
-                },
-                UidRun {
-                    source: 7,
-                    target: 7,
-                    len: 2
-                },
-                UidRun {
-                    source: 9,
-                    target: 20,
-                    len: 1
-                },
-            ]
+            map.into_runs(),
+            vec![run(1, 7, 0, 4), run(8, 9, 1, 2), run(3, 3, 0, 1)]
         );
     }
 

@@ -112,6 +112,9 @@ pub struct ImportArgs {
     /// mbox quoting (single-user run).
     #[arg(long, value_enum, default_value = "mboxrd")]
     quoting: Quoting,
+    /// mbox INBOX file, e.g. /var/mail/USER (single-user run).
+    #[arg(long)]
+    inbox: Option<PathBuf>,
     /// The progress journal; users it lists as done are skipped. Default: none.
     #[arg(long)]
     journal: Option<PathBuf>,
@@ -168,7 +171,7 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
             kind: args.kind,
             path: path.clone(),
             layout: args.layout,
-            inbox: None,
+            inbox: args.inbox.clone(),
             quoting: args.quoting,
             set: None,
         }],
