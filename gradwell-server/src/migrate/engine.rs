@@ -535,7 +535,162 @@ pub fn crlf(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use maildir_store::{Flags, MailStore, MemStore, SystemFlag, UidValidity};
+
     use super::*;
+    use crate::migrate::report::Outcome;
+
+    /// A scripted source: one mailbox "Work" (UIDVALIDITY 77, UIDNEXT 20) with UIDs 3, 5, 9,
+    /// two of them the same message (same Message-ID); it can drop the connection after
+    /// `fail_after` messages, as a remote server going away mid-folder.
+    struct Scripted {
+        fail_after: Option<usize>,
+    }
+
+    fn work() -> MailboxName {
+        MailboxName::new("Work").unwrap()
+    }
+
+    impl Source for Scripted {
+        fn mailboxes(&mut self) -> Result<Vec<SourceMailbox>, SourceError> {
+            Ok(vec![SourceMailbox {
+                name: work(),
+                uid_validity: UidValidity::new(77),
+                uid_next: Uid::new(20),
+                subscribed: true,
+                message_count: Some(3),
+            }])
+        }
+
+        fn messages(
+            &mut self,
+            _: &SourceMailbox,
+            sink: &mut dyn FnMut(SourceMessage) -> Result<(), SourceError>,
+        ) -> Result<(), SourceError> {
+            for (i, uid) in [3u32, 5, 9].into_iter().enumerate() {
+                if self.fail_after == Some(i) {
+                    return Err(SourceError::Remote("connection reset mid-folder".into()));
+                }
+                let body = if uid == 9 { 3 } else { uid };
+                sink(SourceMessage {
+                    uid: Uid::new(uid),
+                    flags: Flags::new().with(SystemFlag::Seen),
+                    internal_date: UNIX_EPOCH + Duration::from_secs(u64::from(uid)),
+                    pop3_uidl: None,
+                    pop3_order: None,
+                    body: format!("Message-ID: <{body}@x>\r\n\r\nbody {body}\r\n").into_bytes(),
+                })?;
+            }
+            Ok(())
+        }
+    }
+
+    fn names(store: &MemStore, user: &UserId) -> Vec<String> {
+        store
+            .list_mailboxes(user)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.name.as_str().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_source_gone_mid_folder_leaves_nothing_visible_and_a_rerun_finishes() {
+        let store = MemStore::new();
+        let user = UserId::new("ann").unwrap();
+        let targets: [&dyn Restore; 1] = [&store];
+        let options = Options::new(false, None);
+        let report = import_user(
+            &mut Scripted {
+                fail_after: Some(2),
+            },
+            &targets,
+            &user,
+            options,
+        );
+        assert_eq!(report.mailboxes[0].outcome, Outcome::Failed);
+        assert!(report.mailboxes[0].notes[0].contains("connection reset"));
+        assert!(
+            !names(&store, &user).contains(&"Work".to_owned()),
+            "not visible half done"
+        );
+
+        let report = import_user(&mut Scripted { fail_after: None }, &targets, &user, options);
+        assert!(report.ok(), "{report}");
+        assert_eq!(
+            report.mailboxes[0].copied, 1,
+            "only the message still missing"
+        );
+        let view = store.open(&user, &work()).unwrap();
+        assert_eq!(view.uid_validity.get(), 77);
+        assert_eq!(view.uid_next.get(), 20);
+        let uids: Vec<u32> = view.messages.iter().map(|m| m.uid.get()).collect();
+        assert_eq!(
+            uids,
+            [3, 5, 9],
+            "the duplicate Message-ID is kept: nothing is lost"
+        );
+        assert_eq!(names(&store, &user), ["INBOX", "Work"]);
+
+        let again = import_user(&mut Scripted { fail_after: None }, &targets, &user, options);
+        assert_eq!(again.mailboxes[0].outcome, Outcome::Unchanged);
+    }
+
+    #[test]
+    fn a_target_with_other_history_is_a_conflict_not_a_merge() {
+        let store = MemStore::new();
+        let user = UserId::new("ann").unwrap();
+        store.create_mailbox(&user, &work(), None).unwrap();
+        let msg = b"Subject: local\r\n\r\nx\r\n";
+        store
+            .append(
+                &user,
+                &work(),
+                &mut &msg[..],
+                &maildir_store::AppendRequest::new(UNIX_EPOCH),
+            )
+            .unwrap();
+        let targets: [&dyn Restore; 1] = [&store];
+        let report = import_user(
+            &mut Scripted { fail_after: None },
+            &targets,
+            &user,
+            Options::new(false, None),
+        );
+        assert_eq!(report.mailboxes[0].outcome, Outcome::Failed);
+        assert!(
+            report.mailboxes[0].notes[0].contains("UIDVALIDITY"),
+            "{report}"
+        );
+        assert_eq!(store.open(&user, &work()).unwrap().messages.len(), 1);
+    }
+
+    #[test]
+    fn two_targets_end_identical_after_one_was_interrupted() {
+        let (a, b) = (MemStore::new(), MemStore::new());
+        let user = UserId::new("ann").unwrap();
+        // Only `a` got the first attempt (a kill between the replicas' writes).
+        let _ = import_user(
+            &mut Scripted {
+                fail_after: Some(2),
+            },
+            &[&a as &dyn Restore],
+            &user,
+            Options::new(false, None),
+        );
+        let targets: [&dyn Restore; 2] = [&a, &b];
+        let report = import_user(
+            &mut Scripted { fail_after: None },
+            &targets,
+            &user,
+            Options::new(false, None),
+        );
+        assert!(report.ok(), "{report}");
+        let diff = maildir_store::mirror::differences(&a, &b, &user).unwrap();
+        assert!(diff.is_empty(), "{diff:?}");
+    }
 
     #[test]
     fn crlf_expands_bare_lf_only() {
