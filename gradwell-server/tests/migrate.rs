@@ -721,3 +721,43 @@ fn manifest_places_users_on_sets_and_reshard_moves_them_back() {
         .collect();
     assert_eq!(uidls, ["third-uidl", "first-uidl", "000000036553f100"]);
 }
+
+#[test]
+fn the_rate_limit_holds_the_source_to_its_pace() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = target(dir.path());
+    let tree = dir.path().join("many");
+    maildir(&tree);
+    let mut list = String::from("3 V5 N61\n");
+    for uid in 1..=60 {
+        list.push_str(&format!("{uid} :m{uid:03}\n"));
+        write_message(
+            &tree,
+            "cur",
+            &format!("m{uid:03}:2,S"),
+            b"Subject: x\n\nx\n",
+            1_000,
+        );
+    }
+    std::fs::write(tree.join("dovecot-uidlist"), list).unwrap();
+    let start = std::time::Instant::now();
+    let out = gradwell(&[
+        "import",
+        "-c",
+        config.to_str().unwrap(),
+        "--user",
+        "ivy",
+        "--path",
+        tree.to_str().unwrap(),
+        "--rate",
+        "40",
+    ]);
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // 60 messages at 40 per second from an empty bucket: at least 1.5 s of reading.
+    assert!(took >= Duration::from_millis(1400), "{took:?}");
+}
