@@ -52,7 +52,7 @@ enum Verb {
         #[command(subcommand)]
         action: crate::queue::admin::Action,
     },
-    /// Import users' mail from Dovecot Maildir trees or mbox files, keeping UIDVALIDITY,
+    /// Import users' mail from Dovecot or Courier Maildirs or mbox files, keeping UIDVALIDITY,
     /// UIDs, flags, dates, subscriptions and POP3 UIDLs (bulk runs from a manifest).
     Import(crate::migrate::run::ImportArgs),
     /// Export a user's mail to a Dovecot Maildir tree or mbox files (to roll back).

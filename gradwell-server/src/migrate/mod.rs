@@ -3,6 +3,14 @@
 //!
 //! Every kind of source implements [`source::Source`]; the [`engine`] copies what a source
 //! yields into the target store.
+//!
+//! - Sources: [`dovecot`] (Dovecot Maildir, Maildir++ or `LAYOUT=fs`, and Courier Maildir
+//!   with [`courier`]'s control files), [`mbox`].
+//! - [`engine`]: one user into the target, staging name and rename per mailbox, exact
+//!   identifiers, resumable and idempotent; [`report`]: what it verified.
+//! - [`run`]: the `import` and `export` commands (manifest, workers, [`journal`],
+//!   [`throttle`], progress); [`export`]: back to Dovecot Maildir or mbox;
+//!   [`restructure`]: layouts, home paths and mirror sets, in place.
 
 pub mod courier;
 pub mod dovecot;
