@@ -97,7 +97,7 @@ pub fn message_structure(data: &[u8]) {
 pub fn migrate_mbox(data: &[u8]) {
     use crate::migrate::{export::mbox_entry, mbox};
     for quoting in [mbox::Quoting::Mboxrd, mbox::Quoting::Mboxo] {
-        let Ok(messages) = mbox::parse(data, quoting) else {
+        let Ok(mbox::Mbox { messages, .. }) = mbox::parse(data, quoting) else {
             continue;
         };
         let mut written = Vec::new();
@@ -105,7 +105,7 @@ pub fn migrate_mbox(data: &[u8]) {
             mbox_entry(&m.body, &m.flags, m.internal_date, &mut written);
         }
         let back = mbox::parse(&written, mbox::Quoting::Mboxrd);
-        let Ok(back) = back else {
+        let Ok(mbox::Mbox { messages: back, .. }) = back else {
             panic!("our mbox does not parse: {back:?}");
         };
         assert_eq!(back.len(), messages.len(), "message count");

@@ -352,8 +352,8 @@ fn bad_input_fails_per_mailbox_and_the_rest_goes_on() {
     for ok in ["INBOX", "Archive", "Archive/2024", "Entwürfe"] {
         assert_eq!(by_name(ok)["outcome"], "imported", "{ok}");
     }
-    // Nothing of Sent is visible under its name; its partial copy waits under the staging
-    // name for a re-run.
+    // Nothing of Sent is visible, under its name or a staging name (bad data is not
+    // resumed).
     let carol = UserId::new("carol").unwrap();
     let names: Vec<String> = replica(dir.path(), "a")
         .list_mailboxes(&carol)
@@ -362,6 +362,10 @@ fn bad_input_fails_per_mailbox_and_the_rest_goes_on() {
         .map(|i| i.name.as_str().to_owned())
         .collect();
     assert!(!names.contains(&"Sent".to_owned()), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.starts_with("Migrating-")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -760,4 +764,57 @@ fn the_rate_limit_holds_the_source_to_its_pace() {
     );
     // 60 messages at 40 per second from an empty bucket: at least 1.5 s of reading.
     assert!(took >= Duration::from_millis(1400), "{took:?}");
+}
+
+#[test]
+fn mbox_written_by_dovecot_keeps_its_uids() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = target(dir.path());
+    let src = dir.path().join("mail");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("inbox"),
+        "From a Sat Jan  3 01:05:34 1996\nX-IMAPbase: 1234 40\nX-UID: 7\nStatus: RO\nSubject: a\n\na\n\n\
+         From a Sat Jan  3 01:05:34 1996\nX-UID: 9\nSubject: b\n\nb\n\n",
+    )
+    .unwrap();
+    // X-IMAPbase without a complete set of X-UIDs: a clear error for that folder only.
+    std::fs::write(
+        src.join("Broken"),
+        "From a Sat Jan  3 01:05:34 1996\nX-IMAPbase: 99 5\nX-UID: 1\n\na\n\n\
+         From a Sat Jan  3 01:05:34 1996\nSubject: no uid\n\nb\n\n",
+    )
+    .unwrap();
+    let out = gradwell(&[
+        "import",
+        "-c",
+        config.to_str().unwrap(),
+        "--user",
+        "jo",
+        "--kind",
+        "mbox",
+        "--path",
+        src.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    let mailboxes = report["users"][0]["mailboxes"].as_array().unwrap();
+    let by_name = |n: &str| mailboxes.iter().find(|m| m["mailbox"] == n).unwrap();
+    assert_eq!(by_name("INBOX")["outcome"], "imported");
+    assert_eq!(by_name("Broken")["outcome"], "failed");
+    assert!(
+        by_name("Broken")["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("X-UID")
+    );
+    let jo = UserId::new("jo").unwrap();
+    let inbox = replica(dir.path(), "a")
+        .open(&jo, &MailboxName::inbox())
+        .unwrap();
+    assert_eq!((inbox.uid_validity.get(), inbox.uid_next.get()), (1234, 40));
+    let uids: Vec<u32> = inbox.messages.iter().map(|m| m.uid.get()).collect();
+    assert_eq!(uids, [7, 9]);
+    assert!(inbox.messages[0].flags.contains(SystemFlag::Seen));
 }

@@ -29,6 +29,8 @@
 //!    `(UID, message)` compared with what the source yielded.
 //!
 //! An error ends that mailbox only (reported with its name); the run goes on with the next.
+//! A staging copy is kept for a re-run when the source went away, and removed when the
+//! source's data is bad (it would fail the same way again).
 //!
 //! The engine writes to a list of target stores. For a mirror set whose replicas are both
 //! healthy the importer passes the two replicas themselves: each is checked and filled on
@@ -409,7 +411,16 @@ pub fn import_mailbox(
     if let Some(e) = failure {
         return Err(e);
     }
-    walked?;
+    if let Err(e) = walked {
+        // Bad source data fails again on every re-run: drop our staging copy rather than
+        // leave it in the user's folder list. A source that went away keeps it, to resume.
+        if matches!(e, SourceError::Malformed { .. }) {
+            for side in sides.iter().filter(|s| s.work != *name) {
+                let _ = side.store.delete_mailbox(user, &side.work);
+            }
+        }
+        return Err(e.into());
+    }
     for side in &mut sides {
         if !pop3.is_empty() {
             side.store.restore_pop3(user, &side.work, &pop3)?;

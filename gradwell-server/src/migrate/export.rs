@@ -325,7 +325,7 @@ mod tests {
             date,
             &mut out,
         );
-        let back = parse(&out, Quoting::Mboxrd).unwrap();
+        let back = parse(&out, Quoting::Mboxrd).unwrap().messages;
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].body, to_lf(msg));
         assert_eq!(back[0].flags, flags);

@@ -11,6 +11,11 @@
 //! flags and are removed from the message, with the other headers mbox writers add
 //! (`X-UID`, `X-IMAP`, `X-IMAPbase`), as Dovecot presents them.
 //!
+//! UIDs an IMAP server kept in the file are kept too: Dovecot's `X-IMAPbase: <uidvalidity>
+//! <uidnext>` in the first message (or UW-IMAP's `X-IMAP:` folder-data pseudo message, which
+//! is left out) with an ascending `X-UID:` in every message. Without them the target
+//! assigns UIDs 1, 2, ... in file order.
+//!
 //! Errors are per mailbox: a file that does not start with a `From ` line, a separator whose
 //! date does not parse (a broken `From_` line), a file that ends in the middle of a line
 //! (truncated).
@@ -21,7 +26,7 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use maildir_store::{Flags, Keyword, MailboxName, SystemFlag};
+use maildir_store::{Flags, Keyword, MailboxName, SystemFlag, Uid, UidValidity};
 
 use super::source::{Source, SourceError, SourceMailbox, SourceMessage};
 
@@ -109,6 +114,30 @@ impl MboxDir {
     }
 }
 
+/// The start of a file: enough for the first message's header.
+fn read_prefix(path: &Path) -> Result<Option<Vec<u8>>, SourceError> {
+    use std::io::Read;
+    let mut f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(SourceError::Io {
+                context: format!("reading {}", path.display()),
+                source: e,
+            });
+        }
+    };
+    let mut buf = Vec::new();
+    f.by_ref()
+        .take(64 * 1024)
+        .read_to_end(&mut buf)
+        .map_err(|e| SourceError::Io {
+            context: format!("reading {}", path.display()),
+            source: e,
+        })?;
+    Ok(Some(buf))
+}
+
 fn malformed(mailbox: &str, reason: &str) -> SourceError {
     SourceError::Malformed {
         mailbox: mailbox.to_owned(),
@@ -129,17 +158,18 @@ impl Source for MboxDir {
         }
         self.files
             .sort_by(|a, b| (!a.0.is_inbox(), &a.0).cmp(&(!b.0.is_inbox(), &b.0)));
-        Ok(self
-            .files
-            .iter()
-            .map(|(name, _)| SourceMailbox {
+        let mut out = Vec::new();
+        for (name, path) in &self.files {
+            let base = read_prefix(path)?.as_deref().and_then(first_uid_base);
+            out.push(SourceMailbox {
                 name: name.clone(),
-                uid_validity: None,
-                uid_next: None,
+                uid_validity: base.map(|b| b.0),
+                uid_next: base.map(|b| b.1),
                 subscribed: true,
                 message_count: None,
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
     fn messages(
@@ -158,7 +188,18 @@ impl Source for MboxDir {
             context: format!("reading {}", path.display()),
             source: e,
         })?;
-        for message in parse(&data, self.quoting).map_err(|r| malformed(label, &r))? {
+        let mbox = parse(&data, self.quoting).map_err(|r| malformed(label, &r))?;
+        // The UIDVALIDITY announced by `mailboxes` needs every message's X-UID.
+        if mailbox.uid_validity.is_some() && mbox.uid_base.map(|b| b.0) != mailbox.uid_validity {
+            return Err(malformed(
+                label,
+                "X-IMAPbase is set but X-UID headers are missing or not ascending",
+            ));
+        }
+        for mut message in mbox.messages {
+            if mailbox.uid_validity.is_none() {
+                message.uid = None;
+            }
             sink(message)?;
         }
         Ok(())
@@ -169,8 +210,82 @@ impl Source for MboxDir {
     }
 }
 
+/// An mbox file's messages, with the UIDs the IMAP server that wrote it kept in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mbox {
+    /// The messages (UW-IMAP's folder-data pseudo message left out).
+    pub messages: Vec<SourceMessage>,
+    /// `X-IMAPbase: <uidvalidity> <uidnext>` (Dovecot, first message) or `X-IMAP:` (UW-IMAP's
+    /// pseudo message), when every message also has an ascending `X-UID:`; the messages then
+    /// carry those UIDs. `None` (and no UIDs) otherwise.
+    pub uid_base: Option<(UidValidity, Uid)>,
+}
+
+/// The UID base the first message's header records, read from the start of a file: what
+/// [`Mbox::uid_base`] will be if the X-UIDs turn out complete.
+pub fn first_uid_base(prefix: &[u8]) -> Option<(UidValidity, Uid)> {
+    let mut lines = prefix.split_inclusive(|b| *b == b'\n');
+    if !lines.next()?.starts_with(b"From ") {
+        return None;
+    }
+    lines
+        .take_while(|l| *l != b"\n" && *l != b"\r\n")
+        .find_map(|l| header_value(l, b"x-imapbase:").or_else(|| header_value(l, b"x-imap:")))
+        .and_then(parse_base)
+}
+
+/// `<uidvalidity> <uidnext> [keywords...]`.
+fn parse_base(value: &str) -> Option<(UidValidity, Uid)> {
+    let mut f = value.split_whitespace();
+    let v = UidValidity::new(f.next()?.parse().ok()?)?;
+    let next = Uid::new(f.next()?.parse().ok()?)?;
+    Some((v, next))
+}
+
 /// Splits an mbox into messages; an error names the line it stopped at.
-pub fn parse(data: &[u8], quoting: Quoting) -> Result<Vec<SourceMessage>, String> {
+pub fn parse(data: &[u8], quoting: Quoting) -> Result<Mbox, String> {
+    let raw = split(data, quoting)?;
+    let base = raw.iter().take(1).find_map(|r| r.base);
+    let mut messages = Vec::with_capacity(raw.len());
+    let mut uids = Vec::with_capacity(raw.len());
+    for (i, r) in raw.into_iter().enumerate() {
+        // UW-IMAP keeps its folder data in a first message nobody should see.
+        if i == 0 && r.pseudo {
+            continue;
+        }
+        uids.push(r.x_uid);
+        messages.push(r.message);
+    }
+    let ascending = uids
+        .iter()
+        .try_fold(0u32, |last, u| u.filter(|u| *u > last))
+        .is_some();
+    let uid_base = base.filter(|_| ascending).map(|(v, next)| {
+        let after_last = uids
+            .last()
+            .copied()
+            .flatten()
+            .map_or(1, |u| u.saturating_add(1));
+        (v, Uid::new(next.get().max(after_last)).unwrap_or(next))
+    });
+    if uid_base.is_some() {
+        for (m, u) in messages.iter_mut().zip(uids) {
+            m.uid = u.and_then(Uid::new);
+        }
+    }
+    Ok(Mbox { messages, uid_base })
+}
+
+/// A message as split, with the UID headers it carried.
+struct Raw {
+    message: SourceMessage,
+    x_uid: Option<u32>,
+    base: Option<(UidValidity, Uid)>,
+    /// Has UW-IMAP's `X-IMAP:` header: the folder-data pseudo message.
+    pseudo: bool,
+}
+
+fn split(data: &[u8], quoting: Quoting) -> Result<Vec<Raw>, String> {
     if data.is_empty() {
         return Ok(Vec::new());
     }
@@ -207,8 +322,11 @@ pub fn parse(data: &[u8], quoting: Quoting) -> Result<Vec<SourceMessage>, String
 }
 
 /// One message from its lines: the separator's blank line dropped, quoting undone, flags
-/// taken from (and removed with) the status headers.
-fn finish(date: SystemTime, mut lines: Vec<&[u8]>, quoting: Quoting) -> SourceMessage {
+/// taken from (and removed with) the status headers, UID headers read and removed.
+fn finish(date: SystemTime, mut lines: Vec<&[u8]>, quoting: Quoting) -> Raw {
+    let mut x_uid = None;
+    let mut base = None;
+    let mut pseudo = false;
     if lines.last().is_some_and(|l| *l == b"\n" || *l == b"\r\n") {
         lines.pop();
     }
@@ -244,22 +362,32 @@ fn finish(date: SystemTime, mut lines: Vec<&[u8]>, quoting: Quoting) -> SourceMe
                     }
                 }
                 continue;
-            } else if [&b"x-uid:"[..], b"x-imap:", b"x-imapbase:"]
-                .iter()
-                .any(|h| header_value(line, h).is_some())
-            {
+            } else if let Some(value) = header_value(line, b"x-uid:") {
+                x_uid = value.parse().ok();
+                continue;
+            } else if let Some(value) = header_value(line, b"x-imapbase:") {
+                base = parse_base(value);
+                continue;
+            } else if let Some(value) = header_value(line, b"x-imap:") {
+                base = parse_base(value);
+                pseudo = true;
                 continue;
             }
         }
         body.extend_from_slice(unquote(line, quoting));
     }
-    SourceMessage {
-        uid: None,
-        flags,
-        internal_date: date,
-        pop3_uidl: None,
-        pop3_order: None,
-        body,
+    Raw {
+        message: SourceMessage {
+            uid: None,
+            flags,
+            internal_date: date,
+            pop3_uidl: None,
+            pop3_order: None,
+            body,
+        },
+        x_uid,
+        base,
+        pseudo,
     }
 }
 
@@ -427,7 +555,7 @@ mod tests {
 Status: RO\nX-Status: AF\nX-Keywords: Work $Label1\nSubject: one\n\n\
 >From here\n>>From there\n>not from\n\n\
 From b@c Sat Jan  3 01:06:00 1996\nSubject: two\n\nbody\n";
-        let m = parse(data, Quoting::Mboxrd).unwrap();
+        let m = parse(data, Quoting::Mboxrd).unwrap().messages;
         assert_eq!(m.len(), 2);
         assert_eq!(
             m[0].body,
@@ -440,7 +568,7 @@ From b@c Sat Jan  3 01:06:00 1996\nSubject: two\n\nbody\n";
         assert!(m[0].flags.contains_keyword(&Keyword::new("Work").unwrap()));
         assert_eq!(m[1].body, b"Subject: two\n\nbody\n");
         assert!(m[1].flags.is_empty());
-        let o = parse(data, Quoting::Mboxo).unwrap();
+        let o = parse(data, Quoting::Mboxo).unwrap().messages;
         assert_eq!(
             o[0].body,
             b"Subject: one\n\nFrom here\n>>From there\n>not from\n"
@@ -448,9 +576,41 @@ From b@c Sat Jan  3 01:06:00 1996\nSubject: two\n\nbody\n";
     }
 
     #[test]
+    fn uids_kept_by_dovecot_and_uw_imap_known_answers() {
+        let dovecot =
+            b"From a Sat Jan  3 01:05:34 1996\nX-IMAPbase: 1234 40 Work\nX-UID: 7\nS: 1\n\n\
+From a Sat Jan  3 01:05:34 1996\nX-UID: 9\nS: 2\n\n";
+        let m = parse(dovecot, Quoting::Mboxrd).unwrap();
+        let uids: Vec<Option<u32>> = m.messages.iter().map(|m| m.uid.map(Uid::get)).collect();
+        assert_eq!(uids, [Some(7), Some(9)]);
+        assert_eq!(
+            m.uid_base,
+            Some((UidValidity::new(1234).unwrap(), Uid::new(40).unwrap()))
+        );
+        assert_eq!(
+            m.messages[0].body, b"S: 1\n",
+            "UID headers are not part of the message"
+        );
+        assert_eq!(first_uid_base(dovecot), m.uid_base);
+
+        let uw = b"From MAILER-DAEMON Sat Jan  3 01:05:34 1996\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 555 3\n\nfolder data\n\n\
+From a Sat Jan  3 01:05:34 1996\nX-UID: 1\nS: 1\n\n\
+From a Sat Jan  3 01:05:34 1996\nX-UID: 2\nS: 2\n\n";
+        let m = parse(uw, Quoting::Mboxrd).unwrap();
+        assert_eq!(m.messages.len(), 2, "the pseudo message is left out");
+        assert_eq!(m.uid_base.map(|b| (b.0.get(), b.1.get())), Some((555, 3)));
+
+        // A message without X-UID: no UIDs at all (the target assigns them).
+        let partial = b"From a Sat Jan  3 01:05:34 1996\nX-IMAPbase: 1 9\nX-UID: 3\n\n\
+From a Sat Jan  3 01:05:34 1996\nS: 2\n\n";
+        let m = parse(partial, Quoting::Mboxrd).unwrap();
+        assert!(m.uid_base.is_none() && m.messages.iter().all(|m| m.uid.is_none()));
+    }
+
+    #[test]
     fn unblanked_from_in_body_is_not_a_separator() {
         let data = b"From a Sat Jan  3 01:05:34 1996\nS: x\n\nline\nFrom me, hello\n";
-        let m = parse(data, Quoting::Mboxrd).unwrap();
+        let m = parse(data, Quoting::Mboxrd).unwrap().messages;
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].body, b"S: x\n\nline\nFrom me, hello\n");
     }
