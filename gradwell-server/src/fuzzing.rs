@@ -102,7 +102,7 @@ pub fn migrate_mbox(data: &[u8]) {
         };
         let mut written = Vec::new();
         for m in &messages {
-            mbox_entry(&m.body, &m.flags, m.internal_date, &mut written);
+            mbox_entry(&m.body, &m.flags, m.internal_date, "", &mut written);
         }
         let back = mbox::parse(&written, mbox::Quoting::Mboxrd);
         let Ok(mbox::Mbox { messages: back, .. }) = back else {

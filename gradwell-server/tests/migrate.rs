@@ -398,6 +398,8 @@ const MBOX_INBOX: &str = "From MAILER-DAEMON Wed Jan  3 01:05:34 1996\n\
 Subject: first\n\
 Status: RO\n\
 X-Status: AF\n\
+X-IMAPbase: 1000 3\n\
+X-UID: 1\n\
 \n\
 >From the top\n\
 >>From deeper\n\
@@ -406,6 +408,7 @@ From MAILER-DAEMON Thu Feb 29 12:00:00 2024\n\
 Subject: second\n\
 Status: O\n\
 X-Keywords: Work\n\
+X-UID: 2\n\
 \n\
 body\n\
 \n";
@@ -413,6 +416,8 @@ body\n\
 const MBOX_LISTS: &str = "From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n\
 Subject: list mail\n\
 Status: RO\n\
+X-IMAPbase: 2000 5\n\
+X-UID: 4\n\
 \n\
 hi\n\
 \n";
@@ -450,6 +455,7 @@ fn mbox_round_trips_byte_for_byte() {
     let inbox = store.open(&erin, &MailboxName::inbox()).unwrap();
     let uids: Vec<u32> = inbox.messages.iter().map(|m| m.uid.get()).collect();
     assert_eq!(uids, [1, 2]);
+    assert_eq!(inbox.uid_validity.get(), 1000);
     assert!(inbox.messages[0].flags.contains(SystemFlag::Flagged));
     assert_eq!(
         inbox.messages[1].internal_date,

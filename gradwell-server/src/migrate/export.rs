@@ -8,7 +8,8 @@
 //!   UIDVALIDITY, UIDs, flags and (default-format) POP3 UIDLs as Gradwell did.
 //! - **mbox** (mboxrd): one file per mailbox, `INBOX` for INBOX, a folder with children
 //!   as `Name.sbd/` beside `Name` (as Thunderbird does); flags as `Status:`/`X-Status:`/
-//!   `X-Keywords:` at the end of each header, INTERNALDATE in the `From ` line.
+//!   `X-Keywords:` and UIDs as Dovecot's `X-IMAPbase:`/`X-UID:` at the end of each header,
+//!   INTERNALDATE in the `From ` line.
 //!
 //! Messages are written with LF line ends (Dovecot's own default); files are written to a
 //! temporary name, fsynced and renamed, so an interrupted export never leaves a torn file.
@@ -211,9 +212,16 @@ pub fn to_dovecot(
     Ok(summary)
 }
 
-/// One message in mbox form: `From ` line, header with the status headers appended,
-/// mboxrd-quoted body, and the empty line that ends it.
-pub fn mbox_entry(message: &[u8], flags: &Flags, date: std::time::SystemTime, out: &mut Vec<u8>) {
+/// One message in mbox form: `From ` line, header with the status headers and `extra`
+/// header lines (the UID headers) appended, mboxrd-quoted body, and the empty line that
+/// ends it.
+pub fn mbox_entry(
+    message: &[u8],
+    flags: &Flags,
+    date: std::time::SystemTime,
+    extra: &str,
+    out: &mut Vec<u8>,
+) {
     out.extend_from_slice(mbox::from_line(date).as_bytes());
     let message = to_lf(message);
     // The header ends where its first empty line starts (which may be the very first line).
@@ -255,6 +263,7 @@ pub fn mbox_entry(message: &[u8], flags: &Flags, date: std::time::SystemTime, ou
     if !kw.is_empty() {
         out.extend_from_slice(format!("X-Keywords: {}\n", kw.join(" ")).as_bytes());
     }
+    out.extend_from_slice(extra.as_bytes());
     for line in body.split_inclusive(|b| *b == b'\n') {
         mbox::quote(line, out);
     }
@@ -292,9 +301,20 @@ pub fn to_mbox(store: &dyn MailStore, user: &UserId, dir: &Path) -> anyhow::Resu
         }
         let mut out = Vec::new();
         let view = store.open(user, &name)?;
-        for m in &view.messages {
+        for (i, m) in view.messages.iter().enumerate() {
             let body = store.read(user, &name, m.uid, ReadPart::Whole)?;
-            mbox_entry(&body, &m.flags, m.internal_date, &mut out);
+            // Dovecot's own UID headers, so the file keeps UIDVALIDITY and UIDs when a
+            // Dovecot (or this importer) opens it again.
+            let mut uid_headers = String::new();
+            if i == 0 {
+                uid_headers = format!(
+                    "X-IMAPbase: {} {}\n",
+                    view.uid_validity.get(),
+                    view.uid_next.get()
+                );
+            }
+            uid_headers.push_str(&format!("X-UID: {}\n", m.uid.get()));
+            mbox_entry(&body, &m.flags, m.internal_date, &uid_headers, &mut out);
             summary.messages += 1;
         }
         summary.bytes += out.len() as u64;
@@ -318,15 +338,22 @@ mod tests {
         let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(820_631_134);
         let msg = b"Subject: x\r\n\r\nFrom the start\r\n>From quoted\r\nend\r\n";
         let mut out = Vec::new();
-        mbox_entry(msg, &flags, date, &mut out);
+        mbox_entry(msg, &flags, date, "X-IMAPbase: 9 3\nX-UID: 1\n", &mut out);
         mbox_entry(
             b"Subject: y\r\n\r\nno newline",
             &Flags::new(),
             date,
+            "X-UID: 2\n",
             &mut out,
         );
-        let back = parse(&out, Quoting::Mboxrd).unwrap().messages;
+        let parsed = parse(&out, Quoting::Mboxrd).unwrap();
+        assert_eq!(
+            parsed.uid_base.map(|b| (b.0.get(), b.1.get())),
+            Some((9, 3))
+        );
+        let back = parsed.messages;
         assert_eq!(back.len(), 2);
+        assert_eq!(back[1].uid.map(|u| u.get()), Some(2));
         assert_eq!(back[0].body, to_lf(msg));
         assert_eq!(back[0].flags, flags);
         assert_eq!(back[0].internal_date, date);
