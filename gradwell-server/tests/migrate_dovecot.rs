@@ -159,4 +159,37 @@ fn dovecot_clients_see_the_same_before_and_after_import() {
         );
         assert_eq!(b.3, a.3, "UIDs, flags and bodies of {}", b.0);
     }
+
+    // Rolling back: `gradwell export` writes a tree Dovecot serves the same way again.
+    let out = Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args([
+            "export",
+            "-c",
+            config.to_str().unwrap(),
+            "--user",
+            "bob",
+            "--to",
+        ])
+        .arg(d.join("rollback/bob"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    hand_over(&d.join("rollback"));
+    let rollback = Dovecot::start(&d.join("rollback"), &d.join("dovecot-rollback"));
+    let again = client_view(&rollback);
+    rollback.stop();
+    assert_eq!(before.1, again.1, "POP3 UIDLs and order after the rollback");
+    for (b, a) in before.0.iter().zip(&again.0) {
+        assert_eq!(
+            (&b.0, b.1, b.2),
+            (&a.0, a.1, a.2),
+            "rollback: UIDVALIDITY/UIDNEXT of {}",
+            b.0
+        );
+        assert_eq!(b.3, a.3, "rollback: UIDs, flags and bodies of {}", b.0);
+    }
 }
