@@ -43,7 +43,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use maildir_store::{
-    MailboxName, MailboxView, MessageMeta, ModSeq, ReadPart, StoreError, Uid, UserId,
+    Flags, MailboxName, MailboxView, MessageMeta, ModSeq, ReadPart, StoreError, Uid, UserId,
     mirror::Restore,
 };
 use sha2::{Digest, Sha256};
@@ -67,6 +67,9 @@ pub struct Options<'a> {
     /// Make each mailbox durable with [`Restore::sync_mailbox`] before it is renamed into
     /// place (and again after), for targets opened without per-message fsync.
     pub sync_per_mailbox: bool,
+    /// A re-run also gives messages already copied the source's current flags (a final
+    /// pass before cutover, the source still authoritative). Off: flags are copied once.
+    pub sync_flags: bool,
 }
 
 impl<'a> Options<'a> {
@@ -77,7 +80,16 @@ impl<'a> Options<'a> {
             throttle,
             progress: None,
             sync_per_mailbox: false,
+            sync_flags: false,
         }
+    }
+
+    /// The same options, updating flags of messages already copied (see
+    /// [`Options::sync_flags`]).
+    #[must_use]
+    pub fn with_sync_flags(mut self, sync: bool) -> Self {
+        self.sync_flags = sync;
+        self
     }
 
     /// The same options, syncing each mailbox at its end (see [`Options::sync_per_mailbox`]).
@@ -179,6 +191,7 @@ pub fn import_user(
 #[derive(Default)]
 struct Walk {
     copied: u64,
+    flags_updated: u64,
     totals: Totals,
     checksum: Checksum,
     map: UidMap,
@@ -190,8 +203,8 @@ struct Side<'t> {
     store: &'t dyn Restore,
     /// The staging name or the real one.
     work: MailboxName,
-    /// UID → size of what it already holds.
-    present: BTreeMap<u32, u64>,
+    /// UID → size and flags of what it already holds.
+    present: BTreeMap<u32, (u64, Flags)>,
     uid_next: u32,
     modseq: u64,
     /// Whether this run changed anything besides copying messages.
@@ -229,7 +242,7 @@ impl<'t> Side<'t> {
             present: view
                 .messages
                 .iter()
-                .map(|m| (m.uid.get(), m.size))
+                .map(|m| (m.uid.get(), (m.size, m.flags.clone())))
                 .collect(),
             uid_next: view.uid_next.get(),
             modseq: view.highest_modseq.get(),
@@ -245,12 +258,30 @@ impl<'t> Side<'t> {
         uid: u32,
         size: u64,
         m: &SourceMessage,
-        notes: &mut Vec<String>,
+        walk: &mut Walk,
+        sync_flags: bool,
     ) -> Result<bool, ImportError> {
+        let notes = &mut walk.notes;
         if uid < self.uid_next {
             return match self.present.get(&uid) {
-                Some(&s) if s == size => Ok(false),
-                Some(&s) => Err(ImportError::Conflict(format!(
+                Some((s, flags)) if *s == size => {
+                    if sync_flags && *flags != m.flags {
+                        self.modseq += 1;
+                        let typed =
+                            Uid::new(uid).ok_or_else(|| ImportError::Conflict("UID 0".into()))?;
+                        self.store.restore_flags(
+                            user,
+                            &self.work,
+                            typed,
+                            &m.flags,
+                            ModSeq::new(self.modseq),
+                        )?;
+                        self.changed = true;
+                        walk.flags_updated += 1;
+                    }
+                    Ok(false)
+                }
+                Some(&(s, _)) => Err(ImportError::Conflict(format!(
                     "target UID {uid} holds a message of {s} bytes, the source's has {size}"
                 ))),
                 None => {
@@ -396,7 +427,7 @@ pub fn import_mailbox(
         }
         let mut wrote = false;
         for side in &mut sides {
-            match side.put(user, uid, size, &m, &mut walk.notes) {
+            match side.put(user, uid, size, &m, &mut walk, options.sync_flags) {
                 Ok(w) => wrote |= w,
                 Err(e) => {
                     failure = Some(e);
@@ -521,6 +552,7 @@ fn finish_report(
         uid_validity,
         uid_next,
         copied: walk.copied,
+        flags_updated: walk.flags_updated,
         source,
         target,
         uid_map: walk.map.into_runs(),
@@ -647,6 +679,39 @@ mod tests {
 
         let again = import_user(&mut Scripted { fail_after: None }, &targets, &user, options);
         assert_eq!(again.mailboxes[0].outcome, Outcome::Unchanged);
+    }
+
+    #[test]
+    fn sync_flags_brings_copied_messages_to_the_source_flags() {
+        let store = MemStore::new();
+        let user = UserId::new("ann").unwrap();
+        let targets: [&dyn Restore; 1] = [&store];
+        let plain = Options::new(false, None);
+        assert!(import_user(&mut Scripted { fail_after: None }, &targets, &user, plain).ok());
+        // Someone changed flags on the target copy (or the source changed since).
+        let uids: Vec<Uid> = [3, 5, 9].into_iter().filter_map(Uid::new).collect();
+        let flagged = maildir_store::FlagChange::Replace(Flags::new().with(SystemFlag::Flagged));
+        store
+            .store_flags(&user, &work(), &uids, &flagged, None)
+            .unwrap();
+        let again = import_user(&mut Scripted { fail_after: None }, &targets, &user, plain);
+        assert_eq!(
+            again.mailboxes[0].outcome,
+            Outcome::Unchanged,
+            "flags copied once"
+        );
+        let sync = plain.with_sync_flags(true);
+        let synced = import_user(&mut Scripted { fail_after: None }, &targets, &user, sync);
+        assert_eq!(synced.mailboxes[0].flags_updated, 3);
+        assert_eq!(synced.mailboxes[0].outcome, Outcome::Imported);
+        let view = store.open(&user, &work()).unwrap();
+        assert!(
+            view.messages
+                .iter()
+                .all(|m| m.flags == Flags::new().with(SystemFlag::Seen))
+        );
+        let idle = import_user(&mut Scripted { fail_after: None }, &targets, &user, sync);
+        assert_eq!(idle.mailboxes[0].outcome, Outcome::Unchanged);
     }
 
     #[test]

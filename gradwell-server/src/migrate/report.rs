@@ -114,6 +114,8 @@ pub struct MailboxReport {
     pub uid_next: u32,
     /// Messages written by this run.
     pub copied: u64,
+    /// Messages already there whose flags this run set to the source's (`--sync-flags`).
+    pub flags_updated: u64,
     /// What the source had.
     pub source: Totals,
     /// What the target holds afterwards (empty for a dry run or a failure).
@@ -134,6 +136,7 @@ impl MailboxReport {
             uid_validity: 0,
             uid_next: 0,
             copied: 0,
+            flags_updated: 0,
             source: Totals::default(),
             target: Totals::default(),
             uid_map: Vec::new(),

@@ -130,6 +130,10 @@ pub struct ImportArgs {
     /// Read and check the sources; write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Also give messages copied by an earlier run the source's current flags (a last pass
+    /// before cutover, while the source is still the one users read).
+    #[arg(long)]
+    sync_flags: bool,
     /// The report as JSON.
     #[arg(long)]
     json: bool,
@@ -214,7 +218,10 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
                         journal.as_ref(),
                         &throttle,
                         &messages,
-                        args.dry_run,
+                        RunFlags {
+                            dry_run: args.dry_run,
+                            sync_flags: args.sync_flags,
+                        },
                     );
                     match result {
                         Ok(Some(r)) => reports.lock().unwrap_or_else(|e| e.into_inner()).push(r),
@@ -258,6 +265,13 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How each user of a run is imported.
+#[derive(Debug, Clone, Copy)]
+struct RunFlags {
+    dry_run: bool,
+    sync_flags: bool,
+}
+
 /// Imports one user; `None` when the journal says it is done already.
 #[allow(clippy::too_many_arguments)] // One call site; the run's shared state.
 fn run_job(
@@ -268,7 +282,7 @@ fn run_job(
     journal: Option<&Journal>,
     throttle: &Throttle,
     messages: &AtomicU64,
-    dry_run: bool,
+    flags: RunFlags,
 ) -> anyhow::Result<Option<UserReport>> {
     if journal.is_some_and(|j| j.is_done(&job.user)) {
         return Ok(None);
@@ -293,12 +307,13 @@ fn run_job(
         // Replicas written directly were opened without per-message fsync; each mailbox is
         // made durable at its end instead (when the configuration asks for fsync at all).
         let direct = set_targets.direct;
-        let options = Options::new(dry_run, Some(throttle))
+        let options = Options::new(flags.dry_run, Some(throttle))
             .with_progress(messages)
-            .with_sync_per_mailbox(direct && config.storage.fsync);
+            .with_sync_per_mailbox(direct && config.storage.fsync)
+            .with_sync_flags(flags.sync_flags);
         engine::import_user(source.as_mut(), &targets, &user, options)
     };
-    if !dry_run && report.ok() {
+    if !flags.dry_run && report.ok() {
         if let (Some(set), Some(p)) = (job.set, &opened.placement)
             && p.set_of(&user) != Some(set)
         {
