@@ -13,17 +13,19 @@
 //!    message. A target mailbox with history and another UIDVALIDITY is an error for that
 //!    mailbox (its clients would resynchronise), never silently merged.
 //! 3. **Messages** go in ascending source UID with [`Restore::restore_message`]: exactly the
-//!    source's UID, flags, keywords and INTERNALDATE, durable (fsynced on every replica)
-//!    before the next one. Sources without UIDs (mbox, POP3) give message *n* UID *n*, so
-//!    a re-run maps every message to the same UID. A message whose UID is below the target's
-//!    UIDNEXT is already there (checked by size) or was expunged on the target since; it is
-//!    skipped. That makes a re-run, or a run resumed after `kill -9` anywhere, copy exactly
-//!    the missing messages: no duplicate, no loss.
+//!    source's UID, flags, keywords and INTERNALDATE. Sources without UIDs (plain mbox,
+//!    POP3) give message *n* UID *n*, so a re-run maps every message to the same UID. A
+//!    message whose UID is below the target's UIDNEXT is already there (checked by size;
+//!    with [`Options::sync_flags`] its flags are set to the source's) or was expunged on
+//!    the target since; it is skipped. That makes a re-run, or a run resumed after `kill -9`
+//!    anywhere, copy exactly the missing messages: no duplicate, no loss.
 //! 4. **UIDNEXT** is raised to the source's (a tombstone for UIDNEXT−1 via
 //!    [`Restore::restore_expunge`]), so a UID the source handed out and expunged is never
 //!    handed out again.
 //! 5. **Commit**: POP3 UIDLs and order the source recorded (Dovecot's `P`/`O`) are set
-//!    ([`Restore::restore_pop3`]), the staging mailbox is renamed into place, then the
+//!    ([`Restore::restore_pop3`]); the mailbox is made durable ([`Restore::sync_mailbox`],
+//!    with [`Options::sync_per_mailbox`]: one sync per mailbox instead of fsyncs per
+//!    message); the staging mailbox is renamed into place (and synced again); then the
 //!    subscription is set.
 //! 6. **Verify**: the target mailbox is read back and its count, bytes and checksum over
 //!    `(UID, message)` compared with what the source yielded.
