@@ -29,6 +29,24 @@ pub(crate) fn check_uidls(
     Ok(())
 }
 
+/// What [`crate::mirror::Restore::restore_pop3`] needs to give another copy of INBOX the
+/// POP3 view `view`: the UIDLs that are not the defaults, and every position when the order
+/// is not by UID.
+pub(crate) fn recorded_entries(
+    view: &[crate::Pop3Entry],
+    v: UidValidity,
+) -> Vec<(Uid, Option<String>, Option<u32>)> {
+    let by_uid = view.windows(2).all(|w| w[0].uid < w[1].uid);
+    view.iter()
+        .zip(1u32..)
+        .filter(|(e, _)| !by_uid || e.uidl != default_uidl(e.uid, v))
+        .map(|(e, position)| {
+            let uidl = (e.uidl != default_uidl(e.uid, v)).then(|| e.uidl.clone());
+            (e.uid, uidl, (!by_uid).then_some(position))
+        })
+        .collect()
+}
+
 /// Gives `target`'s INBOX the POP3 UIDLs and order `source` shows where they are not the
 /// defaults (recorded by a migration), then checks both POP3 views are the same.
 pub(crate) fn carry_pop3(
@@ -39,16 +57,7 @@ pub(crate) fn carry_pop3(
     let inbox = crate::MailboxName::inbox();
     let want = source.pop3_view(user)?;
     let v = source.open(user, &inbox)?.uid_validity;
-    let by_uid = want.windows(2).all(|w| w[0].uid < w[1].uid);
-    let entries: Vec<(Uid, Option<String>, Option<u32>)> = want
-        .iter()
-        .zip(1u32..)
-        .filter(|(e, _)| !by_uid || e.uidl != default_uidl(e.uid, v))
-        .map(|(e, position)| {
-            let uidl = (e.uidl != default_uidl(e.uid, v)).then(|| e.uidl.clone());
-            (e.uid, uidl, (!by_uid).then_some(position))
-        })
-        .collect();
+    let entries = recorded_entries(&want, v);
     if !entries.is_empty() {
         target.restore_pop3(user, &inbox, &entries)?;
     }
