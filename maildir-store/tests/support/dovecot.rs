@@ -80,17 +80,27 @@ impl Dovecot {
         };
         let s = state.display();
         let m = mail_root.display();
+        // POP3 only where Debian's dovecot-pop3d is installed (the IMAP-only tests need none).
+        let (protocols, pop3_service) = if Path::new("/usr/lib/dovecot/pop3").exists() {
+            (
+                "imap pop3",
+                format!(
+                    "service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n    port = {pop3_port}\n  }}\n}}\n"
+                ),
+            )
+        } else {
+            ("imap", String::new())
+        };
         let conf = format!(
             "base_dir = {s}/run\nstate_dir = {s}/state\nlog_path = {s}/dovecot.log\n\
-             protocols = imap pop3\nlisten = 127.0.0.1\nssl = no\n\
+             protocols = {protocols}\nlisten = 127.0.0.1\nssl = no\n\
              disable_plaintext_auth = no\nauth_mechanisms = plain\n{user_lines}\
              first_valid_uid = 1\nmail_fsync = always\n\
              passdb {{\n  driver = static\n  args = password=pass\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={uid} home={m}/%u\n}}\n\
              mail_location = maildir:{m}/%u:INDEX={s}/index/%u\n\
              namespace inbox {{\n  inbox = yes\n  separator = /\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n\
-             service pop3-login {{\n  inet_listener pop3 {{\n    address = 127.0.0.1\n    port = {pop3_port}\n  }}\n}}\n"
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n{pop3_service}"
         );
         let conf_path = state.join("dovecot.conf");
         fs::write(&conf_path, conf).expect("write dovecot.conf");
