@@ -145,7 +145,9 @@ mod tests {
 
     #[test]
     fn migration_inputs() {
-        let inputs: [&[u8]; 8] = [
+        let inputs: [&[u8]; 9] = [
+            // Found by fuzzing: a four-digit year below 1000 must be written back as four.
+            b"From x Fri Oct  1 07:07:00 0021\nS: y\n",
             b"",
             b"From a Sat Jan  3 01:05:34 1996\nStatus: RO\n\n>From x\nFrom y\n\n",
             b"From a Sat Jan  3 01:05:34 1996\r\nS: x\r\n\r\nbody\r\n",

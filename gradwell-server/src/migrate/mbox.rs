@@ -507,7 +507,7 @@ pub fn from_line(date: SystemTime) -> String {
     let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
     let month = MONTHS[(m - 1) as usize];
     format!(
-        "From MAILER-DAEMON {weekday} {month} {d:2} {:02}:{:02}:{:02} {y}\n",
+        "From MAILER-DAEMON {weekday} {month} {d:2} {:02}:{:02}:{:02} {y:04}\n",
         tod / 3600,
         tod % 3600 / 60,
         tod % 60
@@ -539,6 +539,9 @@ mod tests {
 
     #[test]
     fn from_line_round_trips() {
+        // A year before 1000 keeps its four digits (found by fuzzing: `0021`).
+        let early = from_line_date(b"From x Fri Oct  1 07:07:00 0021\n").unwrap();
+        assert_eq!(from_line_date(from_line(early).as_bytes()), Some(early));
         for s in [0u64, 820_631_134, 1_709_208_000, 4_102_444_799] {
             let line = from_line(UNIX_EPOCH + Duration::from_secs(s));
             assert_eq!(secs(from_line_date(line.as_bytes()).unwrap()), s, "{line}");
