@@ -1,6 +1,6 @@
-//! The command line: `serve`, `user`, `quickstart`, `version`, `queue`, and the operations
-//! verbs `check-config`, `print-default-config`, `print-systemd-unit`, `reload`, `log-level`,
-//! `stop`.
+//! The command line: `serve`, `user`, `quickstart`, `version`, `queue`, the migration verbs
+//! `import`, `export`, `restructure`, and the operations verbs `check-config`,
+//! `print-default-config`, `print-systemd-unit`, `reload`, `log-level`, `stop`.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -88,6 +88,14 @@ enum Verb {
         /// A level or `tracing` filter directives.
         filter: String,
     },
+    /// Import users' mail from Dovecot or Courier Maildirs or mbox files, keeping UIDVALIDITY,
+    /// UIDs, flags, dates, subscriptions and POP3 UIDLs (bulk runs from a manifest).
+    Import(crate::migrate::run::ImportArgs),
+    /// Export a user's mail to a Dovecot Maildir tree or mbox files (to roll back).
+    Export(crate::migrate::run::ExportArgs),
+    /// Reorganise in place: Maildir++ <-> LAYOUT=fs, rehashed home paths, re-sharding.
+    #[command(subcommand)]
+    Restructure(crate::migrate::restructure::RestructureArgs),
 }
 
 /// Sends an admin request to the server running with `config` and prints its answer.
@@ -218,6 +226,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             action,
         } => crate::queue::admin::run(&Config::load(&config)?, action, json),
+        Verb::Import(args) => crate::migrate::run::import(args),
+        Verb::Export(args) => crate::migrate::run::export(args),
+        Verb::Restructure(args) => crate::migrate::restructure::run(args),
     }
 }
 

@@ -27,6 +27,9 @@ pub struct Opened {
     pub placement: Option<Arc<Placement>>,
     /// Each set's mirror (in config order), `None` for a one-root set.
     pub set_mirrors: Vec<Option<Arc<Mirror>>>,
+    /// Each set as a restore target (in config order): what the importer writes exact
+    /// UIDs and flags through.
+    pub sets: Vec<Arc<dyn Restore>>,
 }
 
 impl std::fmt::Debug for Opened {
@@ -37,7 +40,8 @@ impl std::fmt::Debug for Opened {
     }
 }
 
-fn maildir_options(storage: &Storage) -> maildir::Options {
+/// The Maildir options the configuration asks for.
+pub(crate) fn maildir_options(storage: &Storage) -> maildir::Options {
     let mut options = maildir::Options::default();
     options.fsync = storage.fsync;
     options
@@ -52,16 +56,21 @@ pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
         sets.push(set);
         set_mirrors.push(mirror);
     }
-    if let ([set], [mirror]) = (sets.as_slice(), set_mirrors.as_slice()) {
+    let single = match (sets.as_slice(), set_mirrors.as_slice()) {
+        ([set], [mirror]) => Some((set.clone(), mirror.clone())),
+        _ => None,
+    };
+    if let Some((set, mirror)) = single {
         return Ok(Opened {
-            store: set.clone(),
-            mirror: mirror.clone(),
+            store: set,
+            mirror,
             placement: None,
             set_mirrors,
+            sets,
         });
     }
     let map = storage.placement_path();
-    let placement = Placement::open(sets, &map, placement::Options::default())
+    let placement = Placement::open(sets.clone(), &map, placement::Options::default())
         .with_context(|| format!("key `storage.placement_file`: {}", map.display()))?;
     let placement = Arc::new(placement);
     Ok(Opened {
@@ -69,6 +78,7 @@ pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
         mirror: None,
         placement: Some(placement),
         set_mirrors,
+        sets,
     })
 }
 

@@ -216,38 +216,6 @@ fn short_timeouts() -> RemoteOptions {
     options
 }
 
-/// Dovecot's POP3 UIDL listing, read with a hand-written client (the independent witness).
-fn dovecot_uidls(port: u16) -> Vec<(u32, String)> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("pop3 connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut writer = stream;
-    let mut line = String::new();
-    let mut read_line = |reader: &mut BufReader<TcpStream>| {
-        line.clear();
-        reader.read_line(&mut line).expect("pop3 line");
-        line.trim_end().to_owned()
-    };
-    assert!(read_line(&mut reader).starts_with("+OK"));
-    for command in ["USER alice", "PASS pass", "UIDL"] {
-        write!(writer, "{command}\r\n").expect("send");
-        assert!(read_line(&mut reader).starts_with("+OK"), "{command}");
-    }
-    let mut out = Vec::new();
-    loop {
-        let l = read_line(&mut reader);
-        if l == "." {
-            break;
-        }
-        let (n, uidl) = l.split_once(' ').expect("uidl line");
-        out.push((n.parse().expect("number"), uidl.to_owned()));
-    }
-    write!(writer, "QUIT\r\n").expect("quit");
-    out
-}
-
 /// A Dovecot serving IMAP and POP3 from `dir`, with STARTTLS when `tls` names a
 /// certificate and key; `None` when Dovecot is not installed.
 fn start_dovecot(dir: &Path, tls: Option<(PathBuf, PathBuf)>) -> Option<Dovecot> {
@@ -430,7 +398,7 @@ fn imap_and_pop3_sources_read_exactly_what_dovecot_reports() {
         (None, None)
     );
     let popped = read_all(&mut pop, &pop_mailboxes[0]);
-    let listed = dovecot_uidls(pop3_port);
+    let listed = dovecot::pop3_uidls(pop3_port, "alice");
     let ours: Vec<(u32, String)> = popped
         .iter()
         .map(|m| {

@@ -45,6 +45,7 @@ mod types;
 pub use error::StoreError;
 pub use mailbox_name::{MAX_DEPTH, MAX_NAME_LEN, MailboxName, NameError, SEPARATOR};
 pub use memory::MemStore;
+pub use pop3::default_uidl as default_pop3_uidl;
 pub use store::{MAX_STRUCTURE_RECORD, MailStore};
 pub use types::{
     AppendRequest, ChangeSet, CopyResult, ExpungeSelector, FlagChange, FlagUpdate, Flags, Keyword,

@@ -50,6 +50,8 @@ struct Mailbox {
     vanished: Vec<(Uid, ModSeq)>,
     keywords: BTreeSet<Keyword>,
     special_use: Option<SpecialUse>,
+    /// POP3 UIDL and order recorded by a migration, by UID.
+    pop3: BTreeMap<Uid, (Option<String>, Option<u32>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +86,30 @@ impl MemStore {
     }
 
     /// Gives a mailbox that never held a message the UIDVALIDITY `v` (for mirrors).
+    /// [`crate::mirror::Restore::restore_pop3`].
+    pub(crate) fn set_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let mb = state.mailbox(user, name)?;
+        for (uid, uidl, order) in entries {
+            if !mb.messages.contains_key(uid) {
+                continue;
+            }
+            let slot = mb.pop3.entry(*uid).or_default();
+            if uidl.is_some() {
+                slot.0.clone_from(uidl);
+            }
+            if order.is_some() {
+                slot.1 = *order;
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn adopt_uid_validity(
         &self,
         user: &UserId,
@@ -222,6 +248,7 @@ impl State {
             vanished: Vec::new(),
             keywords: BTreeSet::new(),
             special_use,
+            pop3: BTreeMap::new(),
         }
     }
 
@@ -686,16 +713,19 @@ impl MailStore for MemStore {
     fn pop3_view(&self, user: &UserId) -> Result<Vec<Pop3Entry>, StoreError> {
         let mut state = self.lock();
         let inbox = state.mailbox(user, &MailboxName::inbox())?;
-        Ok(inbox
+        let recorded = |uid: &Uid| inbox.pop3.get(uid);
+        let mut entries: Vec<(u32, Pop3Entry)> = inbox
             .messages
             .values()
             .map(|m| {
-                Pop3Entry::new(
-                    m.meta.uid,
-                    default_uidl(m.meta.uid, inbox.uid_validity),
-                    m.meta.size,
-                )
+                let (uidl, order) = recorded(&m.meta.uid).cloned().unwrap_or_default();
+                let uidl = uidl.unwrap_or_else(|| default_uidl(m.meta.uid, inbox.uid_validity));
+                let entry = Pop3Entry::new(m.meta.uid, uidl, m.meta.size);
+                (order.unwrap_or(u32::MAX), entry)
             })
-            .collect())
+            .collect();
+        // Migrated messages keep their recorded POP3 order; the rest follow by UID.
+        entries.sort_by_key(|(order, e)| (*order, e.uid));
+        Ok(entries.into_iter().map(|(_, e)| e).collect())
     }
 }

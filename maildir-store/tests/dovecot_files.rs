@@ -89,7 +89,7 @@ fn migrated_dovecot_mailbox_keeps_uids_keywords_and_pop3_identity() {
         [
             (40, "+OK-legacy-2"),
             (7, "+OK-legacy-1"),
-            (88, "000000580012D687")
+            (88, "000000580012d687")
         ]
     );
 

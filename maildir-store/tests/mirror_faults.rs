@@ -267,7 +267,10 @@ fn a_lone_replica_needs_proof_or_an_override() {
 /// both take every write again.
 #[test]
 fn resync_brings_a_fenced_replica_level_and_rejoins_it() {
-    use maildir_store::{ExpungeSelector, FlagChange, Flags, SystemFlag, mirror::differences};
+    use maildir_store::{
+        ExpungeSelector, FlagChange, Flags, SystemFlag,
+        mirror::{Restore, differences},
+    };
     let (a, b) = replicas();
     let m = open(&a, &b, quick()).expect("open");
     let mut ledger = Ledger::default();
@@ -294,6 +297,14 @@ fn resync_brings_a_fenced_replica_level_and_rejoins_it() {
     m.copy(&bob(), &inbox, &some[..3], &archive).expect("copy");
     m.delete_mailbox(&bob(), &old).expect("delete");
     m.set_subscribed(&bob(), &archive, true).expect("subscribe");
+    // A migration recorded a POP3 UIDL and order while the secondary was out.
+    let kept = ledger.acked[0].0;
+    m.restore_pop3(
+        &bob(),
+        &inbox,
+        &[(kept, Some("legacy-uidl".into()), Some(1))],
+    )
+    .expect("restore_pop3");
     assert!(!differences(&*a, &*b, &bob()).expect("compare").is_empty());
 
     b.heal();

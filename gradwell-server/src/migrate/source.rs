@@ -96,4 +96,11 @@ pub trait Source {
         mailbox: &SourceMailbox,
         sink: &mut dyn FnMut(SourceMessage) -> Result<(), SourceError>,
     ) -> Result<(), SourceError>;
+
+    /// Mailboxes [`Source::mailboxes`] had to leave out (a folder name that is not UTF-8 or
+    /// not a valid mailbox name), each as an error for the report, so one bad folder does
+    /// not stop the user. Call after [`Source::mailboxes`]; the default has none.
+    fn skipped(&mut self) -> Vec<SourceError> {
+        Vec::new()
+    }
 }

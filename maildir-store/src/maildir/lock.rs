@@ -26,6 +26,8 @@ use crate::error::StoreError;
 pub(crate) struct LockPolicy<'a> {
     pub(crate) timeout: Duration,
     pub(crate) stale_age: Duration,
+    /// The stale age of a lock file that names no owner.
+    pub(crate) unowned_age: Duration,
     pub(crate) host: &'a str,
 }
 
@@ -137,14 +139,24 @@ fn break_if_stale(lock_path: &Path, policy: &LockPolicy<'_>) -> Result<(), Store
     let age = SystemTime::now()
         .duration_since(meta.modified().unwrap_or(SystemTime::now()))
         .unwrap_or_default();
-    let owner = fs::read_to_string(lock_path).unwrap_or_default();
-    let dead_local_owner = owner
-        .trim_end()
-        .split_once(' ')
-        .filter(|(_, host)| *host == policy.host)
-        .and_then(|(pid, _)| pid.parse::<u32>().ok())
-        .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
-    if age < policy.stale_age && !dead_local_owner {
+    let content = fs::read_to_string(lock_path).unwrap_or_default();
+    // An owner is one line `pid host`; anything else (empty, or the replacement file's
+    // content) means the holder never wrote its owner or was writing the new file.
+    let owner = content
+        .strip_suffix('\n')
+        .filter(|line| !line.contains('\n'))
+        .and_then(|line| line.split_once(' '))
+        .filter(|(pid, host)| !host.is_empty() && !host.contains(' ') && *pid != "0")
+        .and_then(|(pid, host)| Some((pid.parse::<u32>().ok()?, host)));
+    let dead_local_owner = owner.is_some_and(|(pid, host)| {
+        host == policy.host && !Path::new(&format!("/proc/{pid}")).exists()
+    });
+    let limit = if owner.is_some() {
+        policy.stale_age
+    } else {
+        policy.unowned_age.min(policy.stale_age)
+    };
+    if age < limit && !dead_local_owner {
         return Ok(());
     }
     let aside =
@@ -169,6 +181,7 @@ mod tests {
         LockPolicy {
             timeout: Duration::from_millis(200),
             stale_age: stale,
+            unowned_age: stale,
             host: "testhost",
         }
     }
@@ -197,6 +210,34 @@ mod tests {
         let young = DotLock::acquire(&target, &policy(Duration::from_secs(60)));
         assert!(matches!(young, Err(StoreError::LockTimeout)));
         assert!(DotLock::acquire(&target, &policy(Duration::ZERO)).is_ok());
+    }
+
+    #[test]
+    fn an_unowned_lock_goes_stale_sooner() {
+        let dir = tempfile::tempdir().unwrap(); // Unwrap: test setup.
+        let target = dir.path().join("f");
+        let lock = dir.path().join("f.lock");
+        let quick = LockPolicy {
+            unowned_age: Duration::from_millis(50),
+            ..policy(Duration::from_secs(60))
+        };
+        // Killed between creating the lock and writing its owner, or while writing the
+        // replacement uidlist into it: no owner to ask, so a short age decides.
+        for content in ["", "3 V1004 N1 G2bbd1f7b\n", "0 Work\n", "3 V1 N2\n1 :a\n"] {
+            fs::write(&lock, content).unwrap();
+            let fresh = DotLock::acquire(&target, &policy(Duration::from_secs(60)));
+            assert!(matches!(fresh, Err(StoreError::LockTimeout)), "{content:?}");
+            std::thread::sleep(Duration::from_millis(60));
+            let held = DotLock::acquire(&target, &quick);
+            assert!(held.is_ok(), "{content:?}");
+        }
+        // An owned lock of a live holder elsewhere keeps the long stale age.
+        fs::write(&lock, "1 otherhost\n").unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(matches!(
+            DotLock::acquire(&target, &quick),
+            Err(StoreError::LockTimeout)
+        ));
     }
 
     #[test]

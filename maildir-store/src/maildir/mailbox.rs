@@ -25,7 +25,7 @@ use crate::{
         tail::{self, FileAt, Read2},
         uidlist::{self, UidList, UidRecord},
     },
-    types::{Flags, Keyword},
+    types::{Flags, Keyword, Uid},
 };
 
 /// `dovecot-uidlist`.
@@ -101,6 +101,47 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 }
 
 impl<'a> Locked<'a> {
+    /// Sets `P` (UIDL) and `O` (order) on listed messages; whether anything changed.
+    pub(crate) fn set_pop3(&mut self, entries: &[(Uid, Option<String>, Option<u32>)]) -> bool {
+        let mut changed = false;
+        for (uid, uidl, order) in entries {
+            let Ok(at) = self
+                .uidlist
+                .records
+                .binary_search_by_key(&uid.get(), |r| r.uid)
+            else {
+                continue;
+            };
+            let Some(record) = self.uidlist.records.get_mut(at) else {
+                continue;
+            };
+            for (key, value) in [('P', uidl.clone()), ('O', order.map(|o| o.to_string()))] {
+                let Some(value) = value else { continue };
+                match record.ext.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, v)) if *v == value => {}
+                    Some((_, v)) => {
+                        *v = value;
+                        changed = true;
+                    }
+                    None => {
+                        record.ext.push((key, value));
+                        changed = true;
+                    }
+                }
+            }
+            if let Some(m) = self.msgs.get_mut(&uid.get()) {
+                if uidl.is_some() {
+                    m.pop3_uidl.clone_from(uidl);
+                }
+                if order.is_some() {
+                    m.pop3_order = *order;
+                }
+            }
+        }
+        self.uidlist_rewrite |= changed;
+        changed
+    }
+
     /// Locks `dir` (which must exist) and loads its control files, rebuilding what is
     /// missing or corrupt.
     pub(crate) fn acquire(ctx: &'a Ctx, dir: &Path) -> Result<Self, StoreError> {

@@ -72,7 +72,7 @@ pub(crate) mod keywords;
 pub(crate) mod layout;
 pub(crate) mod lock;
 mod mailbox;
-pub(crate) mod mutf7;
+pub mod mutf7;
 mod ops;
 pub(crate) mod structure;
 mod tail;
@@ -113,6 +113,12 @@ pub struct Options {
     pub lock_timeout: Duration,
     /// A lock untouched for this long is stale and taken over (default 120 s, as Dovecot).
     pub stale_lock_age: Duration,
+    /// A lock file that names no owner is stale once untouched this long (default 10 s):
+    /// its holder died between creating it and writing its owner, or while writing the
+    /// replacement file into it (`kill -9` mid-rewrite). A live holder writing into it
+    /// keeps its mtime fresh. Without this, a crashed writer's lock blocked the mailbox
+    /// for the full stale age, and a mirror fenced the replica for missing its deadline.
+    pub unowned_lock_age: Duration,
     /// `tmp/` files older than this are deleted (default 36 h, the maildir spec's figure).
     pub tmp_max_age: Duration,
     /// Host name used in unique file names and lock owners (default: the kernel host name).
@@ -134,6 +140,7 @@ impl Default for Options {
             fsync: true,
             lock_timeout: Duration::from_secs(30),
             stale_lock_age: Duration::from_secs(120),
+            unowned_lock_age: Duration::from_secs(10),
             tmp_max_age: Duration::from_secs(36 * 3600),
             hostname: None,
             cached_mailboxes: 256,
@@ -358,6 +365,7 @@ impl Ctx {
         LockPolicy {
             timeout: self.options.lock_timeout,
             stale_age: self.options.stale_lock_age,
+            unowned_age: self.options.unowned_lock_age,
             host: &self.host,
         }
     }

@@ -7,7 +7,7 @@ const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// Encodes Unicode text: printable ASCII stays, `&` becomes `&-`, the rest is base64 of
 /// UTF-16 between `&` and `-`.
-pub(crate) fn encode(text: &str) -> String {
+pub fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending: Vec<u16> = Vec::new();
     for c in text.chars() {
@@ -55,7 +55,7 @@ fn sextet(c: u8) -> Option<u32> {
 
 /// Decodes a canonical modified-UTF-7 string, or `None` for anything malformed or
 /// non-canonical.
-pub(crate) fn decode(encoded: &str) -> Option<String> {
+pub fn decode(encoded: &str) -> Option<String> {
     let mut out = String::with_capacity(encoded.len());
     let mut rest = encoded.as_bytes();
     while let Some((&first, tail)) = rest.split_first() {

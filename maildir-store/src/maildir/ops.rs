@@ -272,6 +272,50 @@ impl Maildir {
         uid(new_uid)
     }
 
+    /// [`crate::mirror::Restore::sync_mailbox`]: fsyncs every file directly in the mailbox
+    /// directory and in `cur/` and `new/`, then those directories, the mailbox directory and
+    /// the user's directory (where a folder's entry lives).
+    pub(crate) fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        let dir = self.mailbox_dir(user, name)?;
+        let sync = |p: &Path| -> Result<(), StoreError> {
+            fs::File::open(p)
+                .and_then(|f| f.sync_all())
+                .map_err(StoreError::io("fsync for sync_mailbox"))
+        };
+        for d in [dir.join("cur"), dir.join("new"), dir.clone()] {
+            for entry in fs::read_dir(&d).map_err(StoreError::io("listing for sync_mailbox"))? {
+                let entry = entry.map_err(StoreError::io("listing for sync_mailbox"))?;
+                let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+                match (is_file, sync(&entry.path())) {
+                    (false, _) | (true, Ok(())) => {}
+                    // Renamed away meanwhile (a flag change): its new name is synced too.
+                    (true, Err(StoreError::Io { source, .. }))
+                        if source.kind() == std::io::ErrorKind::NotFound => {}
+                    (true, Err(e)) => return Err(e),
+                }
+            }
+            sync(&d)?;
+        }
+        sync(&user_dir)
+    }
+
+    /// [`crate::mirror::Restore::restore_pop3`]: records `P`/`O` in the uidlist (one
+    /// rewrite, only when something changes).
+    pub(crate) fn set_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        let dir = self.mailbox_dir(user, name)?;
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        if locked.set_pop3(entries) {
+            locked.commit(true)?;
+        }
+        Ok(())
+    }
+
     /// STORE; with `fixed`, every changed message gets that modseq (resync).
     pub(crate) fn change_flags(
         &self,

@@ -48,6 +48,21 @@ impl Restore for Mirror {
         self.write(user, Arc::new(move |r| r.restore_message(&u, &n, &m, &b)))
     }
 
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        let (u, n) = (user.clone(), name.clone());
+        self.write(user, Arc::new(move |r| r.sync_mailbox(&u, &n)))
+    }
+
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        let (u, n, e) = (user.clone(), name.clone(), entries.to_vec());
+        self.write(user, Arc::new(move |r| r.restore_pop3(&u, &n, &e)))
+    }
+
     fn restore_flags(
         &self,
         user: &UserId,

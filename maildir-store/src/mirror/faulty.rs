@@ -185,6 +185,21 @@ impl<S: Replica> Restore for FaultyStore<S> {
         self.inner.restore_flags(user, name, uid, flags, modseq)
     }
 
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.sync_mailbox(user, name)
+    }
+
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        self.enter(true)?;
+        self.inner.restore_pop3(user, name, entries)
+    }
+
     fn restore_expunge(
         &self,
         user: &UserId,

@@ -70,6 +70,25 @@ pub trait Restore: MailStore {
         modseq: ModSeq,
     ) -> Result<(), StoreError>;
 
+    /// Migration: gives messages the POP3 UIDL and position their POP3 clients already know
+    /// (Dovecot's `P` and `O` uidlist records; a remote server's UIDL), for messages whose
+    /// UIDL is not the default `%08Xu%08Xv`. Each entry is `(uid, uidl, order)`; `None`
+    /// leaves that part as it is, UIDs not present are skipped, and setting the values a
+    /// message already has changes nothing. A UIDL must be 1 to 70 printable ASCII
+    /// characters (RFC 1939 §7) or the call fails with [`StoreError::Corrupt`].
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError>;
+
+    /// Makes everything of the mailbox durable now, whatever the store's own fsync policy:
+    /// its message files, control files and directories, and the directory entry of the
+    /// mailbox itself. A bulk import writes a whole mailbox through a store opened without
+    /// per-message fsync and calls this once at the end (durability per mailbox).
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError>;
+
     /// Scrub: problems this replica finds in its own copy of a mailbox without asking its
     /// peer — control files that do not parse, a listed message whose file is gone, a file
     /// whose length is not the one its name records. Empty when sound.
@@ -115,6 +134,20 @@ impl Replica for Maildir {
 }
 
 impl Restore for Maildir {
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        Maildir::sync_mailbox(self, user, name)
+    }
+
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        crate::pop3::check_uidls(entries)?;
+        self.set_pop3(user, name, entries)
+    }
+
     fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
         Maildir::check_mailbox(self, user, name)
     }
@@ -203,6 +236,21 @@ impl Replica for MemStore {
 }
 
 impl Restore for MemStore {
+    /// Nothing to do: memory is as durable as it gets.
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.open(user, name).map(|_| ())
+    }
+
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        crate::pop3::check_uidls(entries)?;
+        self.set_pop3(user, name, entries)
+    }
+
     /// Nothing to check: a memory store has no control files apart from its messages.
     fn check_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<Vec<String>, StoreError> {
         self.open(user, name).map(|_| Vec::new())

@@ -17,8 +17,8 @@
 //! (the writer was killed between the two replicas' answers), has its UID retired on both
 //! sides rather than reused.
 //!
-//! Known limits: UIDLs recorded by a migration (not the default `%08Xu%08Xv`) are not copied;
-//! expunge tombstones copied by a resync carry the survivor's HIGHESTMODSEQ at the time
+//! UIDLs and POP3 order recorded by a migration (not the default `%08Xu%08Xv`) are copied
+//! too. Known limits: expunge tombstones copied by a resync carry the survivor's HIGHESTMODSEQ at the time
 //! (QRESYNC may then report a UID as vanished to a client that already knew, which RFC 7162
 //! allows); users that exist only on the fenced side are left alone.
 
@@ -220,6 +220,18 @@ impl Mirror {
                 self.on(stale, Arc::new(move |r| r.set_subscribed(&u, &n, s)))?;
             }
             self.level_mailbox(stale, good, user, &info.name, &mut report)?;
+        }
+        // POP3 UIDLs and order recorded by a migration go along (DESIGN.md M5).
+        let u = user.clone();
+        let view = self.on(good, Arc::new(move |r| r.pop3_view(&u)))?;
+        let v = self.view(good, user, &MailboxName::inbox())?.uid_validity;
+        let entries = crate::pop3::recorded_entries(&view, v);
+        if !entries.is_empty() {
+            let u = user.clone();
+            self.on(
+                stale,
+                Arc::new(move |r| r.restore_pop3(&u, &MailboxName::inbox(), &entries)),
+            )?;
         }
         Ok(report)
     }

@@ -77,6 +77,19 @@ impl Restore for Unavailable {
         self.fail()
     }
 
+    fn sync_mailbox(&self, _: &UserId, _: &MailboxName) -> Result<(), StoreError> {
+        self.fail()
+    }
+
+    fn restore_pop3(
+        &self,
+        _: &UserId,
+        _: &MailboxName,
+        _: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        self.fail()
+    }
+
     fn restore_expunge(
         &self,
         _: &UserId,

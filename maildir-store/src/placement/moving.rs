@@ -120,6 +120,9 @@ impl Placement {
                 report.messages_verified += same_bytes(&*source, &*target, user, &mut verified)?;
             }
         }
+        // Recorded POP3 UIDLs and order (from a migration) go along, or POP3 clients would
+        // download everything again after the move (DESIGN.md M5).
+        crate::pop3::carry_pop3(&*source, &*target, user)?;
         self.update_map(|m| {
             m.users.insert(user.clone(), to);
             m.moving.remove(user);
@@ -370,6 +373,19 @@ impl Restore for MoveSide {
         modseq: ModSeq,
     ) -> Result<(), StoreError> {
         self.store.restore_flags(user, name, uid, flags, modseq)
+    }
+
+    fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.store.sync_mailbox(user, name)
+    }
+
+    fn restore_pop3(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        entries: &[(Uid, Option<String>, Option<u32>)],
+    ) -> Result<(), StoreError> {
+        self.store.restore_pop3(user, name, entries)
     }
 
     fn restore_expunge(

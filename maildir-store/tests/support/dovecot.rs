@@ -204,6 +204,44 @@ impl Drop for Dovecot {
     }
 }
 
+/// `UIDL` over POP3 as `user` (password `pass`): each message's number and unique id, in
+/// the server's order.
+#[allow(dead_code)] // used by gradwell-server's migration tests, which include this file
+pub(crate) fn pop3_uidls(port: u16, user: &str) -> Vec<(u32, String)> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect pop3");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut writer = stream;
+    let mut line = || {
+        let mut l = String::new();
+        reader.read_line(&mut l).expect("read pop3");
+        l.trim_end().to_owned()
+    };
+    assert!(line().starts_with("+OK"), "pop3 greeting");
+    for cmd in [
+        format!("USER {user}"),
+        "PASS pass".to_owned(),
+        "UIDL".to_owned(),
+    ] {
+        write!(writer, "{cmd}\r\n").expect("send");
+        let answer = line();
+        assert!(answer.starts_with("+OK"), "{cmd} -> {answer}");
+    }
+    let mut uidls = Vec::new();
+    loop {
+        let l = line();
+        if l == "." {
+            break;
+        }
+        let (n, uidl) = l.split_once(' ').expect("a UIDL line");
+        uidls.push((n.parse().expect("a message number"), uidl.to_owned()));
+    }
+    write!(writer, "QUIT\r\n").expect("send");
+    uidls
+}
+
 /// One IMAP connection, commands sent one at a time.
 pub(crate) struct Imap {
     reader: BufReader<TcpStream>,
