@@ -15,7 +15,7 @@ mod dovecot;
 use std::{
     collections::{BTreeMap, BTreeSet},
     io::{BufRead, BufReader, Read, Write},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     num::NonZeroU32,
     path::{Path, PathBuf},
     sync::Arc,
@@ -31,6 +31,7 @@ use gradwell_server::migrate::{
     source::{Source, SourceError, SourceMailbox, SourceMessage},
     throttle::Throttle,
 };
+use maildir_store::MailStore;
 
 fn dovecot_missing() -> bool {
     let pop3 = Path::new("/usr/lib/dovecot/pop3");
@@ -448,7 +449,97 @@ fn imap_and_pop3_sources_read_exactly_what_dovecot_reports() {
     let clock_again: Arc<dyn Fn() -> SystemTime + Send + Sync> = Arc::new(move || clock_time);
     let mut over_pop3s = Pop3Source::new(pop3s, credentials, RemoteOptions::default(), clock_again);
     assert_eq!(read_all(&mut over_pop3s, &pop_mailboxes[0]), popped);
+
+    // The same two sources through `gradwell import --manifest`, as an operator runs them
+    // (STARTTLS with the CA file for IMAP, POP3S for POP3): the store ends with Dovecot's
+    // UIDVALIDITY, UIDs and UIDNEXT for every folder, and the POP3 user with its UIDLs.
+    let target = dir.path().join("target");
+    std::fs::create_dir(&target).expect("target dir");
+    let config = import_target(&target);
+    let password_file = target.join("alice.pass");
+    std::fs::write(&password_file, "pass\n").expect("password file");
+    let manifest = target.join("users.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "[[user]]\nuser = \"alice\"\nkind = \"imap\"\n\
+             remote = {{ host = \"localhost\", port = {imap}, security = \"starttls\", \
+             ca_file = \"{ca}\", password_file = \"{pw}\" }}\n\
+             [[user]]\nuser = \"alicepop\"\nkind = \"pop3\"\n\
+             remote = {{ host = \"localhost\", port = {pop3s}, ca_file = \"{ca}\", \
+             login = \"alice\", password = \"pass\", auth = \"sasl-plain\" }}\n",
+            imap = server.port,
+            pop3s = pop3s_port,
+            ca = cert_path.display(),
+            pw = password_file.display(),
+        ),
+    )
+    .expect("manifest");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .args(["import", "-c"])
+        .arg(&config)
+        .arg("--manifest")
+        .arg(&manifest)
+        .output()
+        .expect("gradwell import runs");
+    assert!(
+        run.status.success(),
+        "import: {}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let store = maildir_store::maildir::Maildir::open(
+        &target.join("a"),
+        maildir_store::maildir::Options::default(),
+    )
+    .expect("target replica");
+    let alice = maildir_store::UserId::new("alice").expect("user");
+    for mailbox in &mailboxes {
+        let truth = truth(&mut imap, expected[mailbox.name.as_str()]);
+        let view = store.open(&alice, &mailbox.name).expect("imported mailbox");
+        assert_eq!(
+            view.uid_validity.get(),
+            truth.uid_validity,
+            "{}",
+            mailbox.name.as_str()
+        );
+        assert_eq!(
+            view.uid_next.get(),
+            truth.uid_next,
+            "{}",
+            mailbox.name.as_str()
+        );
+        let uids: Vec<u32> = view.messages.iter().map(|m| m.uid.get()).collect();
+        let want: Vec<u32> = truth.messages.keys().copied().collect();
+        assert_eq!(uids, want, "UIDs of {}", mailbox.name.as_str());
+    }
+    let popped_uidls: Vec<(u32, String)> = store
+        .pop3_view(&maildir_store::UserId::new("alicepop").expect("user"))
+        .expect("POP3 view")
+        .into_iter()
+        .zip(1..)
+        .map(|(entry, n)| (n, entry.uidl))
+        .collect();
+    assert_eq!(popped_uidls, listed, "UIDLs after gradwell import");
     server.stop();
+}
+
+/// A two-replica store and a configuration naming it, for `gradwell import`.
+fn import_target(dir: &Path) -> PathBuf {
+    for root in ["a", "b"] {
+        std::fs::create_dir(dir.join(root)).expect("replica root");
+        maildir_store::maildir::Maildir::init_replica(&dir.join(root)).expect("init replica");
+    }
+    std::fs::write(dir.join("users"), "").expect("users file");
+    let config = dir.join("gradwell.toml");
+    std::fs::write(
+        &config,
+        "hostname = \"mx.example.test\"\nlocal_domains = [\"example.test\"]\n\
+         users_file = \"users\"\npostmaster = \"alice\"\n\
+         [storage]\nmirror_sets = [[\"a\", \"b\"]]\nfsync = true\n",
+    )
+    .expect("config");
+    config
 }
 
 #[test]

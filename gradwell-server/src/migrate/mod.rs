@@ -21,6 +21,7 @@ pub mod journal;
 pub mod mbox;
 pub mod remote_conn;
 pub mod remote_imap;
+pub mod remote_job;
 pub mod remote_pop3;
 pub mod report;
 pub mod restructure;

@@ -18,7 +18,18 @@
 //! path = "/old/home/bob/mail"    # one file per folder
 //! inbox = "/var/mail/bob"        # optional
 //! quoting = "mboxo"              # mbox only: mboxrd (default) | mboxo
+//!
+//! [[user]]
+//! user = "carol"
+//! kind = "imap"                  # imap | pop3: a remote server, keys in `remote`
+//! remote = { host = "imap.old.example", security = "starttls", password_file = "/root/carol.pw" }
+//! # remote keys: host, port (993/143, 995/110 by default), security (implicit | starttls |
+//! # plain), ca_file, insecure_skip_verify, login (default: user), password or
+//! # password_file, auth (password | sasl-plain)
 //! ```
+//!
+//! Remote sources are accepted only from a manifest, so passwords never appear on a command
+//! line.
 
 use std::{
     io::IsTerminal,
@@ -42,6 +53,7 @@ use super::{
     export,
     journal::{Entry, Journal},
     mbox::{MboxDir, Quoting},
+    remote_job::{Protocol, RemoteJob},
     report::UserReport,
     source::Source,
     throttle::Throttle,
@@ -58,6 +70,10 @@ pub enum Kind {
     Mbox,
     /// A Courier-IMAP Maildir++.
     Courier,
+    /// A remote IMAP server (manifest only: the `remote` table).
+    Imap,
+    /// A remote POP3 server's INBOX (manifest only: the `remote` table).
+    Pop3,
 }
 
 /// One user to import.
@@ -68,8 +84,12 @@ pub struct Job {
     pub user: String,
     /// The source kind.
     pub kind: Kind,
-    /// The source path.
-    pub path: PathBuf,
+    /// The source path (local kinds).
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// The server and login (remote kinds).
+    #[serde(default)]
+    pub remote: Option<RemoteJob>,
     /// Dovecot folder layout.
     #[serde(default)]
     pub layout: Layout,
@@ -149,12 +169,25 @@ pub struct ImportArgs {
     mirror_deadline_ms: u64,
 }
 
-fn open_source(job: &Job) -> Box<dyn Source + Send> {
-    match job.kind {
-        Kind::Dovecot => Box::new(DovecotMaildir::new(&job.path, job.layout)),
-        Kind::Mbox => Box::new(MboxDir::new(&job.path, job.inbox.clone(), job.quoting)),
-        Kind::Courier => Box::new(DovecotMaildir::courier(&job.path)),
-    }
+fn open_source(job: &Job) -> anyhow::Result<Box<dyn Source + Send>> {
+    let path = || {
+        job.path
+            .as_deref()
+            .with_context(|| format!("{}: a {:?} source needs `path`", job.user, job.kind))
+    };
+    let remote = |protocol| {
+        job.remote
+            .as_ref()
+            .with_context(|| format!("{}: a remote source needs its `remote` table", job.user))?
+            .open(protocol, &job.user)
+    };
+    Ok(match job.kind {
+        Kind::Dovecot => Box::new(DovecotMaildir::new(path()?, job.layout)),
+        Kind::Mbox => Box::new(MboxDir::new(path()?, job.inbox.clone(), job.quoting)),
+        Kind::Courier => Box::new(DovecotMaildir::courier(path()?)),
+        Kind::Imap => remote(Protocol::Imap)?,
+        Kind::Pop3 => remote(Protocol::Pop3)?,
+    })
 }
 
 /// Runs `gradwell import`; fails (exit 1) when any user did not verify.
@@ -172,10 +205,16 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("manifest {}", m.display()))?
                 .user
         }
+        (None, Some(_), Some(_)) if matches!(args.kind, Kind::Imap | Kind::Pop3) => {
+            bail!(
+                "remote sources are given in a manifest, so their passwords stay off the command line"
+            )
+        }
         (None, Some(user), Some(path)) => vec![Job {
             user: user.clone(),
             kind: args.kind,
-            path: path.clone(),
+            path: Some(path.clone()),
+            remote: None,
             layout: args.layout,
             inbox: args.inbox.clone(),
             quoting: args.quoting,
@@ -305,7 +344,7 @@ fn run_job(
     let targets: Vec<&dyn Restore> = set_targets.stores.iter().map(|t| t.as_ref()).collect();
     let report = {
         let _slot = connections.connect();
-        let mut source = open_source(job);
+        let mut source = open_source(job)?;
         // Replicas written directly were opened without per-message fsync; each mailbox is
         // made durable at its end instead (when the configuration asks for fsync at all).
         let direct = set_targets.direct;
