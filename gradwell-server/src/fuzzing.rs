@@ -261,8 +261,10 @@ mod tests {
 
     #[test]
     fn structures_round_trip() {
-        let inputs: [&[u8]; 6] = [
+        let inputs: [&[u8]; 7] = [
             b"",
+            // Found by fuzzing: mail-parser reads this unnamed field as `Cc`.
+            b":\x0cC\x0c\x0c\x0cC:\x0c\x0c\x0c::\x0c",
             b"Subject: x\r\n\r\nbody",
             b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: \"A, B\" <a@b>\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n--c\r\n\r\nt\r\n--c--\r\n--b\r\nContent-Disposition: attachment; filename=\"x\\\"y\"\r\n\r\nz\r\n--b--\r\n",
             b"To: group: a@b, c@d;\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\n",

@@ -120,12 +120,36 @@ fn envelope_part(header: &[u8]) -> &[u8] {
 /// [`envelope`] of them equals [`envelope`] of the whole header (kept in the store's
 /// structure record instead of the header).
 pub(crate) fn envelope_fields(header: &[u8]) -> Vec<u8> {
-    mime::header_fields(envelope_part(header), &ENVELOPE_FIELDS, false)
+    mime::select_fields(envelope_part(header), |name| {
+        name.is_none_or(read_by_envelope)
+    })
+}
+
+/// Whether ENVELOPE may read a field called `name`: one of [`ENVELOPE_FIELDS`], or a name
+/// that is not a well-formed one, which mail-parser may still read as one of them (it read
+/// `\x0cC\x0c\x0c\x0cC` as `Cc`; found by fuzzing). RFC 5322 §2.2: "A field name MUST be
+/// composed of printable US-ASCII characters (i.e., characters that have values between 33
+/// and 126, inclusive), except colon."
+fn read_by_envelope(name: &[u8]) -> bool {
+    let name = name.trim_ascii();
+    name.is_empty()
+        || !name.iter().all(|b| (33..=126).contains(b))
+        || ENVELOPE_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(name))
 }
 
 /// The ENVELOPE of a header block.
 pub(crate) fn envelope(header: &[u8]) -> Envelope {
     let header = envelope_part(header);
+    // A message that is all header and ends without a line end is read as if it had one,
+    // as the kept fields ([`envelope_fields`]) always end with one; mail-parser reads a last
+    // line differently with and without it.
+    let ended;
+    let header = if header.ends_with(b"\n") {
+        header
+    } else {
+        ended = [header, b"\r\n"].concat();
+        &ended
+    };
     let fields = mime::fields(header);
     let raw = |name| mime::field(&fields, name);
     let parsed = MessageParser::new().parse_headers(header);

@@ -306,8 +306,21 @@ pub fn find<'a>(root: &'a Part, path: &[u32]) -> Option<&'a Part> {
 /// The header lines of `header` whose names are (or, with `not`, are not) in `names`, then
 /// the blank line (RFC 3501 §6.4.5 HEADER.FIELDS).
 pub fn header_fields(header: &[u8], names: &[&[u8]], not: bool) -> Vec<u8> {
+    select_fields(header, |name| {
+        name.is_some_and(|name| {
+            let listed = names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name.trim_ascii()));
+            listed != not
+        })
+    })
+}
+
+/// The lines of `header` whose field `keep` accepts (given its name, or `None` for lines
+/// before the first field), with their continuation lines, in order, then the blank line.
+pub fn select_fields(header: &[u8], keep: impl Fn(Option<&[u8]>) -> bool) -> Vec<u8> {
     let mut out = Vec::new();
-    let mut keep = false;
+    let mut keeping = keep(None);
     let mut start = 0;
     while start < header.len() {
         let end = memchr_nl(&header[start..]).map_or(header.len(), |i| start + i + 1);
@@ -321,12 +334,9 @@ pub fn header_fields(header: &[u8], names: &[&[u8]], not: bool) -> Vec<u8> {
                 .iter()
                 .position(|b| *b == b':')
                 .map_or(&line[..0], |c| &line[..c]);
-            let listed = names
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(name.trim_ascii()));
-            keep = listed != not;
+            keeping = keep(Some(name));
         }
-        if keep {
+        if keeping {
             out.extend_from_slice(line);
         }
     }
