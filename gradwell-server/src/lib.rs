@@ -37,6 +37,7 @@ pub mod ops_http;
 pub mod pop3;
 pub mod queue;
 pub mod quickstart;
+pub mod rejoin;
 pub mod relay;
 pub mod reload;
 pub mod serve;

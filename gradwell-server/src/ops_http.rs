@@ -35,6 +35,10 @@ pub struct OpsState {
     pub reloader: Arc<Reloader>,
     /// Notified by `POST /admin/stop`: the graceful shutdown SIGTERM starts.
     pub stop: Arc<tokio::sync::Notify>,
+    /// The server, for `gradwell mirror` (its mirror sets).
+    pub app: std::sync::Weak<crate::app::App>,
+    /// Each mirror set's rejoin thread (`gradwell mirror status|rejoin`).
+    pub rejoins: Arc<crate::rejoin::Rejoins>,
 }
 
 /// Serves until `shutdown` turns true.
