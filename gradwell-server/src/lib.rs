@@ -31,6 +31,7 @@ pub mod imap;
 pub mod logging;
 pub mod metrics;
 pub mod migrate;
+pub mod mirror_admin;
 pub mod moves;
 pub mod net;
 pub mod ops_http;

@@ -17,7 +17,7 @@ use std::{
 };
 
 use maildir_store::mirror::{Mirror, Restore, ResyncReport};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     health,
@@ -34,7 +34,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// What one set's rejoin thread is doing, for `gradwell mirror status`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RejoinState {
     /// A resync is running now.
     pub running: bool,

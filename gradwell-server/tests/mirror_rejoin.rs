@@ -18,17 +18,22 @@ use maildir_store::{MailStore, MailboxName, ReadPart, UserId, maildir::Maildir};
 
 const SMTP: usize = 0;
 
-/// Two initialised replica roots, a users file and a config that rejoins after 1 s.
-fn setup(dir: &Path) -> std::path::PathBuf {
+/// Two initialised replica roots, a users file and a config that rejoins after
+/// `rejoin_after` seconds, with the operations listener on `metrics` if given.
+fn setup(dir: &Path, rejoin_after: u64, metrics: Option<u16>) -> std::path::PathBuf {
     for root in ["replica-a", "replica-b"] {
         std::fs::create_dir(dir.join(root)).unwrap();
         Maildir::init_replica(&dir.join(root)).unwrap();
     }
     std::fs::write(dir.join("users"), "alice:{PLAIN}pw-alice\n").unwrap();
     let path = dir.join("test.toml");
+    let metrics = metrics.map_or(String::new(), |port| {
+        format!("[metrics]\nlisten = \"127.0.0.1:{port}\"\n")
+    });
     std::fs::write(
         &path,
-        r#"
+        format!(
+            r#"
 hostname = "mx.example.test"
 local_domains = ["example.test"]
 users_file = "users"
@@ -36,12 +41,13 @@ postmaster = "alice"
 [storage]
 mirror_sets = [["replica-a", "replica-b"]]
 mirror_deadline_ms = 1000
-mirror_rejoin_after_secs = 1
+mirror_rejoin_after_secs = {rejoin_after}
 [[listener]]
 service = "smtp"
 address = "127.0.0.1:0"
 tls = "none"
-"#,
+{metrics}"#
+        ),
     )
     .unwrap();
     path
@@ -106,7 +112,7 @@ fn holds_exactly(box_: &BTreeMap<u32, (String, Vec<u8>)>, ledger: &[String]) -> 
 #[test]
 fn a_failed_replica_rejoins_by_itself_with_every_acknowledged_message() {
     let dir = tempfile::tempdir().unwrap();
-    let config = setup(dir.path());
+    let config = setup(dir.path(), 1, None);
     let (a, b) = (dir.path().join("replica-a"), dir.path().join("replica-b"));
     let gone = dir.path().join("replica-b.gone");
     let server = Running::start(&config);
@@ -175,4 +181,91 @@ fn a_failed_replica_rejoins_by_itself_with_every_acknowledged_message() {
         "no delivery refused through the failover and the rejoin"
     );
     assert_eq!(record(&a), record(&b), "one epoch, no stale side on either");
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `gradwell mirror ARGS -c CONFIG`; its standard output, or a panic with its error.
+fn mirror_cli(config: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gradwell"))
+        .arg("mirror")
+        .arg("-c")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "gradwell mirror {args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// The `--json` status: per set, whether a replica is fenced.
+fn degraded(config: &Path) -> Vec<bool> {
+    let text = mirror_cli(config, &["--json", "status"]);
+    let sets: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    sets.iter()
+        .map(|s| {
+            s["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| !r["fenced"].is_null())
+        })
+        .collect()
+}
+
+#[test]
+fn with_rejoin_off_the_operator_rejoins_through_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = setup(dir.path(), 0, Some(free_port()));
+    let (a, b) = (dir.path().join("replica-a"), dir.path().join("replica-b"));
+    let gone = dir.path().join("replica-b.gone");
+    let server = Running::start(&config);
+    let mut ledger = Vec::new();
+    let mut send = |subject: String| {
+        assert!(deliver(&server, &subject), "{subject} acknowledged");
+        ledger.push(subject);
+    };
+    (1..=3).for_each(|n| send(format!("before {n}")));
+    assert_eq!(degraded(&config), [false]);
+
+    std::fs::rename(&b, &gone).unwrap();
+    (1..=5).for_each(|n| send(format!("during {n}")));
+    std::fs::rename(&gone, &b).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(degraded(&config), [true], "no automatic rejoin at 0");
+    let status = mirror_cli(&config, &["status"]);
+    assert!(
+        status.contains("replica 1 ") && status.contains(" fenced at epoch "),
+        "{status}"
+    );
+
+    let rejoined = mirror_cli(&config, &["rejoin"]);
+    assert!(
+        rejoined.contains("set 0 epoch ") && rejoined.contains(" ok\n"),
+        "{rejoined}"
+    );
+    assert_eq!(degraded(&config), [false]);
+    (1..=3).for_each(|n| send(format!("after {n}")));
+    let scrub = mirror_cli(&config, &["scrub"]);
+    assert!(scrub.contains("; 0 findings"), "{scrub}");
+    drop(server);
+
+    // No server now: the command opens the storage itself.
+    assert_eq!(degraded(&config), [false]);
+    let (on_a, on_b) = (inbox(&a).unwrap(), inbox(&b).unwrap());
+    assert!(holds_exactly(&on_a, &ledger), "survivor holds the ledger");
+    assert!(holds_exactly(&on_b, &ledger), "rejoined replica holds it");
+    assert_eq!(on_a, on_b, "same UIDs, same bytes on both replicas");
 }
