@@ -146,13 +146,19 @@ pub fn render(sets: &[SetReport], now_unix: u64) -> String {
         if let Some(r) = &s.rejoin {
             if r.running {
                 out.push_str(&format!(
-                    "  resync running: {}/{} users, {} messages copied\n",
-                    r.users_done, r.users_total, r.messages_copied
+                    "  resync running: {}/{} users, {} messages copied, lag {} modseqs\n",
+                    r.users_done, r.users_total, r.messages_copied, r.lag
                 ));
             } else if s.degraded() {
                 out.push_str(&format!(
                     "  fenced root has passed the probe for {} s\n",
                     r.healthy_for_secs
+                ));
+            }
+            if let (Some(end), None, false) = (r.last_end, &r.last_error, r.running) {
+                out.push_str(&format!(
+                    "  last rejoin ended unix {end}: {} users, {} messages copied, lag {} modseqs ({} rejoins since start)\n",
+                    r.users_total, r.messages_copied, r.lag, r.rejoins
                 ));
             }
             if let Some(e) = &r.last_error {

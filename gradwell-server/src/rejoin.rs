@@ -44,6 +44,9 @@ pub struct RejoinState {
     pub users_total: usize,
     /// Messages copied by the running (or last) resync.
     pub messages_copied: usize,
+    /// How far behind the fenced replica was, in modseqs summed over the mailboxes resynced
+    /// so far (the journal entries the resync had to replay).
+    pub lag: u64,
     /// Unix time this server first saw the replica fenced (`None` while none is).
     pub fenced_since: Option<u64>,
     /// Seconds the fenced replica's root has passed the probe (0 when failing or none).
@@ -253,15 +256,17 @@ impl Watcher {
                 ..RejoinState::default()
             }
         });
-        let mut messages = 0usize;
+        let (mut messages, mut lag) = (0usize, 0u64);
         let mut last_progress = Instant::now();
         for (done, user) in users.iter().enumerate() {
             let report = mirror.resync_user(user)?;
             messages += report.messages_copied;
+            lag += report.lag;
             copied.inc_by(report.messages_copied as u64);
             self.shared.update(|s| {
                 s.users_done = done + 1;
                 s.messages_copied = messages;
+                s.lag = lag;
             });
             if last_progress.elapsed() >= PROGRESS_EVERY {
                 last_progress = Instant::now();
@@ -271,6 +276,7 @@ impl Watcher {
                     users_done = done + 1,
                     users = users.len(),
                     messages_copied = messages,
+                    lag,
                     "mirror rejoin progress"
                 );
             }
@@ -280,6 +286,7 @@ impl Watcher {
         copied.inc_by(last.messages_copied as u64);
         let mut total = last;
         total.messages_copied += messages;
+        total.lag += lag;
         self.shared
             .update(|s| s.messages_copied = total.messages_copied);
         Ok(total)
