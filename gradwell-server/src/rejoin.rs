@@ -287,8 +287,10 @@ impl Watcher {
         let mut total = last;
         total.messages_copied += messages;
         total.lag += lag;
-        self.shared
-            .update(|s| s.messages_copied = total.messages_copied);
+        self.shared.update(|s| {
+            s.messages_copied = total.messages_copied;
+            s.lag = total.lag;
+        });
         Ok(total)
     }
 }
