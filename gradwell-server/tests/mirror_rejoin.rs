@@ -228,7 +228,8 @@ fn degraded(config: &Path) -> Vec<bool> {
 #[test]
 fn with_rejoin_off_the_operator_rejoins_through_the_running_server() {
     let dir = tempfile::tempdir().unwrap();
-    let config = setup(dir.path(), 0, Some(free_port()));
+    let ops = free_port();
+    let config = setup(dir.path(), 0, Some(ops));
     let (a, b) = (dir.path().join("replica-a"), dir.path().join("replica-b"));
     let gone = dir.path().join("replica-b.gone");
     let server = Running::start(&config);
@@ -258,6 +259,22 @@ fn with_rejoin_off_the_operator_rejoins_through_the_running_server() {
     );
     assert_eq!(degraded(&config), [false]);
     (1..=3).for_each(|n| send(format!("after {n}")));
+    let metrics = gradwell_server::ops_http::request(
+        std::net::SocketAddr::from(([127, 0, 0, 1], ops)),
+        "GET",
+        "/metrics",
+    )
+    .unwrap();
+    let value = |name: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(name));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    // The metrics are per process, and the other test in this binary rejoins too: only
+    // what holds whatever that test is doing is checked.
+    assert!(value("gradwell_mirror_rejoins_total{result=\"ok\"}") >= 1.0);
+    assert!(value("gradwell_mirror_resync_messages_total{set=\"0\"}") >= 5.0);
+    assert!(metrics.contains("gradwell_mirror_resync_in_progress{set=\"0\"}"));
     let scrub = mirror_cli(&config, &["scrub"]);
     assert!(scrub.contains("; 0 findings"), "{scrub}");
     drop(server);
