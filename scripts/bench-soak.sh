@@ -15,8 +15,12 @@
 # Fault: the server runs as `nobody`, and the fault is `chmod 000` on replica B's root for
 # FAULT_FOR seconds (every access fails with EACCES), then `chmod 755` again. (Remounting a
 # tmpfs read-only is refused while the server holds files open for writing on it.)
+# After each fault the server rejoins replica B by itself (storage.mirror_rejoin_after_secs,
+# default 10 s), so every fault is a fresh failover; `gradwell mirror status` (through the
+# operations listener) is sampled with the rest.
 # Ledger: every message an SMTP run acknowledged is in gw0..gw9's INBOXes on replica A (the
-# survivor), and there is no other message there.
+# survivor), and there is no other message there; once B has rejoined after the last fault,
+# each INBOX holds the same UIDs and the same number of messages on B.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 DURATION="${DURATION:-3600}" FAULT_EVERY="${FAULT_EVERY:-600}" FAULT_FOR="${FAULT_FOR:-60}"
@@ -25,7 +29,7 @@ DELIVER_SESSIONS="${DELIVER_SESSIONS:-10}" DELIVER_MESSAGES="${DELIVER_MESSAGES:
 IDLE=15
 # shellcheck source=bench-scale-lib.sh
 source "$repo/scripts/bench-scale-lib.sh"
-imap=$((base + 300)) pop3=$((base + 310)) smtp=$((base + 325))
+imap=$((base + 300)) pop3=$((base + 310)) smtp=$((base + 325)) ops=$((base + 330))
 b="$work/replica-b"
 loads=()
 stop_loads() {
@@ -36,7 +40,9 @@ stop_loads() {
 trap 'stop_loads; stop_gradwell; chmod 755 "$b"; cleanup' EXIT
 write_config "" "$(listener imap "$imap")
 $(listener pop3 "$pop3")
-$(listener smtp "$smtp")" '["replica-a", "replica-b"]'
+$(listener smtp "$smtp")
+[metrics]
+listen = \"127.0.0.1:$ops\"" '["replica-a", "replica-b"]'
 chown -R nobody:nogroup "$work"
 RUNAS=nobody start_gradwell "$imap"
 
@@ -56,10 +62,14 @@ loop imap 0 "$load" imap "127.0.0.1:$imap" gw1 bench-pw 5 5 5 & loads+=($!)
 
 acked() { grep '^ok' "$work/deliver.log" | sed -n 's/.* messages=\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'; }
 start=$(date +%s) next_fault=$(($(date +%s) + FAULT_EVERY)) faults=0
-echo "seconds rss_kib fds delivered" >"$work/samples"
+mirror_state() { # "ok" or the fenced replicas, from the running server
+    "$gradwell" mirror -c "$work/bench.toml" status 2>/dev/null |
+        awk '/fenced at epoch/ {f = f "-r" $2} END {print (f == "" ? "ok" : "fenced:" f)}'
+}
+echo "seconds rss_kib fds delivered mirror" >"$work/samples"
 while (($(date +%s) < end)); do
     now=$(date +%s)
-    echo "$((now - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked)" >>"$work/samples"
+    echo "$((now - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked) $(mirror_state)" >>"$work/samples"
     if ((now >= next_fault && now + FAULT_FOR < end)); then
         faults=$((faults + 1))
         echo "fault $faults at $((now - start)) s: replica B chmod 000 for $FAULT_FOR s"
@@ -73,26 +83,39 @@ while (($(date +%s) < end)); do
 done
 for p in "${loads[@]}"; do wait "$p" || true; done
 loads=()
-echo "$(($(date +%s) - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked)" >>"$work/samples"
+echo "$(($(date +%s) - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked) $(mirror_state)" >>"$work/samples"
+for _ in $(seq 120); do [ "$(mirror_state)" = ok ] && break; sleep 1; done
+echo "mirror status at the end:"; "$gradwell" mirror -c "$work/bench.toml" status | sed 's/^/  /'
 stop_gradwell
 
 acked=$(acked)
 failed_runs=$(grep -c '^FAILED' "$work/deliver.log" || true)
-stored=0
+stored=0 stored_b=0 uid_mismatch=0
+count() { find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l; }
+uids() { tail -n +2 "$1/dovecot-uidlist" 2>/dev/null | awk '{print $1}' | sort -n; }
 for n in $(seq 0 $((DELIVER_SESSIONS - 1))); do
-    stored=$((stored + $(find "$work/replica-a/gw$n/new" "$work/replica-a/gw$n/cur" -type f 2>/dev/null | wc -l)))
+    stored=$((stored + $(count "$work/replica-a/gw$n")))
+    stored_b=$((stored_b + $(count "$work/replica-b/gw$n")))
+    cmp -s <(uids "$work/replica-a/gw$n") <(uids "$work/replica-b/gw$n") || uid_mismatch=$((uid_mismatch + 1))
 done
 echo "samples (seconds, VmRSS KiB, descriptors, messages delivered so far):"; column -t "$work/samples"
 awk 'NR==2 {r0=$2; f0=$3} NR>1 {r=$2; f=$3; if ($2>rmax) rmax=$2; if ($3>fmax) fmax=$3}
      END {printf "RSS first %d, last %d, max %d KiB; fds first %d, last %d, max %d\n", r0, r, rmax, f0, f, fmax}' "$work/samples"
 echo "faults injected: $faults; mirror events in the log:"
-grep -E "fenced|mirror" "$work/gradwell.log" | sed 's/^/  /' | head -20 || true
+grep -E "fenced|mirror" "$work/gradwell.log" | sed 's/^/  /' | head -60 || true
+echo "failovers: $(grep -c 'mirror replica fenced' "$work/gradwell.log" || true)," \
+    "automatic rejoins: $(grep -c 'mirror rejoin done' "$work/gradwell.log" || true)," \
+    "failed rejoins: $(grep -c 'mirror rejoin failed' "$work/gradwell.log" || true)"
 for name in deliver pop3 imap; do
     echo "$name runs: $(grep -c '^ok' "$work/$name.log" || true) ok, $(grep -c '^FAILED' "$work/$name.log" || true) failed"
     grep '^FAILED' "$work/$name.log" | head -3 | sed 's/^/  /' || true
 done
 echo "ledger: $acked messages acknowledged by complete SMTP runs ($failed_runs runs failed part-way);" \
     "$stored messages in their INBOXes on replica A"
+echo "replica B after the last rejoin: $stored_b messages; INBOXes whose UID lists differ from A: $uid_mismatch"
+if ((stored_b != stored || uid_mismatch != 0)); then
+    echo "REPLICAS DIFFER after the rejoin"; exit 1
+fi
 if ((failed_runs == 0 && acked == stored)); then
     echo "ledger complete: every acknowledged message stored once, nothing else"
 elif ((stored >= acked)); then

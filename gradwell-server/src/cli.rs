@@ -1,6 +1,6 @@
 //! The command line: `serve`, `user`, `quickstart`, `version`, `queue`, the migration verbs
 //! `import`, `export`, `restructure`, and the operations verbs `check-config`,
-//! `print-default-config`, `print-systemd-unit`, `reload`, `log-level`, `stop`.
+//! `print-default-config`, `print-systemd-unit`, `reload`, `log-level`, `stop`, `mirror`.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -87,6 +87,22 @@ enum Verb {
         config: PathBuf,
         /// A level or `tracing` filter directives.
         filter: String,
+    },
+    /// Mirror sets: status, rejoin a fenced replica, scrub (through the running server, or
+    /// directly when none runs).
+    Mirror {
+        /// The configuration naming the mirror sets.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// No server runs (needed when `[metrics] listen` is not set, as then a running one
+        /// cannot be asked).
+        #[arg(long)]
+        offline: bool,
+        #[command(subcommand)]
+        action: crate::mirror_admin::Action,
     },
     /// Import users' mail from Dovecot or Courier Maildirs or mbox files, keeping UIDVALIDITY,
     /// UIDs, flags, dates, subscriptions and POP3 UIDLs (bulk runs from a manifest).
@@ -226,6 +242,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             action,
         } => crate::queue::admin::run(&Config::load(&config)?, action, json),
+        Verb::Mirror {
+            config,
+            json,
+            offline,
+            action,
+        } => crate::mirror_admin::run(&Config::load(&config)?, action, json, offline),
         Verb::Import(args) => crate::migrate::run::import(args),
         Verb::Export(args) => crate::migrate::run::export(args),
         Verb::Restructure(args) => crate::migrate::restructure::run(args),

@@ -131,6 +131,12 @@ pub struct Storage {
     /// stale).
     #[serde(default)]
     pub mirror_trust_lone_replica: bool,
+    /// A set of two roots: seconds a fenced replica's root must pass the health probe
+    /// (readable, writable, replica marker present) before the server resyncs and readmits
+    /// it on its own, while service continues (default 10; 0 = never: an operator runs
+    /// `gradwell mirror rejoin`).
+    #[serde(default = "mirror_rejoin_after_secs")]
+    pub mirror_rejoin_after_secs: u64,
     /// Several sets: the placement map naming each user's set (default
     /// `.gradwell-placement` in the first set's first replica root; see
     /// [`Storage::placement_path`]).
@@ -156,6 +162,10 @@ fn mirror_workers_per_replica() -> usize {
 
 fn mirror_queue_depth() -> usize {
     64
+}
+
+fn mirror_rejoin_after_secs() -> u64 {
+    10
 }
 
 impl Storage {

@@ -27,7 +27,7 @@ pub const PROBE_EVERY: Duration = Duration::from_secs(2);
 
 /// The probe file's name in each replica root, per host so that front ends sharing the
 /// storage never write the same file (a leading dot is never a user's tree).
-fn probe_name(hostname: &str) -> String {
+pub(crate) fn probe_name(hostname: &str) -> String {
     format!(".gradwell-probe.{hostname}")
 }
 
@@ -180,7 +180,7 @@ pub fn record_queue(all: &[crate::queue::store::Envelope]) {
 /// Writes and fsyncs the probe file, then fsyncs the root directory. A root without its
 /// replica marker (an array that is not mounted: the mount point is an empty directory on
 /// the system disk) fails, rather than passing on the wrong disk.
-fn write_probe(root: &Path, name: &str) -> std::io::Result<()> {
+pub(crate) fn write_probe(root: &Path, name: &str) -> std::io::Result<()> {
     if !root.join(maildir_store::maildir::REPLICA_MARKER).is_file() {
         return Err(std::io::Error::other(
             "replica marker missing: not mounted?",

@@ -133,6 +133,12 @@ pub struct Metrics {
     pub mirror_epoch: Family<SetLabel, Gauge>,
     /// 1 while a mirror set serves from one replica only (degraded), else 0.
     pub mirror_degraded: Family<SetLabel, Gauge>,
+    /// 1 while the server resyncs a fenced replica of the set to readmit it, else 0.
+    pub mirror_resync_in_progress: Family<SetLabel, Gauge>,
+    /// Messages copied to fenced replicas by resyncs (the journal's catch-up work).
+    pub mirror_resync_messages: Family<SetLabel, Counter>,
+    /// Rejoin attempts by result (`ok` or `error`).
+    pub mirror_rejoins: Family<ResultLabel, Counter>,
     /// Addresses banned (temporary IP bans started).
     pub bans: Counter,
     /// Addresses banned right now.
@@ -164,6 +170,9 @@ impl Metrics {
         let replica_writable = Family::<ReplicaLabels, Gauge>::default();
         let mirror_epoch = Family::<SetLabel, Gauge>::default();
         let mirror_degraded = Family::<SetLabel, Gauge>::default();
+        let mirror_resync_in_progress = Family::<SetLabel, Gauge>::default();
+        let mirror_resync_messages = Family::<SetLabel, Counter>::default();
+        let mirror_rejoins = Family::<ResultLabel, Counter>::default();
         let bans = Counter::default();
         let bans_active = Gauge::default();
         let tarpits = Counter::default();
@@ -233,6 +242,21 @@ impl Metrics {
             "1 while the mirror set serves from one replica",
             mirror_degraded.clone(),
         );
+        r.register(
+            "mirror_resync_in_progress",
+            "1 while a fenced replica of the set is being resynced to rejoin",
+            mirror_resync_in_progress.clone(),
+        );
+        r.register(
+            "mirror_resync_messages",
+            "Messages copied to fenced replicas by resyncs",
+            mirror_resync_messages.clone(),
+        );
+        r.register(
+            "mirror_rejoins",
+            "Attempts to readmit a fenced replica, by result",
+            mirror_rejoins.clone(),
+        );
         r.register("bans", "Temporary IP bans started", bans.clone());
         r.register(
             "bans_active",
@@ -275,6 +299,9 @@ impl Metrics {
             replica_writable,
             mirror_epoch,
             mirror_degraded,
+            mirror_resync_in_progress,
+            mirror_resync_messages,
+            mirror_rejoins,
             bans,
             bans_active,
             tarpits,

@@ -7,7 +7,9 @@
 //!   else 503; the body lists each set and replica (`degraded` when one replica serves);
 //! - `POST /admin/reload`, `POST /admin/log-level/<filter>` and `POST /admin/stop`: what
 //!   `gradwell reload`, `gradwell log-level` and `gradwell stop` send; accepted from loopback
-//!   addresses only.
+//!   addresses only;
+//! - `GET /admin/mirror/status`, `POST /admin/mirror/rejoin`, `POST /admin/mirror/scrub` and
+//!   `/admin/mirror/scrub-repair`: what `gradwell mirror` sends; loopback only.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -35,6 +37,10 @@ pub struct OpsState {
     pub reloader: Arc<Reloader>,
     /// Notified by `POST /admin/stop`: the graceful shutdown SIGTERM starts.
     pub stop: Arc<tokio::sync::Notify>,
+    /// The server, for `gradwell mirror` (its mirror sets).
+    pub app: std::sync::Weak<crate::app::App>,
+    /// Each mirror set's rejoin thread (`gradwell mirror status|rejoin`).
+    pub rejoins: Arc<crate::rejoin::Rejoins>,
 }
 
 /// Serves until `shutdown` turns true.
@@ -145,6 +151,12 @@ async fn route(method: &str, path: &str, peer: SocketAddr, state: &OpsState) -> 
             };
             Response::text(status, report)
         }
+        (_, p) if p.starts_with("/admin/mirror/") => {
+            if !peer.ip().is_loopback() {
+                return Response::text("403 Forbidden", "admin requests only from loopback\n");
+            }
+            mirror(method, p, state).await
+        }
         ("POST", p)
             if p == "/admin/reload" || p == "/admin/stop" || p.starts_with("/admin/log-level/") =>
         {
@@ -155,6 +167,59 @@ async fn route(method: &str, path: &str, peer: SocketAddr, state: &OpsState) -> 
         }
         ("GET" | "POST", _) => Response::text("404 Not Found", "not found\n"),
         _ => Response::text("405 Method Not Allowed", "method not allowed\n"),
+    }
+}
+
+/// `gradwell mirror`: `GET /admin/mirror/status` (JSON), `POST /admin/mirror/rejoin`
+/// (asks every set's rejoin thread for an attempt now), `POST /admin/mirror/scrub` and
+/// `/admin/mirror/scrub-repair` (runs the scrub, answers its report).
+async fn mirror(method: &str, path: &str, state: &OpsState) -> Response {
+    let Some(app) = state.app.upgrade() else {
+        return Response::text("503 Service Unavailable", "shutting down\n");
+    };
+    match (method, path) {
+        ("GET", "/admin/mirror/status") => {
+            let sets = crate::mirror_admin::status(
+                &app.config.storage.mirror_sets,
+                &app.set_mirrors,
+                Some(&state.rejoins),
+            );
+            match serde_json::to_string(&sets) {
+                Ok(body) => Response {
+                    status: "200 OK",
+                    content_type: "application/json",
+                    body,
+                },
+                Err(e) => Response::text("500 Internal Server Error", format!("{e}\n")),
+            }
+        }
+        ("POST", "/admin/mirror/rejoin") => {
+            let mut asked = 0;
+            for (mirror, rejoin) in app.set_mirrors.iter().zip(state.rejoins.iter()) {
+                let (Some(mirror), Some(rejoin)) = (mirror, rejoin) else {
+                    continue;
+                };
+                let status = mirror.status();
+                if status.primary.is_some() || status.secondary.is_some() {
+                    rejoin.request();
+                    asked += 1;
+                }
+            }
+            Response::text("200 OK", format!("rejoin requested for {asked} sets\n"))
+        }
+        ("POST", "/admin/mirror/scrub" | "/admin/mirror/scrub-repair") => {
+            let repair = path.ends_with("-repair");
+            let result = tokio::task::spawn_blocking(move || {
+                crate::mirror_admin::scrub(&app.set_mirrors, repair)
+            })
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("scrub task failed: {e}")));
+            match result {
+                Ok(report) => Response::text("200 OK", report),
+                Err(e) => Response::text("500 Internal Server Error", format!("{e:#}\n")),
+            }
+        }
+        _ => Response::text("404 Not Found", "not found\n"),
     }
 }
 

@@ -22,6 +22,7 @@ use crate::{
     logging,
     net::listener,
     ops_http::{self, OpsState},
+    rejoin,
     reload::Reloader,
     trace,
 };
@@ -93,6 +94,16 @@ pub async fn serve_until_with(
         .map(|(s, spec)| s.local_addr().unwrap_or(spec.address))
         .collect();
     let health = Arc::new(Health::default());
+    let rejoin_after = app.config.storage.mirror_rejoin_after_secs;
+    let rejoins = Arc::new(
+        rejoin::spawn(
+            &app.set_mirrors,
+            &app.config.storage.mirror_sets,
+            &app.config.hostname,
+            (rejoin_after > 0).then(|| Duration::from_secs(rejoin_after)),
+        )
+        .context("starting the mirror rejoin threads")?,
+    );
     let stop_requested = Arc::new(tokio::sync::Notify::new());
     let reloader = Arc::new(Reloader::new(path.clone(), Arc::downgrade(&app)));
     if let Some(address) = metrics_address {
@@ -105,6 +116,8 @@ pub async fn serve_until_with(
             health: Arc::clone(&health),
             reloader: Arc::clone(&reloader),
             stop: Arc::clone(&stop_requested),
+            app: Arc::downgrade(&app),
+            rejoins: Arc::clone(&rejoins),
         });
         tokio::spawn(ops_http::run(socket, state, stop_rx.clone()));
     }

@@ -153,7 +153,7 @@ fn watch_health(mirror: std::sync::Weak<Mirror>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Says which replicas are fenced; an operator resyncs them.
+/// Says which replicas are fenced (the rejoin threads, or an operator, bring them back).
 pub fn log_status(status: &MirrorStatus) {
     for (side, fenced) in [
         ("primary", &status.primary),
@@ -164,7 +164,7 @@ pub fn log_status(status: &MirrorStatus) {
                 side,
                 epoch = f.epoch,
                 reason = %f.reason,
-                "mirror replica fenced: serving from the other; resync it"
+                "mirror replica fenced: serving from the other until it rejoins"
             ),
             None => tracing::info!(side, epoch = status.epoch, "mirror replica healthy"),
         }
