@@ -846,6 +846,41 @@ async fn list_extended_rfc5258_examples() {
 /// whole message for the connection (its largest single write stays far below one message);
 /// partials of a large message are streamed too and set \Seen like any BODY[].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribed_names_without_a_mailbox_are_listed_as_nonexistent() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    assert!(c.cmd("CREATE Fruit/Apple").await.0.contains("OK"));
+    for name in ["Fruit/Apple", "Fruit/Peach"] {
+        assert!(c.cmd(&format!("SUBSCRIBE {name}")).await.0.contains("OK"));
+    }
+    // RFC 5258 §3.1: SUBSCRIBED lists "exactly those mailbox names that match the canonical
+    // list pattern and are subscribed to"; example: `* LIST (\Subscribed \NonExistent) "/"
+    // "Fruit/Peach"`.
+    let (ok, lines) = c.cmd("LIST (SUBSCRIBED) \"\" \"Fruit/*\"").await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert_eq!(
+        lines,
+        [
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Apple\r\n",
+            "* LIST (\\HasNoChildren \\Subscribed \\NonExistent) \"/\" Fruit/Peach\r\n",
+        ]
+    );
+    // Without SUBSCRIBED only existing mailboxes are listed.
+    let (_, lines) = c.cmd("LIST \"\" \"Fruit/*\"").await;
+    assert_eq!(lines, ["* LIST (\\HasNoChildren) \"/\" Fruit/Apple\r\n"]);
+    // RFC 3501 §6.3.9: LSUB returns the subscribed names, the missing one too.
+    let (_, lines) = c.cmd("LSUB \"\" \"Fruit/*\"").await;
+    assert_eq!(
+        lines,
+        [
+            "* LSUB () \"/\" Fruit/Apple\r\n",
+            "* LSUB () \"/\" Fruit/Peach\r\n",
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_fetch_is_streamed_to_a_slow_reader() {
     let server = Server::start().await;
     let mut c = server.login().await;

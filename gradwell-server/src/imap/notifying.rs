@@ -53,6 +53,10 @@ impl MailStore for Notifying {
         self.inner.list_mailboxes(user)
     }
 
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        self.inner.subscriptions(user)
+    }
+
     fn create_mailbox(
         &self,
         user: &UserId,
