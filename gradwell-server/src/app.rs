@@ -65,6 +65,9 @@ pub struct App {
     /// server, since (user, mailbox, UIDVALIDITY, UID) names one message only within one
     /// storage.
     pub parse_cache: crate::imap::cache::ParseCache,
+    /// The mailboxes IDLE sessions wait on, one shared watcher each; `store` wakes them on
+    /// its own writes.
+    pub idle_watchers: crate::imap::watchers::Watchers,
 }
 
 impl std::fmt::Debug for App {
@@ -104,6 +107,14 @@ impl App {
             .context("key `storage.mirror_sets`: creating the outbound queue")?;
         queue.recover();
         let limits = &config.limits;
+        let idle_watchers = crate::imap::watchers::Watchers::new(
+            Arc::clone(&opened.store),
+            Duration::from_millis(limits.imap_idle_poll_ms.max(10)),
+        );
+        let store: Arc<dyn MailStore> = Arc::new(crate::imap::notifying::Notifying::new(
+            opened.store,
+            idle_watchers.clone(),
+        ));
         Ok(Arc::new(App {
             queue: Arc::new(queue),
             submit_rate: RateLimiter::new(
@@ -119,7 +130,8 @@ impl App {
             bans: Bans::new(limits.ban_policy()),
             users,
             aliases,
-            store: opened.store,
+            store,
+            idle_watchers,
             tls,
             cert_store,
             pop3_locked: Mutex::new(HashSet::new()),

@@ -296,8 +296,10 @@ pub struct Limits {
     /// IMAP: storage quota per user in KiB reported by GETQUOTA (default 0: no limit, and
     /// QUOTA reports none).
     pub imap_quota_kib: u64,
-    /// IMAP: milliseconds between mailbox checks while a client idles (default 250, so new
-    /// mail is reported well within a second).
+    /// IMAP: milliseconds between checks of a mailbox that IDLE sessions wait on (default
+    /// 250, so mail written by another process is reported well within a second; writes
+    /// through this process wake them at once). One check per mailbox, however many
+    /// sessions idle on it.
     pub imap_idle_poll_ms: u64,
     /// IMAP and POP3 sessions one logged-in user may hold at once, from all addresses and
     /// front ends of this process together (default 20; Dovecot's

@@ -304,6 +304,68 @@ async fn idle_reports_new_mail_within_a_second() {
     server.stop().await;
 }
 
+/// Sessions in IDLE on INBOX, each past its `+ idling`.
+async fn idlers(server: &Server, n: usize) -> Vec<Imap> {
+    let mut all = Vec::new();
+    for _ in 0..n {
+        let mut c = server.login().await;
+        c.cmd("SELECT INBOX").await;
+        c.send(b"i1 IDLE\r\n").await;
+        assert!(c.line().await.starts_with(b"+"));
+        all.push(c);
+    }
+    all
+}
+
+/// Waits for `* 1 EXISTS` on every idler, asserting each came within a second of `since`.
+async fn all_see_new_mail(idlers: &mut [Imap], since: std::time::Instant) {
+    for c in idlers.iter_mut() {
+        assert_eq!(c.line().await, b"* 1 EXISTS\r\n");
+        assert!(
+            since.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            since.elapsed()
+        );
+    }
+    for c in idlers.iter_mut() {
+        c.send(b"DONE\r\n").await;
+        assert!(c.finish("i1").await.0.contains("OK"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_idle_sessions_on_one_mailbox_all_see_a_delivery() {
+    let server = Server::start().await;
+    // One shared watcher for all of them; the append wakes it at once.
+    let mut waiting = idlers(&server, 15).await;
+    let mut other = server.login().await;
+    other.append("INBOX", &message("wake", "all\r\n")).await;
+    all_see_new_mail(&mut waiting, std::time::Instant::now()).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sees_a_write_by_another_process_within_a_second() {
+    let server = Server::start().await;
+    let mut waiting = idlers(&server, 3).await;
+    // A second store on the same replica is what another server process would be: its
+    // write does not pass this server's notifying store, only the shared poll can see it.
+    let root = server._dir.path().join("replica-a");
+    let elsewhere = maildir_store::maildir::Maildir::open(&root, Default::default()).unwrap();
+    let user = maildir_store::UserId::new("alice").unwrap();
+    let started = std::time::Instant::now();
+    maildir_store::MailStore::append(
+        &elsewhere,
+        &user,
+        &maildir_store::MailboxName::inbox(),
+        &mut &message("from", "elsewhere\r\n")[..],
+        &maildir_store::AppendRequest::new(std::time::SystemTime::now()),
+    )
+    .unwrap();
+    all_see_new_mail(&mut waiting, started).await;
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expunge_by_another_session_waits_for_an_allowed_command() {
     let server = Server::start().await;
@@ -783,6 +845,41 @@ async fn list_extended_rfc5258_examples() {
 /// streamed from the store in chunks, each write awaited, so the server never buffers a
 /// whole message for the connection (its largest single write stays far below one message);
 /// partials of a large message are streamed too and set \Seen like any BODY[].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribed_names_without_a_mailbox_are_listed_as_nonexistent() {
+    let server = Server::start().await;
+    let mut c = server.login().await;
+    assert!(c.cmd("CREATE Fruit/Apple").await.0.contains("OK"));
+    for name in ["Fruit/Apple", "Fruit/Peach"] {
+        assert!(c.cmd(&format!("SUBSCRIBE {name}")).await.0.contains("OK"));
+    }
+    // RFC 5258 §3.1: SUBSCRIBED lists "exactly those mailbox names that match the canonical
+    // list pattern and are subscribed to"; example: `* LIST (\Subscribed \NonExistent) "/"
+    // "Fruit/Peach"`.
+    let (ok, lines) = c.cmd("LIST (SUBSCRIBED) \"\" \"Fruit/*\"").await;
+    assert!(ok.contains("OK"), "{ok}");
+    assert_eq!(
+        lines,
+        [
+            "* LIST (\\HasNoChildren \\Subscribed) \"/\" Fruit/Apple\r\n",
+            "* LIST (\\HasNoChildren \\Subscribed \\NonExistent) \"/\" Fruit/Peach\r\n",
+        ]
+    );
+    // Without SUBSCRIBED only existing mailboxes are listed.
+    let (_, lines) = c.cmd("LIST \"\" \"Fruit/*\"").await;
+    assert_eq!(lines, ["* LIST (\\HasNoChildren) \"/\" Fruit/Apple\r\n"]);
+    // RFC 3501 §6.3.9: LSUB returns the subscribed names, the missing one too.
+    let (_, lines) = c.cmd("LSUB \"\" \"Fruit/*\"").await;
+    assert_eq!(
+        lines,
+        [
+            "* LSUB () \"/\" Fruit/Apple\r\n",
+            "* LSUB () \"/\" Fruit/Peach\r\n",
+        ]
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_fetch_is_streamed_to_a_slow_reader() {
     let server = Server::start().await;

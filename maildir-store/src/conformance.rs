@@ -305,6 +305,19 @@ pub fn subscriptions<S: MailStore + ?Sized>(s: &S) {
         .map(|i| i.name.as_str())
         .collect();
     assert_eq!(subscribed, ["Sent"]);
+    // RFC 3501 §6.3.6: "The server MUST NOT unilaterally remove an existing mailbox name
+    // from the subscription list even if a mailbox by that name no longer exists."
+    s.set_subscribed(&bob, &mbox("Gone/Child"), true)
+        .expect("sub");
+    s.create_mailbox(&bob, &mbox("Later"), None)
+        .expect("create");
+    s.set_subscribed(&bob, &mbox("Later"), true).expect("sub");
+    s.delete_mailbox(&bob, &mbox("Later")).expect("delete");
+    let names = s.subscriptions(&bob).expect("subscriptions");
+    let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["Gone/Child", "Later", "Sent"]);
+    let listed = s.list_mailboxes(&bob).expect("list");
+    assert!(!listed.iter().any(|i| i.name.as_str() == "Gone/Child"));
 }
 
 /// One mailbox per spelling: `inbox` is INBOX, and a parent never shares a child's messages.

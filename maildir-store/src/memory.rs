@@ -412,6 +412,11 @@ impl MailStore for MemStore {
         Ok(out)
     }
 
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        let mut state = self.lock();
+        Ok(state.user(user).subscriptions.iter().cloned().collect())
+    }
+
     fn create_mailbox(
         &self,
         user: &UserId,

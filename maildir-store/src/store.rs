@@ -62,6 +62,12 @@ pub trait MailStore: Send + Sync {
         subscribed: bool,
     ) -> Result<(), StoreError>;
 
+    /// Every name the user is subscribed to, sorted, whether or not a mailbox of that name
+    /// exists: RFC 3501 §6.3.6 "The server MUST NOT unilaterally remove an existing mailbox
+    /// name from the subscription list even if a mailbox by that name no longer exists", and
+    /// LIST (SUBSCRIBED) reports those as `\NonExistent` (RFC 5258 §3.1).
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError>;
+
     /// The current state of a mailbox.
     fn open(&self, user: &UserId, name: &MailboxName) -> Result<MailboxView, StoreError>;
 

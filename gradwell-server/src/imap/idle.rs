@@ -1,5 +1,5 @@
-//! IDLE (RFC 2177): while idling the session looks at the mailbox every
-//! `limits.imap_idle_poll_ms` and reports new mail, flag changes and expunges at once.
+//! IDLE (RFC 2177): while idling the session waits on the shared watcher of its mailbox
+//! ([`super::watchers`]) and reports new mail, flag changes and expunges when it wakes.
 
 use imap_proto::types::core::Tag;
 
@@ -7,6 +7,11 @@ use super::{Reply, Session};
 
 impl Session {
     pub(super) fn idle_start(&mut self, tag: Tag) {
+        // Subscribed before the sync: a change after the sync always wakes the session.
+        if let (Some(user), Some(sel)) = (&self.user, &self.selected) {
+            let watchers = &self.app.idle_watchers;
+            self.idle_watch = Some(super::blocking(|| watchers.subscribe(user, &sel.name)));
+        }
         super::blocking(|| self.sync(true));
         match self.proto.idle_accept(super::text("idling")) {
             Ok(()) => {
@@ -14,6 +19,7 @@ impl Session {
                 self.idle_deadline = Some(std::time::Instant::now() + self.autologout);
             }
             Err(e) => {
+                self.idle_watch = None;
                 tracing::error!(error = %e, "IDLE state mismatch");
                 self.finish(tag, Reply::bad("IDLE not possible now"));
             }
@@ -23,6 +29,7 @@ impl Session {
     pub(super) fn idle_done(&mut self, tag: Tag) {
         self.idling = None;
         self.idle_deadline = None;
+        self.idle_watch = None;
         super::blocking(|| self.sync(true));
         self.finish(tag, Reply::ok("IDLE terminated"));
     }

@@ -13,7 +13,9 @@ use imap_proto::{
         status::StatusItem,
     },
 };
-use maildir_store::{MailboxInfo, MailboxName, SEPARATOR, SpecialUse, SystemFlag, UserId};
+use maildir_store::{
+    MailboxAttributes, MailboxInfo, MailboxName, SEPARATOR, SpecialUse, SystemFlag, UserId,
+};
 
 use super::{Reply, Session, select::store_name};
 
@@ -204,11 +206,20 @@ impl Session {
             }
             return Reply::ok("LIST completed");
         }
-        let all = match self.app.store.list_mailboxes(&user) {
+        let mut all = match self.app.store.list_mailboxes(&user) {
             Ok(all) => all,
             Err(e) => return Reply::store_error(&e),
         };
         let subscribed_only = selection.contains(&ListSelectOption::Subscribed);
+        // RFC 5258 §3.1: with SUBSCRIBED "the list MUST include exactly those mailbox names
+        // that match the canonical list pattern and are subscribed to", existing or not.
+        let existing = all.len();
+        if subscribed_only {
+            match self.app.store.subscriptions(&user) {
+                Ok(names) => all.extend(nonexistent(names, &all)),
+                Err(e) => return Reply::store_error(&e),
+            }
+        }
         let special_only = selection.contains(&ListSelectOption::SpecialUse);
         let returns = returns.unwrap_or_default();
         let want_subscribed = subscribed_only || returns.contains(&ListReturnOption::Subscribed);
@@ -247,7 +258,7 @@ impl Session {
         } else {
             "SPECIAL-USE"
         };
-        for info in &all {
+        for (index, info) in all.iter().enumerate() {
             let has_matching_child = parents_of_unlisted.contains(&&info.name);
             if !hit(info) || !(selected(info) || has_matching_child) {
                 continue;
@@ -261,13 +272,19 @@ impl Session {
                 }
                 _ => Vec::new(),
             };
+            let exists = index < existing;
+            let mut attributes = attributes(info, want_subscribed);
+            if !exists {
+                // RFC 5258 §3: "The \NonExistent attribute implies \NoSelect."
+                attributes.extend(atom("NonExistent"));
+            }
             self.data(Data::List(ListItem {
-                attributes: attributes(info, want_subscribed),
+                attributes,
                 delimiter: Some(SEPARATOR),
                 mailbox: mailbox.clone(),
                 extended,
             }));
-            if let Some(items) = &status_items {
+            if let Some(items) = status_items.as_ref().filter(|_| exists) {
                 // RFC 5819: a STATUS response follows each LIST response.
                 self.status_data(&user, &info.name, &mailbox, items);
             }
@@ -280,17 +297,19 @@ impl Session {
             Ok(u) => u,
             Err(r) => return r,
         };
-        let all = match self.app.store.list_mailboxes(&user) {
-            Ok(all) => all,
+        // RFC 3501 §6.3.9: LSUB returns "names that the user has declared as being
+        // subscribed", including those whose mailbox is gone (§6.3.6).
+        let subscribed = match self.app.store.subscriptions(&user) {
+            Ok(names) => names,
             Err(e) => return Reply::store_error(&e),
         };
         let utf8 = self.proto.utf8_accept();
         let full = [wire(reference.name(), utf8).as_bytes(), pattern.as_bytes()].concat();
-        for info in all.iter().filter(|i| i.attributes.subscribed) {
-            if !matches_name(&full, &wire(info.name.as_str(), utf8)) {
+        for name in &subscribed {
+            if !matches_name(&full, &wire(name.as_str(), utf8)) {
                 continue;
             }
-            let Some(mailbox) = to_mailbox(&info.name) else {
+            let Some(mailbox) = to_mailbox(name) else {
                 continue;
             };
             self.data(Data::Lsub(ListItem {
@@ -435,6 +454,19 @@ fn matches_name(pattern: &[u8], name: &str) -> bool {
         }
     };
     upper_inbox(pattern).is_some_and(|p| matches(&p, name.as_bytes()))
+}
+
+/// LIST entries for the subscribed `names` that are not among the existing mailboxes `all`:
+/// subscribed, with children when an existing mailbox lies below.
+fn nonexistent(names: Vec<MailboxName>, all: &[MailboxInfo]) -> Vec<MailboxInfo> {
+    names
+        .into_iter()
+        .filter(|n| !all.iter().any(|i| &i.name == n))
+        .map(|n| {
+            let has_children = all.iter().any(|i| i.name.is_below(&n));
+            MailboxInfo::new(n, MailboxAttributes::new(has_children, true, None))
+        })
+        .collect()
 }
 
 /// The mailboxes in `all` that are ancestors of `name` (`a` and `a/b` for `a/b/c`).

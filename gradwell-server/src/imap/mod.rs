@@ -25,12 +25,14 @@ mod fetch_stream;
 mod idle;
 mod mailboxes;
 pub mod mime;
+pub mod notifying;
 mod search;
 mod select;
 mod selected;
 mod store;
 pub mod structure;
 mod thread;
+pub mod watchers;
 
 pub use fetch_stream::largest_write;
 
@@ -97,7 +99,7 @@ pub async fn serve(
         saved_search: Vec::new(),
         idle_deadline: None,
         user_slot: None,
-        idle_poll: Duration::from_millis(app.config.limits.imap_idle_poll_ms.max(10)),
+        idle_watch: None,
         autologout: MIN_AUTOLOGOUT,
         app,
     };
@@ -196,8 +198,8 @@ struct Session {
     append: Option<append::Streamed>,
     /// The last `SEARCH RETURN (SAVE)` result, as UIDs (RFC 5182).
     saved_search: Vec<Uid>,
-    /// How often an idling session looks for changes.
-    idle_poll: Duration,
+    /// The shared watcher of the selected mailbox while idling ([`watchers`]).
+    idle_watch: Option<watchers::Subscription>,
     /// When an IDLE that has seen no input ends with BYE (the driver's read timeout restarts
     /// at every poll, so IDLE keeps its own).
     idle_deadline: Option<std::time::Instant>,
@@ -336,6 +338,8 @@ impl Session {
                 // A refused APPEND tail or IDLE line ends that command.
                 self.append = None;
                 self.idling = None;
+                self.idle_deadline = None;
+                self.idle_watch = None;
             }
             _ => {}
         }
@@ -531,7 +535,11 @@ impl Handler for Session {
                 self.goodbye(Goodbye::Timeout);
                 return Next::Close;
             }
-            blocking(|| self.refresh(true));
+            // Woken by the watcher: something moved, so a full sync (the watcher's count
+            // check may have seen a removal the cheap look cannot).
+            if self.idle_watch.as_mut().is_some_and(|w| w.take_change()) {
+                blocking(|| self.sync(true));
+            }
         }
         if self.proto.state() == State::Logout {
             Next::Close
@@ -561,6 +569,11 @@ impl Handler for Session {
     }
 
     fn wake_after(&self) -> Option<Duration> {
-        self.idling.as_ref().map(|_| self.idle_poll)
+        self.idle_deadline
+            .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+    }
+
+    fn wake_on(&self) -> Option<watch::Receiver<u64>> {
+        self.idle_watch.as_ref().map(|w| w.receiver())
     }
 }

@@ -314,6 +314,11 @@ pub trait Handler {
     fn wake_after(&self) -> Option<Duration> {
         None
     }
+    /// A channel whose next change makes the driver call [`Handler::work`] (an IMAP session
+    /// in IDLE waits on its mailbox's watcher); `None` (the default) waits for nothing.
+    fn wake_on(&self) -> Option<watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// Timeouts for [`drive`].
@@ -323,6 +328,16 @@ pub struct Timeouts {
     pub pre_auth: Duration,
     /// After that.
     pub idle: Duration,
+}
+
+/// Resolves when `signal` changes; never when it is `None` or its sender is gone.
+async fn changed(signal: &mut Option<watch::Receiver<u64>>) {
+    if let Some(rx) = signal
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }
 
 /// Runs a session to its end.
@@ -370,8 +385,10 @@ pub async fn drive<H: Handler + Send>(
             pre_auth_deadline
         };
         let wake = handler.wake_after();
+        let mut signal = handler.wake_on();
         let goodbye = tokio::select! {
             _ = tokio::time::sleep(wake.unwrap_or(Duration::ZERO)), if wake.is_some() => None,
+            _ = changed(&mut signal), if signal.is_some() => None,
             read = tokio::time::timeout_at(deadline.into(), conn.read(&mut buf[..room])) => match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(n)) => {

@@ -625,6 +625,11 @@ impl MailStore for Maildir {
             .collect())
     }
 
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        let user_dir = self.user_dir(user)?;
+        Ok(user_files::subscriptions(&user_dir)?.into_iter().collect())
+    }
+
     fn create_mailbox(
         &self,
         user: &UserId,

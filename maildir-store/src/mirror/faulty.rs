@@ -228,6 +228,11 @@ impl<S: Replica> MailStore for FaultyStore<S> {
         self.inner.list_mailboxes(user)
     }
 
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        self.enter(false)?;
+        self.inner.subscriptions(user)
+    }
+
     fn create_mailbox(
         &self,
         user: &UserId,

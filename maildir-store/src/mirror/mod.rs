@@ -748,6 +748,11 @@ impl MailStore for Mirror {
         self.read_any(user, Arc::new(move |r| r.list_mailboxes(&u)))
     }
 
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        let u = user.clone();
+        self.read_any(user, Arc::new(move |r| r.subscriptions(&u)))
+    }
+
     fn create_mailbox(
         &self,
         user: &UserId,

@@ -114,6 +114,10 @@ impl MailStore for Unavailable {
         self.fail()
     }
 
+    fn subscriptions(&self, _: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        self.fail()
+    }
+
     fn create_mailbox(
         &self,
         _: &UserId,

@@ -331,6 +331,10 @@ impl MailStore for Placement {
         self.with_set(user, |s| s.list_mailboxes(user))
     }
 
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        self.with_set(user, |s| s.subscriptions(user))
+    }
+
     fn create_mailbox(
         &self,
         user: &UserId,

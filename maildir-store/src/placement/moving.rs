@@ -412,6 +412,10 @@ impl MailStore for MoveSide {
         self.store.list_mailboxes(user)
     }
 
+    fn subscriptions(&self, user: &UserId) -> Result<Vec<MailboxName>, StoreError> {
+        self.store.subscriptions(user)
+    }
+
     fn create_mailbox(
         &self,
         user: &UserId,
