@@ -209,7 +209,10 @@ mod tests {
 
     #[test]
     fn migration_inputs() {
-        let inputs: [&[u8]; 9] = [
+        let inputs: [&[u8]; 10] = [
+            // Found by fuzzing: `\r\r\n` is `\r\n` after the line-end conversion, which the
+            // reader takes as the end of the header.
+            b"From a Sat Jan  3 01:05:34 1996\nA: b\r\r\nc\nStatus: O\n",
             // Found by fuzzing: a four-digit year below 1000 must be written back as four.
             b"From x Fri Oct  1 07:07:00 0021\nS: y\n",
             b"",

@@ -225,10 +225,12 @@ pub fn mbox_entry(
     out.extend_from_slice(mbox::from_line(date).as_bytes());
     let message = to_lf(message);
     // The header ends where its first empty line starts (which may be the very first line).
+    // A line of a lone CR counts as empty, as the mbox reader takes it: `\r\r\n` in the
+    // message is `\r\n` after the line-end conversion (found by fuzzing).
     let mut header_end = message.len();
     let mut at = 0;
     for line in message.split_inclusive(|b| *b == b'\n') {
-        if line == b"\n" {
+        if line == b"\n" || line == b"\r\n" {
             header_end = at;
             break;
         }
