@@ -2,29 +2,35 @@
 # Migration bench (issue 11, MIR-10): generate USERS synthetic users × PER_USER messages
 # (mixed sizes, INBOX/Sent/Archive, flags, keywords, subscriptions) in Dovecot's Maildir++
 # layout (examples/examples/gen_dovecot_tree.rs), then time
-#   1. ours: `gradwell import --manifest FILE` of all USERS into a mirrored Maildir, and
-#   2. Dovecot: `doveadm backup -R` (dsync; keeps UIDVALIDITY and UIDs, like ours) and
-#      `doveadm import` (does not keep UIDs) of the first SUBSET users, JOBS at a time,
-# and print mailboxes/s for each and the ratio. Both sides fsync (gradwell: storage.fsync;
-# Dovecot: mail_fsync = always).
+#   1. ours: `gradwell import --manifest FILE --journal FILE` into a mirrored Maildir (two
+#      replicas, storage.fsync on: every mailbox durable on both at its end), RUNS times on
+#      the first SUBSET users, then once on all USERS when USERS > SUBSET, and
+#   2. Dovecot: `doveadm backup -R` (dsync; keeps UIDVALIDITY and UIDs, like ours) and/or
+#      `doveadm import` (does not keep UIDs) of the same SUBSET users, JOBS at a time,
+#      RUNS times,
+# and print mailboxes/s (and messages/s) for each, the medians and the ratio. Both sides
+# fsync (gradwell: storage.fsync; Dovecot: mail_fsync = always).
 #
 #   scripts/bench-migrate.sh                       # USERS=43000 SUBSET=1000 (needs root)
-#   USERS=2000 SUBSET=1000 RUNS=3 scripts/bench-migrate.sh
+#   USERS=1000 SUBSET=1000 RUNS=3 VERBS=backup scripts/bench-migrate.sh
 #   SIDE=doveadm USERS=1000 scripts/bench-migrate.sh   # only the Dovecot half
+#   SIDE=ours USERS=43000 SUBSET=0 scripts/bench-migrate.sh   # only the full run, ours
 #
 # Disk: the source tree costs ~176 MB per 1,000 users on ext4 (a file per message, three
 # Maildirs per user), the mirrored target about twice that, so USERS=43000 needs ~23 GB:
 # point TMPDIR at a scratch disk where /tmp is smaller (the script checks before it starts).
 # Everything is removed on exit.
 #
-# Adjust here when the import CLI settles: the manifest columns and the command line.
-MANIFEST_HEADER="user,source_kind,source_path,target_set"
-manifest_row() { echo "$1,dovecot-maildir,$2,0"; }    # user, source path
-import_ours() { "$gradwell" import --config "$work/gw/gradwell.toml" --manifest "$1" ${IMPORT_ARGS:-}; }
+# The manifest format is documented in gradwell-server/src/migrate/run.rs.
+manifest_user() { printf '[[user]]\nuser = "%s"\nkind = "dovecot"\npath = "%s"\n\n' "$1" "$2"; }
+import_ours() {
+    nice -n 10 "$gradwell" import --config "$work/gw/gradwell.toml" --manifest "$1" \
+        --journal "$work/journal" ${WORKERS:+--workers "$WORKERS"} ${IMPORT_ARGS:-} >"$work/report.txt"
+}
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 USERS="${USERS:-43000}" SUBSET="${SUBSET:-1000}" PER_USER="${PER_USER:-20}"
-JOBS="${JOBS:-2}" RUNS="${RUNS:-3}" SIDE="${SIDE:-both}"
+JOBS="${JOBS:-2}" RUNS="${RUNS:-3}" SIDE="${SIDE:-both}" VERBS="${VERBS:-backup import}"
 ((SUBSET <= USERS)) || SUBSET=$USERS
 command -v doveadm >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-core >/dev/null
@@ -55,23 +61,32 @@ echo "generating $USERS users × $PER_USER messages in $work/src"
 t0=$(now); nice -n 10 "$gen" "$work/src" "$USERS" 0 "$PER_USER"; t1=$(now)
 echo "  $(du -sh "$work/src" | cut -f1), $(rate "$USERS" "$t0" "$t1") users/s generated"
 
+# One timed import of the first $1 users into a fresh target; prints mailboxes/s.
+run_ours() {
+    rm -rf "$work/gw" "$work/journal"
+    "$gradwell" quickstart --dir "$work/gw" --no-serve >/dev/null
+    for i in $(seq 0 $(($1 - 1))); do manifest_user "u$i" "$work/src/u$i"; done >"$work/manifest.toml"
+    sync; local t0 t1; t0=$(now); import_ours "$work/manifest.toml"; t1=$(now)
+    echo "gradwell import: $1 users in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s" \
+        "= $(rate "$1" "$t0" "$t1") mailboxes/s, $(rate $(($1 * PER_USER)) "$t0" "$t1") messages/s" \
+        "(journal: $(wc -l <"$work/journal") users done; $(du -sh "$work/gw" | cut -f1) written)" >&2
+    tail -n 3 "$work/report.txt" >&2
+    rate "$1" "$t0" "$t1"
+}
+
 ours=""
 if [ "$SIDE" != doveadm ]; then
-    if "$gradwell" import --help >/dev/null 2>&1; then
-        "$gradwell" quickstart --dir "$work/gw" --no-serve >/dev/null
-        { echo "$MANIFEST_HEADER"
-          for i in $(seq 0 $((USERS - 1))); do manifest_row "u$i" "$work/src/u$i"; done
-        } >"$work/manifest.csv"
-        sync; t0=$(now); nice -n 10 import_ours "$work/manifest.csv"; t1=$(now)
-        ours=$(rate "$USERS" "$t0" "$t1")
-        echo "gradwell import: $USERS users in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s = $ours mailboxes/s"
-        rm -rf "$work/gw"
-    else
-        echo "gradwell import: SKIPPED: this gradwell has no 'import' verb yet"
+    if ((SUBSET > 0)); then
+        results=()
+        for run in $(seq 1 "$RUNS"); do results+=("$(run_ours "$SUBSET")"); done
+        ours=$(printf '%s\n' "${results[@]}" | median)
+        echo "gradwell import: $SUBSET users, WORKERS=${WORKERS:-default}, runs ${results[*]} mailboxes/s, median $ours"
     fi
+    if ((USERS > SUBSET)); then run_ours "$USERS" >/dev/null; fi
+    rm -rf "$work/gw"
 fi
 
-if [ "$SIDE" != ours ]; then
+if [ "$SIDE" != ours ] && ((SUBSET > 0)); then
     # Dovecot's mail processes may not run as root: the subset and the target belong to nobody.
     mkdir -p "$work/dv/run" "$work/dv/state"
     : >"$work/dv/users"
@@ -100,7 +115,7 @@ CONF
     # doveadm looks users up through the auth service of a running Dovecot (no listeners).
     dovecot -c "$dv_conf"
     chown -R nobody:nogroup "$work/src"
-    for verb in backup import; do
+    for verb in $VERBS; do
         results=()
         for run in $(seq 1 "$RUNS"); do
             rm -rf "$work/dv/home"; mkdir -p "$work/dv/home"; chown nobody:nogroup "$work/dv/home"
