@@ -26,6 +26,18 @@ fn gradwell(args: &[&str]) -> Output {
         .expect("the gradwell binary runs")
 }
 
+/// Runs `gradwell` and fails the test, showing what it printed, unless it succeeded.
+fn gradwell_ok(args: &[&str]) -> Output {
+    let out = gradwell(args);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A mirrored store (two replica roots) and its configuration, with fsync on (the import
 /// then makes each mailbox durable at its end).
 fn target(dir: &Path) -> PathBuf {
@@ -197,13 +209,7 @@ fn dovecot_tree_round_trips_with_identifiers_kept() {
     let c = config.to_str().unwrap();
     let t = tree.to_str().unwrap();
 
-    let out = gradwell(&["import", "-c", c, "--user", "bob", "--path", t, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = gradwell_ok(&["import", "-c", c, "--user", "bob", "--path", t, "--json"]);
     let report = json(&out);
     let mailboxes = report["users"][0]["mailboxes"].as_array().unwrap();
     assert_eq!(mailboxes.len(), 5);
@@ -277,7 +283,7 @@ fn dovecot_tree_round_trips_with_identifiers_kept() {
 
     // Export gives the source back: same UIDs, flags, dates, bodies, UIDVALIDITY, UIDNEXT.
     let back = dir.path().join("back");
-    let out = gradwell(&[
+    gradwell_ok(&[
         "export",
         "-c",
         c,
@@ -286,12 +292,6 @@ fn dovecot_tree_round_trips_with_identifiers_kept() {
         "--to",
         back.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     let original = read_all(&mut DovecotMaildir::new(&tree, Layout::MaildirPlusPlus));
     let exported = read_all(&mut DovecotMaildir::new(&back, Layout::MaildirPlusPlus));
     assert_eq!(original, exported);
@@ -374,7 +374,7 @@ fn dry_run_writes_nothing() {
     let config = target(dir.path());
     let tree = dir.path().join("old");
     dovecot_tree(&tree);
-    let out = gradwell(&[
+    let out = gradwell_ok(&[
         "import",
         "-c",
         config.to_str().unwrap(),
@@ -384,12 +384,6 @@ fn dry_run_writes_nothing() {
         tree.to_str().unwrap(),
         "--dry-run",
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Checked"));
     assert!(!dir.path().join("a/dave").exists());
 }
@@ -432,7 +426,7 @@ fn mbox_round_trips_byte_for_byte() {
     std::fs::write(src.join("Lists"), MBOX_LISTS).unwrap();
     std::fs::write(src.join("Lists.sbd/rust"), MBOX_LISTS).unwrap();
     let c = config.to_str().unwrap();
-    let out = gradwell(&[
+    gradwell_ok(&[
         "import",
         "-c",
         c,
@@ -443,12 +437,6 @@ fn mbox_round_trips_byte_for_byte() {
         "--path",
         src.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 
     let erin = UserId::new("erin").unwrap();
     let store = replica(dir.path(), "a");
@@ -475,7 +463,7 @@ fn mbox_round_trips_byte_for_byte() {
     );
 
     let back = dir.path().join("back");
-    let out = gradwell(&[
+    gradwell_ok(&[
         "export",
         "-c",
         c,
@@ -486,12 +474,6 @@ fn mbox_round_trips_byte_for_byte() {
         "--to",
         back.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(
         std::fs::read_to_string(back.join("INBOX")).unwrap(),
         MBOX_INBOX
@@ -543,7 +525,7 @@ fn courier_maildir_keeps_uids_keywords_and_subscriptions() {
     )
     .unwrap();
     std::fs::write(tree.join("courierimapsubscribed"), "INBOX.Sent\n").unwrap();
-    let out = gradwell(&[
+    gradwell_ok(&[
         "import",
         "-c",
         config.to_str().unwrap(),
@@ -554,12 +536,6 @@ fn courier_maildir_keeps_uids_keywords_and_subscriptions() {
         "--path",
         tree.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     let finn = UserId::new("finn").unwrap();
     let store = replica(dir.path(), "b");
     let inbox = store.open(&finn, &MailboxName::inbox()).unwrap();
@@ -675,19 +651,13 @@ fn manifest_places_users_on_sets_and_reshard_moves_them_back() {
     )
     .unwrap();
     let c = config.to_str().unwrap();
-    let out = gradwell(&[
+    gradwell_ok(&[
         "import",
         "-c",
         c,
         "--manifest",
         d.join("manifest.toml").to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     let hal = UserId::new("hal").unwrap();
     let uids = |root: &str| -> Vec<u32> {
         replica(d, root)
@@ -702,7 +672,7 @@ fn manifest_places_users_on_sets_and_reshard_moves_them_back() {
             .contains("user hal 1")
     );
     std::fs::write(d.join("plan"), "# back\nhal 0\n").unwrap();
-    let out = gradwell(&[
+    gradwell_ok(&[
         "restructure",
         "reshard",
         "-c",
@@ -710,12 +680,6 @@ fn manifest_places_users_on_sets_and_reshard_moves_them_back() {
         "--plan",
         d.join("plan").to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(uids("s0"), [2, 3, 5]);
     let v = replica(d, "s0").open(&hal, &MailboxName::inbox()).unwrap();
     assert_eq!(
