@@ -27,6 +27,7 @@ key = "key.pem"
 [storage]
 mirror_sets = [$set]
 fsync = ${FSYNC:-true}
+mirror_rejoin_after_secs = ${REJOIN_AFTER:-10}
 [limits]
 max_connections_per_ip = 20000
 max_connections_per_user = 20000

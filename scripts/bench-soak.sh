@@ -16,7 +16,7 @@
 # FAULT_FOR seconds (every access fails with EACCES), then `chmod 755` again. (Remounting a
 # tmpfs read-only is refused while the server holds files open for writing on it.)
 # After each fault the server rejoins replica B by itself (storage.mirror_rejoin_after_secs,
-# default 10 s), so every fault is a fresh failover; `gradwell mirror status` (through the
+# set to 10 s by bench-scale-lib.sh), so every fault is a fresh failover; `gradwell mirror status` (through the
 # operations listener) is sampled with the rest.
 # Ledger: every message an SMTP run acknowledged is in gw0..gw9's INBOXes on replica A (the
 # survivor), and there is no other message there; once B has rejoined after the last fault,

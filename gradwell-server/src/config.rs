@@ -133,8 +133,11 @@ pub struct Storage {
     pub mirror_trust_lone_replica: bool,
     /// A set of two roots: seconds a fenced replica's root must pass the health probe
     /// (readable, writable, replica marker present) before the server resyncs and readmits
-    /// it on its own, while service continues (default 10; 0 = never: an operator runs
-    /// `gradwell mirror rejoin`).
+    /// it on its own, while service continues (default 0 = never: an operator runs
+    /// `gradwell mirror rejoin`). Off by default because it is safe on one process only:
+    /// with several front ends on the same storage, set it on exactly one of them (the
+    /// others may write to the survivor alone for up to a second after a rejoin; the
+    /// scale-out test saw duplicated messages with it on every front end).
     #[serde(default = "mirror_rejoin_after_secs")]
     pub mirror_rejoin_after_secs: u64,
     /// Several sets: the placement map naming each user's set (default
@@ -165,7 +168,7 @@ fn mirror_queue_depth() -> usize {
 }
 
 fn mirror_rejoin_after_secs() -> u64 {
-    10
+    0
 }
 
 impl Storage {

@@ -415,6 +415,13 @@ fn append_once(port: u16, user: &str, token: &str) -> Attempt {
             let _ = c.send("z LOGOUT\r\n");
             Attempt::Acked
         }
+        // A temporary refusal is in doubt, as a 4xx after DATA is for SMTP above: when a
+        // front end dies holding a mailbox's lock, the survivor's store call can miss its
+        // deadline and answer NO [UNAVAILABLE] while the write still lands (at-least-once,
+        // never lost); a client that retries may then store a second copy.
+        Ok(lines) if lines.last().is_some_and(|l| l.contains("[UNAVAILABLE]")) => {
+            Attempt::Uncertain(format!("APPEND refused for now: {lines:?}"))
+        }
         Ok(lines) => Attempt::Failed(format!("APPEND refused: {lines:?}")),
         Err(e) => Attempt::Uncertain(e),
     }
