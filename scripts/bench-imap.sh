@@ -55,20 +55,7 @@ log_path = $work/dovecot/dovecot.log
 ssl = yes
 ssl_cert = <$work/cert.pem
 ssl_key = <$work/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%n $work/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%n $work/users
-  default_fields = uid=nobody gid=nogroup home=$root/%n
-}
-mail_location = maildir:$root/%n
-first_valid_uid = 1
-mail_fsync = always
+$(dovecot_users_conf)
 mail_max_userip_connections = 20000
 # High-performance mode (Dovecot's documentation): login and imap processes serve many
 # connections each instead of one process per login.

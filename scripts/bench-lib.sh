@@ -25,3 +25,25 @@ for i in $(seq 0 $((IDLE - 1))); do
     for prefix in gw dv; do echo "$prefix$i:{PLAIN}bench-pw::::::" >>"$work/users"; done
 done
 chmod 644 "$work/users"
+
+# dovecot_users_conf: the part of a bench Dovecot's configuration both benches share: plain
+# passwords from $work/users (written by the users setup above), mail in $root/USER as
+# Maildir, owned by nobody, fsynced like ours.
+dovecot_users_conf() {
+    cat <<CONF
+disable_plaintext_auth = no
+auth_mechanisms = plain
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n $work/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%n $work/users
+  default_fields = uid=nobody gid=nogroup home=$root/%n
+}
+mail_location = maildir:$root/%n
+first_valid_uid = 1
+mail_fsync = always
+CONF
+}

@@ -49,20 +49,7 @@ base_dir = $work/dovecot/run
 state_dir = $work/dovecot/state
 log_path = $work/dovecot/dovecot.log
 ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%n $work/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%n $work/users
-  default_fields = uid=nobody gid=nogroup home=$root/%n
-}
-mail_location = maildir:$root/%n
-first_valid_uid = 1
-mail_fsync = always
+$(dovecot_users_conf)
 mail_max_userip_connections = 10000
 pop3_uidl_format = %08Xu%08Xv
 service pop3-login {

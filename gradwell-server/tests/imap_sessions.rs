@@ -3,9 +3,10 @@
 //! sections read through the structure kept in the store, and two sessions on one mailbox
 //! seeing each other's changes only where RFC 9051 allows.
 
+mod common;
+
 use std::{net::SocketAddr, time::Duration};
 
-use gradwell_server::{config::Config, serve::serve_until};
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::{
@@ -62,19 +63,7 @@ address = "127.0.0.1:0"
 "#;
         let path = dir.path().join("test.toml");
         std::fs::write(&path, text).unwrap();
-        let config = Config::load(&path).unwrap();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = oneshot::channel();
-        let done = tokio::spawn(serve_until(
-            config,
-            move |a| {
-                let _ = addr_tx.send(a);
-            },
-            async move {
-                let _ = stop_rx.await;
-            },
-        ));
-        let addrs = addr_rx.await.expect("server started");
+        let (addrs, stop_tx, done) = common::serve_here(&path).await;
         Server {
             _dir: dir,
             addrs,

@@ -1,9 +1,10 @@
 //! Whole sessions against a server running in-process on loopback: SMTP and LMTP delivery,
 //! POP3 retrieval and deletion, locking, TLS, PROXY headers, timeouts and shutdown.
 
+mod common;
+
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use gradwell_server::{config::Config, serve::serve_until};
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, ReadHalf, WriteHalf},
     net::TcpStream,
@@ -86,19 +87,7 @@ address = "127.0.0.1:0"
         );
         let path = dir.path().join("test.toml");
         std::fs::write(&path, text).unwrap();
-        let config = Config::load(&path).unwrap();
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = oneshot::channel();
-        let done = tokio::spawn(serve_until(
-            config,
-            move |a| {
-                let _ = addr_tx.send(a);
-            },
-            async move {
-                let _ = stop_rx.await;
-            },
-        ));
-        let addrs = addr_rx.await.expect("server started");
+        let (addrs, stop_tx, done) = common::serve_here(&path).await;
         Server {
             dir,
             addrs,

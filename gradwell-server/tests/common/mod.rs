@@ -21,6 +21,31 @@ pub fn replica_and_users(dir: &Path, users: &str) {
     std::fs::write(dir.join("users"), users).unwrap();
 }
 
+/// Starts the server of the configuration at `config` on the current runtime: its
+/// listeners' addresses (in config order), the sender that stops it, and its task.
+pub async fn serve_here(
+    config: &Path,
+) -> (
+    Vec<SocketAddr>,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let config = Config::load(config).unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = oneshot::channel();
+    let done = tokio::spawn(serve_until(
+        config,
+        move |a| {
+            let _ = addr_tx.send(a);
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let addrs = addr_rx.await.expect("server started");
+    (addrs, stop, done)
+}
+
 /// A server on its own runtime; dropping it stops it.
 pub struct Running {
     /// Each listener's address, in config order.
@@ -37,19 +62,7 @@ impl Running {
             .enable_all()
             .build()
             .unwrap();
-        let config = Config::load(config).unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = oneshot::channel();
-        let done = runtime.spawn(serve_until(
-            config,
-            move |a| {
-                let _ = addr_tx.send(a);
-            },
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let addrs = runtime.block_on(addr_rx).expect("server started");
+        let (addrs, stop, done) = runtime.block_on(serve_here(config));
         Running {
             addrs,
             stop: Some(stop),
