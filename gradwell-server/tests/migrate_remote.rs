@@ -464,7 +464,8 @@ fn imap_and_pop3_sources_read_exactly_what_dovecot_reports() {
         format!(
             "[[user]]\nuser = \"alice\"\nkind = \"imap\"\n\
              remote = {{ host = \"localhost\", port = {imap}, security = \"starttls\", \
-             ca_file = \"{ca}\", password_file = \"{pw}\" }}\n\
+             ca_file = \"{ca}\", password_file = \"{pw}\", \
+             fetch_batch = 2, io_timeout_secs = 20 }}\n\
              [[user]]\nuser = \"alicepop\"\nkind = \"pop3\"\n\
              remote = {{ host = \"localhost\", port = {pop3s}, ca_file = \"{ca}\", \
              login = \"alice\", password = \"pass\", auth = \"sasl-plain\" }}\n",

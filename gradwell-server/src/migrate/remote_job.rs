@@ -3,7 +3,11 @@
 //! file only, never from the command line, where every user of the machine could read
 //! them.
 
-use std::{path::PathBuf, sync::Arc, time::SystemTime};
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -65,6 +69,15 @@ pub struct RemoteJob {
     /// `password` (default) or `sasl-plain`.
     #[serde(default)]
     pub auth: AuthName,
+    /// Seconds to wait for the TCP connection (default 30).
+    pub connect_timeout_secs: Option<u64>,
+    /// Seconds any one read or write may wait before the source counts as gone (default
+    /// 120).
+    pub io_timeout_secs: Option<u64>,
+    /// Largest message accepted, in octets (default 64 MiB); a larger one fails its mailbox.
+    pub max_message_size: Option<u64>,
+    /// IMAP: messages asked for per `UID FETCH` (default 100).
+    pub fetch_batch: Option<u32>,
 }
 
 impl std::fmt::Debug for RemoteJob {
@@ -79,6 +92,10 @@ impl std::fmt::Debug for RemoteJob {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("password_file", &self.password_file)
             .field("auth", &self.auth)
+            .field("connect_timeout_secs", &self.connect_timeout_secs)
+            .field("io_timeout_secs", &self.io_timeout_secs)
+            .field("max_message_size", &self.max_message_size)
+            .field("fetch_batch", &self.fetch_batch)
             .finish()
     }
 }
@@ -125,7 +142,19 @@ impl RemoteJob {
             self.password()?,
             method,
         );
-        let options = RemoteOptions::default();
+        let mut options = RemoteOptions::default();
+        if let Some(secs) = self.connect_timeout_secs {
+            options.connect_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = self.io_timeout_secs {
+            options.io_timeout = Duration::from_secs(secs);
+        }
+        if let Some(size) = self.max_message_size {
+            options.max_message_size = size;
+        }
+        if let Some(batch) = self.fetch_batch {
+            options.fetch_batch = batch.max(1);
+        }
         Ok(match protocol {
             Protocol::Imap => Box::new(ImapSource::new(endpoint, credentials, options)),
             Protocol::Pop3 => Box::new(Pop3Source::new(

@@ -25,7 +25,8 @@
 //! remote = { host = "imap.old.example", security = "starttls", password_file = "/root/carol.pw" }
 //! # remote keys: host, port (993/143, 995/110 by default), security (implicit | starttls |
 //! # plain), ca_file, insecure_skip_verify, login (default: user), password or
-//! # password_file, auth (password | sasl-plain)
+//! # password_file, auth (password | sasl-plain), and the limits connect_timeout_secs (30),
+//! # io_timeout_secs (120), max_message_size (67108864) and fetch_batch (100)
 //! ```
 //!
 //! Remote sources are accepted only from a manifest, so passwords never appear on a command
