@@ -39,6 +39,13 @@ fn tree(root: &Path, n: u32) {
 }
 
 /// A tiny deterministic generator for the kill delays.
+/// Users the journal records as done (complete lines only).
+fn journal_lines(journal: &std::path::Path) -> u64 {
+    std::fs::read_to_string(journal)
+        .map(|text| text.matches('\n').count() as u64)
+        .unwrap_or(0)
+}
+
 struct Lcg(u64);
 
 impl Lcg {
@@ -98,7 +105,20 @@ fn killed_runs_resume_without_duplicates_or_loss() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(20 + rng.below(400)));
+        // Kill once the journal has grown by a random number of users (never all that are
+        // left), then a random few milliseconds more: the kill lands mid-run however fast
+        // this machine is, at a different point each time.
+        let done_now = journal_lines(&journal);
+        let left = u64::from(USERS).saturating_sub(done_now);
+        let target = done_now + 1 + rng.below(left.saturating_sub(1).max(1));
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none()
+            && journal_lines(&journal) < target
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(15)));
         // SIGKILL: no destructor, no flush, wherever it is.
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
