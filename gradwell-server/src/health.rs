@@ -1,6 +1,7 @@
 //! Readiness and storage health: every few seconds each replica root gets a small probe file
-//! written and fsynced (its duration is the per-replica fsync latency metric, its success
-//! the root's writability), and each mirror's fencing state is copied into the metrics.
+//! written and fsynced (its success is the root's writability), and each mirror's fencing
+//! state is copied into the metrics. (The per-replica fsync latency comes from the store's
+//! own fsyncs, `storage::maildir_options`.)
 //! The queue gauges are set by the queue runner's own scans ([`record_queue`]).
 //! `/healthz/ready` is true while the listeners are bound and every mirror set has a
 //! writable, unfenced replica; a set serving from one replica is ready but degraded.
@@ -122,13 +123,7 @@ impl Health {
                     set: s as u32,
                     replica: r as u32,
                 };
-                let started = Instant::now();
                 let writable = write_probe(root, &name).is_ok();
-                if writable {
-                    m.replica_fsync_seconds
-                        .get_or_create(&labels)
-                        .observe(started.elapsed().as_secs_f64());
-                }
                 let fenced = fences.get(r).cloned().flatten();
                 let was = old.get(s).and_then(|set| set.get(r));
                 let fenced_since = match (&fenced, was.and_then(|w| w.fenced_since)) {

@@ -121,7 +121,7 @@ pub struct Metrics {
     pub queue_messages: Gauge,
     /// Age in seconds of the oldest message in the outbound queue (0 when empty).
     pub queue_oldest_seconds: Gauge,
-    /// Seconds one probe write + fsync of a small file took on each replica root.
+    /// Seconds each fsync of mail and control files took on each replica (real writes).
     pub replica_fsync_seconds: HistogramFamily<ReplicaLabels>,
     /// 1 while a replica is fenced (out of its mirror set, needs a resync), else 0.
     pub replica_fenced: Family<ReplicaLabels, Gauge>,
@@ -214,7 +214,7 @@ impl Metrics {
         );
         r.register(
             "replica_fsync_seconds",
-            "Seconds a probe write and fsync took on a replica root",
+            "Seconds each fsync of mail or control files took on a replica",
             replica_fsync_seconds.clone(),
         );
         r.register(

@@ -9,12 +9,15 @@ use std::{path::Path, sync::Arc};
 use anyhow::{Context, bail};
 use maildir_store::{
     MailStore,
-    maildir::{self, Maildir},
+    maildir::{self, FsyncObserver, Maildir},
     mirror::{Mirror, MirrorStatus, Replica, Restore, Unavailable},
     placement::{self, Placement},
 };
 
-use crate::config::Storage;
+use crate::{
+    config::Storage,
+    metrics::{self, ReplicaLabels},
+};
 
 /// The opened store, and the mirror behind it when the set has two roots (for health).
 #[derive(Clone)]
@@ -40,10 +43,22 @@ impl std::fmt::Debug for Opened {
     }
 }
 
-/// The Maildir options the configuration asks for.
-pub(crate) fn maildir_options(storage: &Storage) -> maildir::Options {
+/// The Maildir options the configuration asks for, for replica `replica` of mirror set
+/// `set`: every fsync it makes lands in that replica's fsync-latency histogram.
+pub(crate) fn maildir_options(storage: &Storage, set: usize, replica: usize) -> maildir::Options {
     let mut options = maildir::Options::default();
     options.fsync = storage.fsync;
+    let labels = ReplicaLabels {
+        set: u32::try_from(set).unwrap_or(u32::MAX),
+        replica: u32::try_from(replica).unwrap_or(u32::MAX),
+    };
+    let histogram = metrics::global()
+        .replica_fsync_seconds
+        .get_or_create(&labels)
+        .clone();
+    options.fsync_observer = Some(FsyncObserver::new(move |took| {
+        histogram.observe(took.as_secs_f64());
+    }));
     options
 }
 
@@ -51,8 +66,8 @@ pub(crate) fn maildir_options(storage: &Storage) -> maildir::Options {
 pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
     let mut sets: Vec<Arc<dyn Restore>> = Vec::new();
     let mut set_mirrors = Vec::new();
-    for roots in &storage.mirror_sets {
-        let (set, mirror) = open_set(roots, storage)?;
+    for (index, roots) in storage.mirror_sets.iter().enumerate() {
+        let (set, mirror) = open_set(index, roots, storage)?;
         sets.push(set);
         set_mirrors.push(mirror);
     }
@@ -86,18 +101,23 @@ pub fn open(storage: &Storage) -> anyhow::Result<Opened> {
 type OpenedSet = (Arc<dyn Restore>, Option<Arc<Mirror>>);
 
 /// Opens one set: a plain Maildir for one root, a [`Mirror`] for two.
-fn open_set(roots: &[std::path::PathBuf], storage: &Storage) -> anyhow::Result<OpenedSet> {
+fn open_set(
+    set: usize,
+    roots: &[std::path::PathBuf],
+    storage: &Storage,
+) -> anyhow::Result<OpenedSet> {
     match roots {
         [root] => {
-            let store = Maildir::open(root, maildir_options(storage)).with_context(|| {
-                format!("key `storage.mirror_sets`: replica root {}", root.display())
-            })?;
+            let store =
+                Maildir::open(root, maildir_options(storage, set, 0)).with_context(|| {
+                    format!("key `storage.mirror_sets`: replica root {}", root.display())
+                })?;
             Ok((Arc::new(store), None))
         }
         [a, b] => {
             let mirror = Mirror::open(
-                replica(a, storage),
-                replica(b, storage),
+                replica(a, maildir_options(storage, set, 0)),
+                replica(b, maildir_options(storage, set, 1)),
                 storage.mirror_options(),
             )
             .with_context(|| {
@@ -118,8 +138,8 @@ fn open_set(roots: &[std::path::PathBuf], storage: &Storage) -> anyhow::Result<O
 
 /// A root that cannot be opened (unmounted array, missing marker) joins the set as
 /// [`Unavailable`]: the mirror decides from the other side's record whether it may serve.
-fn replica(root: &Path, storage: &Storage) -> Arc<dyn Replica> {
-    match Maildir::open(root, maildir_options(storage)) {
+fn replica(root: &Path, options: maildir::Options) -> Arc<dyn Replica> {
+    match Maildir::open(root, options) {
         Ok(m) => Arc::new(m),
         Err(e) => {
             tracing::warn!(root = %root.display(), error = %e, "replica root unavailable");

@@ -262,9 +262,14 @@ fn metrics_health_log_levels_and_redacted_traces() {
             "gradwell_command_duration_seconds_count{protocol=\"pop3\"}",
             4.0,
         ),
+        // The delivery's own fsyncs (message file and directory) on each replica.
+        (
+            "gradwell_replica_fsync_seconds_count{set=\"0\",replica=\"0\"}",
+            2.0,
+        ),
         (
             "gradwell_replica_fsync_seconds_count{set=\"0\",replica=\"1\"}",
-            1.0,
+            2.0,
         ),
         ("gradwell_replica_writable{set=\"0\",replica=\"0\"}", 1.0),
         ("gradwell_listeners_ready", 1.0),

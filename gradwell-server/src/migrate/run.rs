@@ -405,9 +405,6 @@ fn targets_of_set(
             });
         }
     }
-    let mut options = storage::maildir_options(&config.storage);
-    // Durability per mailbox, not per message (see `run_job`).
-    options.fsync = false;
     let roots = config
         .storage
         .mirror_sets
@@ -415,8 +412,12 @@ fn targets_of_set(
         .context("no such mirror set")?;
     let stores = roots
         .iter()
-        .map(|root| {
-            let replica = Maildir::open(root, options.clone())
+        .enumerate()
+        .map(|(r, root)| {
+            let mut options = storage::maildir_options(&config.storage, set, r);
+            // Durability per mailbox, not per message (see `run_job`).
+            options.fsync = false;
+            let replica = Maildir::open(root, options)
                 .with_context(|| format!("replica root {}", root.display()))?;
             Ok(Arc::new(replica) as Arc<dyn Restore>)
         })

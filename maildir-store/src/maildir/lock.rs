@@ -94,12 +94,12 @@ impl DotLock {
     }
 
     /// Replaces the locked file with `contents` by renaming the lock file over it, which also
-    /// releases the lock. With `fsync`, the new contents are on disk before the rename.
-    /// Returns the inode of the new file.
+    /// releases the lock. `sync` (an fsync, or nothing when fsync is off) puts the new
+    /// contents on disk before the rename. Returns the inode of the new file.
     pub(crate) fn replace_target(
         mut self,
         contents: &[u8],
-        fsync: bool,
+        sync: impl FnOnce(&File) -> Result<(), StoreError>,
     ) -> Result<u64, StoreError> {
         let Some(mut file) = self.file.take() else {
             return Err(StoreError::LockTimeout);
@@ -109,10 +109,7 @@ impl DotLock {
             .map_err(StoreError::io("truncating lock file"))?;
         file.write_all(contents)
             .map_err(StoreError::io("writing new contents into lock file"))?;
-        if fsync {
-            file.sync_data()
-                .map_err(StoreError::io("fsync of new file"))?;
-        }
+        sync(&file)?;
         let ino = file
             .metadata()
             .map_err(StoreError::io("stat of lock file"))?
@@ -270,7 +267,8 @@ mod tests {
         let target = dir.path().join("f");
         fs::write(&target, "old").unwrap();
         let held = DotLock::acquire(&target, &policy(Duration::from_secs(60))).unwrap();
-        held.replace_target(b"new", true).unwrap();
+        held.replace_target(b"new", |f| f.sync_data().map_err(StoreError::io("fsync")))
+            .unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert!(!dir.path().join("f.lock").exists());
     }

@@ -555,7 +555,9 @@ impl<'a> Locked<'a> {
     pub(crate) fn write_keywords(&mut self) -> Result<(), StoreError> {
         if self.keywords_dirty {
             let kw_lock = DotLock::acquire(&self.dir.join(KEYWORDS), &self.ctx.lock_policy())?;
-            kw_lock.replace_target(self.keywords.to_text().as_bytes(), self.ctx.options.fsync)?;
+            kw_lock.replace_target(self.keywords.to_text().as_bytes(), |f| {
+                self.ctx.fsync_data(f)
+            })?;
             self.keywords_dirty = false;
         }
         Ok(())
@@ -752,7 +754,7 @@ impl<'a> Locked<'a> {
                 let Some(lock) = lock else {
                     return Err(StoreError::LockTimeout);
                 };
-                let ino = lock.replace_target(&bytes, self.ctx.options.fsync)?;
+                let ino = lock.replace_target(&bytes, |f| self.ctx.fsync_data(f))?;
                 FileAt::after(ino, &bytes)
             }
         };

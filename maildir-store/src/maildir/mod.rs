@@ -132,6 +132,27 @@ pub struct Options {
     /// 150 KB of index). Past this plus a quarter, the oldest are pruned; a change feed from
     /// before the pruned ones is marked incomplete (see the `gradwell-index` format).
     pub max_tombstones: usize,
+    /// Called with the duration of every fsync this store makes (files and directories), for
+    /// a latency metric per replica (default none).
+    pub fsync_observer: Option<FsyncObserver>,
+}
+
+/// A callback told how long each fsync took: how a server turns the real writes of one
+/// replica into an fsync-latency histogram without the store knowing about metrics.
+#[derive(Clone)]
+pub struct FsyncObserver(Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl FsyncObserver {
+    /// Wraps `observe`, which must be cheap: it runs on the write path after every fsync.
+    pub fn new(observe: impl Fn(Duration) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(observe))
+    }
+}
+
+impl std::fmt::Debug for FsyncObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FsyncObserver")
+    }
 }
 
 impl Default for Options {
@@ -145,6 +166,7 @@ impl Default for Options {
             hostname: None,
             cached_mailboxes: 256,
             max_tombstones: 10_000,
+            fsync_observer: None,
         }
     }
 }
@@ -381,10 +403,28 @@ impl Ctx {
 
     /// fsyncs an open file (when fsync is on).
     pub(crate) fn fsync_file(&self, file: &File) -> Result<(), StoreError> {
-        if self.options.fsync {
-            // Never retried: after a failed fsync the data may already be gone (fsyncgate).
-            file.sync_all().map_err(StoreError::io("fsync"))?;
-            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        self.timed_fsync(|| file.sync_all())
+            .map_err(StoreError::io("fsync"))
+    }
+
+    /// fsyncs the data of a file whose size is all the metadata that matters (when fsync
+    /// is on).
+    pub(crate) fn fsync_data(&self, file: &File) -> Result<(), StoreError> {
+        self.timed_fsync(|| file.sync_data())
+            .map_err(StoreError::io("fsync of new file"))
+    }
+
+    /// Runs `sync` when fsync is on, counting it and telling the observer how long it took.
+    /// Never retried: after a failed fsync the data may already be gone (fsyncgate).
+    fn timed_fsync(&self, sync: impl FnOnce() -> std::io::Result<()>) -> std::io::Result<()> {
+        if !self.options.fsync {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        sync()?;
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        if let Some(observer) = &self.options.fsync_observer {
+            (observer.0)(started.elapsed());
         }
         Ok(())
     }

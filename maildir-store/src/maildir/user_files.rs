@@ -54,7 +54,7 @@ fn update_last_uid_validity(
     let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
     let last = u32::from_str_radix(read_text(&path)?.trim(), 16).unwrap_or(0);
     let next = next(last);
-    lock.replace_target(format!("{next:08x}").as_bytes(), ctx.options.fsync)?;
+    lock.replace_target(format!("{next:08x}").as_bytes(), |f| ctx.fsync_data(f))?;
     Ok(next)
 }
 
@@ -98,7 +98,7 @@ pub(crate) fn set_subscriptions(
         text.push_str(&layout::subscription_line(s));
         text.push('\n');
     }
-    lock.replace_target(text.as_bytes(), ctx.options.fsync)
+    lock.replace_target(text.as_bytes(), |f| ctx.fsync_data(f))
         .map(|_| ())
 }
 
@@ -136,6 +136,6 @@ pub(crate) fn set_special_uses(
         text.push_str(&layout::subscription_line(name));
         text.push('\n');
     }
-    lock.replace_target(text.as_bytes(), ctx.options.fsync)
+    lock.replace_target(text.as_bytes(), |f| ctx.fsync_data(f))
         .map(|_| ())
 }

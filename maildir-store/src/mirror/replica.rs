@@ -128,7 +128,7 @@ impl Replica for Maildir {
         // The dotlock file is written, fsynced and renamed over the record: readers see the
         // old record or the new one, never a torn one.
         let lock = DotLock::acquire(&target, &self.ctx.lock_policy())?;
-        lock.replace_target(text.as_bytes(), self.ctx.options.fsync)?;
+        lock.replace_target(text.as_bytes(), |f| self.ctx.fsync_data(f))?;
         self.ctx.fsync_path(&self.ctx.root)
     }
 }
