@@ -12,8 +12,9 @@
 //! 2. **UIDVALIDITY** is adopted from the source while the target mailbox has never held a
 //!    message. A target mailbox with history and another UIDVALIDITY is an error for that
 //!    mailbox (its clients would resynchronise), never silently merged.
-//! 3. **Messages** go in ascending source UID with [`Restore::restore_message`]: exactly the
-//!    source's UID, flags, keywords and INTERNALDATE. Sources without UIDs (plain mbox,
+//! 3. **Messages** go in ascending source UID with [`Restore::restore_messages`], in batches
+//!    of up to [`Options::batch_messages`] (one lock and one control-file commit per batch):
+//!    exactly the source's UID, flags, keywords and INTERNALDATE. Sources without UIDs (plain mbox,
 //!    POP3) give message *n* UID *n*, so a re-run maps every message to the same UID. A
 //!    message whose UID is below the target's UIDNEXT is already there (checked by size;
 //!    with [`Options::sync_flags`] its flags are set to the source's) or was expunged on
@@ -36,7 +37,7 @@
 //!
 //! The engine writes to a list of target stores. For a mirror set whose replicas are both
 //! healthy the importer passes the two replicas themselves: each is checked and filled on
-//! its own state, message by message, so a run killed between the two replicas' writes
+//! its own state, batch by batch, so a run killed between the two replicas' writes
 //! (or between their renames) leaves a difference the re-run fills in, instead of a
 //! divergence only a resync could repair. A set with a fenced replica is written through
 //! its mirror (the survivor), and resynced later as usual. Sources without a UIDVALIDITY
@@ -57,7 +58,7 @@ use super::{
 };
 
 /// How to run an import.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct Options<'a> {
     /// Read and check the source, write nothing.
@@ -72,6 +73,26 @@ pub struct Options<'a> {
     /// A re-run also gives messages already copied the source's current flags (a final
     /// pass before cutover, the source still authoritative). Off: flags are copied once.
     pub sync_flags: bool,
+    /// Messages read ahead and written to the target as one batch
+    /// ([`Restore::restore_messages`]: one lock and one control-file commit per batch).
+    /// The batch is written once it holds this many messages or [`Options::batch_bytes`]
+    /// bytes, and at the end of the mailbox (default [`DEFAULT_BATCH_MESSAGES`]; 0 or 1
+    /// writes every message on its own).
+    pub batch_messages: usize,
+    /// Bytes of messages a batch may hold before it is written (default
+    /// [`DEFAULT_BATCH_BYTES`]): what one import worker buffers at most, plus one message.
+    pub batch_bytes: usize,
+}
+
+/// Default [`Options::batch_messages`]: a typical folder goes in one batch.
+pub const DEFAULT_BATCH_MESSAGES: usize = 256;
+/// Default [`Options::batch_bytes`]: 8 MiB per worker.
+pub const DEFAULT_BATCH_BYTES: usize = 8 << 20;
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Self::new(false, None)
+    }
 }
 
 impl<'a> Options<'a> {
@@ -83,6 +104,8 @@ impl<'a> Options<'a> {
             progress: None,
             sync_per_mailbox: false,
             sync_flags: false,
+            batch_messages: DEFAULT_BATCH_MESSAGES,
+            batch_bytes: DEFAULT_BATCH_BYTES,
         }
     }
 
@@ -213,6 +236,9 @@ struct Side<'t> {
     changed: bool,
     /// Whether this run copied messages into it.
     wrote: bool,
+    /// Messages planned but not written yet: each record and its body's index in the
+    /// shared [`Batch`].
+    queued: Vec<(MessageMeta, usize)>,
 }
 
 impl<'t> Side<'t> {
@@ -249,20 +275,25 @@ impl<'t> Side<'t> {
             uid_next: view.uid_next.get(),
             modseq: view.highest_modseq.get(),
             wrote: false,
+            queued: Vec::new(),
         };
         Ok((side, view))
     }
 
-    /// Writes one message unless it is there already; whether it wrote.
+    /// Queues one message for writing unless it is there already; whether it queued.
     fn put(
         &mut self,
         user: &UserId,
-        uid: u32,
-        size: u64,
-        m: &SourceMessage,
+        incoming: &Incoming<'_>,
         walk: &mut Walk,
         sync_flags: bool,
     ) -> Result<bool, ImportError> {
+        let &Incoming {
+            uid,
+            size,
+            message: m,
+            body_index,
+        } = incoming;
         let notes = &mut walk.notes;
         if uid < self.uid_next {
             return match self.present.get(&uid) {
@@ -301,11 +332,20 @@ impl<'t> Side<'t> {
             m.internal_date,
             ModSeq::new(self.modseq),
         );
-        self.store
-            .restore_message(user, &self.work, &meta, &m.body)?;
+        self.queued.push((meta, body_index));
         self.uid_next = uid + 1;
         self.wrote = true;
         Ok(true)
+    }
+
+    /// Writes the queued messages as one batch.
+    fn flush(&mut self, user: &UserId, bodies: &[Vec<u8>]) -> Result<(), StoreError> {
+        let batch = self
+            .queued
+            .drain(..)
+            .map(|(meta, i)| (meta, bodies.get(i).map_or(&[][..], Vec::as_slice)))
+            .collect::<Vec<_>>();
+        self.store.restore_messages(user, &self.work, &batch)
     }
 
     /// Raises UIDNEXT, makes the mailbox durable (with `sync`), renames it into place,
@@ -406,6 +446,7 @@ pub fn import_mailbox(
     let mut last_uid = 0u32;
     let mut failure = None;
     let mut pop3 = Vec::new();
+    let mut batch = Batch::default();
     let walked = walk_source(source, mailbox, options, &mut |m: SourceMessage| {
         position += 1;
         let uid = m.uid.map_or(position, Uid::get);
@@ -428,15 +469,30 @@ pub fn import_mailbox(
             pop3.push((typed, m.pop3_uidl.clone(), m.pop3_order));
         }
         let mut wrote = false;
-        for side in &mut sides {
-            match side.put(user, uid, size, &m, &mut walk, options.sync_flags) {
-                Ok(w) => wrote |= w,
-                Err(e) => {
-                    failure = Some(e);
-                    // Stops the walk; the real error is `failure`.
-                    return Err(SourceError::Remote("target store failed".into()));
-                }
+        let incoming = Incoming {
+            uid,
+            size,
+            message: &m,
+            body_index: batch.bodies.len(),
+        };
+        let planned = sides.iter_mut().try_for_each(|side| {
+            let queued = side.put(user, &incoming, &mut walk, options.sync_flags)?;
+            wrote |= queued;
+            Ok(())
+        });
+        let written = planned.and_then(|()| {
+            if wrote {
+                batch.push(m.body);
             }
+            if batch.full(options) {
+                batch.flush(&mut sides, user)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = written {
+            failure = Some(e);
+            // Stops the walk; the real error is `failure`.
+            return Err(SourceError::Remote("target store failed".into()));
         }
         walk.copied += u64::from(wrote);
         Ok(())
@@ -444,6 +500,8 @@ pub fn import_mailbox(
     if let Some(e) = failure {
         return Err(e);
     }
+    // What was read before the source failed is kept too, for a resumed run to go on from.
+    batch.flush(&mut sides, user)?;
     if let Err(e) = walked {
         // Bad source data fails again on every re-run: drop our staging copy rather than
         // leave it in the user's folder list. A source that went away keeps it, to resume.
@@ -484,6 +542,45 @@ pub fn import_mailbox(
         }
     }
     Ok(finish_report(name, outcome, walk, after))
+}
+
+/// One message read from the source, as each side plans it.
+struct Incoming<'m> {
+    /// The UID it gets.
+    uid: u32,
+    /// Its size with CRLF line ends.
+    size: u64,
+    message: &'m SourceMessage,
+    /// Where its body will be in the [`Batch`].
+    body_index: usize,
+}
+
+/// Message bodies read from the source and not yet written; each side queues its records.
+#[derive(Default)]
+struct Batch {
+    bodies: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+impl Batch {
+    fn push(&mut self, body: Vec<u8>) {
+        self.bytes += body.len();
+        self.bodies.push(body);
+    }
+
+    fn full(&self, options: Options<'_>) -> bool {
+        self.bodies.len() >= options.batch_messages.max(1) || self.bytes >= options.batch_bytes
+    }
+
+    /// Writes every side's queue, then forgets the bodies.
+    fn flush(&mut self, sides: &mut [Side<'_>], user: &UserId) -> Result<(), ImportError> {
+        for side in sides.iter_mut() {
+            side.flush(user, &self.bodies)?;
+        }
+        self.bodies.clear();
+        self.bytes = 0;
+        Ok(())
+    }
 }
 
 /// Where a message stood in the source: its UID, or its 1-based position.

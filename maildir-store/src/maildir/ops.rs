@@ -51,6 +51,12 @@ fn meta_of(u: u32, m: &Msg) -> Result<MessageMeta, StoreError> {
     ))
 }
 
+fn below_uid_next(u: Uid, next: u32) -> StoreError {
+    StoreError::ReplicasDiverged {
+        detail: format!("UID {u} is below UIDNEXT {next}"),
+    }
+}
+
 fn sub_dir(in_new: bool) -> &'static str {
     if in_new { "new" } else { "cur" }
 }
@@ -218,23 +224,85 @@ impl Maildir {
         fixed: Option<(Uid, ModSeq)>,
     ) -> Result<Uid, StoreError> {
         let dir = self.mailbox_dir(user, name)?;
-        let mut tmp = deliver::write_tmp(&self.ctx, &dir, message, request.internal_date)?;
+        let tmp = deliver::write_tmp(&self.ctx, &dir, message, request.internal_date)?;
         let mut locked = Locked::acquire(&self.ctx, &dir)?;
         if locked.needs_scan {
             locked.scan()?;
         }
         let flags = request.flags.clone();
         locked.keywords_fit(flags.keywords())?;
+        let new_uid = self.place(&mut locked, &dir, tmp, flags, fixed)?;
+        locked.commit(false)?;
+        self.sync_placed(&dir, &request.flags)?;
+        uid(new_uid)
+    }
+
+    /// [`crate::mirror::Restore::restore_messages`]: every message of `batch` written to
+    /// `tmp/` first, then all put in place under one mailbox lock and one commit of the
+    /// control files (one `dovecot-uidlist` write for the batch instead of one per message).
+    pub(crate) fn restore_batch(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        batch: &[(MessageMeta, &[u8])],
+    ) -> Result<(), StoreError> {
+        let Some((first, _)) = batch.first() else {
+            return Ok(());
+        };
+        crate::mirror::check_ascending(batch)?;
+        let dir = self.mailbox_dir(user, name)?;
+        let mut written = Vec::with_capacity(batch.len());
+        for (meta, body) in batch {
+            written.push(deliver::write_tmp(
+                &self.ctx,
+                &dir,
+                &mut &body[..],
+                meta.internal_date,
+            )?);
+        }
+        let mut locked = Locked::acquire(&self.ctx, &dir)?;
+        if locked.needs_scan {
+            locked.scan()?;
+        }
+        locked.keywords_fit(batch.iter().flat_map(|(meta, _)| meta.flags.keywords()))?;
+        // Fail before placing anything: the UIDs ascend, so only the first can be below
+        // UIDNEXT (which would mean the replicas diverged).
+        if first.uid.get() < locked.next_uid() {
+            return Err(below_uid_next(first.uid, locked.next_uid()));
+        }
+        let (mut in_new, mut in_cur) = (false, false);
+        for ((meta, _), tmp) in batch.iter().zip(written) {
+            let fixed = Some((meta.uid, meta.modseq));
+            self.place(&mut locked, &dir, tmp, meta.flags.clone(), fixed)?;
+            in_new |= meta.flags.is_empty();
+            in_cur |= !meta.flags.is_empty();
+        }
+        locked.commit(false)?;
+        for (used, sub) in [(in_new, "new"), (in_cur, "cur")] {
+            if used {
+                self.ctx.fsync_path(&dir.join(sub))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts a written `tmp/` file in place under the held lock: its UID (the next one, or
+    /// `fixed`'s, which must not be below UIDNEXT), its name with the flags, its records.
+    /// Returns the UID; the caller commits and syncs the directory.
+    fn place(
+        &self,
+        locked: &mut Locked<'_>,
+        dir: &Path,
+        mut tmp: deliver::TmpMessage,
+        flags: crate::types::Flags,
+        fixed: Option<(Uid, ModSeq)>,
+    ) -> Result<u32, StoreError> {
         let letters = locked.letters_for(&flags)?;
         locked.write_keywords()?;
         let new_uid = match fixed {
             None => locked.allocate_uid()?,
             Some((u, _)) if u.get() >= locked.next_uid() => u.get(),
-            Some((u, _)) => {
-                return Err(StoreError::ReplicasDiverged {
-                    detail: format!("UID {u} is below UIDNEXT {}", locked.next_uid()),
-                });
-            }
+            Some((u, _)) => return Err(below_uid_next(u, locked.next_uid())),
         };
         let marker = (new_uid, locked.uidlist.uid_validity);
         let base = self.ctx.unique_base(Some(marker), tmp.size, tmp.vsize);
@@ -244,8 +312,7 @@ impl Maildir {
         } else {
             filename::format(&base, &flags, &letters, &[])
         };
-        let target_dir = dir.join(sub_dir(in_new));
-        fs::rename(&tmp.path, target_dir.join(&file))
+        fs::rename(&tmp.path, dir.join(sub_dir(in_new)).join(&file))
             .map_err(StoreError::io("renaming tmp/ file into place"))?;
         tmp.kept = true;
         let modseq = locked.modseq_or_bump(fixed.map(|(_, m)| m.get()));
@@ -267,9 +334,12 @@ impl Maildir {
             },
             modseq,
         );
-        locked.commit(false)?;
-        self.ctx.fsync_path(&target_dir)?;
-        uid(new_uid)
+        Ok(new_uid)
+    }
+
+    /// fsyncs the directory a message with `flags` was renamed into.
+    fn sync_placed(&self, dir: &Path, flags: &crate::types::Flags) -> Result<(), StoreError> {
+        self.ctx.fsync_path(&dir.join(sub_dir(flags.is_empty())))
     }
 
     /// [`crate::mirror::Restore::sync_mailbox`]: fsyncs every file directly in the mailbox

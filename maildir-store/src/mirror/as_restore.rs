@@ -48,6 +48,27 @@ impl Restore for Mirror {
         self.write(user, Arc::new(move |r| r.restore_message(&u, &n, &m, &b)))
     }
 
+    fn restore_messages(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        batch: &[(MessageMeta, &[u8])],
+    ) -> Result<(), StoreError> {
+        let (u, n) = (user.clone(), name.clone());
+        let owned: Arc<[(MessageMeta, Arc<[u8]>)]> = batch
+            .iter()
+            .map(|(meta, body)| (meta.clone(), Arc::from(*body)))
+            .collect();
+        self.write(
+            user,
+            Arc::new(move |r| {
+                let borrowed: Vec<(MessageMeta, &[u8])> =
+                    owned.iter().map(|(m, b)| (m.clone(), &b[..])).collect();
+                r.restore_messages(&u, &n, &borrowed)
+            }),
+        )
+    }
+
     fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
         let (u, n) = (user.clone(), name.clone());
         self.write(user, Arc::new(move |r| r.sync_mailbox(&u, &n)))

@@ -117,6 +117,7 @@ use std::{
 };
 
 pub(crate) use self::compare::metadata_differences;
+pub(crate) use self::replica::check_ascending;
 pub use self::{
     compare::differences,
     faulty::{Fault, FaultyStore, Scope},

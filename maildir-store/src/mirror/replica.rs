@@ -49,6 +49,24 @@ pub trait Restore: MailStore {
         body: &[u8],
     ) -> Result<(), StoreError>;
 
+    /// Bulk import: [`Restore::restore_message`] for each `(meta, body)` of `batch`. A batch
+    /// whose UIDs do not ascend, or whose first UID is below UIDNEXT, is refused before
+    /// anything is stored ([`StoreError::ReplicasDiverged`]). A store may write the batch at
+    /// once (Maildir: one mailbox lock and one control-file commit for all of it). On a later
+    /// error some leading messages may be stored, each whole; none is ever half there.
+    fn restore_messages(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        batch: &[(MessageMeta, &[u8])],
+    ) -> Result<(), StoreError> {
+        check_ascending(batch)?;
+        for (meta, body) in batch {
+            self.restore_message(user, name, meta, body)?;
+        }
+        Ok(())
+    }
+
     /// Resync: gives an existing message exactly `flags`, at exactly `modseq`.
     fn restore_flags(
         &self,
@@ -98,6 +116,20 @@ pub trait Restore: MailStore {
     /// control files), leaving it in place and never having held a message, so a resync
     /// refills it with the peer's identifiers. The mirror calls it only on a fenced replica.
     fn reset_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError>;
+}
+
+/// Refuses a restore batch whose UIDs do not strictly ascend.
+pub(crate) fn check_ascending(batch: &[(MessageMeta, &[u8])]) -> Result<(), StoreError> {
+    match batch
+        .iter()
+        .zip(batch.iter().skip(1))
+        .find(|((a, _), (b, _))| a.uid >= b.uid)
+    {
+        Some(((a, _), (b, _))) => Err(StoreError::ReplicasDiverged {
+            detail: format!("restore batch UIDs must ascend: {} then {}", a.uid, b.uid),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// One replica of a mirror set: a [`MailStore`] that can also keep the set's state record
@@ -196,6 +228,15 @@ impl Restore for Maildir {
         let fixed = Some((meta.uid, meta.modseq));
         self.deliver(user, name, &mut &body[..], &request, fixed)
             .map(|_| ())
+    }
+
+    fn restore_messages(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        batch: &[(MessageMeta, &[u8])],
+    ) -> Result<(), StoreError> {
+        self.restore_batch(user, name, batch)
     }
 
     fn restore_flags(
