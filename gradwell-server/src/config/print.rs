@@ -353,7 +353,10 @@ impl Printer<'_> {
     /// The key's doc comment, and the doc comment of each choice of an enumeration.
     fn describe(&mut self, key: &Key) {
         match key.description() {
-            Some(text) => self.comment(text),
+            Some(text) => {
+                self.comment(text);
+                self.check_stated_defaults(key, text);
+            }
             None => self.problem(key, "no doc comment"),
         }
         let Some(choices) = key.schema.get("oneOf").and_then(Value::as_array) else {
@@ -372,6 +375,25 @@ impl Printer<'_> {
                     self.wrap(words, "    ");
                 }
                 _ => self.problem(key, &format!("choice {value} has no doc comment")),
+            }
+        }
+    }
+
+    /// A doc comment that says what the default is must say the one serde applies.
+    fn check_stated_defaults(&mut self, key: &Key, text: &str) {
+        let Some(default) = key.default() else {
+            return;
+        };
+        for stated in stated_defaults(text) {
+            let agrees = match (&stated, default) {
+                (Value::String(s), Value::String(d)) => s == d,
+                // `false`, `0`: a quoted value that is not a string.
+                (Value::String(s), d) => serde_json::from_str::<Value>(s).is_ok_and(|s| s == *d),
+                (s, d) => s == d,
+            };
+            if !agrees {
+                let what = format!("the doc comment says default {stated}, serde's is {default}");
+                self.problem(key, &what);
             }
         }
     }
@@ -433,6 +455,50 @@ impl Printer<'_> {
     }
 }
 
+/// What a doc comment says each default is, after each "default ": a `quoted` value, or a
+/// number or list of numbers (`60, 300`), each with an optional binary unit (`25 MiB`).
+/// Anything else ("default: the system's") states no value.
+fn stated_defaults(text: &str) -> Vec<Value> {
+    // Doc comment lines end anywhere, also inside a list of numbers.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.match_indices("default ")
+        .filter_map(|(at, word)| stated_value(&text[at + word.len()..]))
+        .collect()
+}
+
+/// The value stated at the start of `rest`, if one is.
+fn stated_value(mut rest: &str) -> Option<Value> {
+    if let Some(quoted) = rest.strip_prefix('`') {
+        return quoted.split_once('`').map(|(value, _)| Value::from(value));
+    }
+    let mut numbers = Vec::new();
+    loop {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            break;
+        }
+        // ASCII digits end on a character boundary.
+        let mut n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        for (unit, factor) in [(" KiB", 1u64 << 10), (" MiB", 1 << 20), (" GiB", 1 << 30)] {
+            if let Some(after) = rest.strip_prefix(unit) {
+                n = n.checked_mul(factor)?;
+                rest = after;
+            }
+        }
+        numbers.push(Value::from(n));
+        match rest.strip_prefix(", ") {
+            Some(after) if after.starts_with(|c: char| c.is_ascii_digit()) => rest = after,
+            _ => break,
+        }
+    }
+    match numbers.len() {
+        0 => None,
+        1 => numbers.pop(),
+        _ => Some(Value::Array(numbers)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -440,7 +506,7 @@ mod tests {
     use super::*;
     use crate::config::{Config, sections};
 
-    /// Rewrite the golden file with `GRADWELL_BLESS=1 cargo test -p gradwell-server golden`.
+    /// Rewrite the golden file with `GRADWELL_BLESS=1 cargo test -p gradwell-server --lib golden`.
     #[test]
     fn golden_file_is_the_generated_text() {
         let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("gradwell.example.toml");
@@ -452,7 +518,7 @@ mod tests {
         assert!(
             checked_in == text,
             "{} is not the generated configuration: run GRADWELL_BLESS=1 cargo test -p \
-             gradwell-server golden, and commit it",
+             gradwell-server --lib golden, and commit it",
             golden.display()
         );
     }
@@ -464,6 +530,20 @@ mod tests {
                 panic!("{e}");
             }
         }
+    }
+
+    #[test]
+    fn stated_defaults_are_read_with_their_units() {
+        let said = |text: &str| Value::Array(stated_defaults(text));
+        assert_eq!(
+            said("a (default 25 MiB; b) default `required`, default: c, off by default because"),
+            serde_json::json!([26214400, "required"])
+        );
+        assert_eq!(
+            said("(default 60, 300,\n900 — more; default 600, RFC 1939)"),
+            serde_json::json!([[60, 300, 900], 600])
+        );
+        assert_eq!(said("default `unclosed"), serde_json::json!([]));
     }
 
     #[test]
@@ -529,7 +609,8 @@ mod tests {
         }
     }
 
-    /// A key without a doc comment, or without a default or example, fails naming the key.
+    /// A key without a doc comment, or without a default or example, or whose doc comment
+    /// states another default than serde's, fails naming the key.
     #[test]
     fn an_undocumented_key_is_named() {
         #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -542,6 +623,12 @@ mod tests {
             undocumented: u32,
             /// Documented, but nothing to show.
             bare: String,
+            /// Documented with a stale default (default 5).
+            #[serde(default = "seven")]
+            stale: u32,
+        }
+        fn seven() -> u32 {
+            7
         }
         #[derive(serde::Deserialize, schemars::JsonSchema)]
         #[allow(dead_code)]
@@ -555,6 +642,7 @@ mod tests {
             err.problems,
             [
                 "key `section.bare`: neither a default nor an example (add #[schemars(example = …)])",
+                "key `section.stale`: the doc comment says default 5, serde's is 7",
                 "key `section.undocumented`: no doc comment",
             ]
         );
