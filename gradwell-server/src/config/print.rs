@@ -52,10 +52,10 @@ pub fn render(examples: Examples) -> Result<String, RenderError> {
     render_schema(schema.as_value(), &serde_field_order, examples)
 }
 
-/// `T`'s schema with every section inline (no `$ref`s to follow).
+/// `T`'s schema; each type with a doc comment of its own is in `$defs`, so that a field's
+/// description is its own doc comment, never its type's.
 fn schema_of<T: schemars::JsonSchema>() -> schemars::Schema {
     schemars::generate::SchemaSettings::draft2020_12()
-        .with(|s| s.inline_subschemas = true)
         .into_generator()
         .into_root_schema_for::<T>()
 }
@@ -74,13 +74,15 @@ fn render_schema(
     order: &dyn Fn(&str) -> &'static [&'static str],
     examples: Examples,
 ) -> Result<String, RenderError> {
+    let defs = root.get("$defs").and_then(Value::as_object);
     let mut printer = Printer {
         out: String::from(HEADER),
         problems: Vec::new(),
         examples,
         order,
+        defs: defs.cloned().unwrap_or_default(),
     };
-    let (root, _) = resolve(root);
+    let (root, _) = printer.resolve(root);
     printer.table("", &root, false);
     if printer.problems.is_empty() {
         Ok(printer.out)
@@ -89,35 +91,6 @@ fn render_schema(
             problems: printer.problems,
         })
     }
-}
-
-/// A schema as a map, with `Option`'s null alternative taken off; `true` when it had one.
-fn resolve(schema: &Value) -> (Map<String, Value>, bool) {
-    let mut map = schema.as_object().cloned().unwrap_or_default();
-    let mut nullable = false;
-    if let Some(Value::Array(types)) = map.get_mut("type")
-        && types.iter().any(|t| t == "null")
-    {
-        types.retain(|t| t != "null");
-        nullable = true;
-    }
-    // An `Option` of a schema that cannot take `null` into its `type`: `anyOf: [T, null]`.
-    if let Some(Value::Array(alternatives)) = map.get("anyOf") {
-        let is_null = |s: &&Value| s.get("type").is_some_and(|t| t == "null");
-        let others: Vec<&Value> = alternatives.iter().filter(|s| !is_null(s)).collect();
-        if let [inner] = others[..]
-            && alternatives.len() == 2
-        {
-            let (inner, _) = resolve(inner);
-            map.remove("anyOf");
-            for (k, v) in inner {
-                // The field's own doc comment, default and example win over its type's.
-                map.entry(k).or_insert(v);
-            }
-            nullable = true;
-        }
-    }
-    (map, nullable)
 }
 
 /// One key of a section, with what the schema says about it.
@@ -131,6 +104,7 @@ struct Key {
     required: bool,
     /// An `Option`: unset unless the file sets it.
     nullable: bool,
+    shape: Shape,
 }
 
 /// What a key holds.
@@ -144,16 +118,6 @@ enum Shape {
 }
 
 impl Key {
-    fn shape(&self) -> Shape {
-        if self.schema.contains_key("properties") {
-            return Shape::Table;
-        }
-        match self.schema.get("items").map(resolve) {
-            Some((items, _)) if items.contains_key("properties") => Shape::TableArray(items),
-            _ => Shape::Value,
-        }
-    }
-
     fn description(&self) -> Option<&str> {
         let text = self.schema.get("description")?.as_str()?.trim();
         (!text.is_empty()).then_some(text)
@@ -179,18 +143,74 @@ struct Printer<'o> {
     problems: Vec<String>,
     examples: Examples,
     order: &'o dyn Fn(&str) -> &'static [&'static str],
+    /// The schemas `$ref`s point to, by name.
+    defs: Map<String, Value>,
 }
 
 impl Printer<'_> {
+    /// A schema as a map, `$ref`s followed and `Option`'s null alternative taken off; `true`
+    /// when it had one.
+    fn resolve(&self, schema: &Value) -> (Map<String, Value>, bool) {
+        let mut map = schema.as_object().cloned().unwrap_or_default();
+        let mut nullable = false;
+        if let Some(Value::Array(types)) = map.get_mut("type")
+            && types.iter().any(|t| t == "null")
+        {
+            types.retain(|t| t != "null");
+            nullable = true;
+        }
+        // An `Option` of a schema that cannot take `null` into its `type`: `anyOf: [T, null]`.
+        if let Some(Value::Array(alternatives)) = map.get("anyOf") {
+            let is_null = |s: &&Value| s.get("type").is_some_and(|t| t == "null");
+            let others: Vec<&Value> = alternatives.iter().filter(|s| !is_null(s)).collect();
+            if let [inner] = others[..]
+                && alternatives.len() == 2
+            {
+                let (inner, _) = self.resolve(inner);
+                map.remove("anyOf");
+                for (k, v) in inner {
+                    map.entry(k).or_insert(v);
+                }
+                nullable = true;
+            }
+        }
+        let target = map.get("$ref").and_then(Value::as_str);
+        let def = target.and_then(|t| t.strip_prefix("#/$defs/"));
+        if let Some(def) = def.and_then(|name| self.defs.get(name)) {
+            let (def, def_nullable) = self.resolve(def);
+            map.remove("$ref");
+            for (k, v) in def {
+                // The field's own default and example win over its type's, and a type's doc
+                // comment is no field's: every key needs its own.
+                if k != "description" {
+                    map.entry(k).or_insert(v);
+                }
+            }
+            nullable |= def_nullable;
+        }
+        (map, nullable)
+    }
+
+    /// What a key of this (resolved) schema holds.
+    fn shape(&self, schema: &Map<String, Value>) -> Shape {
+        if schema.contains_key("properties") {
+            return Shape::Table;
+        }
+        match schema.get("items").map(|items| self.resolve(items)) {
+            Some((items, _)) if items.contains_key("properties") => Shape::TableArray(items),
+            _ => Shape::Value,
+        }
+    }
+
     /// The keys of the section at `path`: plain keys first, so that none of them falls under
     /// the header of a sub-table when an operator uncomments one.
     fn table(&mut self, path: &str, schema: &Map<String, Value>, commented: bool) {
         let keys = self.keys(path, schema);
-        for key in keys.iter().filter(|k| matches!(k.shape(), Shape::Value)) {
+        for key in keys.iter().filter(|k| matches!(k.shape, Shape::Value)) {
             self.setting(key, None, commented);
         }
         for key in &keys {
-            match key.shape() {
+            match &key.shape {
                 Shape::Value => {}
                 Shape::Table => {
                     let off = commented
@@ -200,7 +220,7 @@ impl Printer<'_> {
                     self.line(off, &format!("[{}]", key.path));
                     self.table(&key.path, &key.schema, off);
                 }
-                Shape::TableArray(items) => self.table_array(key, &items, commented),
+                Shape::TableArray(items) => self.table_array(key, items, commented),
             }
         }
     }
@@ -250,7 +270,7 @@ impl Printer<'_> {
     }
 
     /// The keys of a section's schema, in serde's order.
-    fn keys(&mut self, path: &str, schema: &Map<String, Value>) -> Vec<Key> {
+    fn keys(&self, path: &str, schema: &Map<String, Value>) -> Vec<Key> {
         let required: Vec<&str> = schema
             .get("required")
             .and_then(Value::as_array)
@@ -264,8 +284,9 @@ impl Printer<'_> {
             .into_iter()
             .flatten()
             .map(|(name, property)| {
-                let (schema, nullable) = resolve(property);
+                let (schema, nullable) = self.resolve(property);
                 Key {
+                    shape: self.shape(&schema),
                     name: name.clone(),
                     path: if path.is_empty() {
                         name.clone()
@@ -626,6 +647,15 @@ mod tests {
             /// Documented with a stale default (default 5).
             #[serde(default = "seven")]
             stale: u32,
+            #[serde(default)]
+            typed: Mode,
+        }
+        /// A type's doc comment, which documents no field.
+        #[derive(Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+        enum Mode {
+            /// The one choice.
+            #[default]
+            Only,
         }
         fn seven() -> u32 {
             7
@@ -643,6 +673,7 @@ mod tests {
             [
                 "key `section.bare`: neither a default nor an example (add #[schemars(example = …)])",
                 "key `section.stale`: the doc comment says default 5, serde's is 7",
+                "key `section.typed`: no doc comment",
                 "key `section.undocumented`: no doc comment",
             ]
         );
