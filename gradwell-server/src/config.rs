@@ -337,11 +337,12 @@ pub struct Limits {
     /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least). IMAP uses at least
     /// 30 minutes (RFC 9051 §5.4).
     pub idle_timeout_secs: u64,
-    /// First failed-login delay in milliseconds (default 2000, as Dovecot).
+    /// First failed-login delay from one address in milliseconds (default 2000, as Dovecot);
+    /// each further failure doubles it, up to `auth_penalty_max_ms`.
     pub auth_penalty_initial_ms: u64,
     /// Largest failed-login delay in milliseconds (default 15000, as Dovecot).
     pub auth_penalty_max_ms: u64,
-    /// SMTP: largest message in octets (default 25 MiB).
+    /// SMTP: largest message in octets (default 25 MiB; advertised as SIZE, RFC 1870).
     pub smtp_max_message_size: u64,
     /// SMTP: recipients per transaction (default 100).
     pub smtp_max_recipients: usize,
@@ -351,12 +352,14 @@ pub struct Limits {
     pub smtp_max_command_line: usize,
     /// POP3: bad commands before the session closes (default 20).
     pub pop3_max_bad_commands: u32,
-    /// Seconds a graceful shutdown waits for sessions (default 10).
+    /// Seconds a graceful shutdown (SIGTERM) waits for sessions to finish what they are
+    /// delivering or committing (default 10).
     pub shutdown_grace_secs: u64,
     /// Submission: messages one authenticated user may submit per hour (default 500,
     /// then `451 4.7.1`).
     pub submission_max_messages_per_hour: u32,
-    /// Submission: recipients one authenticated user may name per hour (default 2000).
+    /// Submission: recipients one authenticated user may name per hour (default 2000, then
+    /// `451 4.7.1`).
     pub submission_max_recipients_per_hour: u32,
     /// IMAP: longest command line, CRLF included, literals not counted (default 64 KiB,
     /// Dovecot's `imap_max_line_length`).

@@ -7,8 +7,9 @@
 //! or section that is unset by default commented out, showing its example. The `toml` crate
 //! formats every value, and keys come in serde's field order ([`super::sections`]).
 //!
-//! A key without a doc comment, or without a default or an example, makes [`render`] fail
-//! naming it, so a new key cannot reach the printed file undocumented.
+//! A key without a doc comment of its own, or without a default or an example, or whose doc
+//! comment states another default than serde's, makes [`render`] fail naming it: a new key
+//! cannot reach the printed file undocumented, and a documented default cannot drift.
 
 use serde_json::{Map, Value};
 
