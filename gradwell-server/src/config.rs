@@ -174,7 +174,9 @@ pub struct Storage {
     /// on one set, recorded in the placement map at first use (new users go to set 0 until
     /// the map's `default` line says otherwise), e.g.
     ///
-    ///     mirror_sets = [["/srv/mail/a1", "/srv/mail/a2"], ["/srv/mail/b1", "/srv/mail/b2"]]
+    /// ```toml
+    /// mirror_sets = [["/srv/mail/a1", "/srv/mail/a2"], ["/srv/mail/b1", "/srv/mail/b2"]]
+    /// ```
     ///
     /// `gradwell user move --config FILE USER SET` moves a user to set SET (numbered from 0)
     /// while the server keeps serving them: the running server does the move (copy, catch

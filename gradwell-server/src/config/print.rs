@@ -420,11 +420,18 @@ impl Printer<'_> {
         }
     }
 
-    /// `text` as `# ` lines: paragraphs wrapped to [`WIDTH`], indented lines (code) kept.
+    /// `text` as `# ` lines: paragraphs wrapped to [`WIDTH`]; code (fenced, or indented) kept
+    /// as it is, indented, without the fences.
     fn comment(&mut self, text: &str) {
         let mut words: Vec<&str> = Vec::new();
+        let mut fenced = false;
         for line in text.lines() {
-            if line.trim().is_empty() {
+            if line.trim_start().starts_with("```") {
+                self.wrap(words.drain(..), "");
+                fenced = !fenced;
+            } else if fenced {
+                self.comment_line(&format!("  {}", line.trim_end()));
+            } else if line.trim().is_empty() {
                 self.wrap(words.drain(..), "");
                 self.out.push_str("#\n");
             } else if line.starts_with([' ', '\t']) {
