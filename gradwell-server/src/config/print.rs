@@ -261,10 +261,11 @@ impl Printer<'_> {
             self.out.push('\n');
             self.line(off, &format!("[[{}]]", key.path));
             for field in &fields {
-                match entry.get(&field.name) {
-                    _ if i == 0 => self.setting(field, entry.get(&field.name), off),
-                    Some(value) => self.value_line(field, value, off),
-                    None => {}
+                let value = entry.get(&field.name);
+                if i == 0 {
+                    self.setting(field, value, off);
+                } else if let Some(value) = value {
+                    self.value_line(field, value, off);
                 }
             }
         }
