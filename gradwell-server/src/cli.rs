@@ -172,7 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Verb::PrintDefaultConfig => {
-            print!("{}", crate::config::DEFAULT_CONFIG);
+            print!("{}", crate::config::default_config_text());
             Ok(())
         }
         Verb::PrintSystemdUnit(args) => {

@@ -1,4 +1,10 @@
 //! The configuration file: TOML, unknown keys are errors, every limit has a default.
+//!
+//! The doc comments of the fields below are the operator's documentation too:
+//! `gradwell print-default-config` prints them, with each key's default or example, through
+//! [`print`] (which reads them from the types' JSON Schema).
+
+pub mod print;
 
 use std::{
     net::SocketAddr,
@@ -7,40 +13,58 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The whole file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Name in greetings and `Received:` fields.
+    #[schemars(example = &"mx.example.net")]
     pub hostname: String,
-    /// Domains whose mail is delivered here (inbound SMTP refuses every other domain).
+    /// Domains whose mail is delivered here; inbound SMTP refuses every other domain
+    /// (`554 5.7.1`).
+    #[schemars(example = ["example.net", "example.org"])]
     pub local_domains: Vec<String>,
-    /// Dovecot passwd-file with the accounts.
+    /// Accounts in Dovecot's passwd-file format
+    /// (`user:{SCHEME}hash:uid:gid:gecos:home:shell:extra`). Schemes: ARGON2ID, BLF-CRYPT,
+    /// SHA512-CRYPT, SHA256-CRYPT, PLAIN (tests only). Re-read when it changes;
+    /// `gradwell user add|passwd|del|list` maintains it.
+    #[schemars(example = &"users")]
     pub users_file: PathBuf,
-    /// Postfix-style virtual alias file (optional).
+    /// Postfix-style virtual aliases: lines of `address  target, target`, and `@domain` for a
+    /// catch-all.
     #[serde(default)]
+    #[schemars(example = &"aliases")]
     pub aliases_file: Option<PathBuf>,
     /// The user that receives `postmaster@` mail for every local domain (RFC 5321 §4.5.1)
     /// when the alias file does not say otherwise.
+    #[schemars(example = &"admin")]
     pub postmaster: String,
-    /// `text` (default) or `json`.
+    /// Log line format.
     #[serde(default)]
     pub log_format: LogFormat,
     /// Log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or `tracing`
-    /// directives such as `info,gradwell_server::trace=debug` (default `info`; `RUST_LOG`
-    /// wins at start). Re-read on reload; `gradwell log-level` changes it until then.
+    /// directives such as `info,gradwell_server::trace=debug` (`RUST_LOG` wins at start).
+    /// Re-read on SIGHUP or `gradwell reload`; `gradwell log-level --config FILE FILTER`
+    /// changes it until then.
     #[serde(default = "default_log_level")]
     pub log_level: String,
-    /// Log every protocol line of every session at debug level, credentials redacted (needs
-    /// `log_level` debug for target `gradwell_server::trace`; default false).
+    /// Log every protocol line of every session (`C:`/`S:`) at debug level, target
+    /// `gradwell_server::trace`, with AUTH/LOGIN/USER/PASS arguments and SASL responses
+    /// redacted (needs `log_level` debug for that target). Re-read on reload.
     #[serde(default)]
     pub protocol_trace: bool,
-    /// The internal operations listener: metrics, health checks, admin requests.
+    /// The internal operations listener, off unless `listen` is set: `GET /metrics`
+    /// (Prometheus / OpenMetrics), `GET /healthz/live`, `GET /healthz/ready` (503 unless
+    /// every listener is bound and every mirror set has a writable replica; the body says
+    /// which set is degraded), and the admin requests of `gradwell reload` and
+    /// `gradwell log-level`, accepted from loopback clients only.
     #[serde(default)]
     pub metrics: MetricsConfig,
-    /// Certificate chain and key.
+    /// Certificate chain and private key, PEM. Needed by every listener whose `tls` is not
+    /// `none`; re-read on reload.
     #[serde(default)]
     pub tls: Option<TlsFiles>,
     /// Where mail lives.
@@ -49,17 +73,24 @@ pub struct Config {
     #[serde(default)]
     pub limits: Limits,
     /// A Unix socket for LMTP (RFC 2033), the way a local MTA hands over mail (Postfix:
-    /// `lmtp:unix:/path`). Optional; TCP LMTP listeners work too.
+    /// `virtual_transport = lmtp:unix:/run/gradwell/lmtp`). A stale socket file is replaced
+    /// at start-up; TCP LMTP listeners work too.
     #[serde(default)]
+    #[schemars(example = &"/run/gradwell/lmtp")]
     pub lmtp_socket: Option<PathBuf>,
-    /// One entry per listening socket.
+    /// One entry per listening socket (none by default: uncomment the ones to serve).
     #[serde(rename = "listener", default)]
+    #[schemars(example = example_listeners())]
     pub listeners: Vec<Listener>,
-    /// The outbound queue (submission's mail for other domains).
+    /// The outbound queue (submitted mail for other domains), in `.gradwell-queue` under
+    /// every replica root of the first mirror set.
+    /// `gradwell queue --config FILE list|show|retry|hold|release|delete [--json]`
+    /// manages it.
     #[serde(default)]
     pub queue: crate::queue::QueueConfig,
-    /// The next hop for outbound mail; without it, queued mail waits (and eventually
-    /// bounces) — submission still accepts it.
+    /// The next hop for outbound mail: with `smart_host`, everything goes there; without
+    /// it, straight to each domain's MX hosts. Without `[relay]` queued mail waits (and
+    /// eventually bounces); submission still accepts it.
     #[serde(default)]
     pub relay: Option<crate::relay::RelayConfig>,
 }
@@ -68,25 +99,46 @@ fn default_log_level() -> String {
     "info".to_owned()
 }
 
+/// The example `[[listener]]` entries of the printed configuration: one per kind of socket.
+fn example_listeners() -> serde_json::Value {
+    serde_json::json!([
+        { "service": "smtp", "address": "0.0.0.0:25" },
+        { "service": "submission", "address": "0.0.0.0:587" },
+        { "service": "submission", "address": "0.0.0.0:465", "tls": "implicit" },
+        { "service": "imap", "address": "0.0.0.0:143" },
+        { "service": "imap", "address": "0.0.0.0:993", "tls": "implicit" },
+        { "service": "pop3", "address": "0.0.0.0:110" },
+        { "service": "pop3", "address": "0.0.0.0:995", "tls": "implicit" },
+        { "service": "lmtp", "address": "127.0.0.1:24", "tls": "none" },
+        { "service": "imap", "address": "0.0.0.0:10143", "proxy_protocol": true },
+    ])
+}
+
 /// `[metrics]`: the internal HTTP listener for Prometheus (`/metrics`), health checks
 /// (`/healthz/live`, `/healthz/ready`) and the admin requests of `gradwell reload` and
 /// `gradwell log-level` (from loopback clients only).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
-    /// Address to listen on, e.g. `127.0.0.1:9750`; default none (off). Keep it on
-    /// loopback or an internal network: it has no authentication.
+    /// Address to listen on. Keep it on loopback or an internal network: it has no
+    /// authentication.
     #[serde(default)]
+    #[schemars(example = &"127.0.0.1:9750")]
     pub listen: Option<SocketAddr>,
 }
 
-/// The documented configuration `gradwell print-default-config` prints: every key with its
-/// default (or an example where there is none); tests check that it parses, that its values
-/// are the defaults, and that it names every key the config types accept.
-pub const DEFAULT_CONFIG: &str = include_str!("../gradwell.example.toml");
+/// The documented configuration `gradwell print-default-config` prints, generated from the
+/// config types by [`print::render`]: every key with its doc comment and its default (or an
+/// example where there is none, commented out unless the key is required).
+pub fn default_config_text() -> String {
+    // The unit tests of `print` render the same text and fail naming any key without a doc
+    // comment or without a default or example, so this cannot fail in a tested build.
+    print::render(print::Examples::Commented)
+        .expect("every config key has a doc comment and a default or an example")
+}
 
 /// Log line format.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -97,53 +149,75 @@ pub enum LogFormat {
 }
 
 /// PEM files for TLS.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsFiles {
     /// Certificate chain, leaf first.
+    #[schemars(example = &"cert.pem")]
     pub cert: PathBuf,
     /// Private key (PKCS#8, PKCS#1 or SEC1).
+    #[schemars(example = &"key.pem")]
     pub key: PathBuf,
 }
 
 /// Storage: mirror sets of replica roots.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Storage {
-    /// Each mirror set is a list of replica roots.
+    /// Mirror sets of replica roots (each root initialised with `gradwell quickstart` or
+    /// maildir-store's `init_replica`). A set of two roots keeps every message on both
+    /// arrays: a delivery is acknowledged only once it is durable on every healthy
+    /// replica, and a failing or hung replica is fenced while the other serves; a set of
+    /// one root is a plain Maildir.
+    ///
+    /// Several sets spread users over them (as over several file servers): each user lives
+    /// on one set, recorded in the placement map at first use (new users go to set 0 until
+    /// the map's `default` line says otherwise), e.g.
+    ///
+    /// ```toml
+    /// mirror_sets = [["/srv/mail/a1", "/srv/mail/a2"], ["/srv/mail/b1", "/srv/mail/b2"]]
+    /// ```
+    ///
+    /// `gradwell user move --config FILE USER SET` moves a user to set SET (numbered from 0)
+    /// while the server keeps serving them: the running server does the move (copy, catch
+    /// up, a brief pause of that user's calls, switch, verify, remove the old copy); with no
+    /// server running the command does it itself. With several server processes on the same
+    /// storage the move is refused: a live move pauses the user in one process only. The
+    /// outbound queue stays on the first set.
+    #[schemars(example = [["replica-a", "replica-b"]])]
     pub mirror_sets: Vec<Vec<PathBuf>>,
-    /// fsync before acknowledging (default true; turn off only for throwaway trees).
+    /// fsync before acknowledging (turn off only for throwaway trees).
     #[serde(default = "yes")]
     pub fsync: bool,
     /// A set of two roots: milliseconds a replica may take to answer one call before it is
-    /// fenced and the other serves alone (default 2000, DESIGN.md M2).
+    /// fenced and the other serves alone (DESIGN.md M2).
     #[serde(default = "mirror_deadline_ms")]
     pub mirror_deadline_ms: u64,
-    /// A set of two roots: threads serving each replica (default 4).
+    /// A set of two roots: threads serving each replica.
     #[serde(default = "mirror_workers_per_replica")]
     pub mirror_workers_per_replica: usize,
     /// A set of two roots: calls that may wait for a replica's threads before it counts as
-    /// hung (default 64).
+    /// hung.
     #[serde(default = "mirror_queue_depth")]
     pub mirror_queue_depth: usize,
     /// A set of two roots: start on one readable replica even when its record does not prove
-    /// it was the survivor (default false; an operator override, the lone replica may be
-    /// stale).
+    /// it was the survivor (an operator override: the lone replica may be stale).
     #[serde(default)]
     pub mirror_trust_lone_replica: bool,
     /// A set of two roots: seconds a fenced replica's root must pass the health probe
     /// (readable, writable, replica marker present) before the server resyncs and readmits
-    /// it on its own, while service continues (default 0 = never: an operator runs
+    /// it on its own, while service continues (0 = never: an operator runs
     /// `gradwell mirror rejoin`). Off by default because it is safe on one process only:
     /// with several front ends on the same storage, set it on exactly one of them (the
     /// others may write to the survivor alone for up to a second after a rejoin; the
     /// scale-out test saw duplicated messages with it on every front end).
     #[serde(default = "mirror_rejoin_after_secs")]
     pub mirror_rejoin_after_secs: u64,
-    /// Several sets: the placement map naming each user's set (default
-    /// `.gradwell-placement` in the first set's first replica root; see
-    /// [`Storage::placement_path`]).
+    /// Several sets only: the placement map naming each user's set (default
+    /// `.gradwell-placement` in the first set's first replica root). Keep it on storage
+    /// every server process shares.
     #[serde(default)]
+    #[schemars(example = &"/srv/mail/placement")]
     pub placement_file: Option<PathBuf>,
 }
 
@@ -198,7 +272,7 @@ impl Storage {
 }
 
 /// Which protocol a listener speaks.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
     /// Inbound SMTP (MX): local delivery only, no AUTH.
@@ -214,12 +288,12 @@ pub enum Service {
 }
 
 /// How TLS is used on a listener.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// Plaintext only.
     None,
-    /// Plaintext with STARTTLS/STLS (default).
+    /// Plaintext with STARTTLS/STLS offered.
     #[default]
     Starttls,
     /// TLS from the first byte (RFC 8314).
@@ -227,31 +301,34 @@ pub enum TlsMode {
 }
 
 /// One listening socket.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Listener {
-    /// Protocol.
+    /// The protocol served.
     pub service: Service,
     /// Address and port, e.g. `127.0.0.1:2525`.
     pub address: SocketAddr,
-    /// TLS mode.
+    /// How TLS is used (any mode but `none` needs `[tls]`; LMTP supports `none` and
+    /// `starttls`).
     #[serde(default)]
     pub tls: TlsMode,
-    /// Expect a PROXY protocol v1/v2 header first (HAProxy in front).
+    /// Expect a PROXY protocol v1/v2 header first (HAProxy in front): the client's real
+    /// address is then the one logged, limited and banned.
     #[serde(default)]
     pub proxy_protocol: bool,
-    /// Allow passwords before TLS on this listener (default false; then not advertised).
+    /// Allow passwords before TLS on this listener (when false, AUTH and LOGIN are not
+    /// advertised before TLS).
     #[serde(default)]
     pub allow_cleartext_auth: bool,
     /// Submission only: clients in these ranges (CIDR) may send without AUTH and with any
-    /// sender, as Postfix's `permit_mynetworks` (web applications, a trusted MTA). Default
-    /// none.
+    /// sender, as Postfix's `permit_mynetworks` (web applications, a trusted MTA).
     #[serde(default)]
+    #[schemars(example = ["10.0.0.0/8"])]
     pub trusted_networks: Vec<crate::net::network::Network>,
 }
 
 /// Limits; every field has a default.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Concurrent connections from one IP address (default 50).
@@ -262,11 +339,12 @@ pub struct Limits {
     /// ten minutes; RFC 5321 §4.5.3.2.7 asks for five minutes at least). IMAP uses at least
     /// 30 minutes (RFC 9051 §5.4).
     pub idle_timeout_secs: u64,
-    /// First failed-login delay in milliseconds (default 2000, as Dovecot).
+    /// First failed-login delay from one address in milliseconds (default 2000, as Dovecot);
+    /// each further failure doubles it, up to `auth_penalty_max_ms`.
     pub auth_penalty_initial_ms: u64,
     /// Largest failed-login delay in milliseconds (default 15000, as Dovecot).
     pub auth_penalty_max_ms: u64,
-    /// SMTP: largest message in octets (default 25 MiB).
+    /// SMTP: largest message in octets (default 25 MiB; advertised as SIZE, RFC 1870).
     pub smtp_max_message_size: u64,
     /// SMTP: recipients per transaction (default 100).
     pub smtp_max_recipients: usize,
@@ -276,12 +354,14 @@ pub struct Limits {
     pub smtp_max_command_line: usize,
     /// POP3: bad commands before the session closes (default 20).
     pub pop3_max_bad_commands: u32,
-    /// Seconds a graceful shutdown waits for sessions (default 10).
+    /// Seconds a graceful shutdown (SIGTERM) waits for sessions to finish what they are
+    /// delivering or committing (default 10).
     pub shutdown_grace_secs: u64,
     /// Submission: messages one authenticated user may submit per hour (default 500,
     /// then `451 4.7.1`).
     pub submission_max_messages_per_hour: u32,
-    /// Submission: recipients one authenticated user may name per hour (default 2000).
+    /// Submission: recipients one authenticated user may name per hour (default 2000, then
+    /// `451 4.7.1`).
     pub submission_max_recipients_per_hour: u32,
     /// IMAP: longest command line, CRLF included, literals not counted (default 64 KiB,
     /// Dovecot's `imap_max_line_length`).
@@ -546,7 +626,8 @@ impl Config {
 
 /// Every section of the file and the keys it accepts, read from the config types' own
 /// `Deserialize` implementations (so a new field shows up here without anyone listing it);
-/// the default-config test checks that [`DEFAULT_CONFIG`] documents each one.
+/// [`print`] orders each section's keys by them, and its tests check that the printed file
+/// names each one.
 pub fn sections() -> Vec<(&'static str, &'static [&'static str])> {
     vec![
         ("", field_names::<Config>()),
@@ -614,19 +695,29 @@ tls = "none"
 "#;
 
     #[test]
-    fn example_config_parses() {
-        let c = Config::parse(include_str!("../gradwell.example.toml")).unwrap();
-        assert_eq!(c.listeners.len(), 9);
+    fn default_config_parses_to_the_defaults() {
+        let c = Config::parse(&default_config_text()).unwrap();
+        assert!(c.listeners.is_empty() && c.relay.is_none() && c.tls.is_none());
+        assert_eq!(c.metrics, MetricsConfig::default());
+        assert_eq!(c.log_format, LogFormat::default());
+        assert_eq!(c.log_level, default_log_level());
         assert_eq!(c.queue.max_messages, 10_000);
-        assert!(c.relay.is_some());
         assert_eq!(
-            c.limits.smtp_max_message_size,
-            Limits::default().smtp_max_message_size
+            format!("{:?}", c.limits),
+            format!("{:?}", Limits::default())
         );
-        assert_eq!(
-            c.limits.auth_penalty_max_ms,
-            Limits::default().auth_penalty_max_ms
-        );
+        assert_eq!(c.storage.placement_file, None);
+        assert_eq!(c.storage.mirror_rejoin_after_secs, 0);
+    }
+
+    #[test]
+    fn every_example_listener_and_the_example_relay_pass_the_checks() {
+        let mut c = Config::parse(&default_config_text()).unwrap();
+        let live = toml::from_str::<Config>(&print::render(print::Examples::Live).unwrap());
+        let live = live.unwrap();
+        (c.listeners, c.tls, c.relay) = (live.listeners, live.tls, live.relay);
+        assert_eq!(c.listeners.len(), 9);
+        c.check().unwrap();
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use gradwell_server::config::{Config, DEFAULT_CONFIG, Limits};
+use gradwell_server::config::{Config, Limits, MetricsConfig, default_config_text};
 use maildir_store::{MailStore, MailboxName, UserId, maildir::Maildir};
 
 const PASSWORD: &str = "s3cret-Pw-xyzzy";
@@ -467,13 +467,16 @@ fn default_config_parses_to_the_defaults_and_names_every_key() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(text, DEFAULT_CONFIG);
+    assert_eq!(text, default_config_text());
     let c = Config::parse(&text).unwrap();
     let d = Limits::default();
     assert_eq!(format!("{:?}", c.limits), format!("{d:?}"));
     assert_eq!(c.log_level, "info");
     assert!(!c.protocol_trace);
     assert!(c.storage.fsync);
+    assert_eq!(c.metrics, MetricsConfig::default());
+    assert!(c.listeners.is_empty() && c.tls.is_none() && c.relay.is_none());
+    assert!(c.aliases_file.is_none() && c.lmtp_socket.is_none());
     assert_eq!(
         format!("{:?}", c.queue),
         format!("{:?}", gradwell_server::queue::QueueConfig::default())
@@ -486,18 +489,17 @@ fn default_config_parses_to_the_defaults_and_names_every_key() {
     assert_eq!(mirror.workers_per_replica, defaults.workers_per_replica);
     assert_eq!(mirror.queue_depth, defaults.queue_depth);
     assert_eq!(mirror.trust_lone_replica, defaults.trust_lone_replica);
-    // Every key a section accepts (serde's own field lists) appears, documented, in the text.
+    // Every key a section accepts (serde's own field lists) appears in the text, set or
+    // commented out, under its documentation.
     let mut missing = Vec::new();
     for (section, fields) in gradwell_server::config::sections() {
         for field in fields {
             let forms = [
-                format!("\n{field} ="),
-                format!("\n# {field} ="),
-                format!("\n[{field}]"),
-                format!("\n# [{field}]"),
-                format!("\n[[{field}]]"),
-                format!("# {field}: "),
-                format!(". {field}: "),
+                format!("\n{field} = "),
+                format!("\n# {field} = "),
+                format!("\n[{field}]\n"),
+                format!("\n# [{field}]\n"),
+                format!("\n# [[{field}]]\n"),
             ];
             if !forms.iter().any(|f| text.contains(f.as_str())) {
                 missing.push(format!("[{section}] {field}"));
@@ -505,6 +507,35 @@ fn default_config_parses_to_the_defaults_and_names_every_key() {
         }
     }
     assert!(missing.is_empty(), "not in the default config: {missing:?}");
+}
+
+/// The printed file is a configuration an operator can start from: with the users file and
+/// the replica roots it names in place, `check-config` passes it.
+#[test]
+fn printed_default_config_passes_check_config_once_its_files_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gradwell.toml");
+    std::fs::write(&config, default_config_text()).unwrap();
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_gradwell"))
+            .args(["check-config", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let out = check();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in ["key `users_file`", "replica-a is not a directory"] {
+        assert!(err.contains(want), "{want} missing in {err}");
+    }
+    let parsed = Config::load(&config).unwrap();
+    std::fs::write(&parsed.users_file, "").unwrap();
+    for root in parsed.storage.mirror_sets.iter().flatten() {
+        std::fs::create_dir(root).unwrap();
+        Maildir::init_replica(root).unwrap();
+    }
+    let out = check();
+    assert!(out.status.success(), "{out:?}");
 }
 
 #[test]

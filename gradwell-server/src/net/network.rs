@@ -2,11 +2,12 @@
 
 use std::{fmt, net::IpAddr};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// An address range; `Deserialize` from its CIDR text.
-#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+/// An address range; `Deserialize` from its CIDR text, `Serialize` to it (so the printed
+/// default configuration shows defaults such as `127.0.0.0/8`).
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
+#[serde(try_from = "String", into = "String")]
 pub struct Network {
     base: IpAddr,
     prefix: u8,
@@ -34,9 +35,21 @@ impl TryFrom<String> for Network {
     }
 }
 
-impl fmt::Debug for Network {
+impl fmt::Display for Network {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.base, self.prefix)
+    }
+}
+
+impl fmt::Debug for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl From<Network> for String {
+    fn from(network: Network) -> String {
+        network.to_string()
     }
 }
 
@@ -78,6 +91,18 @@ mod tests {
         assert!(net("0.0.0.0/0").contains("203.0.113.9".parse().unwrap()));
         for bad in ["127.0.0.0/33", "x/8", "10.0.0.0/-1", ""] {
             assert!(Network::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_printed_form_reads_back_as_the_same_range() {
+        for (text, printed) in [
+            ("127.0.0.0/8", "127.0.0.0/8"),
+            ("::1", "::1/128"),
+            ("10.1.2.3", "10.1.2.3/32"),
+        ] {
+            assert_eq!(String::from(net(text)), printed);
+            assert_eq!(net(printed), net(text));
         }
     }
 }

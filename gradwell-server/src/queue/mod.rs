@@ -20,7 +20,7 @@ use anyhow::bail;
 use serde::Deserialize;
 
 /// `[queue]` in the configuration; every field has a default.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueueConfig {
     /// Seconds to wait after each failed attempt; the last entry repeats (default 60, 300,

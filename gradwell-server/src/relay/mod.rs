@@ -15,10 +15,12 @@ pub mod tls;
 use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::bail;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// How the relay uses TLS with the smart host.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RelayTls {
     /// STARTTLS with a verified certificate, or no delivery (the message is deferred).
@@ -33,8 +35,9 @@ pub enum RelayTls {
     None,
 }
 
-/// A password from the configuration; `Debug` never shows it.
-#[derive(Clone, Deserialize)]
+/// A password from the configuration; `Debug` never shows it (nor does it implement
+/// `Serialize`, so no printed configuration can carry it).
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Password(String);
 
@@ -52,27 +55,35 @@ impl fmt::Debug for Password {
 }
 
 /// `[relay]` in the configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RelayConfig {
     /// The smart host as `host:port`, e.g. `relay.example.net:587`. Without it, mail goes
-    /// straight to each recipient domain's MX hosts.
+    /// straight to each recipient domain's MX hosts (RFC 5321 §5.1; domains with a null MX
+    /// or none at all fail at once).
     #[serde(default)]
+    #[schemars(example = &"relay.example.net:587")]
     pub smart_host: Option<String>,
     /// TLS policy (default `required`).
     #[serde(default)]
     pub tls: RelayTls,
-    /// The name the certificate must carry (default: the host part of `smart_host`).
+    /// The name the certificate must carry (default: the host part of `smart_host`, or the
+    /// MX host's name).
     #[serde(default)]
+    #[schemars(example = &"relay.example.net")]
     pub tls_name: Option<String>,
-    /// PEM file with the CA certificates to trust instead of the Mozilla roots.
+    /// PEM file with the CA certificates to trust instead of the Mozilla roots (default: the
+    /// Mozilla roots, from webpki-roots).
     #[serde(default)]
+    #[schemars(example = &"relay-ca.pem")]
     pub ca_file: Option<PathBuf>,
     /// AUTH PLAIN user name (optional; sent only under TLS unless `tls = "none"`).
     #[serde(default)]
+    #[schemars(example = &"gradwell")]
     pub username: Option<String>,
-    /// AUTH PLAIN password.
+    /// AUTH PLAIN password (with `username`; keep the file readable by the server only).
     #[serde(default)]
+    #[schemars(example = &"secret")]
     pub password: Option<Password>,
     /// Seconds to connect (default 30).
     #[serde(default = "default_connect_timeout")]
@@ -83,6 +94,7 @@ pub struct RelayConfig {
     pub reply_timeout_secs: u64,
     /// MX delivery: DNS servers as `ip:port` (default: the system's, `/etc/resolv.conf`).
     #[serde(default)]
+    #[schemars(example = ["127.0.0.1:53"])]
     pub dns_servers: Vec<SocketAddr>,
     /// MX delivery: the port on the MX hosts (default 25).
     #[serde(default = "default_mx_port")]
