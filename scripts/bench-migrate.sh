@@ -21,6 +21,14 @@
 # point TMPDIR at a scratch disk where /tmp is smaller (the script checks before it starts).
 # Everything is removed on exit.
 #
+# FRESH_FS=1 (the default as root): the source tree, each replica and Dovecot's target each
+# live on their own ext4 filesystem, made fresh (loop-mounted sparse image under TMPDIR)
+# before every timed run, as a migration writes to newly provisioned arrays. Without it the
+# trees share TMPDIR's filesystem, and on a disk where files are deleted all the time (this
+# VM: build directories, the previous run's tree) ext4's inode allocator dominates the
+# profile (`recently_deleted`, ~70 % of samples), for both sides alike. FRESH_FS=0 keeps the
+# shared filesystem.
+#
 # The manifest format is documented in gradwell-server/src/migrate/run.rs.
 manifest_user() { printf '[[user]]\nuser = "%s"\nkind = "dovecot"\npath = "%s"\n\n' "$1" "$2"; }
 import_ours() {
@@ -31,6 +39,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 USERS="${USERS:-43000}" SUBSET="${SUBSET:-1000}" PER_USER="${PER_USER:-20}"
 JOBS="${JOBS:-2}" RUNS="${RUNS:-3}" SIDE="${SIDE:-both}" VERBS="${VERBS:-backup import}"
+FRESH_FS="${FRESH_FS:-$( [ "$(id -u)" = 0 ] && echo 1 || echo 0)}"
 ((SUBSET <= USERS)) || SUBSET=$USERS
 command -v doveadm >/dev/null || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-core >/dev/null
@@ -50,7 +59,24 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/bench-migrate.XXXXXX")"; chmod 755 "$work"
 dv_conf="$work/dv/dovecot.conf"
 cleanup() {
     [ -f "$work/dv/run/master.pid" ] && kill -TERM "$(cat "$work/dv/run/master.pid")" 2>/dev/null && sleep 0.5
+    for m in "${mounts[@]}"; do mountpoint -q "$m" && umount "$m"; done
     rm -rf "$work"
+}
+mounts=()
+# fresh_fs NAME DIR USERS KB_PER_USER INODES_PER_USER: with FRESH_FS=1, a new ext4
+# filesystem (sized for USERS) from the image $work/img/NAME mounted on DIR (replacing any
+# earlier one); otherwise an empty DIR.
+fresh_fs() {
+    if mountpoint -q "$2"; then umount "$2"; fi
+    rm -rf "$2"; mkdir -p "$2"
+    ((FRESH_FS)) || return 0
+    local img="$work/img/$1.img"
+    mkdir -p "$work/img"; rm -f "$img"
+    truncate -s "$(($3 * $4 + 262144))K" "$img"
+    # Inode tables and journal written now, not by a background thread during the run.
+    mkfs.ext4 -q -F -N "$(($3 * $5 + 16384))" -E lazy_itable_init=0,lazy_journal_init=0 "$img"
+    mount -o loop "$img" "$2"
+    mounts+=("$2")
 }
 trap cleanup EXIT
 now() { date +%s.%N; }
@@ -58,13 +84,20 @@ rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "generating $USERS users × $PER_USER messages in $work/src"
+fresh_fs src "$work/src" "$USERS" 260 60
 t0=$(now); nice -n 10 "$gen" "$work/src" "$USERS" 0 "$PER_USER"; t1=$(now)
 echo "  $(du -sh "$work/src" | cut -f1), $(rate "$USERS" "$t0" "$t1") users/s generated"
 
 # One timed import of the first $1 users into a fresh target; prints mailboxes/s.
 run_ours() {
+    for r in a b; do mountpoint -q "$work/gw/replica-$r" && umount "$work/gw/replica-$r"; done
     rm -rf "$work/gw" "$work/journal"
     "$gradwell" quickstart --dir "$work/gw" --no-serve >/dev/null
+    for r in a b; do # each replica on its own new filesystem, with its marker
+        mv "$work/gw/replica-$r" "$work/gw/init-$r"
+        fresh_fs "replica-$r" "$work/gw/replica-$r" "$1" 260 60
+        cp -a "$work/gw/init-$r/." "$work/gw/replica-$r/"; rm -rf "$work/gw/init-$r"
+    done
     for i in $(seq 0 $(($1 - 1))); do manifest_user "u$i" "$work/src/u$i"; done >"$work/manifest.toml"
     sync; local t0 t1; t0=$(now); import_ours "$work/manifest.toml"; t1=$(now)
     echo "gradwell import: $1 users in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s" \
@@ -83,7 +116,8 @@ if [ "$SIDE" != doveadm ]; then
         echo "gradwell import: $SUBSET users, WORKERS=${WORKERS:-default}, runs ${results[*]} mailboxes/s, median $ours"
     fi
     if ((USERS > SUBSET)); then run_ours "$USERS" >/dev/null; fi
-    rm -rf "$work/gw"
+    for r in a b; do mountpoint -q "$work/gw/replica-$r" && umount "$work/gw/replica-$r"; done
+    rm -rf "$work/gw" "$work/img/replica-"*
 fi
 
 if [ "$SIDE" != ours ] && ((SUBSET > 0)); then
@@ -118,7 +152,7 @@ CONF
     for verb in $VERBS; do
         results=()
         for run in $(seq 1 "$RUNS"); do
-            rm -rf "$work/dv/home"; mkdir -p "$work/dv/home"; chown nobody:nogroup "$work/dv/home"
+            fresh_fs dv "$work/dv/home" "$SUBSET" 260 60; chown nobody:nogroup "$work/dv/home"
             case $verb in
                 # INDEX=MEMORY: Dovecot would otherwise write its index files into the
                 # source tree, and later runs would read a different source than the first.

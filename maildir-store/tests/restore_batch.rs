@@ -198,3 +198,19 @@ fn mirror_batch_lands_on_both_replicas() {
         "no replica fenced"
     );
 }
+
+/// The import's durability calls: a renamed folder's entry, the user's own files; a mailbox
+/// that does not exist is an error, not a silent success.
+#[test]
+fn maildir_sync_calls_cover_nested_folders_and_refuse_missing_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = maildir(dir.path());
+    let nested = MailboxName::new("Archive/2024").expect("valid name");
+    maildir_store::MailStore::create_mailbox(&store, &bob(), &nested, None).expect("create");
+    store.sync_mailbox(&bob(), &nested).expect("contents");
+    store.sync_mailbox_entry(&bob(), &nested).expect("entry");
+    store.sync_user_files(&bob()).expect("user files");
+    let missing = MailboxName::new("Nope").expect("valid name");
+    assert!(store.sync_mailbox_entry(&bob(), &missing).is_err());
+    assert!(store.sync_mailbox(&bob(), &missing).is_err());
+}

@@ -26,8 +26,8 @@
 //! 5. **Commit**: POP3 UIDLs and order the source recorded (Dovecot's `P`/`O`) are set
 //!    ([`Restore::restore_pop3`]); the mailbox is made durable ([`Restore::sync_mailbox`],
 //!    with [`Options::sync_per_mailbox`]: one sync per mailbox instead of fsyncs per
-//!    message); the staging mailbox is renamed into place (and synced again); then the
-//!    subscription is set.
+//!    message); the staging mailbox is renamed into place (and its directory entry synced,
+//!    [`Restore::sync_mailbox_entry`]); then the subscription is set.
 //! 6. **Verify**: the target mailbox is read back and its count, bytes and checksum over
 //!    `(UID, message)` compared with what the source yielded.
 //!
@@ -202,7 +202,7 @@ pub fn import_user(
         .any(|m| m.outcome == Outcome::Imported);
     if options.sync_per_mailbox && changed {
         for target in targets {
-            if let Err(e) = target.sync_mailbox(user, &MailboxName::inbox()) {
+            if let Err(e) = target.sync_user_files(user) {
                 report
                     .errors
                     .push(format!("making the user's files durable: {e}"));
@@ -374,7 +374,7 @@ impl<'t> Side<'t> {
             self.store.rename_mailbox(user, &self.work, name)?;
             if sync {
                 // The rename's directory entries (the messages are durable already).
-                self.store.sync_mailbox(user, name)?;
+                self.store.sync_mailbox_entry(user, name)?;
             }
         }
         if mailbox.subscribed {

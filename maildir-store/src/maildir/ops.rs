@@ -51,6 +51,30 @@ fn meta_of(u: u32, m: &Msg) -> Result<MessageMeta, StoreError> {
     ))
 }
 
+/// fsyncs a file or directory, whatever the store's fsync option (an explicit sync call).
+fn sync_path(p: &Path) -> Result<(), StoreError> {
+    File::open(p)
+        .and_then(|f| f.sync_all())
+        .map_err(StoreError::io("fsync for sync_mailbox"))
+}
+
+/// fsyncs every regular file directly in `dir`.
+fn sync_files_in(dir: &Path) -> Result<(), StoreError> {
+    for entry in fs::read_dir(dir).map_err(StoreError::io("listing for sync_mailbox"))? {
+        let entry = entry.map_err(StoreError::io("listing for sync_mailbox"))?;
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        match sync_path(&entry.path()) {
+            Ok(()) => {}
+            // Renamed away meanwhile (a flag change): its new name is synced too.
+            Err(StoreError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 fn below_uid_next(u: Uid, next: u32) -> StoreError {
     StoreError::ReplicasDiverged {
         detail: format!("UID {u} is below UIDNEXT {next}"),
@@ -348,26 +372,36 @@ impl Maildir {
     pub(crate) fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
         let user_dir = self.user_dir(user)?;
         let dir = self.mailbox_dir(user, name)?;
-        let sync = |p: &Path| -> Result<(), StoreError> {
-            fs::File::open(p)
-                .and_then(|f| f.sync_all())
-                .map_err(StoreError::io("fsync for sync_mailbox"))
-        };
         for d in [dir.join("cur"), dir.join("new"), dir.clone()] {
-            for entry in fs::read_dir(&d).map_err(StoreError::io("listing for sync_mailbox"))? {
-                let entry = entry.map_err(StoreError::io("listing for sync_mailbox"))?;
-                let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-                match (is_file, sync(&entry.path())) {
-                    (false, _) | (true, Ok(())) => {}
-                    // Renamed away meanwhile (a flag change): its new name is synced too.
-                    (true, Err(StoreError::Io { source, .. }))
-                        if source.kind() == std::io::ErrorKind::NotFound => {}
-                    (true, Err(e)) => return Err(e),
-                }
-            }
-            sync(&d)?;
+            sync_files_in(&d)?;
+            sync_path(&d)?;
         }
-        sync(&user_dir)
+        sync_path(&user_dir)
+    }
+
+    /// [`crate::mirror::Restore::sync_mailbox_entry`]: fsyncs the mailbox directory (its
+    /// `..` moved if its parent changed), its parent and the user's directory (the parent of
+    /// the name it was renamed from).
+    pub(crate) fn sync_mailbox_entry(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+    ) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        let dir = self.mailbox_dir(user, name)?;
+        let mut dirs = vec![dir.clone()];
+        dirs.extend(dir.parent().map(Path::to_path_buf));
+        dirs.push(user_dir);
+        dirs.dedup();
+        dirs.iter().try_for_each(|d| sync_path(d))
+    }
+
+    /// [`crate::mirror::Restore::sync_user_files`]: fsyncs every file directly in the user's
+    /// directory, then the directory.
+    pub(crate) fn sync_user_files(&self, user: &UserId) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        sync_files_in(&user_dir)?;
+        sync_path(&user_dir)
     }
 
     /// [`crate::mirror::Restore::restore_pop3`]: records `P`/`O` in the uidlist (one

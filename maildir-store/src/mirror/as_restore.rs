@@ -74,6 +74,16 @@ impl Restore for Mirror {
         self.write(user, Arc::new(move |r| r.sync_mailbox(&u, &n)))
     }
 
+    fn sync_mailbox_entry(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        let (u, n) = (user.clone(), name.clone());
+        self.write(user, Arc::new(move |r| r.sync_mailbox_entry(&u, &n)))
+    }
+
+    fn sync_user_files(&self, user: &UserId) -> Result<(), StoreError> {
+        let u = user.clone();
+        self.write(user, Arc::new(move |r| r.sync_user_files(&u)))
+    }
+
     fn restore_pop3(
         &self,
         user: &UserId,

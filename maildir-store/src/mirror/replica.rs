@@ -107,6 +107,20 @@ pub trait Restore: MailStore {
     /// per-message fsync and calls this once at the end (durability per mailbox).
     fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError>;
 
+    /// Makes the directory entry of a mailbox durable, not its contents: what a rename into
+    /// place needs after [`Restore::sync_mailbox`] made the contents durable under the old
+    /// name. The default syncs the whole mailbox again.
+    fn sync_mailbox_entry(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        self.sync_mailbox(user, name)
+    }
+
+    /// Makes the user's own files (subscriptions, the UIDVALIDITY record, special-use
+    /// attributes) and the entries of the user's directory durable. The default syncs INBOX
+    /// whole, which covers them.
+    fn sync_user_files(&self, user: &UserId) -> Result<(), StoreError> {
+        self.sync_mailbox(user, &MailboxName::inbox())
+    }
+
     /// Scrub: problems this replica finds in its own copy of a mailbox without asking its
     /// peer — control files that do not parse, a listed message whose file is gone, a file
     /// whose length is not the one its name records. Empty when sound.
@@ -168,6 +182,14 @@ impl Replica for Maildir {
 impl Restore for Maildir {
     fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
         Maildir::sync_mailbox(self, user, name)
+    }
+
+    fn sync_mailbox_entry(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
+        Maildir::sync_mailbox_entry(self, user, name)
+    }
+
+    fn sync_user_files(&self, user: &UserId) -> Result<(), StoreError> {
+        Maildir::sync_user_files(self, user)
     }
 
     fn restore_pop3(
