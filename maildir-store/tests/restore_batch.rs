@@ -203,8 +203,17 @@ fn mirror_batch_lands_on_both_replicas() {
 /// that does not exist is an error, not a silent success.
 #[test]
 fn maildir_sync_calls_cover_nested_folders_and_refuse_missing_ones() {
+    for by_filesystem in [false, true] {
+        sync_calls(by_filesystem);
+    }
+}
+
+fn sync_calls(by_filesystem: bool) {
     let dir = tempfile::tempdir().expect("tmp");
-    let store = maildir(dir.path());
+    Maildir::init_replica(dir.path()).expect("init");
+    let mut options = Options::default();
+    options.sync_by_filesystem = by_filesystem;
+    let store = Maildir::open(dir.path(), options).expect("open");
     let nested = MailboxName::new("Archive/2024").expect("valid name");
     maildir_store::MailStore::create_mailbox(&store, &bob(), &nested, None).expect("create");
     store.sync_mailbox(&bob(), &nested).expect("contents");

@@ -132,6 +132,14 @@ pub struct Options {
     /// 150 KB of index). Past this plus a quarter, the oldest are pruned; a change feed from
     /// before the pruned ones is marked incomplete (see the `gradwell-index` format).
     pub max_tombstones: usize,
+    /// [`Restore::sync_mailbox`](crate::mirror::Restore::sync_mailbox) and the other
+    /// explicit sync calls of a bulk import make the mailbox durable with one `syncfs(2)` of
+    /// the replica's filesystem instead of an fsync per file (default `false`). Just as
+    /// durable on a local filesystem (ext4, XFS: the journal is committed and the device
+    /// flushed once), and far fewer device flushes for a mailbox of many files, but it also
+    /// writes back whatever else is dirty on that filesystem: meant for an import onto
+    /// arrays that are not busy with other writes. Linux only (elsewhere the calls fail).
+    pub sync_by_filesystem: bool,
     /// Called with the duration of every fsync this store makes (files and directories), for
     /// a latency metric per replica (default none).
     pub fsync_observer: Option<FsyncObserver>,
@@ -166,6 +174,7 @@ impl Default for Options {
             hostname: None,
             cached_mailboxes: 256,
             max_tombstones: 10_000,
+            sync_by_filesystem: false,
             fsync_observer: None,
         }
     }

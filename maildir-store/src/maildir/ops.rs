@@ -58,6 +58,13 @@ fn sync_path(p: &Path) -> Result<(), StoreError> {
         .map_err(StoreError::io("fsync for sync_mailbox"))
 }
 
+/// `syncfs(2)` of the filesystem `dir` is on: every dirty file, directory and journal entry
+/// of it written back and flushed ([`super::Options::sync_by_filesystem`]).
+fn sync_filesystem(dir: &Path) -> Result<(), StoreError> {
+    let handle = File::open(dir).map_err(StoreError::io("opening for syncfs"))?;
+    rustix::fs::syncfs(&handle).map_err(|e| StoreError::io("syncfs")(e.into()))
+}
+
 /// fsyncs every regular file directly in `dir`.
 fn sync_files_in(dir: &Path) -> Result<(), StoreError> {
     for entry in fs::read_dir(dir).map_err(StoreError::io("listing for sync_mailbox"))? {
@@ -372,6 +379,9 @@ impl Maildir {
     pub(crate) fn sync_mailbox(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
         let user_dir = self.user_dir(user)?;
         let dir = self.mailbox_dir(user, name)?;
+        if self.ctx.options.sync_by_filesystem {
+            return sync_filesystem(&dir);
+        }
         for d in [dir.join("cur"), dir.join("new"), dir.clone()] {
             sync_files_in(&d)?;
             sync_path(&d)?;
@@ -389,6 +399,9 @@ impl Maildir {
     ) -> Result<(), StoreError> {
         let user_dir = self.user_dir(user)?;
         let dir = self.mailbox_dir(user, name)?;
+        if self.ctx.options.sync_by_filesystem {
+            return sync_filesystem(&dir);
+        }
         let mut dirs = vec![dir.clone()];
         dirs.extend(dir.parent().map(Path::to_path_buf));
         dirs.push(user_dir);
@@ -400,6 +413,9 @@ impl Maildir {
     /// directory, then the directory.
     pub(crate) fn sync_user_files(&self, user: &UserId) -> Result<(), StoreError> {
         let user_dir = self.user_dir(user)?;
+        if self.ctx.options.sync_by_filesystem {
+            return sync_filesystem(&user_dir);
+        }
         sync_files_in(&user_dir)?;
         sync_path(&user_dir)
     }
