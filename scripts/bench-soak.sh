@@ -18,6 +18,9 @@
 # After each fault the server rejoins replica B by itself (storage.mirror_rejoin_after_secs,
 # set to 10 s by bench-scale-lib.sh), so every fault is a fresh failover; `gradwell mirror status` (through the
 # operations listener) is sampled with the rest.
+# Memory: at the end a fresh server is started on the same store and given RECHECK seconds
+# (default 120) of the same POP3 and IMAP load; its RSS beside the soaked server's tells
+# state that grows with the mailboxes from a leak.
 # Ledger: every message an SMTP run acknowledged is in gw0..gw9's INBOXes on replica A (the
 # survivor), and there is no other message there; once B has rejoined after the last fault,
 # each INBOX holds the same UIDs and the same number of messages on B.
@@ -86,7 +89,24 @@ loads=()
 echo "$(($(date +%s) - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked) $(mirror_state)" >>"$work/samples"
 for _ in $(seq 120); do [ "$(mirror_state)" = ok ] && break; sleep 1; done
 echo "mirror status at the end:"; "$gradwell" mirror -c "$work/bench.toml" status | sed 's/^/  /'
+soaked_rss=$(rss_kib "$gw_pid")
 stop_gradwell
+
+# Leak or data? The mailboxes grow all through the soak, and the server keeps per-mailbox
+# state that grows with them. A fresh server given the same store and RECHECK seconds of
+# the same read load shows what that state costs; the soaked server's excess over it is
+# what the hour itself left behind.
+RECHECK="${RECHECK:-120}"
+RUNAS=nobody start_gradwell "$imap"
+end=$(($(date +%s) + RECHECK))
+loop recheck-pop3 0 "$load" pop3 "127.0.0.1:$pop3" gw bench-pw 10 1 & loads+=($!)
+loop recheck-imap 0 "$load" imap "127.0.0.1:$imap" gw1 bench-pw 5 5 5 & loads+=($!)
+for p in "${loads[@]}"; do wait "$p" || true; done
+loads=()
+fresh_rss=$(rss_kib "$gw_pid")
+stop_gradwell
+echo "RSS at the end: soaked server $soaked_rss KiB; a fresh server after $RECHECK s of the" \
+    "same read load on the same store $fresh_rss KiB"
 
 acked=$(acked)
 failed_runs=$(grep -c '^FAILED' "$work/deliver.log" || true)

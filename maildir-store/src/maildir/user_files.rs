@@ -42,7 +42,16 @@ pub(crate) fn next_uid_validity(ctx: &Ctx, user_dir: &Path) -> Result<u32, Store
 /// Records that `v` was handed out (a mirror's secondary adopting its primary's value), so
 /// later ones of this user are larger.
 pub(crate) fn note_uid_validity(ctx: &Ctx, user_dir: &Path, v: u32) -> Result<(), StoreError> {
+    // The value only ever grows, so one read without the lock that already covers `v` is
+    // final (an import adopting its source's older values writes nothing).
+    if last_uid_validity(&user_dir.join(UIDVALIDITY))? >= v {
+        return Ok(());
+    }
     update_last_uid_validity(ctx, user_dir, |last| last.max(v)).map(|_| ())
+}
+
+fn last_uid_validity(path: &Path) -> Result<u32, StoreError> {
+    Ok(u32::from_str_radix(read_text(path)?.trim(), 16).unwrap_or(0))
 }
 
 fn update_last_uid_validity(
@@ -52,8 +61,7 @@ fn update_last_uid_validity(
 ) -> Result<u32, StoreError> {
     let path = user_dir.join(UIDVALIDITY);
     let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
-    let last = u32::from_str_radix(read_text(&path)?.trim(), 16).unwrap_or(0);
-    let next = next(last);
+    let next = next(last_uid_validity(&path)?);
     lock.replace_target(format!("{next:08x}").as_bytes(), |f| ctx.fsync_data(f))?;
     Ok(next)
 }
@@ -83,12 +91,16 @@ pub(crate) fn subscriptions(user_dir: &Path) -> Result<BTreeSet<MailboxName>, St
         .collect())
 }
 
-/// Rewrites the subscriptions file in Dovecot's version 2 format.
+/// Rewrites the subscriptions file in Dovecot's version 2 format, unless `change` leaves it
+/// as it is.
 pub(crate) fn set_subscriptions(
     ctx: &Ctx,
     user_dir: &Path,
-    change: impl FnOnce(&mut BTreeSet<MailboxName>),
+    change: impl Fn(&mut BTreeSet<MailboxName>),
 ) -> Result<(), StoreError> {
+    if changes_nothing(subscriptions(user_dir)?, &change) {
+        return Ok(());
+    }
     let path = user_dir.join(SUBSCRIPTIONS);
     let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
     let mut subs = subscriptions(user_dir)?;
@@ -100,6 +112,16 @@ pub(crate) fn set_subscriptions(
     }
     lock.replace_target(text.as_bytes(), |f| ctx.fsync_data(f))
         .map(|_| ())
+}
+
+/// Whether `change` leaves `current` (read without the lock) as it is. Then there is nothing
+/// to write: the change is idempotent (add or remove names), so it holds at this read, and a
+/// writer racing with us is ordered after it. Saves a lock file and a rename per call, e.g.
+/// the special-use table on every rename of a folder without attributes.
+fn changes_nothing<T: Clone + PartialEq>(current: T, change: &impl Fn(&mut T)) -> bool {
+    let mut changed = current.clone();
+    change(&mut changed);
+    changed == current
 }
 
 /// Special-use attributes: lines `<attribute> <TAB-separated levels>`.
@@ -119,12 +141,15 @@ pub(crate) fn special_uses(
         .collect())
 }
 
-/// Changes the special-use table.
+/// Changes the special-use table, unless `change` leaves it as it is.
 pub(crate) fn set_special_uses(
     ctx: &Ctx,
     user_dir: &Path,
-    change: impl FnOnce(&mut BTreeMap<MailboxName, SpecialUse>),
+    change: impl Fn(&mut BTreeMap<MailboxName, SpecialUse>),
 ) -> Result<(), StoreError> {
+    if changes_nothing(special_uses(user_dir)?, &change) {
+        return Ok(());
+    }
     let path = user_dir.join(SPECIAL_USE);
     let lock = DotLock::acquire(&path, &ctx.lock_policy())?;
     let mut table = special_uses(user_dir)?;
