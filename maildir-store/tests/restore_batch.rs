@@ -223,3 +223,30 @@ fn sync_calls(by_filesystem: bool) {
     assert!(store.sync_mailbox_entry(&bob(), &missing).is_err());
     assert!(store.sync_mailbox(&bob(), &missing).is_err());
 }
+
+/// A restored folder has the source's UIDVALIDITY from its creation, on every store kind;
+/// INBOX and existing names are refused.
+#[test]
+fn restored_mailbox_is_created_with_the_given_uidvalidity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let stores: [Box<dyn Restore>; 2] = [Box::new(MemStore::new()), Box::new(maildir(dir.path()))];
+    let v = maildir_store::UidValidity::new(1_600_000_123).expect("non-zero");
+    let name = MailboxName::new("Old/Archive").expect("valid name");
+    for store in &stores {
+        store
+            .create_restored_mailbox(&bob(), &name, v)
+            .expect("create");
+        let view = store.open(&bob(), &name).expect("open");
+        assert_eq!((view.uid_validity, view.uid_next.get()), (v, 1));
+        assert!(store.create_restored_mailbox(&bob(), &name, v).is_err());
+        assert!(
+            store
+                .create_restored_mailbox(&bob(), &MailboxName::inbox(), v)
+                .is_err()
+        );
+        // A folder created later still gets a fresh UIDVALIDITY, not `v` again.
+        let later = MailboxName::new("Later").expect("valid name");
+        store.create_mailbox(&bob(), &later, None).expect("create");
+        assert_ne!(store.open(&bob(), &later).expect("open").uid_validity, v);
+    }
+}

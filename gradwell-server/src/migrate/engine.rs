@@ -46,8 +46,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use maildir_store::{
-    Flags, MailboxName, MailboxView, MessageMeta, ModSeq, ReadPart, StoreError, Uid, UserId,
-    mirror::Restore,
+    Flags, MailboxName, MailboxView, MessageMeta, ModSeq, ReadPart, StoreError, Uid, UidValidity,
+    UserId, mirror::Restore,
 };
 use sha2::{Digest, Sha256};
 
@@ -247,6 +247,7 @@ impl<'t> Side<'t> {
         store: &'t dyn Restore,
         user: &UserId,
         name: &MailboxName,
+        validity: Option<UidValidity>,
     ) -> Result<(Self, MailboxView), StoreError> {
         let existing: BTreeSet<MailboxName> = store
             .list_mailboxes(user)?
@@ -258,7 +259,11 @@ impl<'t> Side<'t> {
             name.clone()
         } else {
             if !existing.contains(&staging) {
-                store.create_mailbox(user, &staging, None)?;
+                // With the source's UIDVALIDITY from the start when it has one.
+                match validity {
+                    Some(v) => store.create_restored_mailbox(user, &staging, v)?,
+                    None => store.create_mailbox(user, &staging, None)?,
+                }
             }
             staging
         };
@@ -411,7 +416,7 @@ pub fn import_mailbox(
     let mut sides = Vec::new();
     let mut views = Vec::new();
     for store in targets {
-        let (side, view) = Side::open(*store, user, name)?;
+        let (side, view) = Side::open(*store, user, name, mailbox.uid_validity)?;
         sides.push(side);
         views.push(view);
     }

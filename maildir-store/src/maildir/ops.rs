@@ -152,7 +152,14 @@ impl Maildir {
     }
 
     /// Builds a complete, empty folder aside and renames it into place.
-    fn create_folder(&self, user_dir: &Path, name: &MailboxName) -> Result<(), StoreError> {
+    /// Creates a folder (never INBOX) with a new UIDVALIDITY, or with `validity` (recorded
+    /// as handed out, so the user never gets it again).
+    fn create_folder(
+        &self,
+        user_dir: &Path,
+        name: &MailboxName,
+        validity: Option<UidValidity>,
+    ) -> Result<(), StoreError> {
         let target = layout::mailbox_path(user_dir, name)?;
         if target.exists() {
             return Err(StoreError::MailboxExists);
@@ -168,7 +175,13 @@ impl Maildir {
                     .map_err(StoreError::io("building new mailbox"))?;
             }
             fs::write(staging.join("maildirfolder"), b"").map_err(io)?;
-            let v = self.ctx.next_uid_validity(&target)?;
+            let v = match validity {
+                Some(v) => {
+                    user_files::note_uid_validity(&self.ctx, user_dir, v.get())?;
+                    v.get()
+                }
+                None => self.ctx.next_uid_validity(&target)?,
+            };
             let list = UidList::new(v, self.ctx.new_guid());
             fs::write(staging.join(UIDLIST), list.to_bytes())
                 .map_err(StoreError::io("writing dovecot-uidlist"))?;
@@ -210,7 +223,7 @@ impl Maildir {
             if parent.is_inbox() {
                 continue;
             }
-            match self.create_folder(user_dir, &parent) {
+            match self.create_folder(user_dir, &parent, None) {
                 Ok(()) | Err(StoreError::MailboxExists) => {}
                 Err(e) => return Err(e),
             }
@@ -387,6 +400,22 @@ impl Maildir {
             sync_path(&d)?;
         }
         sync_path(&user_dir)
+    }
+
+    /// [`crate::mirror::Restore::create_restored_mailbox`]: a new folder that has `v` from
+    /// the start.
+    pub(crate) fn create_with_uid_validity(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        let user_dir = self.user_dir(user)?;
+        if name.is_inbox() || layout::mailbox_path(&user_dir, name)?.exists() {
+            return Err(StoreError::MailboxExists);
+        }
+        self.create_parents(&user_dir, name)?;
+        self.create_folder(&user_dir, name, Some(v))
     }
 
     /// [`crate::mirror::Restore::sync_mailbox_entry`]: fsyncs the mailbox directory (its
@@ -764,7 +793,7 @@ impl MailStore for Maildir {
             return Err(StoreError::MailboxExists);
         }
         self.create_parents(&user_dir, name)?;
-        self.create_folder(&user_dir, name)?;
+        self.create_folder(&user_dir, name, None)?;
         if let Some(attr) = special_use {
             user_files::set_special_uses(&self.ctx, &user_dir, |t| {
                 t.insert(name.clone(), attr);

@@ -48,6 +48,19 @@ impl Restore for Mirror {
         self.write(user, Arc::new(move |r| r.restore_message(&u, &n, &m, &b)))
     }
 
+    fn create_restored_mailbox(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        let (u, n) = (user.clone(), name.clone());
+        self.write(
+            user,
+            Arc::new(move |r| r.create_restored_mailbox(&u, &n, v)),
+        )
+    }
+
     fn restore_messages(
         &self,
         user: &UserId,

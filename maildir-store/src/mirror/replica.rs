@@ -38,6 +38,19 @@ pub trait Restore: MailStore {
         v: UidValidity,
     ) -> Result<(), StoreError>;
 
+    /// Migration: creates a mailbox (never INBOX) that has UIDVALIDITY `v` from the start,
+    /// as [`MailStore::create_mailbox`] followed by [`Restore::adopt_uid_validity`] would
+    /// (the default does exactly that), but in one step where the store can.
+    fn create_restored_mailbox(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        self.create_mailbox(user, name, None)?;
+        self.adopt_uid_validity(user, name, v)
+    }
+
     /// Resync: stores `body` under exactly `meta`'s UID, flags, INTERNALDATE and modseq. The
     /// UID must be at or above the mailbox's UIDNEXT ([`StoreError::ReplicasDiverged`]
     /// otherwise), so a UID is never reused.
@@ -186,6 +199,15 @@ impl Restore for Maildir {
 
     fn sync_mailbox_entry(&self, user: &UserId, name: &MailboxName) -> Result<(), StoreError> {
         Maildir::sync_mailbox_entry(self, user, name)
+    }
+
+    fn create_restored_mailbox(
+        &self,
+        user: &UserId,
+        name: &MailboxName,
+        v: UidValidity,
+    ) -> Result<(), StoreError> {
+        self.create_with_uid_validity(user, name, v)
     }
 
     fn sync_user_files(&self, user: &UserId) -> Result<(), StoreError> {
