@@ -21,13 +21,16 @@
 # Memory: at the end a fresh server is started on the same store and given RECHECK seconds
 # (default 120) of the same POP3 and IMAP load; its RSS beside the soaked server's tells
 # state that grows with the mailboxes from a leak.
+# DRAIN=1 keeps the store's size steady, to tell a leak from state that grows with the
+# mailboxes: POP3 then drains gw0.. (RETR and DELE every message, QUIT) PAUSE seconds apart
+# instead of reading gw0..gw9, and the ledger counts what was drained as accounted for.
 # Ledger: every message an SMTP run acknowledged is in gw0..gw9's INBOXes on replica A (the
 # survivor), and there is no other message there; once B has rejoined after the last fault,
 # each INBOX holds the same UIDs and the same number of messages on B.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 DURATION="${DURATION:-3600}" FAULT_EVERY="${FAULT_EVERY:-600}" FAULT_FOR="${FAULT_FOR:-60}"
-SAMPLE="${SAMPLE:-30}" PAUSE="${PAUSE:-0}"
+SAMPLE="${SAMPLE:-30}" PAUSE="${PAUSE:-0}" DRAIN="${DRAIN:-0}"
 DELIVER_SESSIONS="${DELIVER_SESSIONS:-10}" DELIVER_MESSAGES="${DELIVER_MESSAGES:-20}"
 IDLE=15
 # shellcheck source=bench-scale-lib.sh
@@ -60,19 +63,25 @@ loop() { # NAME PAUSE COMMAND...: runs COMMAND until the end, PAUSE seconds apar
 }
 loop deliver "$PAUSE" "$load" deliver "127.0.0.1:$smtp" smtp example.test gw \
     "$DELIVER_SESSIONS" "$DELIVER_MESSAGES" 4096 & loads+=($!)
-loop pop3 0 "$load" pop3 "127.0.0.1:$pop3" gw bench-pw 10 1 & loads+=($!)
+if ((DRAIN)); then
+    loop pop3 "$PAUSE" "$load" pop3-drain "127.0.0.1:$pop3" gw bench-pw "$DELIVER_SESSIONS" & loads+=($!)
+else
+    loop pop3 0 "$load" pop3 "127.0.0.1:$pop3" gw bench-pw 10 1 & loads+=($!)
+fi
 loop imap 0 "$load" imap "127.0.0.1:$imap" gw1 bench-pw 5 5 5 & loads+=($!)
 
-acked() { grep '^ok' "$work/deliver.log" | sed -n 's/.* messages=\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'; }
+total() { grep '^ok' "$work/$1.log" | sed -n 's/.* messages=\([0-9]*\).*/\1/p' | awk '{s+=$1} END {print s+0}'; }
+acked() { total deliver; }
+drained() { if ((DRAIN)); then total pop3; else echo 0; fi; }
 start=$(date +%s) next_fault=$(($(date +%s) + FAULT_EVERY)) faults=0
 mirror_state() { # "ok" or the fenced replicas, from the running server
     "$gradwell" mirror -c "$work/bench.toml" status 2>/dev/null |
         awk '/fenced at epoch/ {f = f "-r" $2} END {print (f == "" ? "ok" : "fenced:" f)}'
 }
-echo "seconds rss_kib fds delivered mirror" >"$work/samples"
+echo "seconds rss_kib fds delivered drained mirror" >"$work/samples"
 while (($(date +%s) < end)); do
     now=$(date +%s)
-    echo "$((now - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked) $(mirror_state)" >>"$work/samples"
+    echo "$((now - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked) $(drained) $(mirror_state)" >>"$work/samples"
     if ((now >= next_fault && now + FAULT_FOR < end)); then
         faults=$((faults + 1))
         echo "fault $faults at $((now - start)) s: replica B chmod 000 for $FAULT_FOR s"
@@ -86,7 +95,7 @@ while (($(date +%s) < end)); do
 done
 for p in "${loads[@]}"; do wait "$p" || true; done
 loads=()
-echo "$(($(date +%s) - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked) $(mirror_state)" >>"$work/samples"
+echo "$(($(date +%s) - start)) $(rss_kib "$gw_pid") $(fds "$gw_pid") $(acked) $(drained) $(mirror_state)" >>"$work/samples"
 for _ in $(seq 120); do [ "$(mirror_state)" = ok ] && break; sleep 1; done
 echo "mirror status at the end:"; "$gradwell" mirror -c "$work/bench.toml" status | sed 's/^/  /'
 soaked_rss=$(rss_kib "$gw_pid")
@@ -130,14 +139,18 @@ for name in deliver pop3 imap; do
     echo "$name runs: $(grep -c '^ok' "$work/$name.log" || true) ok, $(grep -c '^FAILED' "$work/$name.log" || true) failed"
     grep '^FAILED' "$work/$name.log" | head -3 | sed 's/^/  /' || true
 done
+drained=$(drained) failed_drains=0
+((DRAIN)) && failed_drains=$(grep -c '^FAILED' "$work/pop3.log" || true)
 echo "ledger: $acked messages acknowledged by complete SMTP runs ($failed_runs runs failed part-way);" \
-    "$stored messages in their INBOXes on replica A"
+    "$stored messages in their INBOXes on replica A; $drained retrieved and deleted by complete" \
+    "POP3 runs ($failed_drains drain runs failed, deleting nothing unless their QUIT was answered)"
+stored=$((stored + drained))
 echo "replica B after the last rejoin: $stored_b messages; INBOXes whose UID lists differ from A: $uid_mismatch"
 if ((stored_b != stored || uid_mismatch != 0)); then
     echo "REPLICAS DIFFER after the rejoin"; exit 1
 fi
-if ((failed_runs == 0 && acked == stored)); then
-    echo "ledger complete: every acknowledged message stored once, nothing else"
+if ((failed_runs == 0 && failed_drains == 0 && acked == stored)); then
+    echo "ledger complete: every acknowledged message stored (or drained) once, nothing else"
 elif ((stored >= acked)); then
     echo "ledger: nothing acknowledged is missing; $((stored - acked)) messages from runs that failed part-way"
 else

@@ -9,6 +9,10 @@
 //! mail_load pop3 ADDR USER_PREFIX PASSWORD SESSIONS ROUNDS
 //!     SESSIONS concurrent sessions, each ROUNDS times: log in as USER_PREFIX<n>, STAT,
 //!     UIDL, RETR every message, QUIT (nothing is deleted).
+//! mail_load pop3-drain ADDR USER_PREFIX PASSWORD SESSIONS
+//!     SESSIONS concurrent sessions, each once: log in as USER_PREFIX<n>, UIDL, RETR and DELE
+//!     every message, QUIT. "messages" counts the messages deleted: the server's +OK to QUIT
+//!     is what makes the deletions happen (RFC 1939 §6), so a failed run deleted none.
 //! mail_load imap ADDR USER_PREFIX PASSWORD USERS SESSIONS ROUNDS
 //!     SESSIONS concurrent sessions, each ROUNDS times an imaptest-like round (see
 //!     `load/imap.rs`) on the INBOX of USER_PREFIX<n % USERS>, so several sessions share
@@ -207,14 +211,18 @@ impl Pop3 {
         }
     }
 
-    /// STAT, UIDL, RETR all, QUIT; returns the messages retrieved.
-    fn read_all(mut self) -> io::Result<usize> {
+    /// STAT, UIDL, RETR all (and DELE each with `delete`), QUIT; returns the messages
+    /// retrieved.
+    fn read_all(mut self, delete: bool) -> io::Result<usize> {
         self.command(PopCommand::Stat)?;
         let Response::UidList { entries, .. } = self.command(PopCommand::Uidl(None))? else {
             return Err(fail("UIDL answer is not a listing"));
         };
         for entry in &entries {
             self.retrieve(entry.msg)?;
+            if delete {
+                self.command(PopCommand::Dele(entry.msg))?;
+            }
         }
         self.command(PopCommand::Quit)?;
         Ok(entries.len())
@@ -291,10 +299,17 @@ fn main() -> io::Result<()> {
             let total = parallel(sessions, |n| {
                 let user = format!("{prefix}{n}");
                 (0..rounds)
-                    .map(|_| Pop3::login(addr, &user, password)?.read_all())
+                    .map(|_| Pop3::login(addr, &user, password)?.read_all(false))
                     .sum()
             })?;
             ("pop3".to_owned(), sessions, total)
+        }
+        ["pop3-drain", addr, prefix, password, sessions] => {
+            let sessions = number(sessions)?;
+            let total = parallel(sessions, |n| {
+                Pop3::login(addr, &format!("{prefix}{n}"), password)?.read_all(true)
+            })?;
+            ("pop3-drain".to_owned(), sessions, total)
         }
         ["imap", addr, prefix, password, users, sessions, rounds] => {
             let (users, sessions, rounds) =
