@@ -144,15 +144,15 @@ drained=$(drained) failed_drains=0
 echo "ledger: $acked messages acknowledged by complete SMTP runs ($failed_runs runs failed part-way);" \
     "$stored messages in their INBOXes on replica A; $drained retrieved and deleted by complete" \
     "POP3 runs ($failed_drains drain runs failed, deleting nothing unless their QUIT was answered)"
-stored=$((stored + drained))
+accounted=$((stored + drained))
 echo "replica B after the last rejoin: $stored_b messages; INBOXes whose UID lists differ from A: $uid_mismatch"
 if ((stored_b != stored || uid_mismatch != 0)); then
     echo "REPLICAS DIFFER after the rejoin"; exit 1
 fi
-if ((failed_runs == 0 && failed_drains == 0 && acked == stored)); then
+if ((failed_runs == 0 && failed_drains == 0 && acked == accounted)); then
     echo "ledger complete: every acknowledged message stored (or drained) once, nothing else"
-elif ((stored >= acked)); then
-    echo "ledger: nothing acknowledged is missing; $((stored - acked)) messages from runs that failed part-way"
+elif ((accounted >= acked)); then
+    echo "ledger: nothing acknowledged is missing; $((accounted - acked)) messages from runs that failed part-way"
 else
-    echo "LEDGER BROKEN: $((acked - stored)) acknowledged messages missing"; exit 1
+    echo "LEDGER BROKEN: $((acked - accounted)) acknowledged messages missing"; exit 1
 fi
