@@ -410,12 +410,21 @@ impl Maildir {
         name: &MailboxName,
         v: UidValidity,
     ) -> Result<(), StoreError> {
-        let user_dir = self.user_dir(user)?;
-        if name.is_inbox() || layout::mailbox_path(&user_dir, name)?.exists() {
+        self.create_new(&self.user_dir(user)?, name, Some(v))
+    }
+
+    /// Creates a folder that does not exist yet (never INBOX), and its missing parents.
+    fn create_new(
+        &self,
+        user_dir: &Path,
+        name: &MailboxName,
+        validity: Option<UidValidity>,
+    ) -> Result<(), StoreError> {
+        if name.is_inbox() || layout::mailbox_path(user_dir, name)?.exists() {
             return Err(StoreError::MailboxExists);
         }
-        self.create_parents(&user_dir, name)?;
-        self.create_folder(&user_dir, name, Some(v))
+        self.create_parents(user_dir, name)?;
+        self.create_folder(user_dir, name, validity)
     }
 
     /// [`crate::mirror::Restore::sync_mailbox_entry`]: fsyncs the mailbox directory (its
@@ -786,14 +795,7 @@ impl MailStore for Maildir {
         special_use: Option<SpecialUse>,
     ) -> Result<(), StoreError> {
         let user_dir = self.user_dir(user)?;
-        if name.is_inbox() {
-            return Err(StoreError::MailboxExists);
-        }
-        if layout::mailbox_path(&user_dir, name)?.exists() {
-            return Err(StoreError::MailboxExists);
-        }
-        self.create_parents(&user_dir, name)?;
-        self.create_folder(&user_dir, name, None)?;
+        self.create_new(&user_dir, name, None)?;
         if let Some(attr) = special_use {
             user_files::set_special_uses(&self.ctx, &user_dir, |t| {
                 t.insert(name.clone(), attr);
