@@ -117,6 +117,15 @@ impl<'a> Options<'a> {
         self
     }
 
+    /// The same options, writing batches of at most `messages` messages or `bytes` bytes
+    /// (see [`Options::batch_messages`]).
+    #[must_use]
+    pub fn with_batches(mut self, messages: usize, bytes: usize) -> Self {
+        self.batch_messages = messages;
+        self.batch_bytes = bytes;
+        self
+    }
+
     /// The same options, syncing each mailbox at its end (see [`Options::sync_per_mailbox`]).
     #[must_use]
     pub fn with_sync_per_mailbox(mut self, sync: bool) -> Self {

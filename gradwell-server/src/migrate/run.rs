@@ -165,6 +165,13 @@ pub struct ImportArgs {
     /// Show progress on standard error even when it is not a terminal.
     #[arg(long)]
     progress: bool,
+    /// Messages of a folder written to the target as one batch (one lock and one
+    /// control-file commit per batch).
+    #[arg(long, default_value_t = engine::DEFAULT_BATCH_MESSAGES)]
+    batch_messages: usize,
+    /// Bytes of messages one worker buffers for a batch before writing it.
+    #[arg(long, default_value_t = engine::DEFAULT_BATCH_BYTES)]
+    batch_bytes: usize,
     /// How each mailbox is made durable at its end (with `storage.fsync` on): `files`, an
     /// fsync of every file and directory written (what Dovecot does), or `filesystem`, one
     /// syncfs(2) of each replica's filesystem per mailbox, as durable on a local filesystem
@@ -280,6 +287,8 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
                         RunFlags {
                             dry_run: args.dry_run,
                             sync_flags: args.sync_flags,
+                            batch_messages: args.batch_messages,
+                            batch_bytes: args.batch_bytes,
                         },
                     );
                     match result {
@@ -329,6 +338,8 @@ pub fn import(args: ImportArgs) -> anyhow::Result<()> {
 struct RunFlags {
     dry_run: bool,
     sync_flags: bool,
+    batch_messages: usize,
+    batch_bytes: usize,
 }
 
 /// Imports one user; `None` when the journal says it is done already.
@@ -370,7 +381,8 @@ fn run_job(
         let options = Options::new(flags.dry_run, throttle)
             .with_progress(messages)
             .with_sync_per_mailbox(direct && config.storage.fsync)
-            .with_sync_flags(flags.sync_flags);
+            .with_sync_flags(flags.sync_flags)
+            .with_batches(flags.batch_messages, flags.batch_bytes);
         engine::import_user(source.as_mut(), &targets, &user, options)
     };
     if !flags.dry_run && report.ok() {
